@@ -1,0 +1,74 @@
+"""An asyncio-native SDK for the Heymarket contacts API (v1 and v2).
+
+::
+
+    from heymarket_async import HeymarketClient
+
+    async with HeymarketClient(api_key="...") as hm:
+        ref = await hm.create_contact("15105553344", first="Jordan")
+        contact = await hm.get_contact(ref.id)
+
+The emulator for tests lives in ``heymarket_async.testing`` (not imported here).
+"""
+
+from ._client import HeymarketClient
+from ._retry import RetryPolicy
+from ._version import __version__
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    ConflictError,
+    HeymarketError,
+    InvalidRequestError,
+    InvalidResponseError,
+    NotFoundError,
+    PaginationError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+)
+from .models import (
+    UNASSIGN,
+    UNSET,
+    Contact,
+    ContactChannel,
+    ContactField,
+    ContactRef,
+    Tag,
+    UnsetType,
+)
+
+__all__ = [
+    "UNASSIGN",
+    "UNSET",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ConflictError",
+    "Contact",
+    "ContactChannel",
+    "ContactField",
+    "ContactRef",
+    "HeymarketClient",
+    "HeymarketError",
+    "InvalidRequestError",
+    "InvalidResponseError",
+    "NotFoundError",
+    "PaginationError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RetryPolicy",
+    "ServerError",
+    "Tag",
+    "TransportError",
+    "UnsetType",
+    "__version__",
+]

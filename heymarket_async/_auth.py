@@ -1,0 +1,145 @@
+"""Credentials: a legacy team API key, or an API secret pair that signs short-lived HS256 JWTs."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Final
+
+from .errors import InvalidRequestError
+
+#: Heymarket rejects a token five minutes after its ``iat``.
+TOKEN_LIFETIME: Final = 300.0
+#: A token is re-signed once it is this old, so one in flight never expires on the way.
+TOKEN_REFRESH_AGE: Final = 240.0
+
+_JWT_HEADER: Final = b'{"alg":"HS256","typ":"JWT"}'
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def sign_jwt(secret_id: str, secret_key: str, issued_at: int) -> str:
+    """An HS256 JWT ``{"iss": secret_id, "iat": issued_at}`` keyed by ``"<id>||<key>"``."""
+    payload = json.dumps({"iss": secret_id, "iat": issued_at}, separators=(",", ":"))
+    signing_input = f"{_b64url(_JWT_HEADER)}.{_b64url(payload.encode('utf-8'))}"
+    key = f"{secret_id}||{secret_key}".encode()
+    signature = hmac.new(key, signing_input.encode("ascii"), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64url(signature)}"
+
+
+class Credentials:
+    """Makes the ``Authorization`` header. Its repr never shows a secret."""
+
+    def authorization(self) -> str:
+        raise NotImplementedError
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every string that must never appear in a log line, error or repr."""
+        raise NotImplementedError
+
+
+class ApiKeyCredentials(Credentials):
+    """The legacy team API key, sent as a bearer token."""
+
+    __slots__ = ("_header", "_key")
+
+    def __init__(self, api_key: str) -> None:
+        self._key = api_key
+        self._header = f"Bearer {api_key}"
+
+    def authorization(self) -> str:
+        return self._header
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._key,)
+
+    def __repr__(self) -> str:
+        return "ApiKeyCredentials(api_key=***)"
+
+
+class SecretCredentials(Credentials):
+    """An API secret pair: signs a JWT, reuses it for four minutes, then signs a new one.
+
+    Signing is synchronous, so every task on the loop shares the one cached token: no task
+    can see a half-made one, and a burst of concurrent calls signs once.
+    """
+
+    __slots__ = ("_clock", "_expires", "_header", "_secret_id", "_secret_key", "_token")
+
+    def __init__(
+        self, secret_id: str, secret_key: str, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._secret_id = secret_id
+        self._secret_key = secret_key
+        self._clock = clock
+        self._token = ""
+        self._header = ""
+        self._expires = float("-inf")
+
+    @property
+    def secret_id(self) -> str:
+        return self._secret_id
+
+    def authorization(self) -> str:
+        now = self._clock()
+        if now >= self._expires:
+            issued_at = int(now)
+            self._token = sign_jwt(self._secret_id, self._secret_key, issued_at)
+            self._header = f"Bearer {self._token}"
+            self._expires = issued_at + TOKEN_REFRESH_AGE
+        return self._header
+
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self._secret_key, self._token) if s)
+
+    def __repr__(self) -> str:
+        return f"SecretCredentials(secret_id={self._secret_id!r}, secret_key=***)"
+
+
+def resolve_credentials(
+    api_key: str | None,
+    secret_id: str | None,
+    secret_key: str | None,
+    environ: Mapping[str, str] = os.environ,
+) -> Credentials:
+    """The credentials given, else those in the environment; a clear error when there are none.
+
+    Explicit arguments win over the environment; a secret pair wins over an API key of the same
+    source. A half pair (an id without a key, or the reverse) is an error, not a fallback.
+    """
+    if (secret_id is None) != (secret_key is None):
+        raise InvalidRequestError(
+            "secret_key" if secret_key is None else "secret_id",
+            "secret_id and secret_key must be given together",
+        )
+    if secret_id is not None and secret_key is not None:
+        return SecretCredentials(
+            _nonempty("secret_id", secret_id), _nonempty("secret_key", secret_key)
+        )
+    if api_key is not None:
+        return ApiKeyCredentials(_nonempty("api_key", api_key))
+    env_id = environ.get("HEYMARKET_SECRET_ID")
+    env_key = environ.get("HEYMARKET_SECRET_KEY")
+    if env_id and env_key:
+        return SecretCredentials(env_id, env_key)
+    env_api_key = environ.get("HEYMARKET_API_KEY")
+    if env_api_key:
+        return ApiKeyCredentials(env_api_key)
+    raise InvalidRequestError(
+        "api_key",
+        "no credentials: pass api_key=... or secret_id=... and secret_key=..., or set "
+        "HEYMARKET_API_KEY, or HEYMARKET_SECRET_ID and HEYMARKET_SECRET_KEY",
+    )
+
+
+def _nonempty(field: str, value: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequestError(field, "must be a non-empty string")
+    return value

@@ -1,0 +1,120 @@
+"""The only code that touches aiohttp: one pooled session, one ``send``, errors translated."""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+import aiohttp
+from yarl import URL
+
+from ._version import __version__
+from ._wire import RawResponse
+from .errors import APIConnectionError, APITimeoutError, ClientClosedError, TransportError
+
+USER_AGENT: Final = (
+    f"heymarket-async/{__version__} aiohttp/{aiohttp.__version__} "
+    f"python/{platform.python_version()}"
+)
+
+
+class Transport:
+    """Sends one request and reads its whole answer.
+
+    The session is created lazily, inside the running loop, on first use, unless the caller
+    gave one: then it is used as it is and never closed here.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        pool_size: int = 16,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
+    ) -> None:
+        self._session = session
+        self._owns_session = session is None
+        self._pool_size = pool_size
+        self._trace_configs = list(trace_configs)
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ClientClosedError("the client is closed; create a new HeymarketClient")
+        session = self._session
+        if session is None:
+            # Created here rather than in __init__ so that a client can be built outside a
+            # running loop (at import time, in a settings object) and bind to the loop it is
+            # first used in.
+            session = self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                trace_configs=self._trace_configs or None,
+            )
+        elif session.closed:
+            raise ClientClosedError("the aiohttp session given to the client is closed")
+        return session
+
+    async def send(
+        self,
+        method: str,
+        url: URL,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeout: float | None,
+    ) -> RawResponse:
+        """One attempt. Raises :class:`TransportError` (``maybe_applied`` set) on any failure."""
+        session = self._get_session()
+        try:
+            async with session.request(
+                method,
+                url,
+                headers=headers,
+                data=body,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+                allow_redirects=False,
+            ) as resp:
+                # Read the whole body here, so that the connection goes back to the pool before
+                # the caller does anything else (and an abandoned iterator holds none).
+                payload = await resp.read()
+                return RawResponse(resp.status, resp.headers, payload)
+        except asyncio.CancelledError:
+            raise
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise APITimeoutError(
+                "timed out connecting", method=method, url=str(url), maybe_applied=False
+            ) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise APIConnectionError(
+                f"cannot connect: {exc.os_error.strerror or exc.os_error}",
+                method=method,
+                url=str(url),
+                maybe_applied=False,
+            ) from exc
+        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
+            raise APITimeoutError(
+                f"timed out after {timeout:g} s" if timeout else "timed out",
+                method=method,
+                url=str(url),
+            ) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise APIConnectionError(
+                f"connection failed: {type(exc).__name__}: {exc}".rstrip(": "),
+                method=method,
+                url=str(url),
+            ) from exc
+
+    async def close(self) -> None:
+        """Close the session if it is ours; idempotent."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session and not session.closed:
+            await session.close()
+
+
+__all__ = ["USER_AGENT", "Transport", "TransportError"]

@@ -1,0 +1,132 @@
+"""The v2 contact endpoints (UUID contact ids), on ``HeymarketClient.v2``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from . import _validate as check
+from ._convert import structure, structure_channels, structure_contact, structure_contacts
+from ._v1 import CustomValues, Tags
+from ._wire import Request, Safety
+from .models import UNSET, Contact, ContactChannel, ContactRef, UnsetType
+
+if TYPE_CHECKING:
+    from ._client import HeymarketClient
+
+T = TypeVar("T")
+
+#: A channel given as a ContactChannel or a ``(channel_type, channel_id)`` pair.
+ChannelInput = ContactChannel | tuple[str, str]
+
+
+class V2Contacts:
+    """The v2 contact endpoints. Reached as ``client.v2``; ids are UUIDs, never v1 ints."""
+
+    def __init__(self, client: HeymarketClient) -> None:
+        self._client = client
+
+    async def _call(self, request: Request, parse: Callable[[Any], T]) -> T:
+        return await self._client._call(request, parse)
+
+    async def get_contact(self, contact_uuid: str) -> Contact:
+        """The contact with this UUID (``GET /v2/contact/{uuid}``); :class:`NotFoundError` if none.
+
+        Passing a v1 integer id raises :class:`InvalidRequestError` before anything is sent.
+        """
+        path = f"/v2/contact/{check.contact_uuid(contact_uuid)}"
+        return await self._call(Request("GET", path, Safety.READ), structure_contact)
+
+    async def create_contact(
+        self,
+        channels: Iterable[ChannelInput],
+        *,
+        first: str | None | UnsetType = UNSET,
+        last: str | None | UnsetType = UNSET,
+        display_name: str | None | UnsetType = UNSET,
+        email: str | None | UnsetType = UNSET,
+        custom: CustomValues | None | UnsetType = UNSET,
+        avatar: str | None | UnsetType = UNSET,
+        assignee_id: int | None | UnsetType = UNSET,
+        tags: Tags | None | UnsetType = UNSET,
+        is_opted_out: bool | None | UnsetType = UNSET,
+    ) -> ContactRef:
+        """Create a contact from one or more channels (``POST /v2/contact``).
+
+        ``channels``: ``[("phone", "15105553344"), ("email", "a@example.com")]`` or
+        :class:`ContactChannel` objects; phone channels are normalized. Never sent twice (see
+        ``HeymarketClient.create_contact``).
+        """
+        body: dict[str, Any] = {"contact_channels": check.channels(channels)}
+        body.update(
+            check.contact_body(
+                {
+                    "first": first,
+                    "last": last,
+                    "display_name": display_name,
+                    "email": email,
+                    "custom": custom,
+                    "avatar": avatar,
+                    "assignee_id": assignee_id,
+                    "tags": tags,
+                    "is_opted_out": is_opted_out,
+                }
+            )
+        )
+        return await self._call(
+            Request("POST", "/v2/contact", Safety.CREATE, body),
+            lambda data: structure(data, ContactRef),
+        )
+
+    async def list_contacts(
+        self,
+        *,
+        limit: int = 30,
+        page: int = 0,
+        since: datetime | str | None = None,
+        ascending: bool = False,
+    ) -> list[Contact]:
+        """One page of ``POST /v2/contacts/list``: ``limit`` (1-100) contacts from page ``page``.
+
+        ``since`` keeps the contacts updated after it; ``ascending`` sorts by ``updated``
+        oldest first (the API's default is newest first). To walk every page, use
+        :meth:`iter_contacts`.
+        """
+        body: dict[str, Any] = {
+            "limit": check.bounded_int(limit, "limit", 1, check.V2_MAX_LIMIT),
+            "page": check.bounded_int(page, "page", 0),
+            "ascending": check.boolean(ascending, "ascending"),
+        }
+        if since is not None:
+            body["date"] = check.timestamp(since, "since")
+        return await self._call(
+            Request("POST", "/v2/contacts/list", Safety.READ, body), structure_contacts
+        )
+
+    async def search_contacts(self, *values: str, channel_type: str | None = None) -> list[Contact]:
+        """The contacts reached by any of these phone numbers or email addresses.
+
+        ``POST /v2/contacts/search``. Without ``channel_type`` the server infers each value's
+        type; phone-like values are normalized to E.164 digits either way.
+        """
+        group: dict[str, Any] = {}
+        if channel_type is not None:
+            group["channel_type"] = check.channel_type(channel_type)
+        group["channel_ids"] = check.search_values(values, channel_type)
+        return await self._call(
+            Request("POST", "/v2/contacts/search", Safety.READ, {"contact_channels": [group]}),
+            structure_contacts,
+        )
+
+    async def add_channel(
+        self, contact_uuid: str, channel_type: str, channel_id: str
+    ) -> list[ContactChannel]:
+        """Add a channel to a contact (``POST /v2/contact/{uuid}/channel``); returns its channels.
+
+        Not repeated after an answer that may follow a write, like a create.
+        """
+        path = f"/v2/contact/{check.contact_uuid(contact_uuid)}/channel"
+        kind = check.channel_type(channel_type)
+        body = {"channel_type": kind, "channel_id": check.channel_id(kind, channel_id)}
+        return await self._call(Request("POST", path, Safety.CREATE, body), structure_channels)

@@ -1,0 +1,270 @@
+"""Input checks and request bodies: everything is checked before a request is built.
+
+Each check raises :class:`InvalidRequestError` naming the argument; nothing is sent.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any, Final
+
+from ._wire import format_timestamp, parse_timestamp
+from .errors import InvalidRequestError
+from .models import UNASSIGN, ContactChannel, Tag, UnsetType
+
+MAX_TAGS: Final = 5
+V2_MAX_LIMIT: Final = 100
+
+_PHONE_FORMATTING: Final = re.compile(r"[\s().\-/]")
+_DIGITS: Final = re.compile(r"\d{8,15}")
+_CHANNEL_TYPE: Final = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def phone(value: object, field: str = "phone") -> str:
+    """A phone number as E.164 digits without ``+`` (``"+1 (510) 555-3344"`` -> ``"15105553344"``).
+
+    8 to 15 digits, not starting with 0; a number in country code 1 has exactly 11.
+    """
+    if not isinstance(value, str):
+        raise InvalidRequestError(field, f"must be a string of digits, not {type(value).__name__}")
+    digits = _PHONE_FORMATTING.sub("", value)
+    if digits.startswith("+"):
+        digits = digits[1:]
+    if not _DIGITS.fullmatch(digits) or not digits.isascii():
+        raise InvalidRequestError(
+            field, "must be an E.164 number of 8 to 15 digits, such as 15105553344"
+        )
+    if digits[0] == "0":
+        raise InvalidRequestError(field, "an E.164 number does not start with 0")
+    if digits[0] == "1" and len(digits) != 11:
+        raise InvalidRequestError(
+            field, "a number in country code 1 (US, Canada) has 11 digits, such as 15105553344"
+        )
+    return digits
+
+
+def _int(value: object, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequestError(field, f"must be an int, not {type(value).__name__}")
+    return value
+
+
+def contact_id(value: object) -> int:
+    """A v1 contact id: a positive int."""
+    if isinstance(value, (str, uuid.UUID)):
+        raise InvalidRequestError(
+            "contact_id", "v1 takes the integer contact id; use client.v2 for a UUID"
+        )
+    number = _int(value, "contact_id")
+    if number <= 0:
+        raise InvalidRequestError("contact_id", "must be a positive int")
+    return number
+
+
+def contact_uuid(value: object) -> str:
+    """A v2 contact id: a UUID (``str`` or ``uuid.UUID``), in its canonical form."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, int):
+        raise InvalidRequestError(
+            "contact_uuid",
+            "v2 takes the contact's UUID, not the v1 integer id (ContactRef.uuid has it)",
+        )
+    if not isinstance(value, str):
+        raise InvalidRequestError("contact_uuid", f"must be a UUID, not {type(value).__name__}")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise InvalidRequestError("contact_uuid", f"{value!r} is not a UUID") from None
+
+
+def timestamp(value: object, field: str) -> str:
+    """An aware datetime or an RFC 3339 string, as the string to send.
+
+    A string is sent exactly as given, once it parses; a naive datetime is rejected, since the
+    API's times are absolute.
+    """
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidRequestError(
+                field, "a naive datetime is ambiguous: give it a tzinfo (e.g. timezone.utc)"
+            )
+        return format_timestamp(value)
+    if isinstance(value, str):
+        try:
+            parse_timestamp(value)
+        except ValueError:
+            raise InvalidRequestError(field, f"{value!r} is not an RFC 3339 timestamp") from None
+        return value
+    raise InvalidRequestError(
+        field, f"must be an aware datetime or an RFC 3339 string, not {type(value).__name__}"
+    )
+
+
+def tags(value: object) -> list[dict[str, int]]:
+    """At most five tags, given as ints or :class:`Tag`, as ``[{"tag_id": N}, ...]``."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise InvalidRequestError("tags", "must be a list of tag ids or Tag objects")
+    items = list(value)
+    if len(items) > MAX_TAGS:
+        raise InvalidRequestError("tags", f"at most {MAX_TAGS} tags, got {len(items)}")
+    out: list[dict[str, int]] = []
+    for i, item in enumerate(items):
+        tag_id = item.id if isinstance(item, Tag) else item
+        number = _int(tag_id, f"tags[{i}]")
+        if number <= 0:
+            raise InvalidRequestError(f"tags[{i}]", "a tag id is a positive int")
+        out.append({"tag_id": number})
+    return out
+
+
+def custom(value: object) -> dict[str, str]:
+    """Custom field values keyed by numeric field id, keys and values both as strings."""
+    if not isinstance(value, Mapping):
+        raise InvalidRequestError("custom", "must be a mapping of field id to value")
+    out: dict[str, str] = {}
+    for key, item in value.items():
+        if isinstance(key, bool) or not isinstance(key, (int, str)):
+            raise InvalidRequestError("custom", f"key {key!r} is not a numeric field id")
+        name = str(key)
+        if not name.isdigit() or not name.isascii():
+            raise InvalidRequestError(
+                "custom",
+                f"key {key!r} is not a numeric field id (list_contact_fields() gives the ids)",
+            )
+        out[name] = _custom_value(item, f"custom[{name}]")
+    return out
+
+
+def _custom_value(value: object, field: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        raise InvalidRequestError(field, "a bool is ambiguous: pass the string the field expects")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.isoformat()
+        return format_timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise InvalidRequestError(
+        field, f"must be a str, int, date or datetime, not {type(value).__name__}"
+    )
+
+
+def _optional_str(value: object, field: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidRequestError(field, f"must be a str, not {type(value).__name__}")
+
+
+def assignee(value: object) -> int | None:
+    if value is None:
+        return None
+    number = _int(value, "assignee_id")
+    if number <= 0 and number != UNASSIGN:
+        raise InvalidRequestError("assignee_id", "must be a user id, or UNASSIGN (-1)")
+    return number
+
+
+def contact_body(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON body for the contact fields of a create or update; unset fields are left out.
+
+    ``None`` is sent as ``null``: the caller asked for it explicitly.
+    """
+    body: dict[str, Any] = {}
+    for name, value in fields.items():
+        if isinstance(value, UnsetType):
+            continue
+        if name in ("first", "last", "display_name", "email", "avatar"):
+            body[name] = _optional_str(value, name)
+        elif name == "custom":
+            body[name] = None if value is None else custom(value)
+        elif name == "tags":
+            body[name] = None if value is None else tags(value)
+        elif name == "assignee_id":
+            body[name] = assignee(value)
+        elif name == "is_opted_out":
+            if value is not None and not isinstance(value, bool):
+                raise InvalidRequestError(name, f"must be a bool, not {type(value).__name__}")
+            body[name] = value
+        else:  # pragma: no cover - a programming error in this package
+            raise AssertionError(name)
+    return body
+
+
+def channel(value: object, field: str) -> dict[str, str]:
+    """One v2 channel: a :class:`ContactChannel` or a ``(channel_type, channel_id)`` pair."""
+    if isinstance(value, ContactChannel):
+        kind, ident = value.channel_type, value.channel_id
+    elif isinstance(value, tuple) and len(value) == 2:
+        kind, ident = value
+    else:
+        raise InvalidRequestError(
+            field, "must be a ContactChannel or a (channel_type, channel_id) pair"
+        )
+    return {
+        "channel_type": channel_type(kind, f"{field}.channel_type"),
+        "channel_id": channel_id(kind, ident, f"{field}.channel_id"),
+    }
+
+
+def channel_type(value: object, field: str = "channel_type") -> str:
+    if not isinstance(value, str) or not _CHANNEL_TYPE.fullmatch(value):
+        raise InvalidRequestError(field, "must be a channel type such as 'phone' or 'email'")
+    return value
+
+
+def channel_id(kind: str, value: object, field: str = "channel_id") -> str:
+    """A channel's value: phones are normalized like ``phone``; others must be non-empty."""
+    if kind == "phone":
+        return phone(value, field)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequestError(field, "must be a non-empty string")
+    if kind == "email" and "@" not in value:
+        raise InvalidRequestError(field, "is not an email address")
+    return value
+
+
+def channels(value: object) -> list[dict[str, str]]:
+    """At least one channel for a v2 create."""
+    if isinstance(value, (str, bytes, ContactChannel)) or not isinstance(value, Iterable):
+        raise InvalidRequestError("channels", "must be a list of channels")
+    out = [channel(item, f"channels[{i}]") for i, item in enumerate(value)]
+    if not out:
+        raise InvalidRequestError("channels", "at least one channel is required")
+    return out
+
+
+def search_values(values: tuple[object, ...], kind: str | None) -> list[str]:
+    """The values of a v2 search; with no ``channel_type``, phone-like values are normalized."""
+    if not values:
+        raise InvalidRequestError("values", "give at least one phone number or email address")
+    if kind is not None:
+        return [channel_id(kind, v, f"values[{i}]") for i, v in enumerate(values)]
+    out: list[str] = []
+    for i, value in enumerate(values):
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidRequestError(f"values[{i}]", "must be a non-empty string")
+        looks_like_phone = "@" not in value and any(c.isdigit() for c in value)
+        out.append(phone(value, f"values[{i}]") if looks_like_phone else value)
+    return out
+
+
+def bounded_int(value: object, field: str, low: int, high: int | None = None) -> int:
+    number = _int(value, field)
+    if number < low or (high is not None and number > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise InvalidRequestError(field, f"must be {bound}, got {number}")
+    return number
+
+
+def boolean(value: object, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidRequestError(field, f"must be a bool, not {type(value).__name__}")
+    return value

@@ -1,0 +1,222 @@
+"""Every exception that ``heymarket_async`` raises.
+
+::
+
+    HeymarketError
+    ├── InvalidRequestError        (also ValueError) bad input; nothing was sent
+    ├── ClientClosedError          (also RuntimeError) the client was closed
+    ├── APIError                   the API answered with an error status
+    │   ├── BadRequestError        400, 422
+    │   ├── AuthenticationError    401
+    │   ├── PermissionDeniedError  403
+    │   ├── NotFoundError          404
+    │   ├── ConflictError          409
+    │   ├── RateLimitError         429 (``retry_after``)
+    │   └── ServerError            5xx
+    ├── TransportError             the request did not get an answer
+    │   ├── APIConnectionError     (also ConnectionError) connect failed or connection dropped
+    │   └── APITimeoutError        (also TimeoutError) a per-attempt timeout or the deadline
+    ├── InvalidResponseError       an answer whose body cannot be decoded
+    └── PaginationError            a paging cursor that cannot advance
+
+No exception of aiohttp escapes the public API: they are translated in ``_transport`` and
+chained with ``raise ... from``. ``str(exc)`` is one line and never holds a credential.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ConflictError",
+    "HeymarketError",
+    "InvalidRequestError",
+    "InvalidResponseError",
+    "NotFoundError",
+    "PaginationError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "TransportError",
+]
+
+
+class HeymarketError(Exception):
+    """Base class of every error raised by ``heymarket_async``."""
+
+
+class InvalidRequestError(HeymarketError, ValueError):
+    """An argument was rejected before anything was sent.
+
+    ``field`` names the offending argument (``"phone"``, ``"tags"``, ``"custom[123]"``...).
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+class ClientClosedError(HeymarketError, RuntimeError):
+    """The client was used after ``close()`` (or after its ``async with`` block ended)."""
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown Status"
+
+
+class APIError(HeymarketError):
+    """The API answered with an error status.
+
+    Attributes: ``status``, ``method``, ``url`` (never holds a credential), ``request_id`` (the
+    ``X-Request-Id`` header, or ``None``), ``body`` (the decoded JSON body, or the raw text when it
+    is not JSON), ``text`` (the raw body text) and ``message`` (the server's own message, when the
+    body has one).
+    """
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        method: str,
+        url: str,
+        request_id: str | None = None,
+        body: Any = None,
+        text: str = "",
+        message: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        self.status = status
+        self.method = method
+        self.url = url
+        self.request_id = request_id
+        self.body = body
+        self.text = text
+        self.message = message
+        #: How many attempts were made before this error was raised (retries included).
+        self.attempts = attempts
+        super().__init__(self._line())
+
+    def _line(self) -> str:
+        line = f"{self.status} {_reason(self.status)} for {self.method} {self.url}"
+        if self.request_id:
+            line += f" (request id {self.request_id})"
+        if self.message:
+            line += f": {self.message}"
+        return line
+
+
+class BadRequestError(APIError):
+    """400 or 422: the API rejected the request's content."""
+
+
+class AuthenticationError(APIError):
+    """401: the API key or the signed token was not accepted."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the credentials may not do this."""
+
+
+class NotFoundError(APIError):
+    """404: no such contact (or other resource)."""
+
+
+class ConflictError(APIError):
+    """409: the request conflicts with the resource's current state."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests.
+
+    ``retry_after`` is the wait in seconds that the server asked for, or ``None``.
+    """
+
+    def __init__(self, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(**kwargs)
+
+
+class ServerError(APIError):
+    """5xx: the API failed. On a create, the contact may have been written all the same."""
+
+
+class TransportError(HeymarketError):
+    """The request got no answer: the connection failed, dropped or timed out.
+
+    ``method`` and ``url`` say which request; ``attempts`` how many were made.
+    ``maybe_applied`` is true when the request may have reached the server (the write may have
+    been applied) and false when it provably did not.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str = "",
+        url: str = "",
+        maybe_applied: bool = True,
+        attempts: int = 1,
+    ) -> None:
+        self.message = message
+        self.method = method
+        self.url = url
+        self.maybe_applied = maybe_applied
+        self.attempts = attempts
+        where = f" for {method} {url}" if method else ""
+        super().__init__(f"{message}{where}")
+
+
+class APIConnectionError(TransportError, ConnectionError):
+    """The connection could not be made, or broke before a whole answer was read."""
+
+
+class APITimeoutError(TransportError, TimeoutError):
+    """An attempt timed out, or the call's overall deadline passed."""
+
+
+class InvalidResponseError(HeymarketError):
+    """The API answered, but the body is not what the endpoint returns.
+
+    Carries ``status``, ``method``, ``url``, ``request_id`` and ``text`` (the first part of the raw
+    body).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        url: str,
+        request_id: str | None = None,
+        text: str = "",
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.method = method
+        self.url = url
+        self.request_id = request_id
+        self.text = text
+        line = f"{message} (status {status}) for {method} {url}"
+        if request_id:
+            line += f" (request id {request_id})"
+        super().__init__(line)
+
+
+class PaginationError(HeymarketError):
+    """A paging cursor could not advance; ``cursor`` is the value that got stuck."""
+
+    def __init__(self, message: str, *, cursor: str | None = None) -> None:
+        self.cursor = cursor
+        super().__init__(message)
