@@ -45,10 +45,10 @@ class FakeClock:
         self._frozen_at: int | None = None
         self._offset = 0
         self.tick = tick
-        if start is not None:
-            self.set(start)
         if frozen:
-            self.freeze()
+            self.freeze(start)
+        elif start is not None:
+            self.set(start)
 
     def _wall_micros(self) -> int:
         return int(self._wall() * 1_000_000)

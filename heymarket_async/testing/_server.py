@@ -506,7 +506,8 @@ class FakeHeymarket:
         except rules.BadData as exc:
             response = _error(400, "bad_data", str(exc))
         except web.HTTPException as exc:
-            response = _error(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
+            slug = exc.reason.lower().replace(" ", "_")
+            response = _error(exc.status, slug, exc.text or exc.reason)
         recorded.handler_cpu = time.process_time() - started
         if fault is None:
             return response
