@@ -1,0 +1,221 @@
+"""The whole product's benchmarks, against the emulator running as a process of its own.
+
+    python benchmarks/run.py [--contacts 200000] [--latency-ms 0] [--calls 500] [--repeat 3]
+
+Starts ``python -m heymarket_async.testing`` on a free port, then measures, best of
+``--repeat`` runs each:
+
+- walks: a plain aiohttp paging loop (the baseline: v2 pages of 100, one after another, JSON
+  decoded, nothing else), the SDK's ``v2.iter_contacts`` and ``iter_contacts`` (v1);
+- exports: ``heymarket-async export`` to JSONL and to CSV (the command's own code, in process);
+- single calls: ``get_contact`` through the SDK against a plain aiohttp GET (median and p99).
+
+Prints a table, the ratios the project holds itself to (JSONL export >= 0.7x the plain loop,
+CSV >= 0.8x JSONL), and the machine it ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import aiohttp
+
+from heymarket_async import HeymarketClient
+from heymarket_async._cli import main as cli_main
+
+API_KEY = "test"
+
+
+@contextmanager
+def emulator(contacts: int, latency_ms: float) -> Iterator[str]:
+    """The emulator in a separate process; yields its base URL."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "heymarket_async.testing",
+        "--port",
+        "0",
+        "--contacts",
+        str(contacts),
+        "--latency-ms",
+        str(latency_ms),
+        "--api-key",
+        API_KEY,
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"http://[\d.]+:\d+", line)
+        if match is None:
+            raise RuntimeError(f"the emulator did not start: {line!r}")
+        yield match.group(0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+async def plain_walk(url: str) -> int:
+    """The baseline: what anyone would write with aiohttp alone."""
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    n = page = 0
+    async with aiohttp.ClientSession(headers=headers) as session:
+        while True:
+            body = {"limit": 100, "page": page, "ascending": True}
+            async with session.post(f"{url}/v2/contacts/list", json=body) as resp:
+                resp.raise_for_status()
+                data = await resp.json()
+            n += len(data)
+            page += 1
+            if len(data) < 100:
+                return n
+
+
+async def sdk_walk_v2(url: str) -> int:
+    n = 0
+    async with HeymarketClient(API_KEY, base_url=url) as hm:
+        async for page in hm.v2.iter_contacts(page_size=100).pages():
+            n += len(page)
+    return n
+
+
+async def sdk_walk_v1(url: str) -> int:
+    n = 0
+    async with HeymarketClient(API_KEY, base_url=url) as hm:
+        async for page in hm.iter_contacts().pages():
+            n += len(page)
+    return n
+
+
+def export(url: str, fmt: str, directory: str) -> Callable[[], int]:
+    def run() -> int:
+        out = os.path.join(directory, f"contacts.{fmt}")
+        argv = ["export", "-o", out, "--base-url", url, "--api-key", API_KEY, "--quiet"]
+        if cli_main(argv) != 0:
+            raise RuntimeError(f"export to {fmt} failed")
+        with open(out, "rb") as f:
+            lines = sum(1 for _ in f)
+        return lines - (1 if fmt == "csv" else 0)
+
+    return run
+
+
+def timed(fn: Callable[[], int], repeat: int) -> tuple[int, float]:
+    """(items, best seconds) over ``repeat`` runs."""
+    best = float("inf")
+    items = 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        items = fn()
+        best = min(best, time.perf_counter() - started)
+    return items, best
+
+
+def run_async(factory: Callable[[], Awaitable[int]]) -> Callable[[], int]:
+    return lambda: asyncio.run(factory())  # type: ignore[arg-type]
+
+
+async def latencies(url: str, calls: int) -> dict[str, list[float]]:
+    """Seconds per sequential ``get_contact``: through the SDK, and as a bare aiohttp GET."""
+    out: dict[str, list[float]] = {"plain aiohttp GET": [], "SDK get_contact": []}
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        for i in range(calls):
+            started = time.perf_counter()
+            async with session.get(f"{url}/v1/contact/{1 + i % 1000}") as resp:
+                await resp.json()
+            out["plain aiohttp GET"].append(time.perf_counter() - started)
+    async with HeymarketClient(API_KEY, base_url=url) as hm:
+        for i in range(calls):
+            started = time.perf_counter()
+            await hm.get_contact(1 + i % 1000)
+            out["SDK get_contact"].append(time.perf_counter() - started)
+    return out
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import orjson  # noqa: F401
+
+        json_lib = "orjson"
+    except ImportError:
+        json_lib = "stdlib json"
+    return (
+        f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, aiohttp {aiohttp.__version__}, {json_lib}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--contacts", type=int, default=200_000)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    print(f"machine: {machine()}")
+    print(f"emulator: {args.contacts:,} contacts, latency {args.latency_ms:g} ms, own process")
+    rows: list[tuple[str, int, float]] = []
+    with emulator(args.contacts, args.latency_ms) as url, tempfile.TemporaryDirectory() as tmp:
+        cases: list[tuple[str, Callable[[], int]]] = [
+            ("plain aiohttp loop (v2, 100/page)", run_async(lambda: plain_walk(url))),
+            ("SDK v2.iter_contacts (100/page)", run_async(lambda: sdk_walk_v2(url))),
+            ("SDK iter_contacts (v1, 30/page)", run_async(lambda: sdk_walk_v1(url))),
+            ("export --format jsonl", export(url, "jsonl", tmp)),
+            ("export --format csv", export(url, "csv", tmp)),
+        ]
+        for name, fn in cases:
+            items, seconds = timed(fn, args.repeat)
+            if items != args.contacts:
+                raise SystemExit(f"{name}: got {items} contacts, expected {args.contacts}")
+            rows.append((name, items, seconds))
+        lat = asyncio.run(latencies(url, args.calls))
+
+    print()
+    print(f"{'walk / export':38} {'contacts':>9} {'seconds':>8} {'contacts/s':>11} {'vs plain':>8}")
+    base = rows[0][1] / rows[0][2]
+    rate = {}
+    for name, items, seconds in rows:
+        rate[name] = items / seconds
+        print(
+            f"{name:38} {items:>9,} {seconds:>8.2f} {rate[name]:>11,.0f} {rate[name] / base:>7.2f}x"
+        )
+    print()
+    print(f"{'single call (' + str(args.calls) + ' sequential)':38} {'median ms':>9} {'p99 ms':>8}")
+    for name, values in lat.items():
+        values.sort()
+        p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+        print(f"{name:38} {statistics.median(values) * 1000:>9.3f} {p99 * 1000:>8.3f}")
+    jsonl = rate["export --format jsonl"]
+    csv_rate = rate["export --format csv"]
+    sdk_med = statistics.median(lat["SDK get_contact"])
+    plain_med = statistics.median(lat["plain aiohttp GET"])
+    print()
+    print(f"JSONL export / plain loop: {jsonl / base:.2f}x (target >= 0.70)")
+    print(f"CSV export / JSONL export: {csv_rate / jsonl:.2f}x (target >= 0.80)")
+    print(f"SDK get_contact / plain GET latency: {sdk_med / plain_med:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

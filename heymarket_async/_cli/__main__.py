@@ -1,0 +1,8 @@
+"""``python -m heymarket_async._cli``: the console script without its installed wrapper."""
+
+import sys
+
+from ._app import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The command line, in process: parsing, usage errors (exit 2), and what is never echoed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from heymarket_async._cli import main
+from heymarket_async._cli._app import EXIT_USAGE, build_parser
+
+
+@pytest.fixture(autouse=True)
+def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "HEYMARKET_API_KEY",
+        "HEYMARKET_SECRET_ID",
+        "HEYMARKET_SECRET_KEY",
+        "HEYMARKET_BASE_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+class TestParsing:
+    def test_export_defaults(self) -> None:
+        args = build_parser().parse_args(["export"])
+        assert (args.output, args.api, args.resume, args.quiet) == (
+            "contacts.jsonl",
+            "v2",
+            False,
+            False,
+        )
+
+    def test_connection_options_follow_the_subcommand(self) -> None:
+        args = build_parser().parse_args(["count", "--sandbox", "10", "--since", "2024-05-01"])
+        assert args.sandbox == 10
+        assert args.since.isoformat() == "2024-05-01T00:00:00+00:00"
+
+    def test_since_keeps_an_offset(self) -> None:
+        args = build_parser().parse_args(["export", "--since", "2024-05-01T12:00:00+02:00"])
+        assert args.since.utcoffset().total_seconds() == 7200
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+class TestUsageErrors:
+    @pytest.mark.parametrize(
+        ("argv", "message"),
+        [
+            ([], "required: COMMAND"),
+            (["frobnicate"], "invalid choice"),
+            (["export", "--format", "xml"], "invalid choice: 'xml'"),
+            (["export", "--since", "yesterday"], "'yesterday' is not a time"),
+            (["export", "--sandbox", "-5"], "not a count"),
+            (["export", "--bogus"], "unrecognized arguments: --bogus"),
+            (["get"], "required: ID|UUID|PHONE"),
+        ],
+    )
+    def test_argparse_errors_exit_2(
+        self, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, err = run(argv, capsys)
+        assert code == EXIT_USAGE
+        assert message in err
+        assert "Traceback" not in err
+        assert out == ""
+
+    def test_sandbox_and_base_url_exclude_each_other(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, _, err = run(["count", "--sandbox", "5", "--base-url", "http://x"], capsys)
+        assert code == EXIT_USAGE
+        assert err == "heymarket-async: error: --sandbox and --base-url exclude each other\n"
+
+    def test_resume_needs_a_file(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _, err = run(["export", "-o", "-", "--resume"], capsys)
+        assert code == EXIT_USAGE
+        assert "--resume needs a file" in err
+
+    def test_output_may_not_be_a_directory(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, _, err = run(["export", "-o", str(tmp_path)], capsys)
+        assert code == EXIT_USAGE
+        assert "is a directory" in err
+
+    def test_no_credentials_says_how_to_give_them(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _, err = run(["count"], capsys)
+        assert code == EXIT_USAGE
+        assert err.startswith("heymarket-async: error: no credentials: set HEYMARKET_API_KEY")
+        assert err.count("\n") == 1
+
+    def test_half_a_secret_pair_is_a_usage_error(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _, err = run(["count", "--secret-id", "sid-123"], capsys)
+        assert code == EXIT_USAGE
+        assert "secret_key" in err
+
+    def test_bad_base_url(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _, err = run(["count", "--api-key", "k", "--base-url", "ftp://x"], capsys)
+        assert code == EXIT_USAGE
+        assert "base_url" in err
+
+    def test_bad_phone_is_a_usage_error(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _, err = run(["get", "--api-key", "k", "+1 555"], capsys)
+        assert code == EXIT_USAGE
+        assert err.startswith("heymarket-async: error: phone:")
+
+
+def test_help_lists_commands_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0
+    for word in ("export", "count", "fields", "get", "fake-server", "130 interrupted"):
+        assert word in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["--version"], capsys)
+    assert code == 0
+    assert out.startswith("heymarket-async ")

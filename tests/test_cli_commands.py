@@ -1,0 +1,127 @@
+"""count, fields and get, in process against the emulator: output, and exit 1 with one line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from heymarket_async._cli import main
+from heymarket_async._cli._app import EXIT_FAILURE
+from heymarket_async._cli._output import contact_record
+from heymarket_async._convert import structure_contact
+from heymarket_async.testing import FakeHeymarket, Fault
+
+from ._cli_helpers import CREDENTIAL_VARS, threaded_fake
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeHeymarket]:
+    with threaded_fake(40) as fake:
+        yield fake
+
+
+@pytest.fixture(autouse=True)
+def env(monkeypatch: pytest.MonkeyPatch, fake: FakeHeymarket) -> None:
+    for name in CREDENTIAL_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HEYMARKET_API_KEY", "test")
+    monkeypatch.setenv("HEYMARKET_BASE_URL", fake.url)
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+class TestCount:
+    def test_prints_the_count(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert run(["count"], capsys) == (0, "40\n", "")
+
+    def test_since_counts_the_later_ones(
+        self, fake: FakeHeymarket, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        times = sorted(c["updated"] for c in fake.contacts.values())
+        code, out, _ = run(["count", "--since", times[29]], capsys)
+        assert (code, out) == (0, "10\n")
+
+
+class TestFields:
+    def test_prints_ids_and_names_as_json(
+        self, fake: FakeHeymarket, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, _ = run(["fields"], capsys)
+        assert code == 0
+        assert json.loads(out) == [{"id": i, "name": n} for i, n in fake.contact_fields]
+
+
+class TestGet:
+    def expected(self, fake: FakeHeymarket, contact_id: int) -> object:
+        return json.loads(json.dumps(contact_record(structure_contact(fake.contacts[contact_id]))))
+
+    def test_by_id(self, fake: FakeHeymarket, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, _ = run(["get", "7"], capsys)
+        assert code == 0
+        assert json.loads(out) == self.expected(fake, 7)
+
+    def test_by_uuid(self, fake: FakeHeymarket, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, _ = run(["get", fake.contacts[8]["uuid"]], capsys)
+        assert code == 0
+        assert json.loads(out)["id"] == 8
+
+    def test_by_phone(self, fake: FakeHeymarket, capsys: pytest.CaptureFixture[str]) -> None:
+        phone = fake.contacts[9]["phone"]
+        code, out, _ = run(["get", f"+{phone}"], capsys)
+        assert (code, json.loads(out)["id"]) == (0, 9)
+        code, out, _ = run(["get", "--phone", phone], capsys)
+        assert (code, json.loads(out)["id"]) == (0, 9)
+
+    def test_missing_contact_is_one_line_with_the_request_id(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, err = run(["get", "999999"], capsys)
+        assert code == EXIT_FAILURE
+        assert out == ""
+        assert err.startswith("heymarket-async: error: 404 Not Found for GET ")
+        assert "(request id " in err
+        assert err.count("\n") == 1
+
+
+class TestFailures:
+    def test_a_rejected_key_is_exit_1_and_never_echoed(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.setenv("HEYMARKET_API_KEY", "sk-wrong-key-1234")
+        code, out, err = run(["count"], capsys)
+        assert code == EXIT_FAILURE
+        assert err.startswith("heymarket-async: error: 401 Unauthorized for POST ")
+        assert "(request id " in err
+        assert "sk-wrong-key-1234" not in out + err
+        code, _, err = run(["count", "--api-key", "sk-flag-key-5678"], capsys)
+        assert code == EXIT_FAILURE
+        assert "sk-flag-key-5678" not in err
+
+    def test_a_server_error_after_retries_is_exit_1(
+        self, fake: FakeHeymarket, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        fake.faults.add("POST /v1/contact-fields", Fault.status(503, body="html"), times=10)
+        try:
+            code, _, err = run(["fields", "--timeout", "5"], capsys)
+        finally:
+            fake.faults.clear()
+        assert code == EXIT_FAILURE
+        assert err.startswith("heymarket-async: error: 503 Service Unavailable for POST ")
+        assert err.count("\n") == 1
+
+    def test_nothing_listening_is_exit_1(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.setenv("HEYMARKET_BASE_URL", "http://127.0.0.1:9")
+        # A short deadline: connection failures are retried with backoff until it passes.
+        code, _, err = run(["count", "--timeout", "0.3"], capsys)
+        assert code == EXIT_FAILURE
+        assert err.startswith("heymarket-async: error: ")
+        assert err.count("\n") == 1
+        assert "Traceback" not in err

@@ -1,0 +1,213 @@
+"""The installed command in a subprocess against the emulator: contents, kills, resume, sandbox.
+
+The emulator runs in the test's event loop; the command is a real child process talking to it
+over loopback, so a SIGINT or SIGKILL lands on a real process in the middle of a real walk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import signal
+import sys
+from collections.abc import AsyncIterator
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from heymarket_async._cli._output import STANDARD_COLUMNS, contact_record
+from heymarket_async._cli._state import ExportPaths, load_state
+from heymarket_async._convert import structure_contact
+from heymarket_async.testing import FakeHeymarket
+
+from ._cli_helpers import clean_env
+
+
+async def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "heymarket_async._cli",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env if env is not None else clean_env(),
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+def store_records(fake: FakeHeymarket) -> dict[int, Any]:
+    """What the export should hold for each contact, as plain JSON data."""
+    return {
+        cid: json.loads(json.dumps(contact_record(structure_contact(fake.contacts[cid]))))
+        for cid in fake.contacts
+    }
+
+
+def listing(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def jsonl_ids(path: Path) -> list[int]:
+    return [json.loads(line)["id"] for line in path.read_text().splitlines()]
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeHeymarket]:
+    async with FakeHeymarket(api_key="test") as fake:
+        fake.seed(250)
+        yield fake
+
+
+def env_for(fake: FakeHeymarket) -> dict[str, str]:
+    return clean_env(HEYMARKET_API_KEY="test", HEYMARKET_BASE_URL=fake.url)
+
+
+class TestExportContents:
+    async def test_jsonl_holds_every_stored_contact_in_full(
+        self, fake: FakeHeymarket, tmp_path: Path
+    ) -> None:
+        out = tmp_path / "contacts.jsonl"
+        code, stdout, err = await cli("export", "-o", str(out), env=env_for(fake))
+        assert code == 0, err
+        assert stdout == ""
+        assert err.startswith("heymarket-async: exported 250 contacts to ")
+        records = [json.loads(line) for line in out.read_text().splitlines()]
+        assert {r["id"]: r for r in records} == store_records(fake)
+        assert len(records) == 250
+        assert listing(tmp_path) == ["contacts.jsonl"]
+
+    async def test_csv_over_v1_has_a_column_per_field(
+        self, fake: FakeHeymarket, tmp_path: Path
+    ) -> None:
+        out = tmp_path / "contacts.csv"
+        code, _, err = await cli("export", "-o", str(out), "--api", "v1", "-q", env=env_for(fake))
+        assert (code, err) == (0, "")
+        rows = list(csv.DictReader(io.StringIO(out.read_text(), newline="")))
+        names = [name for _, name in fake.contact_fields]
+        assert list(rows[0]) == [*STANDARD_COLUMNS, *names]
+        assert len(rows) == 250
+        expected = store_records(fake)
+        assert {int(r["id"]) for r in rows} == set(expected)
+        for row in rows:
+            record = expected[int(row["id"])]
+            for key in ("uuid", "phone", "first", "last", "email", "updated"):
+                assert row[key] == (record[key] or ""), key
+            for field_id, name in fake.contact_fields:
+                assert row[name] == record["custom"].get(str(field_id), ""), name
+
+    async def test_stdout_export(self, fake: FakeHeymarket) -> None:
+        code, stdout, err = await cli(
+            "export", "-o", "-", "--since", "2000-01-01", env=env_for(fake)
+        )
+        assert code == 0, err
+        assert len(stdout.splitlines()) == 250
+
+
+async def wait_for_state(path: Path, at_least: int) -> None:
+    """Poll the state file until the export has saved ``at_least`` contacts (a few ms a step)."""
+    for _ in range(2000):
+        try:
+            state = load_state(path)
+        except Exception:  # replaced under our feet: read again
+            state = None
+        if state is not None and state.contacts >= at_least:
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"the export never reached {at_least} contacts")
+
+
+class TestResume:
+    @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+    @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+    async def test_killed_midway_then_resumed_is_exactly_once(
+        self, tmp_path: Path, sig: signal.Signals, fmt: str
+    ) -> None:
+        async with FakeHeymarket(api_key="test", latency=0.02) as fake:
+            fake.seed(3000)
+            out = tmp_path / f"contacts.{fmt}"
+            paths = ExportPaths.for_output(out)
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "heymarket_async._cli",
+                "export",
+                "-o",
+                str(out),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+                env=env_for(fake),
+            )
+            await wait_for_state(paths.state, 300)
+            proc.send_signal(sig)
+            _, err = await proc.communicate()
+            if sig == signal.SIGINT:
+                assert proc.returncode == 130
+                assert "run the same command with --resume to continue" in err.decode()
+                assert "Traceback" not in err.decode()
+            else:
+                assert proc.returncode == -signal.SIGKILL
+            assert not out.exists()
+            saved = load_state(paths.state)
+            assert saved is not None
+            assert 300 <= saved.contacts < 3000
+
+            fake.requests.clear()
+            code, _, err2 = await cli("export", "-o", str(out), "--resume", env=env_for(fake))
+            assert code == 0, err2
+            assert f"{saved.contacts:,} of them by an earlier run" in err2
+            pages = [r.json["page"] for r in fake.requests if r.path == "/v2/contacts/list"]
+            assert min(pages) > 0  # it did not start over
+            if fmt == "jsonl":
+                ids = jsonl_ids(out)
+            else:
+                lines = out.read_text().splitlines()
+                assert lines[0].startswith("id,uuid,")
+                ids = [int(r["id"]) for r in csv.DictReader(io.StringIO(out.read_text()))]
+            assert sorted(ids) == sorted(fake.contacts)
+            assert len(ids) == len(set(ids))
+            assert not paths.state.exists()
+            assert not paths.part.exists()
+
+
+class TestSandbox:
+    async def test_sandbox_needs_no_account(self, tmp_path: Path) -> None:
+        out = tmp_path / "contacts.jsonl"
+        code, _, err = await cli("export", "--sandbox", "300", "-o", str(out))
+        assert code == 0, err
+        ids = jsonl_ids(out)
+        assert sorted(ids) == list(range(1, 301))
+        # The sandbox is seeded the same every run: a resumed sandbox export continues it.
+        seeded = FakeHeymarket()
+        seeded.seed(300, seed=0)
+        first = json.loads(out.read_text().splitlines()[0])
+        assert first == store_records(seeded)[first["id"]]
+
+
+class TestExitCodes:
+    async def test_bad_flag_is_2_without_traceback(self) -> None:
+        code, _, err = await cli("export", "--format", "xml")
+        assert code == 2
+        assert "invalid choice" in err
+        assert "Traceback" not in err
+
+    async def test_rejected_key_is_1_with_status_and_request_id(self, fake: FakeHeymarket) -> None:
+        env = clean_env(HEYMARKET_API_KEY="not-the-key", HEYMARKET_BASE_URL=fake.url)
+        code, _, err = await cli("export", "-o", "-", env=env)
+        assert code == 1
+        lines = err.splitlines()
+        assert lines[0].startswith("heymarket-async: error: 401 Unauthorized for POST ")
+        assert "(request id " in lines[0]
+        assert "not-the-key" not in err
+        assert "Traceback" not in err
+
+
+def test_console_script_is_declared() -> None:
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "heymarket-async"]
+    assert script.value == "heymarket_async._cli:main"

@@ -1,0 +1,286 @@
+"""The exporter's file side, over a scripted page source: partial file, state, rename, resume.
+
+The walk is faked here (the pagers have their own tests); the end-to-end runs against the
+emulator are in test_cli_e2e.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from heymarket_async import APIConnectionError, Contact, ContactField
+from heymarket_async._cli._export import (
+    ExportFailedError,
+    ExportOptions,
+    ExportStatus,
+    run_export,
+)
+from heymarket_async._cli._progress import NullProgress
+from heymarket_async._cli._state import ExportPaths, StateError, load_state
+
+CONTACTS = [Contact(id=i, first=f"n{i}", custom={"7": f"v{i}"}) for i in range(1, 26)]
+
+
+class ScriptedPages:
+    """Pages of ``size`` from ``CONTACTS``; fails (or hangs) before page number ``stop_at``."""
+
+    def __init__(
+        self,
+        start: Any,
+        *,
+        size: int = 10,
+        stop_at: int | None = None,
+        hang: asyncio.Event | None = None,
+    ) -> None:
+        self.index = 0 if start is None else start["index"]
+        self.size = size
+        self.stop_at = stop_at
+        self.hang = hang
+        self.closed = False
+
+    async def pages(self) -> AsyncIterator[Sequence[Contact]]:
+        served = 0
+        while self.index < len(CONTACTS):
+            if self.stop_at is not None and served == self.stop_at:
+                if self.hang is not None:
+                    self.hang.set()
+                    await asyncio.Event().wait()
+                raise APIConnectionError("connection reset", method="POST", url="http://x/")
+            await asyncio.sleep(0)  # a real walk awaits the network here
+            page = CONTACTS[self.index : self.index + self.size]
+            self.index += len(page)
+            served += 1
+            yield page
+
+    def position(self) -> Any:
+        return {"index": self.index}
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+class StubClient:
+    def __init__(self) -> None:
+        self.field_calls = 0
+        self.count_calls: list[Any] = []
+
+    async def list_contact_fields(self) -> list[ContactField]:
+        self.field_calls += 1
+        return [ContactField(id=7, name="Plan")]
+
+    async def count_contacts(self, *, since: Any = None) -> int:
+        self.count_calls.append(since)
+        return len(CONTACTS)
+
+
+class RecordingProgress(NullProgress):
+    def __init__(self) -> None:
+        self.total: int | None = None
+        self.done = 0
+
+    def start(self, done: int) -> None:
+        self.done = done
+
+    def set_total(self, total: int) -> None:
+        self.total = total
+
+    def advance(self, n: int) -> None:
+        self.done += n
+
+
+async def export(
+    tmp_path: Path,
+    *,
+    fmt: str = "jsonl",
+    resume: bool = False,
+    stop_at: int | None = None,
+    hang: asyncio.Event | None = None,
+    client: StubClient | None = None,
+    want_total: bool = False,
+    progress: RecordingProgress | None = None,
+    status: ExportStatus | None = None,
+    api: str = "v2",
+    output: str | None = None,
+) -> Any:
+    pagers: list[ScriptedPages] = []
+
+    def open_pages(client: Any, api: str, since: Any, position: Any) -> ScriptedPages:
+        pagers.append(ScriptedPages(position, stop_at=stop_at, hang=hang))
+        return pagers[-1]
+
+    options = ExportOptions(
+        output=output or str(tmp_path / f"out.{fmt}"),
+        format=fmt,
+        api=api,
+        resume=resume,
+        source="http://127.0.0.1:1",
+    )
+    result = await run_export(
+        client or StubClient(),  # type: ignore[arg-type]
+        options,
+        open_pages=open_pages,
+        progress=progress or NullProgress(),
+        stdout=io.BytesIO(),
+        want_total=want_total,
+        status=status,
+    )
+    assert all(p.closed for p in pagers)
+    return result
+
+
+def listing(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def append(path: Path, data: bytes) -> None:
+    with open(path, "ab") as f:
+        f.write(data)
+
+
+def ids_in(path: Path) -> list[int]:
+    return [json.loads(line)["id"] for line in path.read_text().splitlines()]
+
+
+class TestFreshExport:
+    async def test_writes_every_contact_and_cleans_up(self, tmp_path: Path) -> None:
+        result = await export(tmp_path)
+        assert result.contacts == 25
+        assert ids_in(tmp_path / "out.jsonl") == list(range(1, 26))
+        assert listing(tmp_path) == ["out.jsonl"]
+
+    async def test_csv_asks_for_fields_once_and_writes_a_header(self, tmp_path: Path) -> None:
+        client = StubClient()
+        await export(tmp_path, fmt="csv", client=client)
+        lines = (tmp_path / "out.csv").read_text().splitlines()
+        assert lines[0].endswith(",note,Plan")
+        assert lines[1].startswith("1,")
+        assert lines[1].endswith(",v1")
+        assert len(lines) == 26
+        assert client.field_calls == 1
+
+    async def test_total_is_counted_only_when_wanted(self, tmp_path: Path) -> None:
+        quiet, shown = StubClient(), StubClient()
+        await export(tmp_path, client=quiet)
+        progress = RecordingProgress()
+        await export(tmp_path, client=shown, want_total=True, progress=progress)
+        assert quiet.count_calls == []
+        assert shown.count_calls == [None]
+        assert progress.done == 25
+
+    async def test_to_stdout_leaves_no_files(self, tmp_path: Path) -> None:
+        result = await export(tmp_path, output="-")
+        assert result.contacts == 25
+        assert listing(tmp_path) == []
+
+    async def test_since_is_sent_as_rfc3339(self, tmp_path: Path) -> None:
+        seen: list[Any] = []
+
+        def open_pages(client: Any, api: str, since: Any, position: Any) -> ScriptedPages:
+            seen.append(since)
+            return ScriptedPages(position)
+
+        client = StubClient()
+        since = datetime(2024, 5, 1, tzinfo=timezone.utc)
+        await run_export(
+            client,  # type: ignore[arg-type]
+            ExportOptions(output=str(tmp_path / "o.jsonl"), since=since),
+            open_pages=open_pages,
+            progress=RecordingProgress(),
+            stdout=io.BytesIO(),
+            want_total=True,
+        )
+        assert seen == [since]
+        assert client.count_calls == ["2024-05-01T00:00:00Z"]
+
+
+class TestFailureAndResume:
+    async def test_failure_keeps_the_flushed_pages_and_their_state(self, tmp_path: Path) -> None:
+        with pytest.raises(ExportFailedError) as info:
+            await export(tmp_path, stop_at=2)
+        assert info.value.contacts == 20
+        assert info.value.resumable
+        assert not (tmp_path / "out.jsonl").exists()
+        paths = ExportPaths.for_output(tmp_path / "out.jsonl")
+        state = load_state(paths.state)
+        assert state is not None
+        assert (state.contacts, state.position) == (20, {"index": 20})
+        assert state.bytes == paths.part.stat().st_size
+
+    @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+    async def test_resume_finishes_exactly_once(self, tmp_path: Path, fmt: str) -> None:
+        with pytest.raises(ExportFailedError):
+            await export(tmp_path, fmt=fmt, stop_at=1)
+        client = StubClient()
+        result = await export(tmp_path, fmt=fmt, resume=True, client=client)
+        assert (result.contacts, result.resumed_from) == (25, 10)
+        if fmt == "csv":
+            lines = (tmp_path / "out.csv").read_text().splitlines()
+            assert [int(line.split(",")[0]) for line in lines[1:]] == list(range(1, 26))
+            assert client.field_calls == 0  # the header comes from the state
+        else:
+            assert ids_in(tmp_path / "out.jsonl") == list(range(1, 26))
+        assert listing(tmp_path) == [f"out.{fmt}"]
+
+    async def test_bytes_written_after_the_last_state_are_dropped(self, tmp_path: Path) -> None:
+        # A kill between a page's write and its state: the page is in the file, not the state.
+        with pytest.raises(ExportFailedError):
+            await export(tmp_path, stop_at=1)
+        paths = ExportPaths.for_output(tmp_path / "out.jsonl")
+        append(paths.part, b'{"id": 11}\n{"id": 12')
+        await export(tmp_path, resume=True)
+        assert ids_in(tmp_path / "out.jsonl") == list(range(1, 26))
+
+    async def test_without_resume_starts_over(self, tmp_path: Path) -> None:
+        with pytest.raises(ExportFailedError):
+            await export(tmp_path, stop_at=1)
+        result = await export(tmp_path)
+        assert result.resumed_from == 0
+        assert ids_in(tmp_path / "out.jsonl") == list(range(1, 26))
+
+    async def test_resume_with_nothing_saved_starts_afresh(self, tmp_path: Path) -> None:
+        result = await export(tmp_path, resume=True)
+        assert (result.contacts, result.resumed_from) == (25, 0)
+
+    async def test_resume_with_other_options_is_refused(self, tmp_path: Path) -> None:
+        with pytest.raises(ExportFailedError):
+            await export(tmp_path, stop_at=1)
+        with pytest.raises(StateError, match="--api v2, not v1"):
+            await export(tmp_path, resume=True, api="v1")
+
+    async def test_resume_without_the_partial_file_is_refused(self, tmp_path: Path) -> None:
+        with pytest.raises(ExportFailedError):
+            await export(tmp_path, stop_at=1)
+        ExportPaths.for_output(tmp_path / "out.jsonl").part.unlink()
+        with pytest.raises(StateError, match="without --resume"):
+            await export(tmp_path, resume=True)
+
+    async def test_resume_of_a_truncated_partial_file_is_refused(self, tmp_path: Path) -> None:
+        with pytest.raises(ExportFailedError):
+            await export(tmp_path, stop_at=1)
+        part = ExportPaths.for_output(tmp_path / "out.jsonl").part
+        part.write_bytes(part.read_bytes()[:10])
+        with pytest.raises(StateError, match="shorter"):
+            await export(tmp_path, resume=True)
+
+
+class TestCancellation:
+    async def test_cancel_mid_walk_leaves_a_resumable_state(self, tmp_path: Path) -> None:
+        status = ExportStatus()
+        hanging = asyncio.Event()
+        task = asyncio.create_task(export(tmp_path, stop_at=2, hang=hanging, status=status))
+        await hanging.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert (status.contacts, status.resumable) == (20, True)
+        result = await export(tmp_path, resume=True)
+        assert result.resumed_from == 20
+        assert ids_in(tmp_path / "out.jsonl") == list(range(1, 26))

@@ -1,0 +1,167 @@
+"""The export encoders: JSONL keeps every field, CSV has one column per field, both per page."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import attrs
+from hypothesis import given
+from hypothesis import strategies as st
+
+from heymarket_async import Contact, ContactChannel, ContactField, Tag
+from heymarket_async._cli._output import (
+    STANDARD_COLUMNS,
+    CsvEncoder,
+    JsonlEncoder,
+    contact_record,
+    csv_columns,
+    stdlib_jsonl,
+)
+from heymarket_async._convert import CONVERTER, structure_contact
+
+texts = st.text(max_size=12)
+opt_texts = st.none() | texts
+opt_ints = st.none() | st.integers(min_value=0, max_value=2**53)
+times = st.none() | st.datetimes(
+    min_value=datetime(2000, 1, 1),
+    max_value=datetime(2100, 1, 1),
+    timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=-7))]),
+)
+contacts = st.builds(
+    Contact,
+    id=opt_ints,
+    uuid=opt_texts,
+    phone=opt_texts,
+    first=opt_texts,
+    last=opt_texts,
+    display_name=opt_texts,
+    email=opt_texts,
+    custom=st.dictionaries(st.integers(1, 50).map(str), texts, max_size=4),
+    tags=st.lists(st.builds(Tag, id=st.integers(1, 999), name=opt_texts), max_size=3).map(tuple),
+    contact_channels=st.lists(
+        st.builds(
+            ContactChannel, channel_type=st.sampled_from(["phone", "email"]), channel_id=texts
+        ),
+        max_size=2,
+    ).map(tuple),
+    assigned_user_id=opt_ints,
+    is_opted_out=st.none() | st.booleans(),
+    avatar=opt_texts,
+    created=times,
+    updated=times,
+    rev=opt_ints,
+    team_id=opt_ints,
+    shared=st.none() | st.booleans(),
+    note=st.lists(texts, max_size=2).map(tuple),
+)
+
+
+def _plain(data: Any) -> Any:
+    """What a JSON round trip makes of it (tuples become lists)."""
+    return json.loads(json.dumps(data))
+
+
+class TestJsonl:
+    @given(contacts)
+    def test_record_is_what_the_converter_unstructures(self, contact: Contact) -> None:
+        assert _plain(contact_record(contact)) == _plain(CONVERTER.unstructure(contact))
+
+    def test_record_has_every_model_field_in_order(self) -> None:
+        assert list(contact_record(Contact())) == [f.name for f in attrs.fields(Contact)]
+
+    @given(st.lists(contacts, max_size=5))
+    def test_each_line_structures_back_to_the_same_contact(self, page: list[Contact]) -> None:
+        data = JsonlEncoder().encode(page)
+        # Split on "\n" only: JSON strings may hold U+2028 or U+0085 as they are.
+        lines = data.decode("utf-8").split("\n")[:-1]
+        assert len(lines) == len(page)
+        for line, contact in zip(lines, page, strict=True):
+            back = structure_contact(json.loads(line))
+            # Timestamps come back in UTC: compare instants, the rest field by field.
+            assert back == attrs.evolve(
+                contact,
+                created=back.created if contact.created == back.created else contact.created,
+                updated=back.updated if contact.updated == back.updated else contact.updated,
+            )
+
+    def test_page_ends_with_a_newline_and_header_is_empty(self) -> None:
+        enc = JsonlEncoder()
+        assert enc.header() == b""
+        assert enc.encode([Contact(id=1), Contact(id=2)]).endswith(b"}\n")
+        assert enc.encode([]) == b""
+
+    def test_non_ascii_is_written_as_utf8(self) -> None:
+        line = stdlib_jsonl().encode([Contact(first="Zoë")])
+        assert "Zoë".encode() in line
+
+    def test_datetimes_are_rfc3339_utc(self) -> None:
+        when = datetime(2024, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+        record = json.loads(JsonlEncoder().encode([Contact(updated=when)]))
+        assert record["updated"] == "2024-05-01T10:00:00Z"
+
+
+class TestCsvColumns:
+    def test_standard_columns_are_the_model_fields_but_custom(self) -> None:
+        assert list(STANDARD_COLUMNS) == [
+            f.name for f in attrs.fields(Contact) if f.name != "custom"
+        ]
+
+    def test_custom_columns_are_named_by_field_name_or_id(self) -> None:
+        fields = [ContactField(id=12, name="Plan"), ContactField(id=13, name=None)]
+        assert csv_columns(fields)[-2:] == ["Plan", "13"]
+
+    def test_clashing_names_get_their_id(self) -> None:
+        fields = [
+            ContactField(id=1, name="Plan"),
+            ContactField(id=2, name="Plan"),
+            ContactField(id=3, name="email"),
+        ]
+        assert csv_columns(fields)[-3:] == ["Plan (1)", "Plan (2)", "email (3)"]
+
+
+def _rows(enc: CsvEncoder, page: list[Contact]) -> list[dict[str, str]]:
+    text = (enc.header() + enc.encode(page)).decode("utf-8")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+class TestCsv:
+    def _encoder(self, fields: list[ContactField]) -> CsvEncoder:
+        return CsvEncoder([str(f.id) for f in fields], csv_columns(fields))
+
+    @given(st.lists(contacts, min_size=1, max_size=5))
+    def test_each_standard_cell_holds_its_field(self, page: list[Contact]) -> None:
+        rows = _rows(self._encoder([]), page)
+        assert len(rows) == len(page)
+        for row, c in zip(rows, page, strict=True):
+            assert list(row) == list(STANDARD_COLUMNS)
+            for name in ("id", "uuid", "phone", "first", "last", "email", "rev", "team_id"):
+                value = getattr(c, name)
+                assert row[name] == ("" if value is None else str(value)), name
+            expected_opt = {None: "", True: "true", False: "false"}[c.is_opted_out]
+            assert row["is_opted_out"] == expected_opt
+            assert row["tags"] == ";".join(str(t.id) for t in c.tags)
+            if c.updated is None:
+                assert row["updated"] == ""
+            else:
+                assert datetime.fromisoformat(row["updated"].replace("Z", "+00:00")) == c.updated
+            assert (json.loads(row["note"]) if row["note"] else []) == list(c.note)
+
+    def test_custom_values_land_under_their_field(self) -> None:
+        fields = [ContactField(id=12, name="Plan"), ContactField(id=13, name="Region")]
+        enc = self._encoder(fields)
+        rows = _rows(enc, [Contact(custom={"13": "EU"}), Contact(custom={"12": "Pro, yearly"})])
+        assert [(r["Plan"], r["Region"]) for r in rows] == [("", "EU"), ("Pro, yearly", "")]
+        assert enc.unlisted_fields == set()
+
+    def test_values_of_unlisted_fields_are_reported(self) -> None:
+        enc = self._encoder([ContactField(id=12, name="Plan")])
+        _rows(enc, [Contact(custom={"12": "a", "99": "b"})])
+        assert enc.unlisted_fields == {"99"}
+
+    def test_quotes_and_newlines_survive(self) -> None:
+        rows = _rows(self._encoder([]), [Contact(first='a "b",\nc')])
+        assert rows[0]["first"] == 'a "b",\nc'
