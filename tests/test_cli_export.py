@@ -271,6 +271,63 @@ class TestFailureAndResume:
             await export(tmp_path, resume=True)
 
 
+class TestCheckpoints:
+    async def test_state_is_saved_at_most_every_interval_and_on_stop(self, tmp_path: Path) -> None:
+        # A frozen clock: after the header, no page is recorded until the walk stops.
+        seen: list[int] = []
+        paths = ExportPaths.for_output(tmp_path / "out.jsonl")
+
+        class Watching(ScriptedPages):
+            async def pages(self) -> AsyncIterator[Sequence[Contact]]:
+                async for page in super().pages():
+                    yield page
+                    state = load_state(paths.state)
+                    assert state is not None
+                    seen.append(state.contacts)
+
+        def open_pages(client: Any, api: str, since: Any, position: Any) -> ScriptedPages:
+            return Watching(position, stop_at=2)
+
+        with pytest.raises(ExportFailedError):
+            await run_export(
+                StubClient(),  # type: ignore[arg-type]
+                ExportOptions(output=str(paths.output)),
+                open_pages=open_pages,
+                progress=NullProgress(),
+                stdout=io.BytesIO(),
+                want_total=False,
+                clock=lambda: 5.0,
+            )
+        assert seen == [0, 0]  # only the header's state: no page until the clock moves
+        state = load_state(paths.state)
+        assert state is not None
+        assert state.contacts == 20  # saved on the way out
+
+    async def test_a_ticking_clock_saves_every_page(self, tmp_path: Path) -> None:
+        ticks = iter(range(1000))
+        paths = ExportPaths.for_output(tmp_path / "out.jsonl")
+        seen: list[int] = []
+
+        class Watching(ScriptedPages):
+            async def pages(self) -> AsyncIterator[Sequence[Contact]]:
+                async for page in super().pages():
+                    yield page
+                    state = load_state(paths.state)
+                    assert state is not None
+                    seen.append(state.contacts)
+
+        await run_export(
+            StubClient(),  # type: ignore[arg-type]
+            ExportOptions(output=str(paths.output)),
+            open_pages=lambda c, a, s, p: Watching(p),
+            progress=NullProgress(),
+            stdout=io.BytesIO(),
+            want_total=False,
+            clock=lambda: float(next(ticks)),
+        )
+        assert seen == [10, 20, 25]
+
+
 class TestCancellation:
     async def test_cancel_mid_walk_leaves_a_resumable_state(self, tmp_path: Path) -> None:
         status = ExportStatus()

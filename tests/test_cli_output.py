@@ -88,6 +88,11 @@ class TestJsonl:
                 updated=back.updated if contact.updated == back.updated else contact.updated,
             )
 
+    @given(st.lists(contacts, max_size=4))
+    def test_both_json_back_ends_write_the_same_bytes(self, page: list[Contact]) -> None:
+        # Without orjson installed, the "orjson" path runs _wire's stdlib json_dumps.
+        assert JsonlEncoder(use_orjson=True).encode(page) == stdlib_jsonl().encode(page)
+
     def test_page_ends_with_a_newline_and_header_is_empty(self) -> None:
         enc = JsonlEncoder()
         assert enc.header() == b""

@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import IO, Any, Protocol
 
 import attrs
@@ -24,6 +25,9 @@ from heymarket_async.models import Contact
 from ._output import ContactEncoder, CsvEncoder, JsonlEncoder, csv_columns
 from ._progress import Progress
 from ._state import ExportPaths, ExportState, StateError, load_state, save_state
+
+#: Seconds between two saves of the resume state during a walk (see ``_Checkpoints``).
+SAVE_INTERVAL = 0.5
 
 __all__ = [
     "ExportFailedError",
@@ -135,6 +139,10 @@ async def run_export(
     size = saved.bytes if saved is not None else 0
     started = clock()
     stream = stdout if paths is None else _open_part(paths, saved)
+    checkpoints = None
+    if paths is not None:
+        base = saved or _state(options, since, size, 0, None, columns, field_ids)
+        checkpoints = _Checkpoints(paths.state, base, clock)
     pager = open_pages(client, options.api, options.since, saved.position if saved else None)
     progress.start(done)
     try:
@@ -143,9 +151,9 @@ async def run_export(
             if head:
                 stream.write(head)
                 size += len(head)
-            if paths is not None:
+            if checkpoints is not None:
                 stream.flush()
-                save_state(paths.state, _state(options, since, size, 0, None, columns, field_ids))
+                checkpoints.record(size, 0, None, force=True)
                 status.resumable = True
         async for page in pager.pages():
             data = encoder.encode(page)
@@ -154,17 +162,17 @@ async def run_export(
             size += len(data)
             done += len(page)
             status.contacts = done
-            if paths is not None:
-                position = pager.position()
-                save_state(
-                    paths.state, _state(options, since, size, done, position, columns, field_ids)
-                )
+            if checkpoints is not None:
+                checkpoints.record(size, done, pager.position())
             progress.advance(len(page))
         if paths is not None:
             os.fsync(stream.fileno())
     except (HeymarketError, OSError) as exc:
         raise ExportFailedError(exc, done, resumable=status.resumable) from exc
     finally:
+        # Whatever stopped the walk (an error, Ctrl-C), the last flushed page is what resumes.
+        if checkpoints is not None:
+            checkpoints.save_pending()
         await pager.aclose()
         if total_task is not None and not total_task.done():
             total_task.cancel()
@@ -182,6 +190,39 @@ async def run_export(
         seconds=clock() - started,
         unlisted_fields=unlisted,
     )
+
+
+class _Checkpoints:
+    """Saves the resume state after flushed pages: at most every ``SAVE_INTERVAL`` seconds.
+
+    Replacing a file costs about a millisecond on common file systems (ext4 flushes the new
+    file's data on a rename over an old one), as much as encoding a page: saving after every
+    page of a fast walk would cut its throughput by a fifth. A walk that stops in any way
+    Python sees (an error, Ctrl-C, SIGTERM) saves its last page on the way out; only a kill or
+    a crash loses up to ``SAVE_INTERVAL`` seconds of pages, which the resume fetches again.
+    """
+
+    def __init__(self, path: Path, base: ExportState, clock: Callable[[], float]) -> None:
+        self._path = path
+        self._base = base
+        self._clock = clock
+        self._pending: ExportState | None = None
+        self._saved_at = -SAVE_INTERVAL
+
+    def record(self, size: int, done: int, position: Any, *, force: bool = False) -> None:
+        state = attrs.evolve(self._base, bytes=size, contacts=done, position=position)
+        now = self._clock()
+        if force or now - self._saved_at >= SAVE_INTERVAL:
+            save_state(self._path, state)
+            self._saved_at = now
+            self._pending = None
+        else:
+            self._pending = state
+
+    def save_pending(self) -> None:
+        if self._pending is not None:
+            save_state(self._path, self._pending)
+            self._pending = None
 
 
 def _open_part(paths: ExportPaths, saved: ExportState | None) -> IO[bytes]:

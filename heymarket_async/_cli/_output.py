@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any, Final, Protocol
 
 from heymarket_async._wire import format_timestamp, json_dumps, std_json_dumps
@@ -25,6 +26,11 @@ __all__ = [
 ]
 
 
+_UTC: Final = timezone.utc
+#: Whether ``_wire.json_dumps`` is orjson's (the optional fast JSON library).
+_HAS_ORJSON: Final = json_dumps is not std_json_dumps
+
+
 class ContactEncoder(Protocol):
     """Turns pages of contacts into the bytes of one export format."""
 
@@ -35,8 +41,14 @@ class ContactEncoder(Protocol):
         """The bytes for a page of contacts, ending with a newline."""
 
 
-def _ts(value: Any) -> str | None:
-    return None if value is None else format_timestamp(value)
+def _ts(value: datetime | None) -> str | None:
+    """``format_timestamp``, with a shortcut for the UTC times that parsing ``...Z`` gives."""
+    if value is None:
+        return None
+    if value.tzinfo is _UTC:
+        text = value.isoformat("T", "microseconds" if value.microsecond else "seconds")
+        return text[:-6] + "Z"  # "+00:00" -> "Z"
+    return format_timestamp(value)
 
 
 def contact_record(c: Contact) -> dict[str, Any]:
@@ -78,19 +90,48 @@ def contact_record(c: Contact) -> dict[str, Any]:
     }
 
 
-class JsonlEncoder:
-    """One JSON object per line, every field of the contact (see :func:`contact_record`)."""
+def _unserializable(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
-    def __init__(self, dumps: Callable[[Any], bytes] = json_dumps) -> None:
-        self._dumps = dumps
+
+def _stdlib_line_encoder() -> Callable[[Any], str]:
+    """Compact JSON text for one record, on the standard library's C encoder.
+
+    ``json.dumps`` builds a new C encoder on every call, which for a record this small costs
+    as much as the encoding: build it once. Non-ASCII text is kept as it is (UTF-8 output).
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has _json
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    encode = make(
+        None, _unserializable, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+    return lambda obj: "".join(encode(obj, 0))
+
+
+class JsonlEncoder:
+    """One JSON object per line, every field of the contact (see :func:`contact_record`).
+
+    With orjson installed its ``dumps`` is used; otherwise the standard library's C encoder.
+    """
+
+    def __init__(self, *, use_orjson: bool = _HAS_ORJSON) -> None:
+        self._orjson = use_orjson
+        self._line = _stdlib_line_encoder()
 
     def header(self) -> bytes:
         return b""
 
     def encode(self, contacts: Sequence[Contact]) -> bytes:
-        dumps = self._dumps
-        # One join per page: a single write call and one bytes object to count.
-        return b"".join([dumps(contact_record(c)) + b"\n" for c in contacts])
+        if not contacts:
+            return b""
+        record = contact_record
+        if self._orjson:
+            dumps = json_dumps
+            return b"\n".join([dumps(record(c)) for c in contacts]) + b"\n"
+        line = self._line
+        # One join and one encode per page: a single write and one bytes object to count.
+        return ("\n".join([line(record(c)) for c in contacts]) + "\n").encode("utf-8")
 
 
 #: The CSV columns for the model's own fields, in the model's order (custom fields follow).
@@ -141,14 +182,9 @@ def csv_columns(fields: Sequence[ContactField]) -> list[str]:
     return out
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return value
+#: csv writes None as an empty cell and ints as digits by itself; booleans need words.
+#: (Models do not check types: a value the API sent as something else is written as it is.)
+_BOOL_CELLS: Final[dict[Any, Any]] = {True: "true", False: "false"}
 
 
 _note_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
@@ -181,7 +217,8 @@ class CsvEncoder:
         writer = csv.writer(buf, lineterminator="\r\n")
         ids = self._field_ids
         known = self._known
-        cell = _cell
+        words = _BOOL_CELLS
+        ts = _ts
         rows = []
         for c in contacts:
             custom: Mapping[str, str] = c.custom
@@ -189,32 +226,32 @@ class CsvEncoder:
                 self.unlisted_fields.update(k for k in custom if k not in known)
             rows.append(
                 (
-                    cell(c.id),
-                    cell(c.uuid),
-                    cell(c.phone),
-                    cell(c.first),
-                    cell(c.last),
-                    cell(c.display_name),
-                    cell(c.email),
+                    c.id,
+                    c.uuid,
+                    c.phone,
+                    c.first,
+                    c.last,
+                    c.display_name,
+                    c.email,
                     ";".join([str(t.id) for t in c.tags]),
                     ";".join([f"{ch.channel_type}:{ch.channel_id}" for ch in c.contact_channels]),
-                    cell(c.assigned_user_id),
-                    cell(c.is_opted_out),
-                    cell(c.avatar),
-                    "" if c.created is None else format_timestamp(c.created),
-                    "" if c.updated is None else format_timestamp(c.updated),
-                    cell(c.rev),
-                    cell(c.team_id),
-                    cell(c.creator_id),
-                    cell(c.shared),
-                    cell(c.op),
-                    cell(c.external_id),
-                    cell(c.external_ref),
-                    cell(c.inbox_id),
-                    cell(c.parent_id),
-                    cell(c.type),
-                    _note_dumps(list(c.note)) if c.note else "",
-                    *[custom.get(i, "") for i in ids],
+                    c.assigned_user_id,
+                    words.get(c.is_opted_out, c.is_opted_out),
+                    c.avatar,
+                    ts(c.created),
+                    ts(c.updated),
+                    c.rev,
+                    c.team_id,
+                    c.creator_id,
+                    words.get(c.shared, c.shared),
+                    c.op,
+                    c.external_id,
+                    c.external_ref,
+                    c.inbox_id,
+                    c.parent_id,
+                    c.type,
+                    _note_dumps(list(c.note)) if c.note else None,
+                    *[custom.get(i) for i in ids],
                 )
             )
         writer.writerows(rows)
@@ -223,4 +260,4 @@ class CsvEncoder:
 
 def stdlib_jsonl() -> JsonlEncoder:
     """A JSONL encoder on the standard library's json, whatever else is installed."""
-    return JsonlEncoder(std_json_dumps)
+    return JsonlEncoder(use_orjson=False)
