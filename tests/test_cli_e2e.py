@@ -124,26 +124,42 @@ async def wait_for_state(path: Path, at_least: int) -> None:
 
 
 class TestResume:
+    # Each walk lasts about a second, so the state (saved every half second during a walk) is
+    # on disk well before the end: v2 in 30 pages at 0.1 s with three in flight, v1 in 100
+    # pages of 30 at 0.01 s one after another.
     @pytest.mark.parametrize(
-        ("sig", "fmt"),
-        [(signal.SIGINT, "jsonl"), (signal.SIGKILL, "jsonl"), (signal.SIGINT, "csv")],
+        ("sig", "fmt", "api", "latency", "with_since"),
+        [
+            (signal.SIGINT, "jsonl", "v2", 0.1, False),
+            (signal.SIGKILL, "jsonl", "v1", 0.01, False),
+            (signal.SIGKILL, "csv", "v2", 0.1, True),
+        ],
     )
     async def test_killed_midway_then_resumed_is_exactly_once(
-        self, tmp_path: Path, sig: signal.Signals, fmt: str
+        self,
+        tmp_path: Path,
+        sig: signal.Signals,
+        fmt: str,
+        api: str,
+        latency: float,
+        with_since: bool,
     ) -> None:
-        # 30 pages at 0.1 s, three in flight: about a second, so the state (saved every
-        # half second during a walk) is on disk well before the end.
-        async with FakeHeymarket(api_key="test", latency=0.1) as fake:
+        async with FakeHeymarket(api_key="test", latency=latency) as fake:
             fake.seed(3000)
             out = tmp_path / f"contacts.{fmt}"
             paths = ExportPaths.for_output(out)
+            args = ["export", "-o", str(out), "--api", api]
+            expected = sorted(fake.contacts)
+            if with_since:
+                by_time = sorted(fake.contacts, key=lambda cid: fake.contacts[cid]["updated"])
+                since = fake.contacts[by_time[299]]["updated"]
+                args += ["--since", since]
+                expected = sorted(by_time[300:])
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
                 "heymarket_async._cli",
-                "export",
-                "-o",
-                str(out),
+                *args,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
                 env=env_for(fake),
@@ -160,24 +176,26 @@ class TestResume:
             assert not out.exists()
             saved = load_state(paths.state)
             assert saved is not None
-            assert 300 <= saved.contacts < 3000
+            assert 300 <= saved.contacts < len(expected)
 
             fake.requests.clear()
-            code, _, err2 = await cli("export", "-o", str(out), "--resume", env=env_for(fake))
+            code, _, err2 = await cli(*args, "--resume", env=env_for(fake))
             assert code == 0, err2
             assert f"{saved.contacts:,} of them by an earlier run" in err2
-            pages = [r.json["page"] for r in fake.requests if r.path == "/v2/contacts/list"]
-            assert min(pages) > 0  # it did not start over
+            (first, *_) = [
+                r for r in fake.requests if r.path in ("/v1/contacts", "/v2/contacts/list")
+            ]
+            # It did not start over: v2 starts past page 0, v1 with a cursor.
+            assert first.json["page"] > 0 if api == "v2" else first.json.get("date")
             if fmt == "jsonl":
                 ids = jsonl_ids(out)
             else:
                 lines = out.read_text().splitlines()
                 assert lines[0].startswith("id,uuid,")
                 ids = [int(r["id"]) for r in csv.DictReader(io.StringIO(out.read_text()))]
-            assert sorted(ids) == sorted(fake.contacts)
+            assert sorted(ids) == expected
             assert len(ids) == len(set(ids))
-            assert not paths.state.exists()
-            assert not paths.part.exists()
+            assert listing(tmp_path) == [out.name]
 
 
 class TestSandbox:
@@ -192,6 +210,33 @@ class TestSandbox:
         seeded.seed(300, seed=0)
         first = json.loads(out.read_text().splitlines()[0])
         assert first == store_records(seeded)[first["id"]]
+
+
+class TestFakeServer:
+    async def test_serves_until_sigterm(self) -> None:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "heymarket_async._cli",
+            "fake-server",
+            "--port",
+            "0",
+            "--contacts",
+            "25",
+            stdout=asyncio.subprocess.PIPE,
+            env=clean_env(),
+        )
+        try:
+            assert proc.stdout is not None
+            line = (await proc.stdout.readline()).decode()
+            url = line.split()[-1]
+            assert url.startswith("http://127.0.0.1:")
+            code, out, _ = await cli("count", "--base-url", url, "--api-key", "test")
+            assert (code, out) == (0, "25\n")
+        finally:
+            proc.terminate()
+            await proc.communicate()
+        assert proc.returncode == 0
 
 
 class TestExitCodes:
