@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from importlib.metadata import entry_points
@@ -255,6 +256,23 @@ class TestExitCodes:
         assert "(request id " in lines[0]
         assert "not-the-key" not in err
         assert "Traceback" not in err
+
+
+def test_a_closed_stdout_stops_quietly() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "heymarket_async._cli", "export", "--sandbox", "5000", "-o", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    assert proc.stdout.read(10) == b'{"id":1,"u'
+    proc.stdout.close()  # like `| head -c 10`
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=30) == 141
+    assert err == b""
 
 
 def test_console_script_is_declared() -> None:

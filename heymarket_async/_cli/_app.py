@@ -3,7 +3,7 @@
 Exit codes: 0 done; 1 the API or the network failed (or a file could not be written), with one
 line naming the status and request id; 2 a usage error (bad flags, bad input, no credentials, a
 resume that does not match); 130 interrupted by Ctrl-C (143 by SIGTERM), with the resume point
-saved. An expected failure never prints a traceback.
+saved; 141 the reader of ``-o -`` went away. An expected failure never prints a traceback.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ EXIT_FAILURE: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_INTERRUPTED: Final = 130
 EXIT_TERMINATED: Final = 143
+#: The reader of ``-o -`` closed the pipe: what a shell reports for a process killed by SIGPIPE.
+EXIT_BROKEN_PIPE: Final = 141
 
 _UUID = re.compile(
     r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
@@ -56,7 +58,8 @@ _ENV_HELP: Final = (
 )
 _EPILOG: Final = (
     "exit codes: 0 done, 1 API/network/file failure, 2 usage error, "
-    "130 interrupted (Ctrl-C; an export can then be continued with --resume)"
+    "130 interrupted by Ctrl-C (143 by SIGTERM; an export can then be continued with --resume), "
+    "141 stdout closed"
 )
 
 
@@ -266,6 +269,8 @@ async def _dispatch(args: argparse.Namespace, streams: _Streams) -> int:
         streams.error(str(exc))
         return EXIT_USAGE
     except ExportFailedError as exc:
+        if isinstance(exc.cause, BrokenPipeError) and args.output == "-":
+            return _closed_pipe()
         streams.error(_failure_message(exc.cause))
         if exc.resumable:
             streams.note(
@@ -275,6 +280,15 @@ async def _dispatch(args: argparse.Namespace, streams: _Streams) -> int:
     except (HeymarketError, OSError) as exc:
         streams.error(_failure_message(exc))
         return EXIT_FAILURE
+
+
+def _closed_pipe() -> int:
+    """The reader of stdout went away (``| head``): stop quietly, as a shell pipeline expects."""
+    # Point stdout at /dev/null so that the interpreter's final flush does not fail again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 def _interrupted(args: argparse.Namespace, status: ExportStatus, streams: _Streams) -> None:
