@@ -7,8 +7,9 @@ Two pagers, each an async iterator of :class:`Contact` with a ``.pages()`` view,
   docs say neither whether that list runs newest-first or oldest-first nor whether the ``date``
   cursor is inclusive, so the walk is built to be exact in all four cases: it learns the cursor
   semantics from the answers, sends cursors that never skip a contact, and drops by id the
-  contacts that a cursor sends twice. The per-page decisions are the pure function
-  :func:`v1_step`, tested without an event loop.
+  contacts that a cursor sends twice. A tie group larger than a page, which no v1 cursor can
+  pass, is read through the v2 list. The per-page decisions are the pure functions
+  :func:`v1_step` and :func:`v1_tie_step`, tested without an event loop.
 - :class:`V2ContactPager` (``client.v2.iter_contacts()``) follows ``POST /v2/contacts/list``
   page by page, fetching a few pages ahead concurrently.
 
@@ -150,6 +151,8 @@ class V1Position:
     tie_skip: int = 0
     #: The latest ``updated`` value below ``tie`` that the v2 read met.
     tie_below: str | None = None
+    #: How many of the contacts at ``tie`` that v1 gave the v2 read has met.
+    tie_matched: int = 0
     #: A tie group read through v2; its contacts are dropped if a cursor sends them again.
     resolved: str | None = None
     #: Where to go past ``resolved`` if the server turns out to be inclusive (``None``: the end).
@@ -188,6 +191,7 @@ class V1Position:
             tie_page=check.bounded_int(data.get("tie_page", 0), "resume.tie_page", 0),
             tie_skip=check.bounded_int(data.get("tie_skip", 0), "resume.tie_skip", 0),
             tie_below=_opt_str(data, "tie_below"),
+            tie_matched=check.bounded_int(data.get("tie_matched", 0), "resume.tie_matched", 0),
             resolved=_opt_str(data, "resolved"),
             resolved_next=_opt_str(data, "resolved_next"),
         )
@@ -276,8 +280,8 @@ class V1Step:
     """What one v1 page means: the contacts to hand out, and where the walk goes next.
 
     ``stuck`` is set (to the ``updated`` value) when the page is a full page of one timestamp:
-    no cursor can move past such a group without skipping contacts or reading the same page
-    again, so the walk must stop there with :class:`PaginationError`.
+    no v1 cursor can move past such a group without skipping contacts or reading the same page
+    again, so ``next.tie`` says to read the rest of it through v2 (:func:`v1_tie_step`).
     """
 
     keep: list[RawContact]
@@ -315,6 +319,10 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
       server given ``L`` would skip the contacts at ``L`` that did not fit on the page, while
       given ``P`` it restarts at the first contact at ``L``, and an inclusive one at ``P``.
     - ``seen`` keeps the ids at ``P`` and ``L`` only, so memory stays at a page or two.
+
+    - The order (newest- or oldest-first) is read off the pages; a page that answers a cursor
+      with contacts from before it, or a cursor that would not change, raises
+      :class:`PaginationError` instead of looping.
 
     ``since`` (when the walk has one) drops contacts updated at or before it. On an oldest-first
     list the first page jumps to ``since`` as a cursor; on a newest-first list the walk ends on
@@ -461,14 +469,21 @@ class V1TieStep:
     next: V1Position
 
 
-def _tie_scan(
-    pos: V1Position, data: list[RawContact], end: int
-) -> tuple[set[Any], str | None, str | None, list[int]]:
-    """Go over ``data[pos.tie_skip:end]``: (ids still to meet, latest value below the group,
-    first value above it, places of the group's contacts not handed out yet)."""
+@attrs.frozen
+class _TieScan:
+    missing: set[Any]  # ids the v1 pages gave at the tie, not met on the v2 pages yet
+    matched: int  # how many of those were met
+    below: str | None  # the latest time below the tie met
+    above: str | None  # the first time above it, where the read ends
+    index: list[int]  # places of the group's contacts to hand out
+
+
+def _tie_scan(pos: V1Position, data: list[RawContact], end: int) -> _TieScan:
+    """Go over ``data[pos.tie_skip:end]``, a page of a tie group's v2 read."""
     assert pos.tie is not None
     at = _parse(pos.tie)
     missing = set(pos.seen.get(pos.tie, ()))
+    matched = pos.tie_matched
     below = pos.tie_below
     above = None
     index = []
@@ -491,9 +506,10 @@ def _tie_scan(
                 )
             if cid in missing:
                 missing.discard(cid)
+                matched += 1
             else:
                 index.append(r)
-    return missing, below, above, index
+    return _TieScan(missing, matched, below, above, index)
 
 
 def v1_tie_step(
@@ -505,29 +521,35 @@ def v1_tie_step(
     are handed out. Once past the group, the v1 walk resumes beyond it: an exclusive server
     gets the group's own time; an inclusive one the first time past it (read on the v2 pages:
     the next one up on an oldest-first list; on a newest-first list the last one below, or the
-    read's start when there is none). Raises :class:`PaginationError` when the v2 list does not
-    show every contact of the group that the v1 list gave: the two lists disagree, and going
-    on could skip contacts.
+    read's start when there is none).
+
+    Raises :class:`PaginationError` when the v2 list shows none of the group's contacts that
+    the v1 list gave: then the two lists do not agree on ids or times, and going on could give
+    contacts twice or skip them. Some of them missing is fine: they changed since (and so left
+    the group), and were handed out already.
     """
     assert pos.tie is not None
-    missing, below, above, index = _tie_scan(pos, data, len(data))
-    keep = [data[r] for r in index]
+    scan = _tie_scan(pos, data, len(data))
+    keep = [data[r] for r in scan.index]
+    index = scan.index
     if since is not None and _parse(pos.tie) <= since:
         keep, index = [], []
+    below, above = scan.below, scan.above
     if above is None and len(data) >= TIE_PAGE:
         nxt = attrs.evolve(
             pos,
             tie_page=pos.tie_page + 1,
             tie_skip=0,
             tie_below=below,
-            seen={pos.tie: missing},
+            tie_matched=scan.matched,
+            seen={pos.tie: scan.missing},
         )
         return V1TieStep(keep, index, nxt)
-    if missing:
+    if not scan.matched:
         raise PaginationError(
-            f"the v2 list does not show {len(missing)} of the contacts that the v1 list gave at "
-            f"{pos.tie!r} (ids {sorted(missing, key=repr)[:5]}): the walk cannot go past that "
-            "time without risking a gap",
+            f"the v2 list shows none of the {len(scan.missing)} contacts that the v1 list gave "
+            f"at {pos.tie!r} (ids {sorted(scan.missing, key=repr)[:5]}...): the walk cannot "
+            "go past that time without risking duplicates or a gap",
             cursor=pos.tie,
         )
     if pos.descending:
@@ -535,7 +557,14 @@ def v1_tie_step(
     else:
         past = above
     base = attrs.evolve(
-        pos, seen={}, tie=None, tie_page=0, tie_skip=0, tie_below=None, own_cursor=False
+        pos,
+        seen={},
+        tie=None,
+        tie_page=0,
+        tie_skip=0,
+        tie_below=None,
+        tie_matched=0,
+        own_cursor=False,
     )
     if pos.inclusive:
         if past is None:
@@ -733,9 +762,13 @@ class V1ContactPager(_Pager):
             if i == 0:
                 return page_pos
             end = self._tie_index[i - 1] + 1
-            missing, below, _, _ = _tie_scan(page_pos, self._tie_data, end)
+            scan = _tie_scan(page_pos, self._tie_data, end)
             return attrs.evolve(
-                page_pos, tie_skip=end, tie_below=below, seen={page_pos.tie: missing}
+                page_pos,
+                tie_skip=end,
+                tie_below=scan.below,
+                tie_matched=scan.matched,
+                seen={page_pos.tie: scan.missing},
             )
         return attrs.evolve(
             self._next_pos,

@@ -252,13 +252,15 @@ class TestV1TieGroupLargerThanAPage:
             assert_exactly_once(got, {i + 1 for i, t in enumerate(ticks) if t > cut})
 
     @pytest.mark.parametrize(("descending", "inclusive"), MODES)
-    async def test_a_v2_list_that_disagrees_raises_naming_the_timestamp(
+    async def test_a_v2_list_that_disagrees_on_ids_raises_naming_the_timestamp(
         self, descending: bool, inclusive: bool
     ) -> None:
         ticks = big_tie_ticks(3, 50, 5, descending)
         model = Model(contacts_from_ticks(ticks), descending=descending, inclusive=inclusive)
         plain_v2 = model.v2
-        model.v2 = lambda body: [c for c in plain_v2(body) if c["id"] % 7]  # type: ignore[method-assign]
+        model.v2 = lambda body: [  # type: ignore[method-assign]
+            {**c, "id": c["id"] + 1000} for c in plain_v2(body)
+        ]
         got: list[int] = []
         with pytest.raises(PaginationError) as info:
             await collect(V1ContactPager(model.call), got)
