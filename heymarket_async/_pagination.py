@@ -759,9 +759,7 @@ class V1ContactPager(_Pager):
             return self._next_pos
         page_pos = self._page_pos
         if page_pos.tie is not None:
-            if i == 0:
-                return page_pos
-            end = self._tie_index[i - 1] + 1
+            end = self._tie_index[i - 1] + 1 if i else page_pos.tie_skip
             scan = _tie_scan(page_pos, self._tie_data, end)
             return attrs.evolve(
                 page_pos,

@@ -23,14 +23,16 @@ from heymarket_async import (
     InvalidRequestError,
     InvalidResponseError,
     PaginationError,
+    RetryPolicy,
     ServerError,
     V1ContactPager,
     V1Position,
     V2ContactPager,
     V2Position,
 )
-from heymarket_async._pagination import v1_step
+from heymarket_async._pagination import _raw_page, v1_step
 from heymarket_async._wire import Request, parse_timestamp
+from heymarket_async.testing import FakeHeymarket, Fault
 
 BASE = datetime(2026, 5, 7, 12, 0, 0, tzinfo=timezone.utc)
 MODES = [
@@ -578,6 +580,23 @@ class TestPositions:
         with pytest.raises(InvalidRequestError, match="resume"):
             V1ContactPager(Model([]).call, resume=bad)
 
+    def test_a_position_of_the_other_walk_is_refused(self) -> None:
+        with pytest.raises(InvalidRequestError, match="V1Position"):
+            V1ContactPager(Model([]).call, resume=V2Position())  # type: ignore[arg-type]
+        with pytest.raises(InvalidRequestError, match="resume"):
+            V2ContactPager(Model([]).call, resume=V1Position().to_json())
+        with pytest.raises(InvalidRequestError, match="resume"):
+            V2ContactPager(Model([]).call, resume=42)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        "change",
+        [{"inclusive": "yes"}, {"seen": {"x": 5}}, {"tie": 3}, {"page_size": 0}],
+    )
+    def test_a_tampered_v1_position_is_refused(self, change: dict[str, Any]) -> None:
+        data = {**V1Position().to_dict(), **change}
+        with pytest.raises(InvalidRequestError, match="resume"):
+            V1Position.from_dict(data)
+
     def test_since_must_match_the_resumed_walk(self) -> None:
         pos = V1Position(since=stamp(1))
         with pytest.raises(InvalidRequestError, match="since"):
@@ -585,6 +604,20 @@ class TestPositions:
 
 
 class TestBadPages:
+    def test_a_page_must_be_an_array_of_objects(self) -> None:
+        with pytest.raises(TypeError, match="array"):
+            _raw_page({"contacts": []})
+        with pytest.raises(TypeError, match="objects"):
+            _raw_page([1, 2])
+
+    async def test_a_page_that_is_not_an_array_is_an_invalid_response(self) -> None:
+        async with FakeHeymarket() as fake:
+            fake.seed(5)
+            fake.faults.add("POST /v1/contacts", Fault.not_json())
+            async with fake.client(retry=RetryPolicy.disabled()) as hm:
+                with pytest.raises(InvalidResponseError):
+                    await ids_of(hm.iter_contacts())
+
     async def test_a_contact_without_updated_cannot_make_a_cursor(self) -> None:
         contacts = contacts_from_ticks(list(range(40)))
         model = Model(contacts, descending=False)
