@@ -178,7 +178,9 @@ class HeymarketClient(V1Methods):
             attempt += 1
             try:
                 response = await self._send(request, url, body, deadline, attempt)
-                data = decode_response(response, request.method, target)
+                data = decode_response(
+                    response, request.method, target, self._credentials.secrets()
+                )
                 try:
                     return parse(data)
                 except (StructureError, KeyError, TypeError, ValueError) as exc:
