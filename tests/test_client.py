@@ -4,6 +4,7 @@ answers become results or typed errors, end to end over a loopback socket."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
@@ -12,6 +13,7 @@ import aiohttp
 import pytest
 
 from heymarket_async import (
+    APIConnectionError,
     APIError,
     APITimeoutError,
     AuthenticationError,
@@ -420,3 +422,92 @@ class TestNoSecretLeaks:
                 await client.get_contact(1)
             assert API_KEY not in str(info.value)
             assert API_KEY not in repr(info.value)
+
+
+class TestPipelineBasics:
+    """The seams the resilience work builds on: which failures are sent again, logging."""
+
+    async def test_a_read_is_retried_after_a_5xx_and_a_bad_body(self, wire: WireServer) -> None:
+        wire.reply(Reply(503, b"busy"), Reply(200, b"<html>"), text_reply(_docs.COUNT_RESPONSE))
+        policy = RetryPolicy(max_retries=2, backoff_base=0.0)
+        async with HeymarketClient(API_KEY, base_url=wire.url, retry=policy) as hm:
+            assert await hm.count_contacts() == 1042
+        assert len(wire.requests) == 3
+
+    async def test_a_create_is_not_resent_after_a_5xx_and_says_so(self, wire: WireServer) -> None:
+        wire.reply(Reply(503, b"busy"))
+        policy = RetryPolicy(max_retries=3, backoff_base=0.0)
+        async with HeymarketClient(API_KEY, base_url=wire.url, retry=policy) as hm:
+            with pytest.raises(ServerError, match="may have been applied") as info:
+                await hm.create_contact("15105553344")
+        assert len(wire.requests) == 1
+        assert info.value.attempts == 1
+
+    async def test_a_create_is_resent_after_a_429(self, wire: WireServer) -> None:
+        wire.reply(Reply(429, b"", {"Retry-After": "0"}), text_reply(_docs.CREATE_RESPONSE))
+        async with HeymarketClient(
+            API_KEY, base_url=wire.url, retry=RetryPolicy(max_retries=1)
+        ) as hm:
+            assert (await hm.create_contact("15105553344")).id == 98765
+        assert len(wire.requests) == 2
+        assert wire.requests[0].body == wire.requests[1].body
+
+    async def test_a_bad_body_on_a_create_is_not_resent(self, wire: WireServer) -> None:
+        wire.reply(Reply(200, b"<html>"))
+        async with HeymarketClient(
+            API_KEY, base_url=wire.url, retry=RetryPolicy(max_retries=2, backoff_base=0.0)
+        ) as hm:
+            with pytest.raises(InvalidResponseError, match="may have been applied"):
+                await hm.create_contact("15105553344")
+        assert len(wire.requests) == 1
+
+    async def test_a_retry_after_beyond_the_policy_is_raised_at_once(
+        self, wire: WireServer
+    ) -> None:
+        wire.reply(Reply(429, b"", {"Retry-After": "30"}))
+        policy = RetryPolicy(max_retries=3, max_retry_after=1.0)
+        async with HeymarketClient(API_KEY, base_url=wire.url, retry=policy) as hm:
+            with pytest.raises(RateLimitError) as info:
+                await hm.count_contacts()
+        assert info.value.retry_after == 30.0
+        assert len(wire.requests) == 1
+
+    async def test_a_wait_past_the_deadline_is_not_taken(self, wire: WireServer) -> None:
+        wire.reply(Reply(429, b"", {"Retry-After": "5"}))
+        policy = RetryPolicy(max_retries=3, max_retry_after=60.0)
+        async with HeymarketClient(API_KEY, base_url=wire.url, retry=policy, timeout=0.5) as hm:
+            with pytest.raises(RateLimitError) as info:
+                await hm.count_contacts()
+        assert info.value.retry_after == 5.0
+        assert len(wire.requests) == 1
+
+    async def test_waiting_for_a_slot_counts_against_the_deadline(self, wire: WireServer) -> None:
+        wire.gate = asyncio.Event()
+        async with HeymarketClient(
+            API_KEY, base_url=wire.url, max_concurrency=1, retry=RetryPolicy.disabled()
+        ) as hm:
+            busy = asyncio.create_task(hm.delete_contact(1))
+            await wait_until(lambda: wire.in_flight == 1)
+            with pytest.raises(APITimeoutError, match="deadline") as info:
+                await hm.with_options(timeout=0.02).delete_contact(2)
+            assert info.value.maybe_applied is False
+            wire.gate.set()
+            await busy
+        assert len(wire.requests) == 1
+
+    async def test_debug_logs_name_the_request_id_and_never_the_key(
+        self, wire: WireServer, client: HeymarketClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.DEBUG, logger="heymarket_async")
+        wire.reply(Reply(200, b'"5"', {"X-Request-Id": "log-1"}), Reply(drop=True))
+        await client.count_contacts()
+        with pytest.raises(APIConnectionError):
+            await client.count_contacts()
+        messages = [r.getMessage() for r in caplog.records if r.name == "heymarket_async"]
+        assert any("log-1" in m and "POST /v1/contacts/count -> 200" in m for m in messages)
+        assert any("APIConnectionError" in m for m in messages)
+        assert all(API_KEY not in m for m in messages)
+
+    def test_a_negative_backoff_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="backoff_base must be >= 0"):
+            RetryPolicy(backoff_base=-1.0)
