@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from heymarket_async import errors
@@ -119,3 +121,29 @@ class TestOtherErrors:
         exc = PaginationError("stuck", cursor="2026-05-07T12:00:00Z")
         assert exc.cursor == "2026-05-07T12:00:00Z"
         assert str(exc) == "stuck"
+
+
+class TestPickling:
+    """Task queues (arq, taskiq, process pools) pickle a failed job's exception."""
+
+    @pytest.mark.parametrize(
+        "exc",
+        [
+            NotFoundError(status=404, method="GET", url=URL, request_id="r", body={"a": 1}),
+            RateLimitError(status=429, method="POST", url=URL, retry_after=3.0),
+            InvalidRequestError("phone", "must be E.164"),
+            InvalidResponseError("not JSON", status=200, method="GET", url=URL, text="<"),
+            APIConnectionError("cannot connect", method="GET", url=URL, maybe_applied=False),
+            APITimeoutError("timed out", method="GET", url=URL),
+            PaginationError("stuck", cursor="c"),
+            ClientClosedError("closed"),
+        ],
+    )
+    def test_every_error_survives_a_round_trip(self, exc: HeymarketError) -> None:
+        exc.__notes__ = ["attempt 1: 503"]  # add_note() is 3.11+
+        copy = pickle.loads(pickle.dumps(exc))
+        assert type(copy) is type(exc)
+        assert str(copy) == str(exc)
+        assert copy.args == exc.args
+        assert vars(copy) == vars(exc)
+        assert copy.__notes__ == ["attempt 1: 503"]
