@@ -120,6 +120,19 @@ class TestInjectedSession:
                 assert resp.status == 200
         assert len(wire.requests) == 3
 
+    async def test_a_session_that_raises_for_status_still_gets_typed_errors(
+        self, wire: WireServer
+    ) -> None:
+        wire.reply(json_reply({"error": "not found"}, 404))
+        async with aiohttp.ClientSession(raise_for_status=True) as session:
+            hm = HeymarketClient(
+                API_KEY, base_url=wire.url, session=session, retry=RetryPolicy.disabled()
+            )
+            with pytest.raises(NotFoundError) as info:
+                await hm.get_contact(1)
+            await hm.close()
+        assert info.value.message == "not found"
+
     async def test_a_session_the_caller_closed_is_a_clear_error(self, wire: WireServer) -> None:
         session = aiohttp.ClientSession()
         await session.close()
