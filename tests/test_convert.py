@@ -190,6 +190,29 @@ class TestContactTolerance:
         assert contact.created is not None
         assert contact.created.tzinfo is not None
 
+    def test_a_timestamp_without_offset_is_taken_as_utc(self) -> None:
+        contact = convert.structure_contact({"updated": "2026-05-07T12:00:00"})
+        assert contact.updated == datetime(2026, 5, 7, 12, tzinfo=UTC)
+        assert contact.updated.tzinfo is not None
+
+    def test_tag_objects_are_shared_and_the_cache_is_bounded(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(convert, "_TAG_CACHE", {})
+        monkeypatch.setattr(convert, "_TAG_CACHE_MAX", 1)
+        first = convert.structure_contact({"tags": [{"tag_id": 1}, {"tag_id": 2}]})
+        again = convert.structure_contact({"tags": [{"tag_id": 1}, {"tag_id": 2}]})
+        assert first.tags == again.tags == (Tag(id=1), Tag(id=2))
+        assert first.tags[0] is again.tags[0]
+        assert list(convert._TAG_CACHE) == [1]
+
+    def test_the_tolerant_helpers_take_empty_values(self) -> None:
+        assert convert._custom({}) == {}
+        assert convert._custom(None) == {}
+        assert convert._note([]) == ()
+        assert convert._channels([]) == ()
+        assert convert.structure_channels([]) == []
+
     def test_ints_may_come_as_strings_or_whole_floats(self) -> None:
         data = {"id": "98765", "rev": 2.0, "team_id": " 5 ", "inbox_id": -1}
         contact = convert.structure_contact(data)
