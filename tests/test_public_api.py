@@ -87,3 +87,92 @@ class TestDocstrings:
                     if not (getattr(fn, "__doc__", None) or "").strip():
                         missing.append(f"{cls.__name__}.{member}")
         assert missing == []
+
+
+FIELDS = (
+    "first",
+    "last",
+    "display_name",
+    "email",
+    "custom",
+    "avatar",
+    "assignee_id",
+    "tags",
+    "is_opted_out",
+)
+V1_SIGNATURES = {
+    "create_contact": (["phone"], [*FIELDS]),
+    "get_contact": (["contact_id"], []),
+    "get_contact_by_phone": (["phone"], []),
+    "update_contact": (["contact_id", "phone"], [*FIELDS, "overwrite"]),
+    "delete_contact": (["contact_id"], []),
+    "list_contacts": ([], ["date"]),
+    "count_contacts": ([], ["since"]),
+    "list_contact_fields": ([], []),
+}
+V2_SIGNATURES = {
+    "get_contact": (["contact_uuid"], []),
+    "create_contact": (["channels"], [*FIELDS]),
+    "list_contacts": ([], ["limit", "page", "since", "ascending"]),
+    "add_channel": (["contact_uuid", "channel_type", "channel_id"], []),
+}
+
+
+def _split(fn: object) -> tuple[list[str], list[str]]:
+    params = list(inspect.signature(fn).parameters.values())  # type: ignore[arg-type]
+    positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "self"]
+    keyword = [p.name for p in params if p.kind is p.KEYWORD_ONLY]
+    return positional, keyword
+
+
+class TestSpecSignatures:
+    """The names of SPEC §2: identifiers positional, options keyword-only."""
+
+    @pytest.mark.parametrize(("name", "expected"), V1_SIGNATURES.items())
+    def test_v1_methods(self, name: str, expected: tuple[list[str], list[str]]) -> None:
+        method = getattr(heymarket_async.HeymarketClient, name)
+        assert inspect.iscoroutinefunction(method)
+        assert _split(method) == expected
+
+    @pytest.mark.parametrize(("name", "expected"), V2_SIGNATURES.items())
+    def test_v2_methods(self, name: str, expected: tuple[list[str], list[str]]) -> None:
+        method = getattr(type(heymarket_async.HeymarketClient("k-123456").v2), name)
+        assert inspect.iscoroutinefunction(method)
+        assert _split(method) == expected
+
+    def test_v2_search_takes_values_and_a_keyword_channel_type(self) -> None:
+        v2 = type(heymarket_async.HeymarketClient("k-123456").v2)
+        params = inspect.signature(v2.search_contacts).parameters
+        assert params["values"].kind is inspect.Parameter.VAR_POSITIONAL
+        assert params["channel_type"].kind is inspect.Parameter.KEYWORD_ONLY
+        assert params["channel_type"].default is None
+
+    def test_defaults(self) -> None:
+        client = heymarket_async.HeymarketClient
+        v2 = type(client("k-123456").v2)
+        assert inspect.signature(client.update_contact).parameters["overwrite"].default is False
+        assert {
+            n: p.default for n, p in inspect.signature(v2.list_contacts).parameters.items()
+        } == {
+            "self": inspect.Parameter.empty,
+            "limit": 30,
+            "page": 0,
+            "since": None,
+            "ascending": False,
+        }
+
+    def test_client_constructor(self) -> None:
+        params = inspect.signature(heymarket_async.HeymarketClient).parameters
+        assert params["api_key"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+        expected = {
+            "secret_id": None,
+            "secret_key": None,
+            "session": None,
+            "timeout": 30.0,
+            "max_retries": 3,
+            "max_concurrency": 16,
+        }
+        for name, default in expected.items():
+            assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+            assert params[name].default == default, name
+        assert params["base_url"].kind is inspect.Parameter.KEYWORD_ONLY

@@ -314,6 +314,13 @@ class TestErrorMessage:
         assert "sk-123456" not in str(exc)
         assert "sk-123456" not in repr(exc)
 
+    def test_a_phone_at_the_cut_is_masked_before_it_is_cut(self) -> None:
+        # Cut first, "…15105553344" would keep "1510555" (7 digits, below the mask's 8).
+        message = wire.error_message({"message": "x" * 192 + " 15105553344 is taken"})
+        assert message is not None
+        assert "1510555" not in message
+        assert "*" in message
+
     def test_is_cut_to_one_short_line(self) -> None:
         message = wire.error_message({"message": "word " * 100})
         assert message is not None
