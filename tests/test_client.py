@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
@@ -46,14 +47,15 @@ async def wait_until(predicate: Any, *, limit: float = 2.0) -> None:
 
 class TestLifecycle:
     def test_can_be_built_outside_a_running_loop_and_used_in_one_later(self) -> None:
-        hm = HeymarketClient(API_KEY, base_url="http://127.0.0.1:9")
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        hm = HeymarketClient(API_KEY, base_url=f"http://127.0.0.1:{sock.getsockname()[1]}")
         assert hm._transport._session is None
 
         async def use() -> Contact:
             server = WireServer()
-            await server.start()
+            await server.start(sock)
             try:
-                hm._base_url = server.url
                 server.reply(text_reply(_docs.GET_CONTACT_98765))
                 async with hm:
                     return await hm.get_contact(98765)
