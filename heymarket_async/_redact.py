@@ -27,3 +27,15 @@ def _mask_email(match: re.Match[str]) -> str:
 def mask(text: str) -> str:
     """``text`` with phone numbers reduced to their last two digits and email local parts hidden."""
     return _PHONE.sub(_mask_phone, _EMAIL.sub(_mask_email, text))
+
+
+# Three base64url parts, the first a JSON object ("eyJ" is base64 for '{"'): any JWT, ours or not.
+_JWT: Final = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
+
+
+def scrub_secrets(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with each of ``secrets`` and anything shaped like a JWT replaced by ``***``."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, "***")
+    return _JWT.sub("***", text)

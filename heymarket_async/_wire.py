@@ -175,11 +175,14 @@ def body_text(body: bytes, limit: int = TEXT_LIMIT) -> str:
     return body[:limit].decode("utf-8", errors="replace")
 
 
-def decode_response(response: RawResponse, method: str, url: str) -> Any:
+def decode_response(
+    response: RawResponse, method: str, url: str, redact: Callable[[str], str] | None = mask
+) -> Any:
     """The decoded JSON of a 2xx answer (``None`` for an empty body), or the typed error.
 
     Raises an :class:`APIError` subclass for an error status and :class:`InvalidResponseError`
-    for a 2xx body that is not JSON.
+    for a 2xx body that is not JSON. ``redact`` is applied to the server's message in the
+    error (``None``: shown as it is).
     """
     if 200 <= response.status < 300:
         if not response.body:
@@ -195,10 +198,12 @@ def decode_response(response: RawResponse, method: str, url: str) -> Any:
                 request_id=response.request_id,
                 text=body_text(response.body),
             ) from None
-    raise api_error(response, method, url)
+    raise api_error(response, method, url, redact)
 
 
-def api_error(response: RawResponse, method: str, url: str) -> APIError:
+def api_error(
+    response: RawResponse, method: str, url: str, redact: Callable[[str], str] | None = mask
+) -> APIError:
     """The typed error for an error answer, with its parsed body and the server's message."""
     text = body_text(response.body)
     body: Any = text
@@ -213,7 +218,7 @@ def api_error(response: RawResponse, method: str, url: str) -> APIError:
         "request_id": response.request_id,
         "body": body,
         "text": text,
-        "message": error_message(body),
+        "message": error_message(body, redact),
     }
     if cls is RateLimitError:
         kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
@@ -224,8 +229,12 @@ _MESSAGE_KEYS: Final = ("message", "error_description", "error", "detail", "erro
 _MESSAGE_LIMIT: Final = 200
 
 
-def error_message(body: Any) -> str | None:
-    """The server's own words from an error body, masked and cut to one short line."""
+def error_message(body: Any, redact: Callable[[str], str] | None = mask) -> str | None:
+    """The server's own words from an error body, cut to one short line and masked.
+
+    ``redact`` (default: phone numbers and emails masked) is applied to the line; ``None``
+    leaves it as it is.
+    """
     message: Any = None
     if isinstance(body, Mapping):
         for key in _MESSAGE_KEYS:
@@ -234,7 +243,7 @@ def error_message(body: Any) -> str | None:
                 message = value
                 break
             if isinstance(value, Mapping):  # {"error": {"message": ...}}
-                message = error_message(value)
+                message = error_message(value, None)
                 if message:
                     break
     elif isinstance(body, str):
@@ -247,7 +256,7 @@ def error_message(body: Any) -> str | None:
     line = " ".join(str(message).split())
     if len(line) > _MESSAGE_LIMIT:
         line = line[: _MESSAGE_LIMIT - 1] + "…"
-    return mask(line)
+    return line if redact is None else redact(line)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
