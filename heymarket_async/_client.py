@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
@@ -18,7 +18,7 @@ from ._auth import Credentials, resolve_credentials
 from ._convert import StructureError
 from ._hooks import Hooks, RequestEvent, route_of
 from ._ratelimit import RateLimiter
-from ._redact import mask, scrub_secrets
+from ._redact import mask
 from ._retry import RetryPolicy, plan_retry
 from ._transport import USER_AGENT, Transport
 from ._v1 import V1Methods
@@ -137,7 +137,8 @@ class HeymarketClient(V1Methods):
             )
         if not isinstance(log_pii, bool):
             raise InvalidRequestError("log_pii", "must be True or False")
-        self._redact: Callable[[str], str] | None = None if log_pii else mask
+        self._log_pii = log_pii
+        self._secrets = _Secrets(self._credentials)
         self._max_concurrency = max_concurrency
         self._slots = asyncio.Semaphore(max_concurrency)
         self._transport = Transport(
@@ -229,7 +230,9 @@ class HeymarketClient(V1Methods):
             attempt += 1
             try:
                 response = await self._send(request, url, body, deadline, attempt, policy)
-                data = decode_response(response, request.method, target, self._redact)
+                data = decode_response(
+                    response, request.method, target, self._secrets, keep_pii=self._log_pii
+                )
                 break
             except HeymarketError as exc:
                 self._scrub(exc)
@@ -275,9 +278,8 @@ class HeymarketClient(V1Methods):
         try:
             return parse(data)
         except (StructureError, KeyError, TypeError, ValueError) as exc:
-            what = str(exc) if self._redact is None else self._redact(str(exc))
             error = InvalidResponseError(
-                f"unexpected response shape: {what}",
+                f"unexpected response shape: {mask(str(exc), keep_pii=self._log_pii)}",
                 status=response.status,
                 method=request.method,
                 url=target,
@@ -289,16 +291,20 @@ class HeymarketClient(V1Methods):
             raise error from exc
 
     def _scrub(self, exc: HeymarketError) -> None:
-        """Take every secret and JWT out of an error's message (a server may echo them)."""
+        """Take every secret and JWT out of an error's text, whatever put it there.
+
+        Server messages are already masked as they are read; this also covers transport
+        messages and the raw ``text`` of a body that echoed a credential back.
+        """
         secrets = self._credentials.secrets()
         if exc.args and isinstance(exc.args[0], str):
-            line = scrub_secrets(exc.args[0], secrets)
+            line = mask(exc.args[0], secrets, keep_pii=True)
             if line != exc.args[0]:
                 exc.args = (line, *exc.args[1:])
         for name in ("message", "text", "body"):
             value = getattr(exc, name, None)
             if isinstance(value, str):
-                setattr(exc, name, scrub_secrets(value, secrets))
+                setattr(exc, name, mask(value, secrets, keep_pii=True))
 
     def _finish(
         self,
@@ -438,6 +444,18 @@ class HeymarketClient(V1Methods):
             url=self._base_url + request.path,
             maybe_applied=False,
         )
+
+
+class _Secrets:
+    """The credentials' secrets, read only when an error message is made (never on success)."""
+
+    __slots__ = ("_credentials",)
+
+    def __init__(self, credentials: Credentials) -> None:
+        self._credentials = credentials
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._credentials.secrets())
 
 
 def _retry_policy(value: object) -> RetryPolicy:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
+import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
@@ -55,8 +56,10 @@ else:
     json_loads = orjson.loads
     json_dumps = orjson.dumps
 
-#: What json and orjson raise for a body that is not JSON (both subclass ValueError).
-JSONDecodeError: Final = ValueError
+#: What json and orjson raise for a body that is not JSON (both subclass ValueError; invalid
+#: UTF-8 raises UnicodeDecodeError, a ValueError too). The stdlib decoder raises RecursionError
+#: for a deeply nested body, which is just as undecodable.
+JSONDecodeError: Final = (ValueError, RecursionError)
 
 REQUEST_ID_HEADER: Final = "X-Request-Id"
 #: How much of an undecodable body an error keeps in its message and ``text``.
@@ -142,6 +145,16 @@ def _parse_rfc3339(value: str) -> datetime:
     )
 
 
+def is_rfc3339(value: str) -> bool:
+    """Whether ``value`` is an RFC 3339 date-time with its offset (``Z`` or ``+hh:mm``).
+
+    Stricter than :func:`parse_timestamp`, which also takes what Python's ``fromisoformat``
+    takes (a bare date, the basic format, no offset) and so differs between Python versions.
+    """
+    m = _RFC3339.fullmatch(value)
+    return m is not None and (m.group(8) is not None or value[-1] in "Zz")
+
+
 def format_timestamp(value: datetime) -> str:
     """An aware datetime as RFC 3339 in UTC with ``Z``, keeping microseconds when there are any."""
     utc = value.astimezone(timezone.utc)
@@ -176,13 +189,19 @@ def body_text(body: bytes, limit: int = TEXT_LIMIT) -> str:
 
 
 def decode_response(
-    response: RawResponse, method: str, url: str, redact: Callable[[str], str] | None = mask
+    response: RawResponse,
+    method: str,
+    url: str,
+    secrets: Iterable[str] = (),
+    *,
+    keep_pii: bool = False,
 ) -> Any:
     """The decoded JSON of a 2xx answer (``None`` for an empty body), or the typed error.
 
     Raises an :class:`APIError` subclass for an error status and :class:`InvalidResponseError`
-    for a 2xx body that is not JSON. ``redact`` is applied to the server's message in the
-    error (``None``: shown as it is).
+    for a 2xx body that is not JSON. ``secrets`` (the credentials' strings) are masked in the
+    error's message, should the server echo one back; ``keep_pii=True`` leaves phone numbers and
+    emails in it unmasked (for debugging).
     """
     if 200 <= response.status < 300:
         if not response.body:
@@ -198,17 +217,22 @@ def decode_response(
                 request_id=response.request_id,
                 text=body_text(response.body),
             ) from None
-    raise api_error(response, method, url, redact)
+    raise api_error(response, method, url, secrets, keep_pii=keep_pii)
 
 
 def api_error(
-    response: RawResponse, method: str, url: str, redact: Callable[[str], str] | None = mask
+    response: RawResponse,
+    method: str,
+    url: str,
+    secrets: Iterable[str] = (),
+    *,
+    keep_pii: bool = False,
 ) -> APIError:
     """The typed error for an error answer, with its parsed body and the server's message."""
     text = body_text(response.body)
     body: Any = text
     if response.body:
-        with contextlib.suppress(JSONDecodeError):
+        with contextlib.suppress(*JSONDecodeError):
             body = json_loads(response.body)
     cls = error_class(response.status)
     kwargs: dict[str, Any] = {
@@ -218,7 +242,7 @@ def api_error(
         "request_id": response.request_id,
         "body": body,
         "text": text,
-        "message": error_message(body, redact),
+        "message": error_message(body, secrets, keep_pii=keep_pii),
     }
     if cls is RateLimitError:
         kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
@@ -229,12 +253,8 @@ _MESSAGE_KEYS: Final = ("message", "error_description", "error", "detail", "erro
 _MESSAGE_LIMIT: Final = 200
 
 
-def error_message(body: Any, redact: Callable[[str], str] | None = mask) -> str | None:
-    """The server's own words from an error body, cut to one short line and masked.
-
-    ``redact`` (default: phone numbers and emails masked) is applied to the line; ``None``
-    leaves it as it is.
-    """
+def error_message(body: Any, secrets: Iterable[str] = (), *, keep_pii: bool = False) -> str | None:
+    """The server's own words from an error body, masked and cut to one short line."""
     message: Any = None
     if isinstance(body, Mapping):
         for key in _MESSAGE_KEYS:
@@ -243,7 +263,7 @@ def error_message(body: Any, redact: Callable[[str], str] | None = mask) -> str 
                 message = value
                 break
             if isinstance(value, Mapping):  # {"error": {"message": ...}}
-                message = error_message(value, None)
+                message = error_message(value, secrets, keep_pii=keep_pii)
                 if message:
                     break
     elif isinstance(body, str):
@@ -253,10 +273,11 @@ def error_message(body: Any, redact: Callable[[str], str] | None = mask) -> str 
             message = stripped
     if not message:
         return None
-    line = " ".join(str(message).split())
+    # Masked before it is cut, so that a cut never leaves half a phone number or secret.
+    line = mask(" ".join(str(message).split()), secrets, keep_pii=keep_pii)
     if len(line) > _MESSAGE_LIMIT:
         line = line[: _MESSAGE_LIMIT - 1] + "…"
-    return line if redact is None else redact(line)
+    return line
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -274,6 +295,6 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
         seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
-    if seconds != seconds:  # NaN
+    if not math.isfinite(seconds):  # "nan", "inf": not a wait anyone can honour
         return None
     return max(0.0, seconds)
