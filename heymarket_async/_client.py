@@ -234,6 +234,11 @@ class HeymarketClient(V1Methods):
                     response, request.method, target, self._secrets, keep_pii=self._log_pii
                 )
                 break
+            except _DeadlineReached as stop:
+                # Out of time before anything was sent: final, whatever the policy says.
+                late = self._deadline_error(request, stop.waiting)
+                self._finish(late, request, attempt, failures, None)
+                raise late from None
             except HeymarketError as exc:
                 self._scrub(exc)
                 wait, why = plan_retry(exc, request.safety, policy, attempt)
@@ -350,13 +355,13 @@ class HeymarketClient(V1Methods):
         try:
             limiter = self._limiter
             if limiter is not None and not await limiter.wait_turn(clock, self._sleep, deadline):
-                raise self._deadline_error(request, "waiting for the rate limit")
+                raise _DeadlineReached("waiting for the rate limit")
             started = clock()
             timeout = policy.attempt_timeout
             if deadline is not None:
                 left = deadline - started
                 if left <= 0:
-                    raise self._deadline_error(request)
+                    raise _DeadlineReached("")
                 if timeout is None or left < timeout:
                     timeout = left
             headers = {
@@ -434,7 +439,7 @@ class HeymarketClient(V1Methods):
         try:
             await asyncio.wait_for(self._slots.acquire(), deadline - self._clock())
         except asyncio.TimeoutError:
-            raise self._deadline_error(request, "waiting for a concurrency slot") from None
+            raise _DeadlineReached("waiting for a concurrency slot") from None
 
     def _deadline_error(self, request: Request, waiting: str = "") -> APITimeoutError:
         where = f" {waiting}" if waiting else ""
@@ -444,6 +449,13 @@ class HeymarketClient(V1Methods):
             url=self._base_url + request.path,
             maybe_applied=False,
         )
+
+
+class _DeadlineReached(Exception):
+    """The call's deadline came before an attempt could be sent (never leaves ``_call``)."""
+
+    def __init__(self, waiting: str) -> None:
+        self.waiting = waiting
 
 
 class _Secrets:

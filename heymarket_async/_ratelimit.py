@@ -43,10 +43,10 @@ class RateLimiter:
     def reserve(self, now: float, deadline: float | None = None) -> float | None:
         """Claim the next send time (``<= now`` means go at once).
 
-        Returns ``None``, claiming nothing, when that time is after ``deadline``.
+        Returns ``None``, claiming nothing, when that time is not before ``deadline``.
         """
         slot = self._next if self._next > now else now
-        if deadline is not None and slot > deadline:
+        if deadline is not None and slot >= deadline:
             return None
         self._next = slot + self._interval
         return slot
@@ -68,7 +68,7 @@ class RateLimiter:
         sleep: Callable[[float], Awaitable[None]],
         deadline: float | None,
     ) -> bool:
-        """Wait until this task may send; ``False`` (at once) if that is after ``deadline``."""
+        """Wait until this task may send; ``False`` (at once) if that is not before ``deadline``."""
         while True:
             now = clock()
             slot = self.reserve(now, deadline)
