@@ -301,7 +301,7 @@ class TestCreates:
         assert len(fake.sleeps) == 3
 
     async def test_an_attempt_timeout_after_sending_is_not_retried(self, wire: WireServer) -> None:
-        wire.reply(Reply(body=b"{}", delay=0.5), json_reply(REF))
+        wire.reply(Reply(body=b"{}", delay=0.1), json_reply(REF))
         policy = RetryPolicy(attempt_timeout=0.02)
         async with HeymarketClient(API_KEY, base_url=wire.url, retry=policy) as hm:
             with pytest.raises(APITimeoutError) as info:
@@ -479,7 +479,7 @@ class TestDeadline:
     async def test_attempt_timeout_caps_each_attempt_and_leaves_time_to_retry(
         self, wire: WireServer
     ) -> None:
-        wire.reply(Reply(body=b"{}", delay=0.5), json_reply(CONTACT))
+        wire.reply(Reply(body=b"{}", delay=0.1), json_reply(CONTACT))
         policy = RetryPolicy(attempt_timeout=0.02, backoff_base=0)
         async with HeymarketClient(API_KEY, base_url=wire.url, retry=policy, timeout=5) as hm:
             contact = await hm.get_contact(42)
