@@ -76,8 +76,10 @@ class HeymarketClient(V1Methods):
     - ``max_concurrency``: the most requests in flight at once, across every task using the
       client.
     - ``rate_limit``: requests per minute (Heymarket allows 500), spaced evenly and shared by
-      every task using the client, so a pool of workers never draws a 429. A 429 pauses every
-      task for its ``Retry-After``. ``None`` (the default): no limiter.
+      every task using the client (and its :meth:`with_options` views), so a pool of workers
+      never draws a 429. A 429 pauses every task, for its ``Retry-After`` (capped at the
+      policy's ``max_retry_after``) or else for the backoff. ``None`` (the default): no
+      limiter, at no cost.
     - ``hooks``: :class:`Hooks` called on every attempt, answer and retry (for metrics);
       ``trace_configs``: aiohttp ``TraceConfig`` objects for the session the client makes
       (with your own ``session``, give them to it instead).
@@ -331,7 +333,7 @@ class HeymarketClient(V1Methods):
             exc.args = (f"{exc.args[0]} (the write may have been applied)", *exc.args[1:])
 
     def _pause_limiter(self, exc: RateLimitError, wait: float | None, policy: RetryPolicy) -> None:
-        """A 429 holds back every task of the client, for as long as its Retry-After says."""
+        """A 429 holds back every task of the client: for its Retry-After, or the backoff."""
         assert self._limiter is not None
         seconds = exc.retry_after if exc.retry_after is not None else wait
         if seconds:
@@ -350,7 +352,9 @@ class HeymarketClient(V1Methods):
         deadline and the policy's ``attempt_timeout``."""
         clock = self._clock
         hooks = self._hooks
-        queued_at = clock() if hooks is not None else 0.0
+        if hooks is not None:
+            queued_at = clock()
+            route = route_of(request.path)
         await self._acquire_slot(request, deadline)
         try:
             limiter = self._limiter
@@ -376,7 +380,7 @@ class HeymarketClient(V1Methods):
                     RequestEvent(
                         method=request.method,
                         path=request.path,
-                        route=route_of(request.path),
+                        route=route,
                         attempt=attempt,
                         queued=started - queued_at,
                     )
@@ -399,7 +403,7 @@ class HeymarketClient(V1Methods):
                         RequestEvent(
                             method=request.method,
                             path=request.path,
-                            route=route_of(request.path),
+                            route=route,
                             attempt=attempt,
                             elapsed=elapsed,
                             error=exc,
@@ -423,7 +427,7 @@ class HeymarketClient(V1Methods):
                 RequestEvent(
                     method=request.method,
                     path=request.path,
-                    route=route_of(request.path),
+                    route=route,
                     attempt=attempt,
                     status=response.status,
                     elapsed=clock() - started,

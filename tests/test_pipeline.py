@@ -476,12 +476,13 @@ class TestDeadline:
             "not retried: the next attempt would start after the 10 s deadline"
         )
 
+    @pytest.mark.parametrize("timeout", [5.0, None])
     async def test_attempt_timeout_caps_each_attempt_and_leaves_time_to_retry(
-        self, wire: WireServer
+        self, wire: WireServer, timeout: float | None
     ) -> None:
         wire.reply(Reply(body=b"{}", delay=0.1), json_reply(CONTACT))
         policy = RetryPolicy(attempt_timeout=0.02, backoff_base=0)
-        async with HeymarketClient(API_KEY, base_url=wire.url, retry=policy, timeout=5) as hm:
+        async with HeymarketClient(API_KEY, base_url=wire.url, retry=policy, timeout=timeout) as hm:
             contact = await hm.get_contact(42)
         assert contact.id == 42
         assert len(wire.requests) == 2
