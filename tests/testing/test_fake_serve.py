@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import runpy
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -88,4 +91,31 @@ class TestSubprocess:
         stop.set()
         await asyncio.wait_for(task, 10)
         assert "API key: test  (5 contacts)" in out.getvalue()
+        assert out.getvalue().endswith("stopped\n")
+
+
+class TestMainInProcess:
+    @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+    def test_python_dash_m_entry_point_stops_on_sigint(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # The module entry point, run in this process (so coverage sees it): a thread sends
+        # SIGINT once the server says it listens, i.e. after the handler is installed.
+        monkeypatch.setattr(sys, "argv", ["heymarket_async.testing", "--port", "0"])
+        out = io.StringIO()
+        monkeypatch.setattr(sys, "stdout", out)
+
+        def interrupt() -> None:
+            for _ in range(2000):
+                if "listening" in out.getvalue():
+                    os.kill(os.getpid(), signal.SIGINT)
+                    return
+                time.sleep(0.005)
+
+        thread = threading.Thread(target=interrupt)
+        thread.start()
+        with pytest.raises(SystemExit) as info:
+            runpy.run_module("heymarket_async.testing", run_name="__main__")
+        thread.join()
+        assert info.value.code == 0
         assert out.getvalue().endswith("stopped\n")
