@@ -39,7 +39,7 @@ async def walk(
             url = fake.url + "/v1/contacts"
         else:
             url = fake.url + "/v2/contacts/list"
-            body = {"limit": 100, "page": page}
+            body = {"limit": 100, "page": page, "ascending": True}
         async with session.post(url, data=json.dumps(body), headers=headers) as resp:
             data = json.loads(await resp.read())
         if route == "v1":
@@ -59,7 +59,16 @@ async def main(n: int) -> None:
         async with aiohttp.ClientSession() as session:
             print(summary("v1 cold", await walk(fake, session, 300, "v1")))
             print(summary("v1 warm", await walk(fake, session, 300, "v1")))
-            print(summary("v2 (limit 100) cold", await walk(fake, session, 100, "v2")))
+            print(summary("v2 (limit 100, ascending) cold", await walk(fake, session, 100, "v2")))
+            headers = {"Authorization": "Bearer test", "Content-Type": "application/json"}
+            first = len(fake.requests)
+            for contact_id in range(1, n, max(1, n // 300)):
+                url = f"{fake.url}/v1/contact/{contact_id}"
+                body = json.dumps({"phone": fake.contacts[contact_id]["phone"], "first": "X"})
+                async with session.put(url, data=body, headers=headers) as resp:
+                    assert resp.status == 200, await resp.text()
+            writes = [r.handler_cpu for r in list(fake.requests)[first:]]
+            print(summary("v1 update (index move)", writes).replace("per page", "per write"))
             started = time.perf_counter()
             pages = 2000
             await walk(fake, session, pages, "v1")

@@ -114,6 +114,8 @@ class TestRules:
         assert Fault.status(500, body="oops").error_body("x") == (b"oops", "text/plain")
         assert Fault.rate_limited(retry_after=2.5).retry_after == "2.5"
         assert Fault.rate_limited(retry_after=3).retry_after == "3"
+        http_date = "Wed, 21 Oct 2026 07:28:00 GMT"
+        assert Fault.rate_limited(retry_after=http_date).retry_after == http_date
         assert Fault.fail_after_write().kind is FaultKind.FAIL_AFTER_WRITE
 
 
