@@ -160,10 +160,12 @@ class HeymarketClient(V1Methods):
 
     @property
     def base_url(self) -> str:
+        """The API's base URL, without a trailing slash."""
         return self._base_url
 
     @property
     def closed(self) -> bool:
+        """Whether :meth:`close` was called; a closed client raises :class:`ClientClosedError`."""
         return self._transport.closed
 
     async def close(self) -> None:

@@ -20,6 +20,11 @@ V2_MAX_LIMIT: Final = 100
 
 _PHONE_FORMATTING: Final = re.compile(r"[\s().\-/]")
 _DIGITS: Final = re.compile(r"\d{8,15}")
+# "(510) 555-3344", "510-555-3344": the North American national layout, without "+" or a
+# country code. Its 10 digits would pass as some other country's E.164 number (51: Peru), so
+# the docs' own example of a wrong number is refused rather than sent to the wrong place. Bare
+# digits are E.164 as written and pass.
+_NANP_NATIONAL: Final = re.compile(r"(?:\(\d{3}\)\s*|\d{3}[\s.\-/])\d{3}[\s.\-/]\d{4}")
 _CHANNEL_TYPE: Final = re.compile(r"[a-z][a-z0-9_]*")
 _PHONE_LIKE: Final = re.compile(r"\+?[\d\s().\-/]*\d[\d\s().\-/]*")
 
@@ -27,10 +32,18 @@ _PHONE_LIKE: Final = re.compile(r"\+?[\d\s().\-/]*\d[\d\s().\-/]*")
 def phone(value: object, field: str = "phone") -> str:
     """A phone number as E.164 digits without ``+`` (``"+1 (510) 555-3344"`` -> ``"15105553344"``).
 
-    8 to 15 digits, not starting with 0; a number in country code 1 has exactly 11.
+    8 to 15 digits, not starting with 0; a number in country code 1 has exactly 11. A number in
+    the North American national layout without its country code (``"(510) 555-3344"``) is
+    refused: it would pass as another country's number.
     """
     if not isinstance(value, str):
         raise InvalidRequestError(field, f"must be a string of digits, not {type(value).__name__}")
+    if _NANP_NATIONAL.fullmatch(value.strip()):
+        raise InvalidRequestError(
+            field,
+            "looks like a US/Canada number without its country code: write it as "
+            "1 and 10 digits, such as 15105553344",
+        )
     digits = _PHONE_FORMATTING.sub("", value)
     if digits.startswith("+"):
         digits = digits[1:]

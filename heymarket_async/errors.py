@@ -48,8 +48,24 @@ __all__ = [
 ]
 
 
+def _restore(cls: type[HeymarketError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
+
 class HeymarketError(Exception):
-    """Base class of every error raised by ``heymarket_async``."""
+    """Base class of every error raised by ``heymarket_async``.
+
+    Every subclass pickles with its attributes (and notes), so an error can cross a process
+    boundary, as task queues such as arq do with a failed job's exception.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default rebuilds with ``cls(*self.args)``, which the keyword-only constructors
+        # below cannot take.
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
 
 
 class InvalidRequestError(HeymarketError, ValueError):

@@ -94,9 +94,10 @@ class WireServer:
         finally:
             self.in_flight -= 1
         if reply.drop:
+            # Abort (no flush): the client sees the connection die with no answer at all.
             assert request.transport is not None
-            request.transport.close()
-            raise ConnectionResetError("dropped on purpose")
+            request.transport.abort()
+            return web.Response()
         headers = {"X-Request-Id": f"req-{len(self.requests)}", **reply.headers}
         return web.Response(status=reply.status, body=reply.body, headers=headers)
 

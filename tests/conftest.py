@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiohttp
-import aioresponses.core
+import aioresponses.core as aioresponses_core
 import pytest
 from aioresponses import aioresponses
 
@@ -42,7 +42,7 @@ class _ShimClientResponse(aiohttp.ClientResponse):
 @pytest.fixture
 def mock_http(monkeypatch: pytest.MonkeyPatch) -> Iterator[aioresponses]:
     """aioresponses, patched to build responses on aiohttp 3.14."""
-    monkeypatch.setattr(aioresponses.core, "ClientResponse", _ShimClientResponse)
+    monkeypatch.setattr(aioresponses_core, "ClientResponse", _ShimClientResponse)
     with aioresponses() as mocked:
         yield mocked
 
