@@ -331,7 +331,12 @@ class HeymarketClient(V1Methods):
         if why is not None:
             _add_note(exc, why)
         if request.safety is Safety.CREATE and _may_have_written(exc):
-            _add_note(exc, "not retried: the write may have been applied; check before retrying")
+            what = (
+                "channel may have been added"
+                if request.path.endswith("/channel")
+                else ("contact may have been created")
+            )
+            _add_note(exc, f"not retried: the {what}; check before trying again")
             exc.args = (f"{exc.args[0]} (the write may have been applied)", *exc.args[1:])
 
     def _pause_limiter(self, exc: RateLimitError, wait: float | None, policy: RetryPolicy) -> None:

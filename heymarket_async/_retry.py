@@ -23,7 +23,7 @@ RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 
 def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(f"{attribute.name} must be a number >= 0, got {value!r}")
+        raise ValueError(f"{attribute.name} must be >= 0 (seconds), got {value!r}")
 
 
 def _positive_or_none(_: object, attribute: attrs.Attribute[float | None], value: object) -> None:

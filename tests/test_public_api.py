@@ -43,7 +43,13 @@ class TestAll:
             *errors.__all__,
             *models.__all__,
             "HeymarketClient",
+            "Hooks",
+            "RequestEvent",
             "RetryPolicy",
+            "V1ContactPager",
+            "V1Position",
+            "V2ContactPager",
+            "V2Position",
             "__version__",
         }
         for name in heymarket_async.__all__:
