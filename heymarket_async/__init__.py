@@ -12,6 +12,8 @@ The emulator for tests lives in ``heymarket_async.testing`` (not imported here).
 """
 
 from ._client import HeymarketClient
+from ._hooks import Hooks, RequestEvent
+from ._pagination import V1ContactPager, V1Position, V2ContactPager, V2Position
 from ._retry import RetryPolicy
 from ._version import __version__
 from .errors import (
@@ -59,16 +61,22 @@ __all__ = [
     "ContactRef",
     "HeymarketClient",
     "HeymarketError",
+    "Hooks",
     "InvalidRequestError",
     "InvalidResponseError",
     "NotFoundError",
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestEvent",
     "RetryPolicy",
     "ServerError",
     "Tag",
     "TransportError",
     "UnsetType",
+    "V1ContactPager",
+    "V1Position",
+    "V2ContactPager",
+    "V2Position",
     "__version__",
 ]

@@ -14,6 +14,7 @@ from ._convert import (
     structure_count,
     structure_fields,
 )
+from ._pagination import V1ContactPager, V1Position
 from ._wire import Request, Safety
 from .models import UNSET, Contact, ContactField, ContactRef, Tag, UnsetType
 
@@ -150,6 +151,24 @@ class V1Methods:
         return await self._call(
             Request("POST", "/v1/contacts", Safety.READ, body), structure_contacts
         )
+
+    def iter_contacts(
+        self,
+        *,
+        since: datetime | str | None = None,
+        max_items: int | None = None,
+        resume: V1Position | Mapping[str, Any] | str | None = None,
+    ) -> V1ContactPager:
+        """Every contact, through the v1 ``updated`` cursor: ``async for c in hm.iter_contacts()``.
+
+        Exactly once on unchanging data, whatever the list's order and the cursor's semantics;
+        see :class:`V1ContactPager` for pages, positions, resuming and changes during a walk.
+        ``since`` (an aware datetime or an RFC 3339 string) keeps the contacts updated after it;
+        ``max_items`` caps how many come out; ``resume`` is a saved ``position`` (a
+        :class:`V1Position`, its ``to_dict()`` or its ``to_json()``). Nothing is sent until the
+        first contact is asked for. Arguments are checked here (:class:`InvalidRequestError`).
+        """
+        return V1ContactPager(self._call, since=since, max_items=max_items, resume=resume)
 
     async def count_contacts(self, *, since: datetime | str | None = None) -> int:
         """How many contacts the team has (``POST /v1/contacts/count``).

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _validate as check
 from ._convert import structure, structure_channels, structure_contact, structure_contacts
+from ._pagination import V2ContactPager, V2Position
 from ._v1 import CustomValues, Tags
 from ._wire import Request, Safety
 from .models import UNSET, Contact, ContactChannel, ContactRef, UnsetType
@@ -102,6 +103,35 @@ class V2Contacts:
             body["date"] = check.timestamp(since, "since")
         return await self._call(
             Request("POST", "/v2/contacts/list", Safety.READ, body), structure_contacts
+        )
+
+    def iter_contacts(
+        self,
+        *,
+        since: datetime | str | None = None,
+        page_size: int = 100,
+        ascending: bool = True,
+        max_items: int | None = None,
+        prefetch: int = 2,
+        resume: V2Position | Mapping[str, Any] | str | None = None,
+    ) -> V2ContactPager:
+        """Every contact, page by page: ``async for c in hm.v2.iter_contacts()``.
+
+        ``page_size`` (1-100) is the API's ``limit``, only the size of a page; ``max_items`` caps
+        how many contacts come out. ``ascending`` defaults to oldest first (the API's own
+        default is newest first). ``prefetch`` (0-8) pages are requested ahead of the one being
+        read. ``resume`` is a saved ``position``; it brings its own ``page_size``, ``since`` and
+        ``ascending``. See :class:`V2ContactPager`. Nothing is sent until the first contact is
+        asked for; arguments are checked here (:class:`InvalidRequestError`).
+        """
+        return V2ContactPager(
+            self._client._call,
+            since=since,
+            page_size=page_size,
+            ascending=ascending,
+            max_items=max_items,
+            prefetch=prefetch,
+            resume=resume,
         )
 
     async def search_contacts(self, *values: str, channel_type: str | None = None) -> list[Contact]:

@@ -189,13 +189,19 @@ def body_text(body: bytes, limit: int = TEXT_LIMIT) -> str:
 
 
 def decode_response(
-    response: RawResponse, method: str, url: str, secrets: Iterable[str] = ()
+    response: RawResponse,
+    method: str,
+    url: str,
+    secrets: Iterable[str] = (),
+    *,
+    keep_pii: bool = False,
 ) -> Any:
     """The decoded JSON of a 2xx answer (``None`` for an empty body), or the typed error.
 
     Raises an :class:`APIError` subclass for an error status and :class:`InvalidResponseError`
     for a 2xx body that is not JSON. ``secrets`` (the credentials' strings) are masked in the
-    error's message, should the server echo one back.
+    error's message, should the server echo one back; ``keep_pii=True`` leaves phone numbers and
+    emails in it unmasked (for debugging).
     """
     if 200 <= response.status < 300:
         if not response.body:
@@ -211,11 +217,16 @@ def decode_response(
                 request_id=response.request_id,
                 text=body_text(response.body),
             ) from None
-    raise api_error(response, method, url, secrets)
+    raise api_error(response, method, url, secrets, keep_pii=keep_pii)
 
 
 def api_error(
-    response: RawResponse, method: str, url: str, secrets: Iterable[str] = ()
+    response: RawResponse,
+    method: str,
+    url: str,
+    secrets: Iterable[str] = (),
+    *,
+    keep_pii: bool = False,
 ) -> APIError:
     """The typed error for an error answer, with its parsed body and the server's message."""
     text = body_text(response.body)
@@ -231,7 +242,7 @@ def api_error(
         "request_id": response.request_id,
         "body": body,
         "text": text,
-        "message": error_message(body, secrets),
+        "message": error_message(body, secrets, keep_pii=keep_pii),
     }
     if cls is RateLimitError:
         kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
@@ -242,7 +253,7 @@ _MESSAGE_KEYS: Final = ("message", "error_description", "error", "detail", "erro
 _MESSAGE_LIMIT: Final = 200
 
 
-def error_message(body: Any, secrets: Iterable[str] = ()) -> str | None:
+def error_message(body: Any, secrets: Iterable[str] = (), *, keep_pii: bool = False) -> str | None:
     """The server's own words from an error body, masked and cut to one short line."""
     message: Any = None
     if isinstance(body, Mapping):
@@ -252,7 +263,7 @@ def error_message(body: Any, secrets: Iterable[str] = ()) -> str | None:
                 message = value
                 break
             if isinstance(value, Mapping):  # {"error": {"message": ...}}
-                message = error_message(value, secrets)
+                message = error_message(value, secrets, keep_pii=keep_pii)
                 if message:
                     break
     elif isinstance(body, str):
@@ -263,7 +274,7 @@ def error_message(body: Any, secrets: Iterable[str] = ()) -> str | None:
     if not message:
         return None
     # Masked before it is cut, so that a cut never leaves half a phone number or secret.
-    line = mask(" ".join(str(message).split()), secrets)
+    line = mask(" ".join(str(message).split()), secrets, keep_pii=keep_pii)
     if len(line) > _MESSAGE_LIMIT:
         line = line[: _MESSAGE_LIMIT - 1] + "…"
     return line

@@ -204,8 +204,8 @@ class APITimeoutError(TransportError, TimeoutError):
 class InvalidResponseError(HeymarketError):
     """The API answered, but the body is not what the endpoint returns.
 
-    Carries ``status``, ``method``, ``url``, ``request_id`` and ``text`` (the first part of the raw
-    body).
+    Carries ``status``, ``method``, ``url``, ``request_id``, ``text`` (the first part of the raw
+    body) and ``attempts``.
     """
 
     def __init__(
@@ -217,6 +217,7 @@ class InvalidResponseError(HeymarketError):
         url: str,
         request_id: str | None = None,
         text: str = "",
+        attempts: int = 1,
     ) -> None:
         self.message = message
         self.status = status
@@ -224,6 +225,7 @@ class InvalidResponseError(HeymarketError):
         self.url = url
         self.request_id = request_id
         self.text = text
+        self.attempts = attempts
         line = f"{message} (status {status}) for {method} {url}"
         if request_id:
             line += f" (request id {request_id})"

@@ -38,8 +38,20 @@ class TestAll:
         assert _public_names(module) <= set(module.__all__)
         assert module.__all__ == sorted(module.__all__, key=lambda n: (not n.isupper(), n))
 
-    def test_every_exported_name_exists_and_is_public(self) -> None:
-        assert {"HeymarketClient", "RetryPolicy", "__version__"} <= set(heymarket_async.__all__)
+    def test_the_top_level_exports_exactly_these(self) -> None:
+        assert set(heymarket_async.__all__) == {
+            *errors.__all__,
+            *models.__all__,
+            "HeymarketClient",
+            "Hooks",
+            "RequestEvent",
+            "RetryPolicy",
+            "V1ContactPager",
+            "V1Position",
+            "V2ContactPager",
+            "V2Position",
+            "__version__",
+        }
         for name in heymarket_async.__all__:
             assert hasattr(heymarket_async, name), name
             value = getattr(heymarket_async, name)

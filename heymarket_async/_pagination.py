@@ -1,0 +1,734 @@
+"""Walking every contact: the v1 ``updated`` cursor and the v2 page/limit listing.
+
+Two pagers, each an async iterator of :class:`Contact` with a ``.pages()`` view, a resumable
+``.position`` and ``aclose()``:
+
+- :class:`V1ContactPager` (``client.iter_contacts()``) follows ``POST /v1/contacts``. Heymarket's
+  docs say neither whether that list runs newest-first or oldest-first nor whether the ``date``
+  cursor is inclusive, so the walk is built to be exact in all four cases: it learns the cursor
+  semantics from the answers, sends cursors that never skip a contact, and drops by id the
+  contacts that a cursor sends twice. The per-page decisions are the pure function
+  :func:`v1_step`, tested without an event loop.
+- :class:`V2ContactPager` (``client.v2.iter_contacts()``) follows ``POST /v2/contacts/list``
+  page by page, fetching a few pages ahead concurrently.
+
+Both hold at most a few pages in memory, structure a contact only when it is handed out, and
+send no request once stopped (``break`` plus garbage collection, ``aclose()``, ``async with``,
+an exception or a cancellation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Final, TypeVar
+
+import attrs
+
+from . import _validate as check
+from ._convert import StructureError, structure_contact
+from ._wire import Request, Safety, parse_timestamp
+from .errors import InvalidRequestError, InvalidResponseError, PaginationError
+from .models import Contact
+
+__all__ = [
+    "V1ContactPager",
+    "V1Position",
+    "V2ContactPager",
+    "V2Position",
+    "v1_step",
+]
+
+T = TypeVar("T")
+RawContact = dict[str, Any]
+Call = Callable[[Request, Callable[[Any], T]], Awaitable[T]]
+
+#: The documented v1 page size: a shorter page ends the walk.
+V1_PAGE_SIZE: Final = 30
+#: The most pages a v2 walk may fetch ahead of the one being consumed.
+MAX_PREFETCH: Final = 8
+_FORMAT: Final = 1
+
+
+def _raw_page(data: Any) -> list[RawContact]:
+    """A page as the raw JSON objects: checked to be an array of objects, structured later."""
+    if not isinstance(data, list):
+        raise TypeError(f"expected an array of contacts, got {type(data).__name__}")
+    for item in data:
+        if type(item) is not dict:
+            raise TypeError(f"expected contact objects, got {type(item).__name__}")
+    return data
+
+
+def _bad_resume(why: str) -> InvalidRequestError:
+    return InvalidRequestError("resume", why)
+
+
+def _load(value: Mapping[str, Any] | str, kind: str) -> Mapping[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise _bad_resume("not a JSON position") from None
+    if not isinstance(value, Mapping):
+        raise _bad_resume(f"expected a position object, got {type(value).__name__}")
+    if value.get("kind") != kind or value.get("format") != _FORMAT:
+        raise _bad_resume(f"not a {kind} position of format {_FORMAT}: {value!r:.200}")
+    return value
+
+
+def _opt_bool(data: Mapping[str, Any], key: str) -> bool | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise _bad_resume(f"{key} must be a bool or null")
+    return value
+
+
+def _opt_since(data: Mapping[str, Any]) -> str | None:
+    value = data.get("since")
+    return None if value is None else check.timestamp(value, "resume.since")
+
+
+def _since_text(since: datetime | str | None) -> str | None:
+    return None if since is None else check.timestamp(since, "since")
+
+
+def _max_items(value: int | None) -> int | None:
+    return None if value is None else check.bounded_int(value, "max_items", 0)
+
+
+# -- positions --------------------------------------------------------------------------------
+
+
+def _freeze_seen(value: Mapping[str, Iterable[Any]]) -> Mapping[str, frozenset[Any]]:
+    return {k: frozenset(v) for k, v in value.items()}
+
+
+@attrs.frozen(kw_only=True)
+class V1Position:
+    """Where a v1 walk stands: enough to resume it in another process after a crash.
+
+    ``cursor`` is the ``date`` to send next, exactly as the server wrote it (``None`` before the
+    first page); ``seen`` maps ``updated`` values at that boundary to the ids already handed out
+    there, so the contacts a cursor sends again are dropped; ``since`` is the walk's lower bound.
+    The rest is what the walk learned about the server (``descending``: the list runs
+    newest-first; ``inclusive``: a cursor returns the contacts at that time again) and ``done``.
+    Save it with :meth:`to_json` and pass it back as ``resume=``.
+    """
+
+    cursor: str | None = None
+    seen: Mapping[str, frozenset[Any]] = attrs.field(factory=dict, converter=_freeze_seen)
+    since: str | None = None
+    descending: bool | None = None
+    inclusive: bool | None = None
+    #: True when ``cursor`` is the caller's ``since`` rather than a server ``updated`` value.
+    cursor_is_since: bool = False
+    page_size: int = V1_PAGE_SIZE
+    done: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``seen`` as lists of ids)."""
+        return {
+            "kind": "v1",
+            "format": _FORMAT,
+            "cursor": self.cursor,
+            "seen": {k: sorted(v, key=repr) for k, v in self.seen.items()},
+            "since": self.since,
+            "descending": self.descending,
+            "inclusive": self.inclusive,
+            "cursor_is_since": self.cursor_is_since,
+            "page_size": self.page_size,
+            "done": self.done,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | str) -> V1Position:
+        """The position that :meth:`to_dict` (or :meth:`to_json`) wrote.
+
+        Raises :class:`InvalidRequestError` (field ``resume``) for anything else.
+        """
+        data = _load(data, "v1")
+        cursor = data.get("cursor")
+        seen = data.get("seen") or {}
+        if cursor is not None and not isinstance(cursor, str):
+            raise _bad_resume("cursor must be a string or null")
+        if not isinstance(seen, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, list) for k, v in seen.items()
+        ):
+            raise _bad_resume("seen must map timestamps to lists of ids")
+        return cls(
+            cursor=cursor,
+            seen=seen,
+            since=_opt_since(data),
+            descending=_opt_bool(data, "descending"),
+            inclusive=_opt_bool(data, "inclusive"),
+            cursor_is_since=bool(data.get("cursor_is_since", False)),
+            page_size=check.bounded_int(data.get("page_size", V1_PAGE_SIZE), "resume.page_size", 1),
+            done=bool(data.get("done", False)),
+        )
+
+    def to_json(self) -> str:
+        """The position as compact JSON, to store and resume from with :meth:`from_json`."""
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> V1Position:
+        """The position that :meth:`to_json` wrote."""
+        return cls.from_dict(text)
+
+
+@attrs.frozen(kw_only=True)
+class V2Position:
+    """Where a v2 walk stands: the next ``page`` to read and how many of its contacts to ``skip``.
+
+    ``page_size``, ``since`` and ``ascending`` are the walk's parameters: a page number means
+    nothing without them, so a resumed walk takes them from here.
+    """
+
+    page: int = 0
+    skip: int = 0
+    page_size: int = 100
+    since: str | None = None
+    ascending: bool = True
+    done: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "kind": "v2",
+            "format": _FORMAT,
+            "page": self.page,
+            "skip": self.skip,
+            "page_size": self.page_size,
+            "since": self.since,
+            "ascending": self.ascending,
+            "done": self.done,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | str) -> V2Position:
+        """The position that :meth:`to_dict` (or :meth:`to_json`) wrote.
+
+        Raises :class:`InvalidRequestError` (field ``resume``) for anything else.
+        """
+        data = _load(data, "v2")
+        ascending = _opt_bool(data, "ascending")
+        return cls(
+            page=check.bounded_int(data.get("page", 0), "resume.page", 0),
+            skip=check.bounded_int(data.get("skip", 0), "resume.skip", 0),
+            page_size=check.bounded_int(
+                data.get("page_size", 100), "resume.page_size", 1, check.V2_MAX_LIMIT
+            ),
+            since=_opt_since(data),
+            ascending=True if ascending is None else ascending,
+            done=bool(data.get("done", False)),
+        )
+
+    def to_json(self) -> str:
+        """The position as compact JSON, to store and resume from with :meth:`from_json`."""
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> V2Position:
+        """The position that :meth:`to_json` wrote."""
+        return cls.from_dict(text)
+
+
+def _position(
+    value: V1Position | V2Position | Mapping[str, Any] | str,
+    cls: type[V1Position] | type[V2Position],
+) -> Any:
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, (V1Position, V2Position)):
+        raise _bad_resume(f"expected a {cls.__name__}, got a {type(value).__name__}")
+    if isinstance(value, (str, Mapping)):
+        return cls.from_dict(value)
+    raise _bad_resume(f"expected a {cls.__name__}, a dict or a JSON string")
+
+
+# -- v1: the pure step ------------------------------------------------------------------------
+
+
+@attrs.frozen
+class V1Step:
+    """What one v1 page means: the contacts to hand out, and where the walk goes next.
+
+    ``stuck`` is set (to the ``updated`` value) when the page is a full page of one timestamp:
+    no cursor can move past such a group without skipping contacts or reading the same page
+    again, so the walk must stop there with :class:`PaginationError`.
+    """
+
+    keep: list[RawContact]
+    next: V1Position
+    new: int
+    stuck: str | None = None
+
+
+def _updated(contact: RawContact) -> str:
+    value = contact.get("updated")
+    if type(value) is not str or not value:
+        raise PaginationError(
+            f"a contact without an updated time ({contact.get('id')!r}): the v1 cursor cannot "
+            "advance past it"
+        )
+    return value
+
+
+def _parse(value: str) -> datetime:
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise PaginationError(f"not an RFC 3339 updated time: {value!r}", cursor=value) from None
+
+
+def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = None) -> V1Step:
+    """Decide what a v1 page yields and which cursor to send next. No I/O.
+
+    The cursor rules, for a page whose last ``updated`` value is ``L`` and whose last different
+    value is ``P``:
+
+    - An inclusive server (one that answered a cursor ``C`` with contacts at ``C``) gets ``L``:
+      the next page starts at the first contact at ``L``; those already seen are dropped.
+    - Otherwise (exclusive or not known yet) the server gets ``P``, never ``L``: an exclusive
+      server given ``L`` would skip the contacts at ``L`` that did not fit on the page, while
+      given ``P`` it restarts at the first contact at ``L``, and an inclusive one at ``P``.
+    - ``seen`` keeps the ids at ``P`` and ``L`` only, so memory stays at a page or two.
+
+    ``since`` (when the walk has one) drops contacts updated at or before it. On an oldest-first
+    list the first page jumps to ``since`` as a cursor; on a newest-first list the walk ends on
+    the first page that reaches it.
+    """
+    n = len(page)
+    if n == 0:
+        return V1Step([], attrs.evolve(pos, done=True, seen={}), 0)
+    seen = pos.seen
+    first = _updated(page[0])
+    last = _updated(page[-1])
+
+    inclusive = pos.inclusive
+    if pos.cursor is not None and not pos.cursor_is_since:
+        # Only a cursor copied from a contact can be compared byte for byte with the answer.
+        if first == pos.cursor:
+            inclusive = True
+        elif inclusive is None:
+            inclusive = False
+    descending = pos.descending
+    first_dt = _parse(first)
+    last_dt = first_dt if last == first else _parse(last)
+    if first_dt != last_dt:
+        descending = first_dt > last_dt
+    if pos.cursor is not None and descending is not None:
+        at = _parse(pos.cursor)
+        if first_dt > at if descending else first_dt < at:
+            raise PaginationError(
+                f"the server answered the v1 cursor {pos.cursor!r} with contacts from before it",
+                cursor=pos.cursor,
+            )
+    page_size = max(pos.page_size, n)
+
+    # Drop what a cursor sent again: it can only be the page's leading run of boundary values.
+    keep = page
+    if seen:
+        j = 0
+        while j < n and page[j].get("updated") in seen:
+            j += 1
+        if j:
+            keep = [c for c in page[:j] if c.get("id") not in seen[c["updated"]]]
+            keep.extend(page[j:])
+    new = len(keep)
+
+    done = n < page_size
+    jump = False
+    if since is not None:
+        if first_dt <= since or last_dt <= since:
+            keep = [c for c in keep if _parse(_updated(c)) > since]
+        if last_dt <= since and not done:
+            if descending:
+                done = True
+            elif pos.cursor is None:
+                # Oldest-first (or not known yet): everything up to ``since`` can be skipped.
+                jump = True
+
+    pos = attrs.evolve(pos, descending=descending, inclusive=inclusive, page_size=page_size)
+    if done:
+        return V1Step(keep, attrs.evolve(pos, done=True, seen={}), new)
+    if jump:
+        assert pos.since is not None
+        nxt = attrs.evolve(pos, cursor=pos.since, cursor_is_since=True, seen={})
+        return V1Step(keep, nxt, new)
+
+    if first == last:
+        # A full page of one timestamp: a later cursor skips, an earlier one repeats.
+        stay = attrs.evolve(pos, seen=_merge(seen, page))
+        return V1Step(keep, stay, new, stuck=last)
+
+    k = n - 1
+    while page[k].get("updated") == last:
+        k -= 1
+    if inclusive:
+        cursor = last
+    else:
+        cursor = _updated(page[k])
+        while k >= 0 and page[k].get("updated") == cursor:
+            k -= 1
+    boundary = page[k + 1 :]
+    nxt_seen = {v: ids for v, ids in seen.items() if v in (cursor, last)}
+    nxt = attrs.evolve(pos, cursor=cursor, cursor_is_since=False, seen=_merge(nxt_seen, boundary))
+    if cursor == pos.cursor and not pos.cursor_is_since:
+        raise PaginationError(
+            f"the v1 cursor {cursor!r} does not advance: the same page would be asked for again",
+            cursor=cursor,
+        )
+    return V1Step(keep, nxt, new)
+
+
+def _merge(seen: Mapping[str, frozenset[Any]], contacts: Iterable[RawContact]) -> dict[str, Any]:
+    out: dict[str, set[Any]] = {k: set(v) for k, v in seen.items()}
+    for c in contacts:
+        value = c.get("updated")
+        if type(value) is str:
+            out.setdefault(value, set()).add(c.get("id"))
+    return out
+
+
+def _stuck_error(value: str) -> PaginationError:
+    return PaginationError(
+        f"more contacts share the updated time {value!r} than fit on a v1 page: no v1 cursor "
+        "can move past them without skipping some. Walk with client.v2.iter_contacts() instead",
+        cursor=value,
+    )
+
+
+# -- the pagers -------------------------------------------------------------------------------
+
+PagerT = TypeVar("PagerT", bound="_Pager")
+
+
+class _Pages:
+    """``pager.pages()``: the same walk, a list of contacts at a time."""
+
+    def __init__(self, pager: _Pager) -> None:
+        self._pager = pager
+
+    def __aiter__(self) -> _Pages:
+        return self
+
+    async def __anext__(self) -> list[Contact]:
+        return await self._pager._next_batch()
+
+    async def aclose(self) -> None:
+        await self._pager.aclose()
+
+
+class _Pager:
+    """What both pagers share: the buffer of raw contacts, ``max_items``, closing."""
+
+    _path: str = ""
+
+    def __init__(self, max_items: int | None) -> None:
+        self._buf: list[RawContact] = []  # the page being handed out, cut to max_items
+        self._avail = 0  # how many contacts that page had before the cut
+        self._i = 0  # how many of them were handed out
+        self._left = max_items  # contacts still allowed out, or None for no cap
+        self._closed = False
+
+    def __aiter__(self: PagerT) -> PagerT:
+        return self
+
+    async def __anext__(self) -> Contact:
+        i = self._i
+        if i >= len(self._buf):
+            await self._refill()
+            i = 0
+        self._i = i + 1
+        try:
+            return structure_contact(self._buf[i])
+        except StructureError as exc:
+            raise self._bad_contact(exc) from exc
+
+    def pages(self) -> _Pages:
+        """An async iterator of ``list[Contact]``: the rest of the walk, a page at a time.
+
+        When contacts were already taken one by one, the first list is the rest of that page.
+        ``max_items`` still applies, and ``position`` is valid after every list.
+        """
+        return _Pages(self)
+
+    async def _next_batch(self) -> list[Contact]:
+        if self._i >= len(self._buf):
+            await self._refill()
+        batch = self._buf[self._i :] if self._i else self._buf
+        self._i = len(self._buf)
+        try:
+            return [structure_contact(c) for c in batch]
+        except StructureError as exc:
+            raise self._bad_contact(exc) from exc
+
+    def _bad_contact(self, exc: StructureError) -> InvalidResponseError:
+        return InvalidResponseError(
+            f"unexpected contact in a page: {exc}", status=200, method="POST", url=self._path
+        )
+
+    async def _refill(self) -> None:
+        """Load the next non-empty page into the buffer, or raise ``StopAsyncIteration``."""
+        while True:
+            if self._closed or self._left == 0:
+                await self.aclose()
+                raise StopAsyncIteration
+            try:
+                page = await self._fetch()
+            except BaseException:
+                # An error or a cancellation ends the walk: cancel whatever runs ahead.
+                await self.aclose()
+                raise
+            if page is None:
+                await self.aclose()
+                raise StopAsyncIteration
+            self._buf = page
+            self._avail = len(page)
+            self._i = 0
+            if self._left is not None:
+                if len(page) > self._left:
+                    self._buf = page[: self._left]
+                self._left -= len(self._buf)
+            if page:
+                return
+
+    async def _fetch(self) -> list[RawContact] | None:
+        """The next page's contacts to hand out (maybe none), or ``None`` at the end."""
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Stop the walk: no request goes out after this, and nothing is left running."""
+        self._stop()
+
+    def _stop(self) -> None:
+        self._closed = True
+        # Nothing more comes out; the cut buffer still tells ``position`` where the walk was.
+        del self._buf[self._i :]
+
+    async def __aenter__(self: PagerT) -> PagerT:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class V1ContactPager(_Pager):
+    """Every contact through ``POST /v1/contacts`` (``client.iter_contacts()``), exactly once.
+
+    ``async for contact in client.iter_contacts(): ...``, or for batches
+    ``async for page in client.iter_contacts().pages(): ...``. ``max_items`` caps how many come
+    out; ``since`` keeps only the contacts updated after it.
+
+    On unchanging data every contact comes out exactly once whatever the list's order and the
+    cursor's inclusivity (see :func:`v1_step`). Raises :class:`PaginationError` (naming the
+    timestamp, in ``cursor``) when a whole page of contacts share one ``updated`` time, since no
+    v1 cursor can pass them without skipping some: ``client.v2.iter_contacts()`` can.
+
+    ``position`` is valid after every contact handed out: save ``position.to_json()`` and pass it
+    back as ``client.iter_contacts(resume=...)`` to carry on where the walk stopped.
+
+    Contacts changed during a walk: on an oldest-first list a changed contact moves to the end,
+    so every contact comes out at least once and a changed one may come out twice (old and new);
+    on a newest-first list a contact changed before the walk reaches it moves behind the walk
+    and is missed.
+    """
+
+    _path = "/v1/contacts"
+
+    def __init__(
+        self,
+        call: Call[Any],
+        *,
+        since: datetime | str | None = None,
+        max_items: int | None = None,
+        resume: V1Position | Mapping[str, Any] | str | None = None,
+        page_size: int = V1_PAGE_SIZE,
+    ) -> None:
+        super().__init__(_max_items(max_items))
+        self._call = call
+        since_text = _since_text(since)
+        if resume is not None:
+            pos: V1Position = _position(resume, V1Position)
+            if since_text is not None and since_text != pos.since:
+                raise InvalidRequestError("since", "differs from the since of the resumed walk")
+        else:
+            pos = V1Position(since=since_text, page_size=page_size)
+        self._since = None if pos.since is None else parse_timestamp(pos.since)
+        self._page_pos = pos  # the position that fetched the buffered page
+        self._next_pos = pos  # where the walk goes after the buffered page
+        self._stuck: str | None = None
+        self._stalls = 0
+
+    @property
+    def position(self) -> V1Position:
+        """Where to resume from: just after the last contact handed out."""
+        if self._i >= self._avail:
+            return self._next_pos
+        return attrs.evolve(
+            self._next_pos,
+            cursor=self._page_pos.cursor,
+            cursor_is_since=self._page_pos.cursor_is_since,
+            seen=_merge(self._page_pos.seen, self._buf[: self._i]),
+            done=False,
+        )
+
+    async def _fetch(self) -> list[RawContact] | None:
+        pos = self._next_pos
+        if pos.done:
+            return None
+        if self._stuck is not None:
+            raise _stuck_error(self._stuck)
+        body = {} if pos.cursor is None else {"date": pos.cursor}
+        page = await self._call(Request("POST", self._path, Safety.READ, body), _raw_page)
+        step = v1_step(pos, page, self._since)
+        self._stalls = 0 if step.new else self._stalls + 1
+        if self._stalls > 2:
+            raise PaginationError(
+                f"the v1 cursor {pos.cursor!r} does not advance: three pages with no new contact",
+                cursor=pos.cursor,
+            )
+        self._page_pos = pos
+        self._next_pos = step.next
+        self._stuck = step.stuck
+        return step.keep
+
+
+class V2ContactPager(_Pager):
+    """Every contact through ``POST /v2/contacts/list`` (``client.v2.iter_contacts()``).
+
+    Pages ``0, 1, 2...`` of ``page_size`` contacts (the API's ``limit``), in the server's order,
+    until the first short page. ``max_items`` caps how many come out; ``since`` is sent as the
+    API's ``date`` filter (updated after it). ``prefetch`` pages beyond the one being read are
+    requested concurrently (within the client's ``max_concurrency``) and handed out in order; a
+    page that fails after its retries fails the walk with that error, and ``position`` still
+    points just after the last contact handed out.
+
+    ``position`` is valid after every contact handed out (see :class:`V2Position`).
+
+    Offset paging does not tolerate changes during the walk: a contact changed, created or
+    deleted while the walk runs shifts the contacts behind it by one place, so a contact the walk
+    has not reached can be skipped or come out twice. For at-least-once on live data, use the
+    v1 walk on an oldest-first server.
+    """
+
+    _path = "/v2/contacts/list"
+
+    def __init__(
+        self,
+        call: Call[Any],
+        *,
+        since: datetime | str | None = None,
+        page_size: int = 100,
+        ascending: bool = True,
+        max_items: int | None = None,
+        prefetch: int = 2,
+        resume: V2Position | Mapping[str, Any] | str | None = None,
+    ) -> None:
+        super().__init__(_max_items(max_items))
+        self._call = call
+        self._prefetch = check.bounded_int(prefetch, "prefetch", 0, MAX_PREFETCH)
+        since_text = _since_text(since)
+        if resume is not None:
+            pos: V2Position = _position(resume, V2Position)
+            if since_text is not None and since_text != pos.since:
+                raise InvalidRequestError("since", "differs from the since of the resumed walk")
+        else:
+            pos = V2Position(
+                page_size=check.bounded_int(page_size, "page_size", 1, check.V2_MAX_LIMIT),
+                since=since_text,
+                ascending=check.boolean(ascending, "ascending"),
+            )
+        # ``_pos`` is the buffered page (``skip`` = contacts left out at its front).
+        self._pos = pos
+        self._started = False
+        self._done = pos.done  # the buffered page was the last one
+        self._next_page = pos.page  # the first page not yet requested
+        self._tasks: collections.deque[asyncio.Task[list[RawContact]]] = collections.deque()
+        self._last_page: int | None = None  # the last page max_items can need
+        if self._left is not None:
+            self._last_page = pos.page + (pos.skip + self._left - 1) // pos.page_size
+
+    @property
+    def position(self) -> V2Position:
+        """Where to resume from: just after the last contact handed out."""
+        pos = self._pos
+        if not self._started:
+            return pos
+        if self._i < self._avail:
+            return attrs.evolve(pos, skip=pos.skip + self._i)
+        return attrs.evolve(pos, page=pos.page + 1, skip=0, done=self._done)
+
+    def _request(self, page: int) -> Request:
+        pos = self._pos
+        body: dict[str, Any] = {"limit": pos.page_size, "page": page, "ascending": pos.ascending}
+        if pos.since is not None:
+            body["date"] = pos.since
+        return Request("POST", self._path, Safety.READ, body)
+
+    def _schedule(self) -> None:
+        """Keep the next page and ``prefetch`` more requested, within what the walk can need."""
+        while len(self._tasks) <= self._prefetch:
+            page = self._next_page
+            if self._last_page is not None and page > self._last_page:
+                return
+            task = asyncio.ensure_future(self._call(self._request(page), _raw_page))
+            task.add_done_callback(_retrieve)
+            self._tasks.append(task)
+            self._next_page = page + 1
+
+    async def _fetch(self) -> list[RawContact] | None:
+        if self._done:
+            return None
+        self._schedule()
+        if not self._tasks:
+            return None
+        # The task stays queued while awaited, so that a cancellation here cancels it in aclose.
+        page = await self._tasks[0]
+        self._tasks.popleft()
+        if self._started:
+            self._pos = attrs.evolve(self._pos, page=self._pos.page + 1, skip=0)
+        self._started = True
+        if len(page) < self._pos.page_size:
+            self._done = True
+            await self._cancel()
+        skip = self._pos.skip
+        return page[skip:] if skip else page
+
+    async def _cancel(self) -> None:
+        tasks = list(self._tasks)
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop the walk: pages requested ahead are cancelled and awaited; no request follows."""
+        self._stop()
+        await self._cancel()
+
+    def __del__(self) -> None:
+        # A bare ``break`` drops the pager without aclose(): cancel what it requested ahead now.
+        for task in getattr(self, "_tasks", ()):
+            if not task.done():
+                with contextlib.suppress(RuntimeError):  # the loop is already closed
+                    task.cancel()
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    # A page fetched ahead and never reached must not log "exception was never retrieved".
+    if not task.cancelled():
+        task.exception()

@@ -1,0 +1,31 @@
+"""An in-process emulator of the Heymarket contacts API, for tests (yours and ours).
+
+::
+
+    from heymarket_async.testing import FakeHeymarket
+
+    async with FakeHeymarket(api_key="test") as fake:
+        fake.seed(100)
+        async with fake.client() as hm:
+            contacts = await hm.list_contacts()
+
+Not imported by ``import heymarket_async``: it needs ``aiohttp.web``. The pytest fixtures are
+in :mod:`heymarket_async.testing.pytest_plugin`; ``python -m heymarket_async.testing`` runs the
+emulator as a server of its own.
+"""
+
+from ._clock import FakeClock
+from ._faults import ROUTES, Fault, FaultKind, FaultRule, Faults
+from ._server import ContactsView, FakeHeymarket, RecordedRequest
+
+__all__ = [
+    "ROUTES",
+    "ContactsView",
+    "FakeClock",
+    "FakeHeymarket",
+    "Fault",
+    "FaultKind",
+    "FaultRule",
+    "Faults",
+    "RecordedRequest",
+]

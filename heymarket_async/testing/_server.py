@@ -1,0 +1,732 @@
+"""``FakeHeymarket``: the in-process emulator, an aiohttp.web app on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import time
+import uuid as uuid_module
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+from http import HTTPStatus
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+import attrs
+from aiohttp import web
+
+from heymarket_async._wire import JSONDecodeError, json_loads
+
+from . import _rules as rules
+from ._auth import Unauthorized, check_authorization
+from ._clock import FakeClock, to_micros
+from ._faults import AFTER_WRITE, Fault, FaultKind, Faults
+from ._seed import CREATOR_ID, TEAM_ID
+from ._store import ContactStore, Record
+
+if TYPE_CHECKING:
+    from heymarket_async import HeymarketClient
+
+V1Order = Literal["newest_first", "oldest_first"]
+
+#: The first ``updated`` of seeded contacts unless ``seed(start=...)`` says otherwise.
+DEFAULT_SEED_START: Final = datetime(2025, 1, 1, tzinfo=timezone.utc)
+DEFAULT_CONTACT_FIELDS: Final = ((123, "Plan"), (456, "Renewal Date"))
+_JSON: Final = "application/json"
+
+
+@attrs.define(kw_only=True)
+class RecordedRequest:
+    """One request as the emulator saw it (``fake.requests``).
+
+    ``headers`` has ``Authorization`` replaced by ``"Bearer ***"``; ``json`` is the decoded
+    body (``None`` if there was none or it was not JSON); ``time`` is ``time.monotonic()`` on
+    arrival; ``number`` is its position on its route, from 1; ``status`` is the status
+    answered (``None`` while in flight, or when the connection was dropped); ``fault`` the
+    fault applied, if any; ``handler_cpu`` the process CPU seconds spent in the endpoint.
+    """
+
+    method: str
+    path: str
+    route: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+    time: float
+    number: int
+    status: int | None = None
+    fault: Fault | None = None
+    handler_cpu: float = 0.0
+
+
+class ContactsView(Mapping[int, dict[str, Any]]):
+    """Read-only ``{id: contact JSON}`` over the store; each read is a fresh dict."""
+
+    def __init__(self, store: ContactStore) -> None:
+        self._store = store
+
+    def __getitem__(self, contact_id: int) -> dict[str, Any]:
+        if contact_id not in self._store:
+            raise KeyError(contact_id)
+        return self._store.as_json(contact_id)
+
+    def __iter__(self) -> Iterator[int]:
+        return self._store.ids()
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def __contains__(self, contact_id: object) -> bool:
+        return contact_id in self._store
+
+
+class _Drop(Exception):
+    """Raised inside the middleware to close the connection without an answer."""
+
+
+def _error(status: int, error: str, message: str) -> web.Response:
+    body = json.dumps({"error": error, "message": message}).encode()
+    return web.Response(status=status, body=body, content_type=_JSON)
+
+
+def _json(data: Any) -> web.Response:
+    return web.Response(body=json.dumps(data, separators=(",", ":")).encode(), content_type=_JSON)
+
+
+def _raw(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type=_JSON)
+
+
+def _new_fields(given: Mapping[str, Any]) -> dict[str, Any]:
+    """A new contact's stored fields: the standard keys in a stable order, then what was given."""
+    fields: dict[str, Any] = {
+        "phone": None,
+        "first": None,
+        "last": None,
+        "display_name": None,
+        "email": None,
+        "custom": {},
+        "tags": [],
+        "contact_channels": [],
+        "assigned_user_id": None,
+        "is_opted_out": False,
+        "avatar": None,
+        "team_id": TEAM_ID,
+        "creator_id": CREATOR_ID,
+    }
+    fields.update(given)
+    if fields["display_name"] is None:
+        name = " ".join(p for p in (fields["first"], fields["last"]) if p)
+        fields["display_name"] = name or None
+    _sync_channels({}, fields)
+    return fields
+
+
+def _sync_channels(old: Mapping[str, Any], new: dict[str, Any]) -> None:
+    """Keep ``contact_channels`` in step with ``phone`` and ``email`` after a write."""
+    channels = [dict(c) for c in new.get("contact_channels") or ()]
+    for kind in ("phone", "email"):
+        before, after = old.get(kind), new.get(kind)
+        if before != after and before:
+            channels = [
+                c for c in channels if (c["channel_type"], c["channel_id"]) != (kind, before)
+            ]
+        if after and not any(
+            (c["channel_type"], c["channel_id"]) == (kind, after) for c in channels
+        ):
+            channels.append({"channel_type": kind, "channel_id": after})
+    new["contact_channels"] = channels
+
+
+def _ref(record: Record) -> web.Response:
+    return _json({"id": record.id, "rev": record.rev, "uuid": record.uuid})
+
+
+class FakeHeymarket:
+    """An emulator of the Heymarket contacts API for tests: aiohttp.web on 127.0.0.1.
+
+    ::
+
+        async with FakeHeymarket(api_key="test") as fake:
+            fake.seed(100)
+            async with fake.client() as hm:
+                page = await hm.list_contacts()
+
+    Every endpoint of the SDK is served from an in-memory store, with the API's checks (401
+    without a valid key or JWT; 400 ``{"error": "bad_data", ...}`` for a bad phone, more than
+    five tags, a non-numeric custom key, ``limit`` over the maximum or malformed JSON; 404 for
+    an unknown id) and an ``X-Request-Id`` on every answer.
+
+    What the docs leave open is a switch, with the default the real API most likely has:
+
+    - ``v1_order``: ``"newest_first"`` (default, like Heymarket's other lists) or
+      ``"oldest_first"``. Contacts are ordered by ``(updated, id)``, the id breaking ties
+      the same way in both directions.
+    - ``v1_cursor_inclusive``: whether ``POST /v1/contacts {"date": d}`` includes contacts
+      updated exactly at ``d``. Default ``False`` (strictly before ``d`` newest-first, strictly
+      after it oldest-first), as the docs' "pass the last item's ``updated``" suggests.
+    - ``v1_page_size`` (30), ``v2_default_limit`` (30), ``v2_max_limit`` (100, above it 400).
+    - ``timestamp_format``: ``"milliseconds"`` (default, ``2026-05-07T12:00:00.123Z``),
+      ``"seconds"`` (``...:00Z``) or ``"microseconds"`` (``...:00.123456+00:00``). Stored
+      times keep microseconds; they are rendered truncated, and compared with cursors at the
+      rendered resolution, so contacts that render alike tie.
+    - ``clock``: a :class:`FakeClock` (default: one running with real time) stamping every
+      write; freeze it to make ``updated`` ties on purpose.
+    - ``latency``: seconds added to every request (real time).
+    - ``contact_fields``: the ``(id, name)`` pairs ``POST /v1/contact-fields`` answers.
+    - ``jwt_clock``: the wall clock against which a JWT's ``iat`` is checked. Default
+      ``time.time``, the real time, because clients sign with the real time whatever the fake
+      clock says.
+    - ``record_limit``: keep only the last n requests in :attr:`requests` (``None``: all).
+
+    Choices where the docs are silent: a PUT keeps the fields its body leaves out (names
+    given are overwritten; ``custom`` merges unless ``?overwrite=true``); creates never
+    conflict (two contacts may share a phone; lookups return the lowest id); every read, v1
+    and v2, includes ``uuid`` and ``contact_channels``; ``POST /v2/contact/{uuid}/channel``
+    answers the contact's channels as a bare array ``[{"channel_type", "channel_id"}, ...]``
+    and adding a channel the contact already has is not a write; v2 search answers the
+    matching contacts in the order of the values asked, each once; ``DELETE`` answers
+    ``"ok"``; error bodies are ``{"error": "<slug>", "message": "..."}``.
+
+    Observation: :attr:`requests` (:class:`RecordedRequest`), :attr:`in_flight`,
+    :attr:`peak_in_flight`; :attr:`contacts` is a read-only ``{id: contact JSON}`` view
+    (iterating in ``(updated, id)`` order); :attr:`faults` scripts failures
+    (:class:`Faults`); :attr:`clock` is the :class:`FakeClock`.
+
+    Clients made by :meth:`client` are closed when the fake closes (closing them earlier is
+    fine).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = "test",
+        *,
+        secret_id: str | None = None,
+        secret_key: str | None = None,
+        v1_order: V1Order = "newest_first",
+        v1_cursor_inclusive: bool = False,
+        v1_page_size: int = 30,
+        v2_default_limit: int = 30,
+        v2_max_limit: int = 100,
+        timestamp_format: Literal["milliseconds", "seconds", "microseconds"] = "milliseconds",
+        clock: FakeClock | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: float = 0.0,
+        contact_fields: Sequence[tuple[int, str]] = DEFAULT_CONTACT_FIELDS,
+        seed: int = 0,
+        jwt_clock: Callable[[], float] = time.time,
+        record_limit: int | None = None,
+    ) -> None:
+        if v1_order not in ("newest_first", "oldest_first"):
+            raise ValueError(f"v1_order must be 'newest_first' or 'oldest_first': {v1_order!r}")
+        if (secret_id is None) != (secret_key is None):
+            raise ValueError("secret_id and secret_key go together")
+        if api_key is None and secret_id is None:
+            raise ValueError("give an api_key, a secret_id and secret_key, or both")
+        for name, value in (
+            ("v1_page_size", v1_page_size),
+            ("v2_default_limit", v2_default_limit),
+            ("v2_max_limit", v2_max_limit),
+        ):
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1")
+        self.api_key = api_key
+        self.secret_id = secret_id
+        self._secret_key = secret_key
+        self.v1_order: V1Order = v1_order
+        self.v1_cursor_inclusive = v1_cursor_inclusive
+        self.v1_page_size = v1_page_size
+        self.v2_default_limit = v2_default_limit
+        self.v2_max_limit = v2_max_limit
+        self.timestamp_format = timestamp_format
+        self.clock = clock if clock is not None else FakeClock()
+        self.host = host
+        self.port = port
+        self.latency = latency
+        self.contact_fields = [(int(i), str(n)) for i, n in contact_fields]
+        self._jwt_clock = jwt_clock
+        self.store = ContactStore(
+            clock=self.clock,
+            timestamp_format=timestamp_format,
+            field_ids=[i for i, _ in self.contact_fields],
+            seed=seed,
+        )
+        self.contacts = ContactsView(self.store)
+        self.faults = Faults()
+        self.requests: deque[RecordedRequest] = deque(maxlen=record_limit)
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self._counts: dict[str, int] = {}
+        self._total = 0
+        self._hooks: list[Callable[[RecordedRequest], Awaitable[None] | None]] = []
+        self._clients: list[HeymarketClient] = []
+        self._runner: web.AppRunner | None = None
+        self._closing = asyncio.Event()
+        self._url: str | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``; only once started."""
+        if self._url is None:
+            raise RuntimeError("the fake is not started: use 'async with' or await start()")
+        return self._url
+
+    def make_app(self) -> web.Application:
+        """The aiohttp application (for running it some other way than :meth:`start`)."""
+        app = web.Application(middlewares=[self._middleware])
+        app.on_response_prepare.append(_add_request_id)
+        r = app.router
+        r.add_post("/v1/contact", self._v1_create)
+        r.add_post("/v1/contact/get", self._v1_get_by)
+        r.add_get("/v1/contact/{id}", self._v1_get)
+        r.add_put("/v1/contact/{id}", self._v1_update)
+        r.add_delete("/v1/contact/{id}", self._v1_delete)
+        r.add_post("/v1/contacts", self._v1_list)
+        r.add_post("/v1/contacts/count", self._v1_count)
+        r.add_post("/v1/contact-fields", self._v1_fields)
+        r.add_get("/v2/contact/{uuid}", self._v2_get)
+        r.add_post("/v2/contact", self._v2_create)
+        r.add_post("/v2/contacts/list", self._v2_list)
+        r.add_post("/v2/contacts/search", self._v2_search)
+        r.add_post("/v2/contact/{uuid}/channel", self._v2_add_channel)
+        return app
+
+    async def start(self) -> FakeHeymarket:
+        """Listen on ``host:port`` (port 0: a free one); :attr:`url` says where."""
+        if self._runner is not None:
+            return self
+        self._closing = asyncio.Event()
+        runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=0.5)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        await site.start()
+        self._runner = runner
+        host, port = runner.addresses[0][:2]
+        self.port = port
+        self._url = f"http://{host}:{port}"
+        return self
+
+    async def close(self) -> None:
+        """Close the clients made by :meth:`client`, release hung requests, stop listening."""
+        self._closing.set()
+        clients, self._clients = self._clients, []
+        for client in clients:
+            await client.close()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> FakeHeymarket:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def client(self, **kwargs: Any) -> HeymarketClient:
+        """A :class:`HeymarketClient` bound to this fake with its credentials.
+
+        ``kwargs`` go to the client (``retry=``, ``timeout=``, ``session=``...). Uses the API
+        key if the fake has one, else the secret pair. Closed when the fake closes.
+        """
+        from heymarket_async import HeymarketClient
+
+        if "api_key" not in kwargs and "secret_id" not in kwargs:
+            if self.api_key is not None:
+                kwargs["api_key"] = self.api_key
+            else:
+                kwargs["secret_id"] = self.secret_id
+                kwargs["secret_key"] = self._secret_key
+        kwargs.setdefault("base_url", self.url)
+        client = HeymarketClient(**kwargs)
+        self._clients.append(client)
+        return client
+
+    def __repr__(self) -> str:
+        where = self._url or "not started"
+        return f"FakeHeymarket({where}, {len(self.store)} contacts)"
+
+    # -- store access for tests -------------------------------------------------------------
+
+    def seed(
+        self,
+        n: int,
+        *,
+        seed: int = 0,
+        tie_group_size: int | Sequence[int] = 1,
+        start: datetime = DEFAULT_SEED_START,
+        step: float = 1.0,
+    ) -> range:
+        """Add ``n`` realistic, deterministic contacts; returns their ids.
+
+        Names, E.164 phones (mostly US, some UK), emails, custom values for the configured
+        fields, 0-3 tags, opt-outs. ``updated`` starts at ``start`` and goes up by ``step``
+        seconds per group of ``tie_group_size`` contacts (an int, or a pattern of group sizes
+        repeated, e.g. ``[1, 1, 50]``). The same arguments always give the same contacts.
+        A million take about a second: fields are made on demand from ``(seed, id)``.
+        """
+        return self.store.seed(
+            n,
+            seed=seed,
+            start=to_micros(start),
+            step=round(step * 1_000_000),
+            ties=tie_group_size,
+        )
+
+    def add_contact(
+        self,
+        *,
+        updated: datetime | None = None,
+        created: datetime | None = None,
+        id: int | None = None,
+        uuid: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Store a contact directly (no validation); returns it as the API would.
+
+        ``fields`` are API fields (``phone``, ``first``, ``custom``, ``tags`` as
+        ``[{"tag_id": N}]``...). ``updated``/``created`` default to the clock's now.
+        """
+        record = self.store.create(
+            _new_fields(fields),
+            updated=None if updated is None else to_micros(updated),
+            created=None if created is None else to_micros(created),
+            contact_id=id,
+            uuid=uuid,
+        )
+        return self.store.as_json(record.id)
+
+    def update_contact(
+        self, contact_id: int, *, updated: datetime | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Change stored fields directly (``custom`` replaced); ``rev`` + 1, ``updated`` = now.
+
+        With no fields, just touches the contact. ``KeyError`` for an unknown id.
+        """
+        old = self.store.get(contact_id)
+        if old is None:
+            raise KeyError(contact_id)
+        new = {**old.fields, **fields}
+        _sync_channels(old.fields, new)
+        self.store.replace(contact_id, new, updated=None if updated is None else to_micros(updated))
+        return self.store.as_json(contact_id)
+
+    def delete_contact(self, contact_id: int) -> None:
+        """Remove a contact directly; ``KeyError`` for an unknown id."""
+        self.store.delete(contact_id)
+
+    def on_request(
+        self, callback: Callable[[RecordedRequest], Awaitable[None] | None]
+    ) -> Callable[[RecordedRequest], Awaitable[None] | None]:
+        """Call ``callback(request)`` (sync or async) as each request arrives, before it is
+        handled: the place to change contacts between the pages of a walk. Usable as a
+        decorator. Remove it with :meth:`remove_hook`.
+        """
+        self._hooks.append(callback)
+        return callback
+
+    def remove_hook(self, callback: Callable[[RecordedRequest], Awaitable[None] | None]) -> None:
+        self._hooks.remove(callback)
+
+    def requests_to(self, route: str) -> list[RecordedRequest]:
+        """The recorded requests on ``route`` (a template like ``"POST /v1/contacts"``)."""
+        return [r for r in self.requests if route in (r.route, f"{r.method} {r.path}")]
+
+    # -- the pipeline -----------------------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        resource = request.match_info.route.resource
+        template = resource.canonical if resource is not None else request.path
+        route = f"{request.method} {template}"
+        number = self._counts[route] = self._counts.get(route, 0) + 1
+        self._total += 1
+        overall = self._total
+        raw = await request.read()
+        recorded = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            route=route,
+            query=dict(request.query),
+            headers={
+                k: ("Bearer ***" if k.lower() == "authorization" else v)
+                for k, v in request.headers.items()
+            },
+            json=_try_json(raw),
+            time=time.monotonic(),
+            number=number,
+        )
+        self.requests.append(recorded)
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            response = await self._handle(request, handler, recorded, overall)
+        except _Drop:
+            _drop(request)
+            # The transport is closed: aiohttp writes nothing more on it.
+            raise asyncio.CancelledError from None
+        finally:
+            self.in_flight -= 1
+        recorded.status = response.status
+        return response
+
+    async def _handle(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+        recorded: RecordedRequest,
+        overall: int,
+    ) -> web.StreamResponse:
+        for hook in list(self._hooks):
+            result = hook(recorded)
+            if inspect.isawaitable(result):
+                await result
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        delays, fault = self.faults.pick(recorded.route, recorded.path, recorded.number, overall)
+        for delay in delays:
+            await asyncio.sleep(delay.seconds)
+        recorded.fault = fault
+        if fault is not None and fault.kind not in AFTER_WRITE:
+            if fault.kind is FaultKind.STATUS:
+                return _fault_response(fault)
+            if fault.kind is FaultKind.HANG:
+                await self._closing.wait()
+            raise _Drop
+        try:
+            check_authorization(
+                request.headers.get("Authorization"),
+                api_key=self.api_key,
+                secret_id=self.secret_id,
+                secret_key=self._secret_key,
+                now=self._jwt_clock(),
+            )
+        except Unauthorized as exc:
+            return _error(401, "unauthorized", str(exc))
+        started = time.process_time()
+        try:
+            response = await handler(request)
+        except rules.BadData as exc:
+            response = _error(400, "bad_data", str(exc))
+        except web.HTTPException as exc:
+            slug = exc.reason.lower().replace(" ", "_")
+            response = _error(exc.status, slug, exc.text or exc.reason)
+        recorded.handler_cpu = time.process_time() - started
+        if fault is None:
+            return response
+        if fault.kind is FaultKind.FAIL_AFTER_WRITE:
+            return _fault_response(fault)
+        if fault.kind is FaultKind.NOT_JSON:
+            body, content_type = fault.error_body(HTTPStatus(fault.code).phrase)
+            return web.Response(status=fault.code, body=body, content_type=content_type)
+        if fault.kind is FaultKind.TRUNCATE and isinstance(response, web.Response):
+            await _send_truncated(request, response)
+        raise _Drop
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    async def _body(self, request: web.Request) -> dict[str, Any]:
+        raw = await request.read()
+        if not raw.strip():
+            return {}
+        try:
+            data = json_loads(raw)
+        except JSONDecodeError:
+            raise rules.BadData("malformed JSON body") from None
+        if not isinstance(data, dict):
+            raise rules.BadData("the body must be a JSON object")
+        return data
+
+    def _v1_record(self, request: web.Request) -> Record:
+        raw = request.match_info["id"]
+        record = self.store.get(int(raw)) if raw.isdigit() and raw.isascii() else None
+        if record is None:
+            raise _not_found(f"contact {raw} not found")
+        return record
+
+    def _v2_record(self, request: web.Request) -> Record:
+        raw = request.match_info["uuid"]
+        contact_id = self.store.id_for_uuid(raw)
+        record = None if contact_id is None else self.store.get(contact_id)
+        if record is None:
+            raise _not_found(f"contact {raw} not found")
+        return record
+
+    # -- v1 ---------------------------------------------------------------------------------
+
+    async def _v1_create(self, request: web.Request) -> web.StreamResponse:
+        body = await self._body(request)
+        fields = rules.contact_fields(body, phone_required=True)
+        return _ref(self.store.create(_new_fields(fields)))
+
+    async def _v1_get(self, request: web.Request) -> web.StreamResponse:
+        return _raw(self.store.render(self._v1_record(request).id))
+
+    async def _v1_get_by(self, request: web.Request) -> web.StreamResponse:
+        body = await self._body(request)
+        if body.get("phone") is not None:
+            phone = rules.phone(body["phone"])
+            found = self.store.find_channel("phone", phone)
+            if not found:
+                raise _not_found("no contact with this phone")
+            return _raw(self.store.render(found[0]))
+        raw = body.get("id")
+        if raw is None:
+            raise rules.BadData("give phone or id")
+        text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
+        if not isinstance(text, str) or not text.isdigit():
+            raise rules.BadData("id must be a contact id as a string")
+        if int(text) not in self.store:
+            raise _not_found(f"contact {text} not found")
+        return _raw(self.store.render(int(text)))
+
+    async def _v1_update(self, request: web.Request) -> web.StreamResponse:
+        record = self._v1_record(request)
+        overwrite = request.query.get("overwrite", "false").lower()
+        if overwrite not in ("true", "false"):
+            raise rules.BadData("overwrite must be true or false")
+        body = await self._body(request)
+        given = rules.contact_fields(body, phone_required=True)
+        new = dict(record.fields)
+        if "custom" in given and overwrite == "false":
+            given["custom"] = {**record.fields.get("custom", {}), **given["custom"]}
+        new.update(given)
+        _sync_channels(record.fields, new)
+        return _ref(self.store.replace(record.id, new))
+
+    async def _v1_delete(self, request: web.Request) -> web.StreamResponse:
+        self.store.delete(self._v1_record(request).id)
+        return _json("ok")
+
+    async def _v1_list(self, request: web.Request) -> web.StreamResponse:
+        date = rules.date(await self._body(request))
+        ids = self.store.v1_page(
+            date,
+            newest_first=self.v1_order == "newest_first",
+            inclusive=self.v1_cursor_inclusive,
+            size=self.v1_page_size,
+        )
+        return _raw(self.store.render_list(ids))
+
+    async def _v1_count(self, request: web.Request) -> web.StreamResponse:
+        date = rules.date(await self._body(request))
+        return _json(str(self.store.count_after(date)))
+
+    async def _v1_fields(self, request: web.Request) -> web.StreamResponse:
+        await self._body(request)
+        return _json({"fields": [{"id": i, "name": n} for i, n in self.contact_fields]})
+
+    # -- v2 ---------------------------------------------------------------------------------
+
+    async def _v2_get(self, request: web.Request) -> web.StreamResponse:
+        return _raw(self.store.render(self._v2_record(request).id))
+
+    async def _v2_create(self, request: web.Request) -> web.StreamResponse:
+        body = await self._body(request)
+        raw_channels = body.get("contact_channels")
+        if not isinstance(raw_channels, list) or not raw_channels:
+            raise rules.BadData("contact_channels must hold at least one channel")
+        channels = [rules.channel(c) for c in raw_channels]
+        fields = rules.contact_fields(body, phone_required=False)
+        for kind in ("phone", "email"):
+            if fields.get(kind) is None:
+                first = next((c["channel_id"] for c in channels if c["channel_type"] == kind), None)
+                if first is not None:
+                    fields[kind] = first
+        fields["contact_channels"] = channels
+        return _ref(self.store.create(_new_fields(fields)))
+
+    async def _v2_list(self, request: web.Request) -> web.StreamResponse:
+        body = await self._body(request)
+        limit = rules.integer(body, "limit", self.v2_default_limit, 1, self.v2_max_limit)
+        page = rules.integer(body, "page", 0, 0, None)
+        ascending = rules.boolean(body, "ascending", False)
+        ids = self.store.v2_page(rules.date(body), limit=limit, page=page, ascending=ascending)
+        return _raw(self.store.render_list(ids))
+
+    async def _v2_search(self, request: web.Request) -> web.StreamResponse:
+        body = await self._body(request)
+        groups = body.get("contact_channels")
+        if not isinstance(groups, list) or not groups:
+            raise rules.BadData("contact_channels must hold at least one search group")
+        found: dict[int, None] = {}
+        for group in groups:
+            if not isinstance(group, dict):
+                raise rules.BadData("each search group must be an object")
+            kind = group.get("channel_type")
+            values = group.get("channel_ids")
+            if kind is not None and not isinstance(kind, str):
+                raise rules.BadData("channel_type must be a string")
+            if not isinstance(values, list) or not values:
+                raise rules.BadData("channel_ids must be a non-empty array")
+            for value in values:
+                if not isinstance(value, str) or not value:
+                    raise rules.BadData("each channel_id must be a non-empty string")
+                for contact_id in self.store.find_channel(
+                    kind or rules.infer_channel_type(value), value
+                ):
+                    found[contact_id] = None
+        return _raw(self.store.render_list(list(found)))
+
+    async def _v2_add_channel(self, request: web.Request) -> web.StreamResponse:
+        record = self._v2_record(request)
+        channel = rules.channel(await self._body(request))
+        channels = list(record.fields.get("contact_channels") or ())
+        if channel not in channels:
+            new = dict(record.fields)
+            new["contact_channels"] = [*channels, channel]
+            record = self.store.replace(record.id, new)
+        return _json(record.fields["contact_channels"])
+
+
+def _not_found(message: str) -> web.HTTPNotFound:
+    return web.HTTPNotFound(reason="Not Found", text=message)
+
+
+def _try_json(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json_loads(raw)
+    except JSONDecodeError:
+        return None
+
+
+def _fault_response(fault: Fault) -> web.Response:
+    reason = HTTPStatus(fault.code).phrase
+    body, content_type = fault.error_body(reason)
+    response = web.Response(status=fault.code, body=body, content_type=content_type)
+    if fault.retry_after is not None:
+        response.headers["Retry-After"] = fault.retry_after
+    return response
+
+
+def _drop(request: web.Request) -> None:
+    transport = request.transport
+    if transport is not None:
+        transport.close()
+
+
+async def _send_truncated(request: web.Request, response: web.Response) -> None:
+    body = response.body
+    data = body if isinstance(body, bytes) else b""
+    stream = web.StreamResponse(status=response.status)
+    stream.content_type = _JSON
+    stream.content_length = max(len(data), 2)
+    await stream.prepare(request)
+    await stream.write(data[: len(data) // 2])
+
+
+async def _add_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["X-Request-Id"] = uuid_module.uuid4().hex

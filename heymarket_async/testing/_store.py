@@ -1,0 +1,358 @@
+"""The emulator's in-memory contact store: records, a sorted index, lookups, rendered JSON.
+
+No I/O. The index is one sorted list of ints, each packing ``(updated, id)`` (``updated`` at
+the resolution the server renders), so a list page is two bisects and a slice, and a write
+moves one entry. Each contact's JSON is rendered once and cached until it is written to.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import random
+import uuid as uuid_module
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Final
+
+from . import _timestamps as ts
+from ._clock import FakeClock
+from ._seed import ID_BITS, ID_MASK, MAX_SEEDED_ID, SeedBlock, find_block, updated_keys
+
+#: How many rendered seeded contacts are kept; past it the cache is emptied (it refills as
+#: pages are read), so walking a million seeded contacts does not keep a million strings.
+SEEDED_CACHE_LIMIT: Final = 100_000
+
+
+class Record:
+    """A contact written through the API or by a test (seeded contacts are made on demand)."""
+
+    __slots__ = ("created", "fields", "id", "rev", "updated", "uuid")
+
+    def __init__(
+        self,
+        contact_id: int,
+        uuid: str,
+        fields: dict[str, Any],
+        created: int,
+        updated: int,
+        rev: int,
+    ) -> None:
+        self.id = contact_id
+        self.uuid = uuid
+        self.fields = fields
+        self.created = created
+        self.updated = updated
+        self.rev = rev
+
+    def to_json(self, fmt: str) -> dict[str, Any]:
+        """The contact as the API returns it."""
+        return {
+            "id": self.id,
+            "uuid": self.uuid,
+            **self.fields,
+            "created": ts.render(self.created, fmt),
+            "updated": ts.render(self.updated, fmt),
+            "rev": self.rev,
+        }
+
+
+def channels_of(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every ``(channel_type, channel_id)`` a contact can be found by."""
+    out = [(c["channel_type"], c["channel_id"]) for c in fields.get("contact_channels") or ()]
+    for kind in ("phone", "email"):
+        value = fields.get(kind)
+        if value and (kind, value) not in out:
+            out.append((kind, value))
+    return out
+
+
+class ContactStore:
+    """Every contact of one fake team, indexed by ``(updated, id)``, id, UUID and channel."""
+
+    def __init__(
+        self,
+        *,
+        clock: FakeClock,
+        timestamp_format: str = "milliseconds",
+        field_ids: Sequence[int] = (123, 456),
+        seed: int = 0,
+    ) -> None:
+        self.clock = clock
+        self.fmt = timestamp_format
+        self.resolution = ts.unit(timestamp_format)
+        self.field_ids = tuple(field_ids)
+        self._rng = random.Random(seed)
+        self._records: dict[int, Record] = {}
+        self._blocks: list[SeedBlock] = []
+        self._deleted_seeded: set[int] = set()
+        self._index: list[int] = []
+        self._uuids: dict[str, int] = {}
+        self._channels: dict[tuple[str, str], set[int]] = {}
+        self._cache: dict[int, bytes] = {}
+        self._seeded_cache: dict[int, bytes] = {}
+        self._next_id = 1
+        #: How many rendered seeded contacts to keep (see :data:`SEEDED_CACHE_LIMIT`).
+        self.seeded_cache_limit = SEEDED_CACHE_LIMIT
+        #: Bumped on every write, so observers can tell that something changed.
+        self.version = 0
+
+    # -- reading --------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, contact_id: object) -> bool:
+        return isinstance(contact_id, int) and self._key(contact_id) is not None
+
+    def ids(self) -> Iterator[int]:
+        """Every contact id, in ``(updated, id)`` order."""
+        for key in list(self._index):
+            yield key & ID_MASK
+
+    def _seeded_block(self, contact_id: int) -> SeedBlock | None:
+        if contact_id in self._records or contact_id in self._deleted_seeded:
+            return None
+        return find_block(self._blocks, contact_id)
+
+    def _key(self, contact_id: int) -> int | None:
+        record = self._records.get(contact_id)
+        if record is not None:
+            return self._sort_key(record.updated, contact_id)
+        block = self._seeded_block(contact_id)
+        return None if block is None else block.key(contact_id)
+
+    def _sort_key(self, updated: int, contact_id: int) -> int:
+        return (updated // self.resolution * self.resolution) << ID_BITS | contact_id
+
+    def get(self, contact_id: int) -> Record | None:
+        """The contact's record (a fresh copy for a seeded contact not yet written to)."""
+        record = self._records.get(contact_id)
+        if record is not None:
+            return record
+        block = self._seeded_block(contact_id)
+        if block is None:
+            return None
+        created, updated, rev = block.times(contact_id)
+        return Record(
+            contact_id, block.uuid(contact_id), block.fields(contact_id), created, updated, rev
+        )
+
+    def render(self, contact_id: int) -> bytes:
+        """The contact's JSON bytes, cached until the contact is written to."""
+        data = self._cache.get(contact_id)
+        if data is not None:
+            return data
+        data = self._seeded_cache.get(contact_id)
+        if data is not None:
+            return data
+        record = self._records.get(contact_id)
+        if record is not None:
+            data = json.dumps(record.to_json(self.fmt), separators=(",", ":")).encode()
+            self._cache[contact_id] = data
+            return data
+        block = self._seeded_block(contact_id)
+        if block is None:
+            raise KeyError(contact_id)
+        data = block.render(contact_id)
+        if len(self._seeded_cache) >= self.seeded_cache_limit:
+            self._seeded_cache.clear()
+        self._seeded_cache[contact_id] = data
+        return data
+
+    def render_list(self, ids: Sequence[int]) -> bytes:
+        """A JSON array of these contacts, joined from their cached bytes."""
+        render = self.render
+        return b"[" + b",".join([render(i) for i in ids]) + b"]"
+
+    def as_json(self, contact_id: int) -> dict[str, Any]:
+        """The contact as a fresh dict, exactly as the API returns it."""
+        loaded: dict[str, Any] = json.loads(self.render(contact_id))
+        return loaded
+
+    def id_for_uuid(self, value: str) -> int | None:
+        found = self._uuids.get(value)
+        if found is not None:
+            return found
+        for block in self._blocks:
+            contact_id = block.id_for_uuid(value)
+            if contact_id is not None and self._seeded_block(contact_id) is not None:
+                return contact_id
+        return None
+
+    def find_channel(self, kind: str, value: str) -> list[int]:
+        """The ids of the contacts reached by this channel, lowest first."""
+        found = set(self._channels.get((kind, value), ()))
+        for block in self._blocks:
+            if kind == "phone":
+                contact_id = block.id_for_phone(value)
+            elif kind == "email":
+                contact_id = block.id_for_email(value)
+            else:
+                contact_id = None
+            if contact_id is not None and self._seeded_block(contact_id) is not None:
+                found.add(contact_id)
+        return sorted(found)
+
+    # -- listing --------------------------------------------------------------------------
+
+    def v1_page(
+        self, date: int | None, *, newest_first: bool, inclusive: bool, size: int
+    ) -> list[int]:
+        """The ids of one v1 page: from ``date`` (the cursor), in the configured order."""
+        index = self._index
+        if newest_first:
+            if date is None:
+                end = len(index)
+            elif inclusive:
+                end = bisect.bisect_right(index, date << ID_BITS | ID_MASK)
+            else:
+                end = bisect.bisect_left(index, date << ID_BITS)
+            return [k & ID_MASK for k in index[max(0, end - size) : end][::-1]]
+        if date is None:
+            start = 0
+        elif inclusive:
+            start = bisect.bisect_left(index, date << ID_BITS)
+        else:
+            start = bisect.bisect_right(index, date << ID_BITS | ID_MASK)
+        return [k & ID_MASK for k in index[start : start + size]]
+
+    def _after(self, date: int | None) -> int:
+        """The position of the first contact updated strictly after ``date``."""
+        if date is None:
+            return 0
+        return bisect.bisect_right(self._index, date << ID_BITS | ID_MASK)
+
+    def v2_page(self, date: int | None, *, limit: int, page: int, ascending: bool) -> list[int]:
+        """The ids of one v2 page: contacts updated after ``date``, offset ``page * limit``."""
+        index = self._index
+        lo = self._after(date)
+        offset = page * limit
+        if ascending:
+            start = lo + offset
+            return [k & ID_MASK for k in index[start : start + limit]]
+        end = len(index) - offset
+        if end <= lo:
+            return []
+        return [k & ID_MASK for k in index[max(lo, end - limit) : end][::-1]]
+
+    def count_after(self, date: int | None) -> int:
+        """How many contacts were updated strictly after ``date`` (all, without one)."""
+        return len(self._index) - self._after(date)
+
+    # -- writing --------------------------------------------------------------------------
+
+    def _new_uuid(self) -> str:
+        return str(uuid_module.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def _index_add(self, record: Record) -> None:
+        bisect.insort(self._index, self._sort_key(record.updated, record.id))
+        self._uuids[record.uuid] = record.id
+        for channel in channels_of(record.fields):
+            self._channels.setdefault(channel, set()).add(record.id)
+
+    def _index_remove(self, contact_id: int) -> None:
+        key = self._key(contact_id)
+        if key is None:
+            raise KeyError(contact_id)
+        pos = bisect.bisect_left(self._index, key)
+        del self._index[pos]
+        record = self._records.get(contact_id)
+        if record is not None:
+            self._uuids.pop(record.uuid, None)
+            for channel in channels_of(record.fields):
+                ids = self._channels.get(channel)
+                if ids is not None:
+                    ids.discard(contact_id)
+                    if not ids:
+                        del self._channels[channel]
+        self._cache.pop(contact_id, None)
+        self._seeded_cache.pop(contact_id, None)
+
+    def _stored(self, record: Record) -> Record:
+        self._records[record.id] = record
+        self._index_add(record)
+        self.version += 1
+        return record
+
+    def create(
+        self,
+        fields: dict[str, Any],
+        *,
+        updated: int | None = None,
+        created: int | None = None,
+        contact_id: int | None = None,
+        uuid: str | None = None,
+    ) -> Record:
+        """Store a new contact (rev 1); times default to the clock's now."""
+        now = self.clock.micros() if updated is None or created is None else 0
+        if contact_id is None:
+            contact_id = self._next_id
+        elif contact_id in self:
+            raise ValueError(f"contact {contact_id} already exists")
+        self._next_id = max(self._next_id, contact_id + 1)
+        record = Record(
+            contact_id,
+            uuid or self._new_uuid(),
+            fields,
+            now if created is None else created,
+            now if updated is None else updated,
+            1,
+        )
+        return self._stored(record)
+
+    def replace(
+        self, contact_id: int, fields: dict[str, Any], *, updated: int | None = None
+    ) -> Record:
+        """Write new fields to a contact: ``rev`` + 1 and ``updated`` = now (or ``updated``)."""
+        old = self.get(contact_id)
+        if old is None:
+            raise KeyError(contact_id)
+        self._index_remove(contact_id)
+        record = Record(
+            contact_id,
+            old.uuid,
+            fields,
+            old.created,
+            self.clock.micros() if updated is None else updated,
+            old.rev + 1,
+        )
+        return self._stored(record)
+
+    def delete(self, contact_id: int) -> None:
+        """Remove a contact for good; ``KeyError`` if there is none."""
+        self._index_remove(contact_id)
+        if self._records.pop(contact_id, None) is None or find_block(self._blocks, contact_id):
+            self._deleted_seeded.add(contact_id)
+        self.version += 1
+
+    def seed(
+        self,
+        count: int,
+        *,
+        seed: int,
+        start: int,
+        step: int,
+        ties: int | Sequence[int],
+    ) -> range:
+        """Add ``count`` generated contacts with the next ids; returns their ids."""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"count must be an int >= 0, got {count!r}")
+        first = self._next_id
+        if first + count - 1 > MAX_SEEDED_ID:
+            raise ValueError(f"seeded ids stop at {MAX_SEEDED_ID}")
+        if count == 0:
+            return range(first, first)
+        keys = updated_keys(first, count, start, step, ties, self.resolution)
+        self._blocks.append(
+            SeedBlock(first, keys, seed=seed, field_ids=self.field_ids, fmt=self.fmt)
+        )
+        index = self._index
+        if not index or keys[0] > index[-1]:
+            index.extend(keys)
+        else:
+            # Two sorted runs: timsort merges them in linear time.
+            index.extend(keys)
+            index.sort()
+        self._next_id = first + count
+        self.version += 1
+        return range(first, first + count)

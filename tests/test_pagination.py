@@ -1,0 +1,596 @@
+"""The pagers against a small in-test model of the two list endpoints (no sockets).
+
+The model is the four v1 behaviours the docs leave open (newest- or oldest-first, inclusive or
+exclusive ``date``) and v2's page/limit/date/ascending, over a list of (id, updated) pairs. The
+same walks run against the emulator over loopback in test_pagination_emulator.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from heymarket_async import (
+    InvalidRequestError,
+    InvalidResponseError,
+    PaginationError,
+    ServerError,
+    V1ContactPager,
+    V1Position,
+    V2ContactPager,
+    V2Position,
+)
+from heymarket_async._pagination import v1_step
+from heymarket_async._wire import Request, parse_timestamp
+
+BASE = datetime(2026, 5, 7, 12, 0, 0, tzinfo=timezone.utc)
+MODES = [
+    pytest.param(desc, incl, id=f"{'newest' if desc else 'oldest'}-{'incl' if incl else 'excl'}")
+    for desc in (True, False)
+    for incl in (True, False)
+]
+
+
+def stamp(second: int) -> str:
+    """A timestamp string in the server's own format (milliseconds, ``Z``)."""
+    return (BASE + timedelta(seconds=second)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def contacts_from_ticks(ticks: list[int]) -> list[dict[str, Any]]:
+    """Contacts with ids 1..n; ``ticks[i]`` is contact i+1's updated second (ties allowed)."""
+    return [{"id": i + 1, "updated": stamp(t), "first": f"c{i + 1}"} for i, t in enumerate(ticks)]
+
+
+def ticks_with_ties(n: int, group: int) -> list[int]:
+    """``n`` contacts in tie groups of ``group`` (the last group may be smaller)."""
+    return [i // group for i in range(n)]
+
+
+class Model:
+    """The list endpoints over a static store, in one of the four v1 behaviours."""
+
+    def __init__(
+        self,
+        contacts: list[dict[str, Any]],
+        *,
+        descending: bool = True,
+        inclusive: bool = False,
+        page_size: int = 30,
+    ) -> None:
+        self.contacts = contacts
+        self.descending = descending
+        self.inclusive = inclusive
+        self.page_size = page_size
+        self.requests: list[dict[str, Any]] = []
+        self.fail: Callable[[dict[str, Any]], Exception | None] = lambda body: None
+        self.delay: Callable[[dict[str, Any]], float] = lambda body: 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def _sorted(self, descending: bool) -> list[dict[str, Any]]:
+        key = lambda c: (parse_timestamp(c["updated"]), c["id"])  # noqa: E731
+        return sorted(self.contacts, key=key, reverse=descending)
+
+    def v1(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        rows = self._sorted(self.descending)
+        if "date" in body:
+            cut = parse_timestamp(body["date"])
+
+            def after(c: dict[str, Any]) -> bool:
+                u = parse_timestamp(c["updated"])
+                if self.inclusive and u == cut:
+                    return True
+                return u < cut if self.descending else u > cut
+
+            rows = [c for c in rows if after(c)]
+        return [dict(c) for c in rows[: self.page_size]]
+
+    def v2(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        rows = self._sorted(not body.get("ascending", False))
+        if "date" in body:
+            cut = parse_timestamp(body["date"])
+            rows = [c for c in rows if parse_timestamp(c["updated"]) > cut]
+        start = body["page"] * body["limit"]
+        return [dict(c) for c in rows[start : start + body["limit"]]]
+
+    async def call(self, request: Request, parse: Callable[[Any], Any]) -> Any:
+        body = dict(request.json)
+        self.requests.append({"path": request.path, **body})
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            delay = self.delay(body)
+            if delay:
+                await asyncio.sleep(delay)
+            error = self.fail(body)
+            if error is not None:
+                raise error
+            data = self.v1(body) if request.path == "/v1/contacts" else self.v2(body)
+            return parse(data)
+        finally:
+            self.in_flight -= 1
+
+
+def server_error() -> ServerError:
+    return ServerError(status=500, method="POST", url="/v2/contacts/list")
+
+
+async def ids_of(pager: V1ContactPager | V2ContactPager) -> list[int]:
+    return [c.id async for c in pager]  # type: ignore[misc]
+
+
+async def collect(pager: V1ContactPager | V2ContactPager, into: list[int]) -> None:
+    """Walk ``pager`` into ``into``, so a test can see what came out before an error."""
+    async for c in pager:
+        into.append(c.id)  # type: ignore[arg-type]
+
+
+def assert_exactly_once(got: list[int], expected: set[int]) -> None:
+    dupes = [i for i, k in Counter(got).items() if k > 1]
+    assert not dupes, f"duplicates: {dupes[:10]}"
+    assert set(got) == expected, f"missing: {sorted(expected - set(got))[:10]}"
+
+
+SIZES = [0, 1, 29, 30, 31, 60, 61, 2500]
+
+
+class TestV1WalksEveryContactOnce:
+    @pytest.mark.parametrize(("descending", "inclusive"), MODES)
+    @pytest.mark.parametrize("n", SIZES)
+    async def test_distinct_timestamps(self, descending: bool, inclusive: bool, n: int) -> None:
+        model = Model(
+            contacts_from_ticks(list(range(n))), descending=descending, inclusive=inclusive
+        )
+        got = await ids_of(V1ContactPager(model.call))
+        assert_exactly_once(got, set(range(1, n + 1)))
+
+    @pytest.mark.parametrize(("descending", "inclusive"), MODES)
+    @pytest.mark.parametrize("group", [2, 7, 15, 29])
+    @pytest.mark.parametrize("n", [29, 30, 31, 60, 61, 200])
+    async def test_tie_groups_across_page_boundaries(
+        self, descending: bool, inclusive: bool, group: int, n: int
+    ) -> None:
+        model = Model(
+            contacts_from_ticks(ticks_with_ties(n, group)),
+            descending=descending,
+            inclusive=inclusive,
+        )
+        got = await ids_of(V1ContactPager(model.call))
+        assert_exactly_once(got, set(range(1, n + 1)))
+
+    @pytest.mark.parametrize(("descending", "inclusive"), MODES)
+    async def test_the_cursor_is_the_servers_string_byte_for_byte(
+        self, descending: bool, inclusive: bool
+    ) -> None:
+        contacts = contacts_from_ticks(list(range(45)))
+        for c in contacts:  # a format that re-formatting a datetime would not reproduce
+            c["updated"] = c["updated"].replace(".000Z", ".000000+00:00")
+        model = Model(contacts, descending=descending, inclusive=inclusive)
+        await ids_of(V1ContactPager(model.call))
+        sent = [r["date"] for r in model.requests if "date" in r]
+        assert sent
+        assert all(s in {c["updated"] for c in contacts} for s in sent)
+
+    @pytest.mark.parametrize(("descending", "inclusive"), MODES)
+    async def test_learns_whether_the_cursor_is_inclusive(
+        self, descending: bool, inclusive: bool
+    ) -> None:
+        model = Model(
+            contacts_from_ticks(list(range(100))), descending=descending, inclusive=inclusive
+        )
+        pager = V1ContactPager(model.call)
+        await ids_of(pager)
+        assert pager.position.inclusive is inclusive
+        assert pager.position.descending is descending
+        # An exclusive server costs one page per 29 contacts, an inclusive one per 30 - 1.
+        assert len(model.requests) <= 100 // 28 + 2
+
+
+class TestV1TieGroupLargerThanAPage:
+    @pytest.mark.parametrize(("descending", "inclusive"), MODES)
+    @pytest.mark.parametrize(("before", "group"), [(0, 30), (10, 40), (29, 31), (5, 100)])
+    async def test_raises_naming_the_timestamp_after_every_contact_it_could_give(
+        self, descending: bool, inclusive: bool, before: int, group: int
+    ) -> None:
+        ticks = list(range(before)) + [before] * group + list(range(before + 1, before + 11))
+        if descending:  # the big group must come early in the walk's order to be met
+            ticks = [-t for t in ticks]
+        model = Model(contacts_from_ticks(ticks), descending=descending, inclusive=inclusive)
+        got: list[int] = []
+        with pytest.raises(PaginationError) as info:
+            await collect(V1ContactPager(model.call), got)
+        stuck = stamp(-before if descending else before)
+        assert info.value.cursor == stuck
+        assert stuck in str(info.value)
+        assert len(got) == len(set(got))
+        # No request repeats: it stops instead of looping.
+        assert len(model.requests) <= 4
+
+    @pytest.mark.parametrize(("descending", "inclusive"), MODES)
+    async def test_a_group_of_exactly_one_page_at_the_end_is_walked(
+        self, descending: bool, inclusive: bool
+    ) -> None:
+        # 29 distinct, then 29 tied: each fits on a page with its neighbours' boundary.
+        model = Model(
+            contacts_from_ticks(list(range(29)) + [100] * 29),
+            descending=descending,
+            inclusive=inclusive,
+        )
+        assert_exactly_once(await ids_of(V1ContactPager(model.call)), set(range(1, 59)))
+
+
+class TestV1Since:
+    @pytest.mark.parametrize(("descending", "inclusive"), MODES)
+    @pytest.mark.parametrize("cut", [-1, 0, 14, 29, 30, 59, 100, 149, 150])
+    async def test_yields_exactly_the_contacts_updated_after(
+        self, descending: bool, inclusive: bool, cut: int
+    ) -> None:
+        ticks = ticks_with_ties(300, 2)  # 150 seconds, two contacts each
+        model = Model(contacts_from_ticks(ticks), descending=descending, inclusive=inclusive)
+        since = BASE + timedelta(seconds=cut)
+        got = await ids_of(V1ContactPager(model.call, since=since))
+        assert_exactly_once(got, {i + 1 for i, t in enumerate(ticks) if t > cut})
+
+    async def test_newest_first_stops_once_past_since(self) -> None:
+        model = Model(contacts_from_ticks(list(range(3000))), descending=True)
+        got = await ids_of(V1ContactPager(model.call, since=stamp(2950)))
+        assert sorted(got) == list(range(2952, 3001))
+        assert len(model.requests) <= 3
+
+    async def test_oldest_first_jumps_to_since(self) -> None:
+        model = Model(contacts_from_ticks(list(range(3000))), descending=False)
+        got = await ids_of(V1ContactPager(model.call, since=stamp(2950)))
+        assert sorted(got) == list(range(2952, 3001))
+        assert model.requests[1]["date"] == stamp(2950)
+        assert len(model.requests) <= 4
+
+    async def test_since_as_a_string_or_an_aware_datetime(self) -> None:
+        model = Model(contacts_from_ticks(list(range(50))))
+        a = await ids_of(V1ContactPager(model.call, since=stamp(20)))
+        b = await ids_of(V1ContactPager(model.call, since=BASE + timedelta(seconds=20)))
+        assert sorted(a) == sorted(b) == list(range(22, 51))
+
+    def test_a_naive_datetime_is_rejected_before_anything_is_sent(self) -> None:
+        with pytest.raises(InvalidRequestError, match="since"):
+            V1ContactPager(Model([]).call, since=datetime(2026, 1, 1))
+
+
+class TestMaxItems:
+    @pytest.mark.parametrize("cap", [0, 1, 29, 30, 31, 45])
+    async def test_v1_caps_the_total_and_sends_no_more_requests(self, cap: int) -> None:
+        model = Model(contacts_from_ticks(list(range(100))))
+        got = await ids_of(V1ContactPager(model.call, max_items=cap))
+        assert len(got) == cap == len(set(got))
+        # The first page brings 30 new contacts, the next ones 29 (one is sent again).
+        assert len(model.requests) == (0 if cap == 0 else 1 + max(0, -(-(cap - 30) // 29)))
+
+    @pytest.mark.parametrize("cap", [0, 1, 10, 11, 25])
+    async def test_v2_caps_the_total_and_requests_only_the_pages_it_needs(self, cap: int) -> None:
+        model = Model(contacts_from_ticks(list(range(100))))
+        got = await ids_of(V2ContactPager(model.call, page_size=10, max_items=cap, prefetch=4))
+        assert got == list(range(1, cap + 1))
+        assert len(model.requests) == -(-cap // 10)
+
+    async def test_pages_respect_the_cap(self) -> None:
+        model = Model(contacts_from_ticks(list(range(100))))
+        sizes = [
+            len(p) async for p in V2ContactPager(model.call, page_size=30, max_items=70).pages()
+        ]
+        assert sizes == [30, 30, 10]
+
+
+class TestV2Walk:
+    @pytest.mark.parametrize("ascending", [True, False])
+    @pytest.mark.parametrize("prefetch", [0, 2])
+    @pytest.mark.parametrize("n", SIZES)
+    async def test_every_contact_once_in_server_order(
+        self, ascending: bool, prefetch: int, n: int
+    ) -> None:
+        ticks = ticks_with_ties(n, 3)
+        model = Model(contacts_from_ticks(ticks))
+        got = await ids_of(
+            V2ContactPager(model.call, page_size=30, ascending=ascending, prefetch=prefetch)
+        )
+        assert got == [c["id"] for c in model._sorted(not ascending)]
+
+    async def test_sends_page_limit_date_and_ascending(self) -> None:
+        model = Model(contacts_from_ticks(list(range(25))))
+        since = stamp(4)
+        got = await ids_of(V2ContactPager(model.call, page_size=10, since=since, prefetch=0))
+        assert got == list(range(6, 26))
+        assert model.requests == [
+            {
+                "path": "/v2/contacts/list",
+                "limit": 10,
+                "page": p,
+                "ascending": True,
+                "date": stamp(4),
+            }
+            for p in range(3)
+        ]
+
+    async def test_prefetch_runs_pages_concurrently(self) -> None:
+        model = Model(contacts_from_ticks(list(range(100))))
+        model.delay = lambda body: 0.002
+        got = await ids_of(V2ContactPager(model.call, page_size=10, prefetch=3))
+        assert got == list(range(1, 101))
+        assert model.max_in_flight == 4
+
+    async def test_a_failed_page_fails_the_walk_without_gap_or_duplicate(self) -> None:
+        model = Model(contacts_from_ticks(list(range(100))))
+        model.fail = lambda body: server_error() if body["page"] == 3 else None
+        pager = V2ContactPager(model.call, page_size=10, prefetch=3)
+        got: list[int] = []
+        with pytest.raises(ServerError):
+            await collect(pager, got)
+        assert got == list(range(1, 31))
+        assert pager.position == V2Position(page=3, skip=0, page_size=10)
+        model.fail = lambda body: None
+        rest = await ids_of(V2ContactPager(model.call, resume=pager.position))
+        assert got + rest == list(range(1, 101))
+
+    async def test_a_failure_beyond_the_last_page_is_not_an_error(self) -> None:
+        model = Model(contacts_from_ticks(list(range(25))))
+        model.fail = lambda body: server_error() if body["page"] >= 3 else None
+        model.delay = lambda body: 0.001
+        got = await ids_of(V2ContactPager(model.call, page_size=10, prefetch=4))
+        assert got == list(range(1, 26))
+
+    def test_arguments_are_checked_when_the_pager_is_made(self) -> None:
+        call = Model([]).call
+        for kwargs in ({"page_size": 0}, {"page_size": 101}, {"prefetch": -1}, {"prefetch": 9}):
+            with pytest.raises(InvalidRequestError):
+                V2ContactPager(call, **kwargs)
+        with pytest.raises(InvalidRequestError, match="max_items"):
+            V2ContactPager(call, max_items=-1)
+
+
+class TestStopping:
+    """``break``, ``aclose()``, an error in the body or a cancellation: nothing left running."""
+
+    def model(self) -> Model:
+        model = Model(contacts_from_ticks(list(range(200))))
+        # The first page comes at once, the pages fetched ahead of it take a while.
+        model.delay = lambda body: 0.02 if body.get("page") else 0.0
+        return model
+
+    @staticmethod
+    def others() -> set[asyncio.Task[Any]]:
+        return asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+
+    async def test_aclose_cancels_and_awaits_the_pages_fetched_ahead(self) -> None:
+        model = self.model()
+        pager = V2ContactPager(model.call, page_size=10, prefetch=4)
+        async for _ in pager:
+            break
+        assert self.others()
+        await pager.aclose()
+        assert not self.others()
+        sent = len(model.requests)
+        assert [c async for c in pager] == []
+        await asyncio.sleep(0.005)
+        assert len(model.requests) == sent
+
+    async def test_async_with_closes(self) -> None:
+        model = self.model()
+        async with V2ContactPager(model.call, page_size=10, prefetch=4) as pager:
+            async for _ in pager:
+                break
+        assert not self.others()
+
+    async def test_a_bare_break_cancels_the_pages_fetched_ahead(self) -> None:
+        model = self.model()
+        async for _ in V2ContactPager(model.call, page_size=10, prefetch=4):
+            break
+        gc.collect()
+        await asyncio.sleep(0)
+        assert not self.others()
+        sent = len(model.requests)
+        await asyncio.sleep(0.005)
+        assert len(model.requests) == sent
+
+    async def test_an_exception_in_the_loop_body(self) -> None:
+        model = self.model()
+        pager = V2ContactPager(model.call, page_size=10, prefetch=4)
+
+        async def body() -> None:
+            async with pager:
+                async for _ in pager:
+                    raise KeyError("boom")
+
+        with pytest.raises(KeyError):
+            await body()
+        assert not self.others()
+
+    async def test_cancelling_the_consuming_task(self) -> None:
+        model = self.model()
+        model.delay = lambda body: 0.05
+        pager = V2ContactPager(model.call, page_size=10, prefetch=4)
+
+        async def consume() -> None:
+            async for _ in pager:
+                pass
+
+        task = asyncio.ensure_future(consume())
+        await asyncio.sleep(0.01)
+        assert model.in_flight == 5
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert model.in_flight == 0
+        assert self.others() == set()
+        sent = len(model.requests)
+        assert [c async for c in pager] == []
+        assert len(model.requests) == sent
+
+    async def test_v1_break_sends_nothing_more(self) -> None:
+        model = self.model()
+        pager = V1ContactPager(model.call)
+        async for _ in pager:
+            break
+        assert len(model.requests) == 1
+        await pager.aclose()
+        assert [c async for c in pager] == []
+        assert len(model.requests) == 1
+
+
+class TestPositions:
+    @pytest.mark.parametrize(("descending", "inclusive"), MODES)
+    @pytest.mark.parametrize("crash_after", [0, 1, 28, 29, 30, 57, 58, 59, 130])
+    async def test_v1_resume_after_a_crash_at_any_contact(
+        self, descending: bool, inclusive: bool, crash_after: int
+    ) -> None:
+        ticks = ticks_with_ties(150, 4)
+        model = Model(contacts_from_ticks(ticks), descending=descending, inclusive=inclusive)
+        pager = V1ContactPager(model.call)
+        got: list[int] = []
+        saved = pager.position.to_json()
+        async for c in pager:
+            if len(got) == crash_after:
+                break
+            got.append(c.id)  # type: ignore[arg-type]
+            saved = pager.position.to_json()
+        rest = await ids_of(V1ContactPager(model.call, resume=saved))
+        assert_exactly_once(got + rest, set(range(1, 151)))
+
+    @pytest.mark.parametrize("crash_after", [0, 1, 9, 10, 11, 95])
+    async def test_v2_resume_after_a_crash_at_any_contact(self, crash_after: int) -> None:
+        model = Model(contacts_from_ticks(list(range(100))))
+        pager = V2ContactPager(model.call, page_size=10, ascending=False)
+        got: list[int] = []
+        saved = pager.position.to_dict()
+        async for c in pager:
+            if len(got) == crash_after:
+                break
+            got.append(c.id)  # type: ignore[arg-type]
+            saved = pager.position.to_dict()
+        await pager.aclose()
+        rest = await ids_of(V2ContactPager(model.call, resume=json.loads(json.dumps(saved))))
+        assert got + rest == list(range(100, 0, -1))
+
+    async def test_position_after_every_page(self) -> None:
+        model = Model(contacts_from_ticks(list(range(70))))
+        pager = V1ContactPager(model.call)
+        got: list[int] = []
+        async for page in pager.pages():
+            got += [c.id for c in page]  # type: ignore[misc]
+            rest = await ids_of(V1ContactPager(model.call, resume=pager.position))
+            assert_exactly_once(got + rest, set(range(1, 71)))
+
+    async def test_a_finished_walk_resumes_to_nothing(self) -> None:
+        model = Model(contacts_from_ticks(list(range(20))))
+        v1 = V1ContactPager(model.call)
+        v2 = V2ContactPager(model.call, page_size=10)
+        await ids_of(v1)
+        await ids_of(v2)
+        assert v1.position.done
+        assert v2.position.done
+        sent = len(model.requests)
+        assert await ids_of(V1ContactPager(model.call, resume=v1.position)) == []
+        assert await ids_of(V2ContactPager(model.call, resume=v2.position)) == []
+        assert len(model.requests) == sent
+
+    def test_positions_round_trip_through_json(self) -> None:
+        v1 = V1Position(cursor=stamp(3), seen={stamp(3): [4, 5]}, since=stamp(0), inclusive=True)
+        v2 = V2Position(page=3, skip=7, page_size=50, since=stamp(1), ascending=False)
+        assert V1Position.from_json(v1.to_json()) == v1
+        assert V2Position.from_json(v2.to_json()) == v2
+        assert V1Position.from_dict(json.loads(v1.to_json())) == v1
+
+    @pytest.mark.parametrize(
+        "bad",
+        ["nope", "[]", '{"kind": "v2", "format": 1}', '{"kind": "v1", "format": 1, "cursor": 5}'],
+    )
+    def test_a_bad_position_is_an_invalid_request(self, bad: str) -> None:
+        with pytest.raises(InvalidRequestError, match="resume"):
+            V1ContactPager(Model([]).call, resume=bad)
+
+    def test_since_must_match_the_resumed_walk(self) -> None:
+        pos = V1Position(since=stamp(1))
+        with pytest.raises(InvalidRequestError, match="since"):
+            V1ContactPager(Model([]).call, resume=pos, since=stamp(2))
+
+
+class TestBadPages:
+    async def test_a_contact_without_updated_cannot_make_a_cursor(self) -> None:
+        contacts = contacts_from_ticks(list(range(40)))
+        model = Model(contacts, descending=False)
+        model.v1 = lambda body: [{"id": 1}] * 30  # type: ignore[method-assign]
+        with pytest.raises(PaginationError, match="updated"):
+            await ids_of(V1ContactPager(model.call))
+
+    async def test_a_malformed_contact_is_an_invalid_response(self) -> None:
+        model = Model([{"id": "x", "updated": stamp(1)}])
+        with pytest.raises(InvalidResponseError, match="id"):
+            await ids_of(V1ContactPager(model.call))
+
+
+class TestV1Step:
+    """The pure per-page decision, without an event loop."""
+
+    def test_an_exclusive_or_unknown_server_gets_the_last_distinct_earlier_value(self) -> None:
+        page = contacts_from_ticks([0] * 10 + [1] * 10 + [2] * 10)
+        step = v1_step(V1Position(), page)
+        assert step.next.cursor == stamp(1)
+        assert dict(step.next.seen) == {stamp(1): set(range(11, 21)), stamp(2): set(range(21, 31))}
+
+    def test_an_inclusive_server_gets_the_last_value(self) -> None:
+        page = contacts_from_ticks([1] * 10 + [2] * 20)
+        step = v1_step(V1Position(cursor=stamp(1), seen={stamp(1): range(1, 11)}), page)
+        assert step.next.inclusive is True
+        assert step.next.cursor == stamp(2)
+        assert [c["id"] for c in step.keep] == list(range(11, 31))
+
+    def test_a_cursor_that_would_not_advance_raises(self) -> None:
+        # A page out of order whose last earlier value is the cursor just sent.
+        page = contacts_from_ticks([6] * 10 + [5] + [7] * 19)
+        pos = V1Position(cursor=stamp(5), descending=False, inclusive=False)
+        with pytest.raises(PaginationError, match="does not advance") as info:
+            v1_step(pos, page)
+        assert info.value.cursor == stamp(5)
+
+    def test_contacts_from_before_the_cursor_are_refused(self) -> None:
+        page = contacts_from_ticks(list(range(30)))
+        first = v1_step(V1Position(), page)
+        with pytest.raises(PaginationError, match="before it"):
+            v1_step(first.next, page)
+
+
+# -- property test: random sizes and tie patterns, all four modes --------------------------------
+
+
+@st.composite
+def tie_patterns(draw: st.DrawFn) -> list[int]:
+    """Group sizes below a page (a larger one is an error, tested above)."""
+    groups = draw(st.lists(st.integers(1, 29), max_size=12))
+    ticks: list[int] = []
+    for t, size in enumerate(groups):
+        ticks += [t] * size
+    return ticks
+
+
+class TestV1Property:
+    @settings(max_examples=60, deadline=None)
+    @given(
+        ticks=tie_patterns(),
+        descending=st.booleans(),
+        inclusive=st.booleans(),
+        since=st.none() | st.integers(-1, 12),
+    )
+    async def test_yields_the_store_exactly_once(
+        self, ticks: list[int], descending: bool, inclusive: bool, since: int | None
+    ) -> None:
+        model = Model(contacts_from_ticks(ticks), descending=descending, inclusive=inclusive)
+        pager = V1ContactPager(model.call, since=None if since is None else stamp(since))
+        got = await ids_of(pager)
+        expected = {i + 1 for i, t in enumerate(ticks) if since is None or t > since}
+        assert_exactly_once(got, expected)
