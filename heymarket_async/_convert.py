@@ -7,6 +7,7 @@ function does (tests hold the two equal) at about half the cost.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final, TypeVar
@@ -18,6 +19,9 @@ from ._wire import format_timestamp, parse_timestamp
 from .models import Contact, ContactChannel, ContactField, ContactRef, Tag
 
 T = TypeVar("T")
+
+# ASCII digits only: str.isdigit() also passes "²" and "--5", on which int() raises.
+_INT_TEXT: Final = re.compile(r"\s*-?[0-9]+\s*")
 
 __all__ = ["CONVERTER", "StructureError", "make_converter", "structure"]
 
@@ -34,7 +38,7 @@ class StructureError(ValueError):
 def _to_int(value: Any, field: str) -> int:
     if type(value) is int:
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value):
         return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)

@@ -197,10 +197,12 @@ class V1Position:
         )
 
     def to_json(self) -> str:
+        """The position as compact JSON, to store and resume from with :meth:`from_json`."""
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> V1Position:
+        """The position that :meth:`to_json` wrote."""
         return cls.from_dict(text)
 
 
@@ -252,10 +254,12 @@ class V2Position:
         )
 
     def to_json(self) -> str:
+        """The position as compact JSON, to store and resume from with :meth:`from_json`."""
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> V2Position:
+        """The position that :meth:`to_json` wrote."""
         return cls.from_dict(text)
 
 
