@@ -719,7 +719,15 @@ class V1ContactPager(_Pager):
     gap; so does a server that answers a cursor with the same page again.
 
     ``position`` is valid after every contact handed out: save ``position.to_json()`` and pass it
-    back as ``client.iter_contacts(resume=...)`` to carry on where the walk stopped.
+    back as ``client.iter_contacts(resume=...)`` to carry on where the walk stopped::
+
+        async with client.iter_contacts(resume=load_saved_or_none()) as pager:
+            async for page in pager.pages():
+                write(page)
+                save(pager.position.to_json())  # after a crash, resume from here
+
+    Leave the walk with ``async with`` (or ``aclose()``) to stop it at once; a bare ``break``
+    leaves nothing running either, since the v1 walk requests one page at a time.
 
     Contacts changed during a walk: on an oldest-first list a changed contact moves to the end,
     so every contact comes out at least once and a changed one may come out twice (old and new);
@@ -832,7 +840,12 @@ class V2ContactPager(_Pager):
     page that fails after its retries fails the walk with that error, and ``position`` still
     points just after the last contact handed out.
 
-    ``position`` is valid after every contact handed out (see :class:`V2Position`).
+    ``position`` is valid after every contact handed out (see :class:`V2Position`); resume with
+    ``client.v2.iter_contacts(resume=position.to_json())``.
+
+    Leave the walk with ``async with`` (or ``aclose()``): the pages requested ahead are
+    cancelled and awaited there. A bare ``break`` cancels them when the pager is dropped (at
+    once in CPython) but cannot wait for them.
 
     Offset paging does not tolerate changes during the walk: a contact changed, created or
     deleted while the walk runs shifts the contacts behind it by one place, so a contact the walk
