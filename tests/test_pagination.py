@@ -625,6 +625,19 @@ class TestBadPages:
         with pytest.raises(PaginationError, match="updated"):
             await ids_of(V1ContactPager(model.call))
 
+    @pytest.mark.parametrize("descending", [True, False])
+    async def test_a_server_that_ignores_the_cursor_is_caught_without_duplicates(
+        self, descending: bool
+    ) -> None:
+        model = Model(contacts_from_ticks(list(range(100))), descending=descending)
+        plain_v1 = model.v1
+        model.v1 = lambda body: plain_v1({})  # type: ignore[method-assign]
+        got: list[int] = []
+        with pytest.raises(PaginationError, match="cursor"):
+            await collect(V1ContactPager(model.call), got)
+        assert len(got) == len(set(got)) == 30
+        assert len(model.requests) == 2
+
     async def test_a_malformed_contact_is_an_invalid_response(self) -> None:
         model = Model([{"id": "x", "updated": stamp(1)}])
         with pytest.raises(InvalidResponseError, match="id"):
