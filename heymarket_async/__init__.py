@@ -12,6 +12,7 @@ The emulator for tests lives in ``heymarket_async.testing`` (not imported here).
 """
 
 from ._client import HeymarketClient
+from ._hooks import Hooks, RequestEvent
 from ._pagination import V1ContactPager, V1Position, V2ContactPager, V2Position
 from ._retry import RetryPolicy
 from ._version import __version__
@@ -60,12 +61,14 @@ __all__ = [
     "ContactRef",
     "HeymarketClient",
     "HeymarketError",
+    "Hooks",
     "InvalidRequestError",
     "InvalidResponseError",
     "NotFoundError",
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestEvent",
     "RetryPolicy",
     "ServerError",
     "Tag",

@@ -112,7 +112,8 @@ def resolve_credentials(
     """The credentials given, else those in the environment; a clear error when there are none.
 
     Explicit arguments win over the environment; a secret pair wins over an API key of the same
-    source. A half pair (an id without a key, or the reverse) is an error, not a fallback.
+    source. A half pair (an id without a key, or the reverse), given or in the environment, is
+    an error, not a fallback; so is an API key that cannot go into a header as it is.
     """
     if (secret_id is None) != (secret_key is None):
         raise InvalidRequestError(
@@ -124,14 +125,21 @@ def resolve_credentials(
             _nonempty("secret_id", secret_id), _nonempty("secret_key", secret_key)
         )
     if api_key is not None:
-        return ApiKeyCredentials(_nonempty("api_key", api_key))
-    env_id = environ.get("HEYMARKET_SECRET_ID")
-    env_key = environ.get("HEYMARKET_SECRET_KEY")
-    if env_id and env_key:
-        return SecretCredentials(env_id, env_key)
+        return ApiKeyCredentials(_header_safe("api_key", api_key))
+    env_id = environ.get("HEYMARKET_SECRET_ID") or None
+    env_key = environ.get("HEYMARKET_SECRET_KEY") or None
+    if (env_id is None) != (env_key is None):
+        raise InvalidRequestError(
+            "HEYMARKET_SECRET_KEY" if env_key is None else "HEYMARKET_SECRET_ID",
+            "HEYMARKET_SECRET_ID and HEYMARKET_SECRET_KEY must be set together",
+        )
+    if env_id is not None and env_key is not None:
+        return SecretCredentials(
+            _nonempty("HEYMARKET_SECRET_ID", env_id), _nonempty("HEYMARKET_SECRET_KEY", env_key)
+        )
     env_api_key = environ.get("HEYMARKET_API_KEY")
     if env_api_key:
-        return ApiKeyCredentials(env_api_key)
+        return ApiKeyCredentials(_header_safe("HEYMARKET_API_KEY", env_api_key))
     raise InvalidRequestError(
         "api_key",
         "no credentials: pass api_key=... or secret_id=... and secret_key=..., or set "
@@ -142,4 +150,15 @@ def resolve_credentials(
 def _nonempty(field: str, value: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequestError(field, "must be a non-empty string")
+    return value
+
+
+def _header_safe(field: str, value: str) -> str:
+    # The key goes into a header verbatim: a pasted newline would make aiohttp raise a bare
+    # ValueError on the first call. Say so here, without echoing the key.
+    value = _nonempty(field, value)
+    if value != value.strip() or not value.isprintable():
+        raise InvalidRequestError(
+            field, "has surrounding whitespace or a control character (a pasted newline?)"
+        )
     return value

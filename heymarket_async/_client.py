@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
@@ -16,7 +16,10 @@ from yarl import URL
 
 from ._auth import Credentials, resolve_credentials
 from ._convert import StructureError
-from ._retry import RetryPolicy, backoff_delay, is_retryable
+from ._hooks import Hooks, RequestEvent, route_of
+from ._ratelimit import RateLimiter
+from ._redact import mask
+from ._retry import RetryPolicy, plan_retry
 from ._transport import USER_AGENT, Transport
 from ._v1 import V1Methods
 from ._v2 import V2Contacts
@@ -54,6 +57,7 @@ class HeymarketClient(V1Methods):
 
     v1 endpoints (integer ids) are methods of the client; v2 endpoints (UUIDs) are on
     :attr:`v2`. Use it as ``async with HeymarketClient(...) as hm:`` or call :meth:`close`.
+    One client is meant to be shared by every task of a process.
 
     Credentials: ``api_key`` (a legacy team key), or ``secret_id`` and ``secret_key`` (an API
     secret pair, from which short-lived JWTs are signed). Without arguments they are read from
@@ -62,12 +66,30 @@ class HeymarketClient(V1Methods):
 
     - ``session``: an ``aiohttp.ClientSession`` of yours; the client uses it and never closes
       it. Without one, the client makes its own on first use and closes it in :meth:`close`.
-    - ``timeout``: seconds for a whole call, every attempt and every wait between them
-      included; ``None`` for no limit.
-    - ``max_retries``: retries after the first attempt (see :class:`RetryPolicy`; ``retry``
-      gives the whole policy and wins over ``max_retries``).
+    - ``timeout``: the deadline of a whole call in seconds, every attempt and every wait
+      between them included (``None``: no limit). ``RetryPolicy(attempt_timeout=...)`` caps
+      each attempt lower.
+    - ``max_retries``: retries after the first attempt; ``retry`` gives a whole
+      :class:`RetryPolicy` and wins over ``max_retries``. Reads and idempotent writes are
+      retried on connection failures, timeouts, 408, 429 and 5xx; creates only when nothing can
+      have been written (429, a failed connect).
     - ``max_concurrency``: the most requests in flight at once, across every task using the
       client.
+    - ``rate_limit``: requests per minute (Heymarket allows 500), spaced evenly and shared by
+      every task using the client (and its :meth:`with_options` views), so a pool of workers
+      never draws a 429. A 429 pauses every task, for its ``Retry-After`` (capped at the
+      policy's ``max_retry_after``) or else for the backoff. ``None`` (the default): no
+      limiter, at no cost.
+    - ``hooks``: :class:`Hooks` called on every attempt, answer and retry (for metrics);
+      ``trace_configs``: aiohttp ``TraceConfig`` objects for the session the client makes
+      (with your own ``session``, give them to it instead).
+    - ``log_pii``: show phone numbers and email addresses in log lines and error messages.
+      By default they are masked (``*********44``, ``j***@example.com``): they are customer
+      data. Turn it on only to debug. The API key, the secret key and JWTs are never shown.
+
+    The logger ``heymarket_async`` writes one DEBUG line per attempt (method, path, status,
+    milliseconds, ``X-Request-Id``, attempt number) and one WARNING per retry (why, and the
+    wait).
 
     Raises :class:`InvalidRequestError` at construction when there are no credentials or an
     option is out of range.
@@ -85,6 +107,10 @@ class HeymarketClient(V1Methods):
         max_retries: int = 3,
         max_concurrency: int = 16,
         retry: RetryPolicy | None = None,
+        rate_limit: float | None = None,
+        hooks: Hooks | None = None,
+        trace_configs: Sequence[aiohttp.TraceConfig] | None = None,
+        log_pii: bool = False,
     ) -> None:
         self._credentials: Credentials = resolve_credentials(api_key, secret_id, secret_key)
         self._base_url = _base_url(base_url)
@@ -97,10 +123,30 @@ class HeymarketClient(V1Methods):
             if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
                 raise InvalidRequestError("max_retries", "must be an int >= 0")
             retry = RetryPolicy(max_retries=max_retries)
-        self._retry = retry
+        self._retry = _retry_policy(retry)
+        self._limiter: RateLimiter | None = None
+        if rate_limit is not None:
+            try:
+                self._limiter = RateLimiter(rate_limit)
+            except (TypeError, ValueError) as exc:
+                raise InvalidRequestError("rate_limit", str(exc)) from None
+        if hooks is not None and not isinstance(hooks, Hooks):
+            raise InvalidRequestError("hooks", "must be a heymarket_async.Hooks")
+        self._hooks = hooks
+        if trace_configs and session is not None:
+            raise InvalidRequestError(
+                "trace_configs", "give them to your own session; the client cannot add them"
+            )
+        if not isinstance(log_pii, bool):
+            raise InvalidRequestError("log_pii", "must be True or False")
+        self._log_pii = log_pii
+        self._secrets = _Secrets(self._credentials)
         self._max_concurrency = max_concurrency
         self._slots = asyncio.Semaphore(max_concurrency)
-        self._transport = Transport(session, pool_size=max_concurrency)
+        self._transport = Transport(
+            session, pool_size=max_concurrency, trace_configs=trace_configs or ()
+        )
+        # Injectable, so that tests never wait on a real backoff or a real rate limit.
         self._sleep: Sleep = asyncio.sleep
         self._clock: Callable[[], float] = time.monotonic
         self._v2 = V2Contacts(self)
@@ -114,10 +160,12 @@ class HeymarketClient(V1Methods):
 
     @property
     def base_url(self) -> str:
+        """The API's base URL, without a trailing slash."""
         return self._base_url
 
     @property
     def closed(self) -> bool:
+        """Whether :meth:`close` was called; a closed client raises :class:`ClientClosedError`."""
         return self._transport.closed
 
     async def close(self) -> None:
@@ -143,17 +191,18 @@ class HeymarketClient(V1Methods):
         timeout: float | None | UnsetType = UNSET,
         retry: RetryPolicy | UnsetType = UNSET,
     ) -> HeymarketClient:
-        """A view of this client with other per-call options, sharing its session and caps.
+        """A view of this client with another deadline or retry policy, for some calls.
 
-        ``hm.with_options(timeout=5, retry=RetryPolicy.disabled()).get_contact(42)``.
-        Closing the view closes the client.
+        ``hm.with_options(timeout=5, retry=RetryPolicy.disabled()).get_contact(42)``. The view
+        shares the client's session, concurrency cap, rate limiter and hooks; closing the view
+        closes the client.
         """
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         if not isinstance(timeout, UnsetType):
             clone._timeout = _timeout(timeout)
         if not isinstance(retry, UnsetType):
-            clone._retry = retry
+            clone._retry = _retry_policy(retry)
         clone._v2 = V2Contacts(clone)
         return clone
 
@@ -161,9 +210,15 @@ class HeymarketClient(V1Methods):
         return f"HeymarketClient(base_url={self._base_url!r}, credentials={self._credentials!r})"
 
     # -- the pipeline -----------------------------------------------------------------------
+    # _call runs once per page of a million-contact export: the success path allocates only
+    # what the request needs, formats log lines only when they are enabled, and skips the
+    # limiter and hooks when there are none.
 
     async def _call(self, request: Request, parse: Callable[[Any], T]) -> T:
-        """Send ``request`` (with retries as its safety allows) and parse the decoded body."""
+        """Send ``request`` (with retries as its safety allows) and parse the decoded body.
+
+        The error finally raised has ``attempts`` set, and the earlier failures as notes.
+        """
         target = self._base_url + request.path
         if request.query:
             target += "?" + "&".join(f"{k}={v}" for k, v in request.query.items())
@@ -171,66 +226,125 @@ class HeymarketClient(V1Methods):
         url = URL(target, encoded=True)
         body = json_dumps(request.json) if request.has_body else None
         policy = self._retry
-        deadline = None if self._timeout is None else self._clock() + self._timeout
+        clock = self._clock
+        deadline = None if self._timeout is None else clock() + self._timeout
         attempt = 0
-        failures: list[str] = []
+        failures: list[str] | None = None
         while True:
             attempt += 1
             try:
-                response = await self._send(request, url, body, deadline, attempt)
-                data = decode_response(response, request.method, target)
-                try:
-                    return parse(data)
-                except (StructureError, KeyError, TypeError, ValueError) as exc:
-                    raise InvalidResponseError(
-                        f"unexpected response shape: {exc}",
-                        status=response.status,
-                        method=request.method,
-                        url=target,
-                        request_id=response.request_id,
-                        text=body_text(response.body),
-                    ) from exc
-            except HeymarketError as exc:
-                wait = self._retry_wait(exc, request, policy, attempt, deadline)
-                if wait is None:
-                    _set_attempts(exc, attempt)
-                    for note in failures:
-                        _add_note(exc, note)
-                    if request.safety is Safety.CREATE and _may_have_written(exc):
-                        _add_note(exc, "the contact may have been created: check before retrying")
-                        exc.args = (f"{exc.args[0]} (the write may have been applied)",)
-                    raise
-                failures.append(f"attempt {attempt}: {exc}")
-                logger.warning(
-                    "retrying %s %s in %.2f s (attempt %d failed: %s)",
-                    request.method,
-                    request.path,
-                    wait,
-                    attempt,
-                    exc,
+                response = await self._send(request, url, body, deadline, attempt, policy)
+                data = decode_response(
+                    response, request.method, target, self._secrets, keep_pii=self._log_pii
                 )
+                break
+            except _DeadlineReached as stop:
+                # Out of time before anything was sent: final, whatever the policy says.
+                late = self._deadline_error(request, stop.waiting)
+                self._finish(late, request, attempt, failures, None)
+                raise late from None
+            except HeymarketError as exc:
+                self._scrub(exc)
+                wait, why = plan_retry(exc, request.safety, policy, attempt)
+                if wait is not None and deadline is not None and clock() + wait >= deadline:
+                    wait = None
+                    why = (
+                        "not retried: the next attempt would start after the "
+                        f"{self._timeout:g} s deadline"
+                    )
+                if self._limiter is not None and isinstance(exc, RateLimitError):
+                    self._pause_limiter(exc, wait, policy)
+                if wait is None:
+                    self._finish(exc, request, attempt, failures, why)
+                    raise
+                reason = str(exc)
+                if failures is None:
+                    failures = []
+                failures.append(f"attempt {attempt}: {reason}")
+                if logger.isEnabledFor(logging.WARNING):
+                    logger.warning(
+                        "retrying %s %s in %.2f s (attempt %d of %d failed: %s)",
+                        request.method,
+                        request.path,
+                        wait,
+                        attempt,
+                        policy.max_retries + 1,
+                        reason,
+                    )
+                hooks = self._hooks
+                if hooks is not None and hooks.on_retry is not None:
+                    hooks.on_retry(
+                        RequestEvent(
+                            method=request.method,
+                            path=request.path,
+                            route=route_of(request.path),
+                            attempt=attempt,
+                            error=exc,
+                            wait=wait,
+                        )
+                    )
                 await self._sleep(wait)
+        try:
+            return parse(data)
+        except (StructureError, KeyError, TypeError, ValueError) as exc:
+            error = InvalidResponseError(
+                f"unexpected response shape: {mask(str(exc), keep_pii=self._log_pii)}",
+                status=response.status,
+                method=request.method,
+                url=target,
+                request_id=response.request_id,
+                text=body_text(response.body),
+            )
+            self._scrub(error)
+            self._finish(error, request, attempt, failures, None)
+            raise error from exc
 
-    def _retry_wait(
+    def _scrub(self, exc: HeymarketError) -> None:
+        """Take every secret and JWT out of an error's text, whatever put it there.
+
+        Server messages are already masked as they are read; this also covers transport
+        messages and the raw ``text`` of a body that echoed a credential back.
+        """
+        secrets = self._credentials.secrets()
+        if exc.args and isinstance(exc.args[0], str):
+            line = mask(exc.args[0], secrets, keep_pii=True)
+            if line != exc.args[0]:
+                exc.args = (line, *exc.args[1:])
+        for name in ("message", "text", "body"):
+            value = getattr(exc, name, None)
+            if isinstance(value, str):
+                setattr(exc, name, mask(value, secrets, keep_pii=True))
+
+    def _finish(
         self,
         exc: HeymarketError,
         request: Request,
-        policy: RetryPolicy,
-        attempt: int,
-        deadline: float | None,
-    ) -> float | None:
-        """Seconds to wait before the next attempt, or ``None`` to raise ``exc`` now."""
-        if attempt > policy.max_retries or not is_retryable(exc, request.safety, policy):
-            return None
-        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-            if exc.retry_after > policy.max_retry_after:
-                return None
-            wait = exc.retry_after
-        else:
-            wait = backoff_delay(attempt - 1, policy)
-        if deadline is not None and self._clock() + wait >= deadline:
-            return None
-        return wait
+        attempts: int,
+        failures: list[str] | None,
+        why: str | None,
+    ) -> None:
+        """Make ``exc`` tell the whole story: attempts, earlier failures, a possible write."""
+        if isinstance(exc, (APIError, TransportError, InvalidResponseError)):
+            exc.attempts = attempts
+        for note in failures or ():
+            _add_note(exc, note)
+        if why is not None:
+            _add_note(exc, why)
+        if request.safety is Safety.CREATE and _may_have_written(exc):
+            what = (
+                "channel may have been added"
+                if request.path.endswith("/channel")
+                else ("contact may have been created")
+            )
+            _add_note(exc, f"not retried: the {what}; check before trying again")
+            exc.args = (f"{exc.args[0]} (the write may have been applied)", *exc.args[1:])
+
+    def _pause_limiter(self, exc: RateLimitError, wait: float | None, policy: RetryPolicy) -> None:
+        """A 429 holds back every task of the client: for its Retry-After, or the backoff."""
+        assert self._limiter is not None
+        seconds = exc.retry_after if exc.retry_after is not None else wait
+        if seconds:
+            self._limiter.pause(self._clock(), min(seconds, policy.max_retry_after))
 
     async def _send(
         self,
@@ -239,14 +353,28 @@ class HeymarketClient(V1Methods):
         body: bytes | None,
         deadline: float | None,
         attempt: int,
+        policy: RetryPolicy,
     ) -> RawResponse:
-        """One attempt inside a concurrency slot, timed against what is left of the deadline."""
+        """One attempt inside a concurrency slot and a rate-limit turn, timed against the
+        deadline and the policy's ``attempt_timeout``."""
+        clock = self._clock
+        hooks = self._hooks
+        if hooks is not None:
+            queued_at = clock()
+            route = route_of(request.path)
         await self._acquire_slot(request, deadline)
         try:
-            started = self._clock()
-            timeout = None if deadline is None else deadline - started
-            if timeout is not None and timeout <= 0:
-                raise self._deadline_error(request)
+            limiter = self._limiter
+            if limiter is not None and not await limiter.wait_turn(clock, self._sleep, deadline):
+                raise _DeadlineReached("waiting for the rate limit")
+            started = clock()
+            timeout = policy.attempt_timeout
+            if deadline is not None:
+                left = deadline - started
+                if left <= 0:
+                    raise _DeadlineReached("")
+                if timeout is None or left < timeout:
+                    timeout = left
             headers = {
                 "Authorization": self._credentials.authorization(),
                 "User-Agent": USER_AGENT,
@@ -254,17 +382,39 @@ class HeymarketClient(V1Methods):
             }
             if body is not None:
                 headers["Content-Type"] = "application/json"
+            if hooks is not None and hooks.on_request is not None:
+                hooks.on_request(
+                    RequestEvent(
+                        method=request.method,
+                        path=request.path,
+                        route=route,
+                        attempt=attempt,
+                        queued=started - queued_at,
+                    )
+                )
             try:
                 response = await self._transport.send(request.method, url, headers, body, timeout)
             except TransportError as exc:
+                elapsed = clock() - started
                 if logger.isEnabledFor(logging.DEBUG):
                     logger.debug(
                         "%s %s -> %s after %.1f ms (attempt %d)",
                         request.method,
                         request.path,
                         type(exc).__name__,
-                        (self._clock() - started) * 1000,
+                        elapsed * 1000,
                         attempt,
+                    )
+                if hooks is not None and hooks.on_response is not None:
+                    hooks.on_response(
+                        RequestEvent(
+                            method=request.method,
+                            path=request.path,
+                            route=route,
+                            attempt=attempt,
+                            elapsed=elapsed,
+                            error=exc,
+                        )
                     )
                 raise
         finally:
@@ -275,9 +425,21 @@ class HeymarketClient(V1Methods):
                 request.method,
                 request.path,
                 response.status,
-                (self._clock() - started) * 1000,
+                (clock() - started) * 1000,
                 response.request_id,
                 attempt,
+            )
+        if hooks is not None and hooks.on_response is not None:
+            hooks.on_response(
+                RequestEvent(
+                    method=request.method,
+                    path=request.path,
+                    route=route,
+                    attempt=attempt,
+                    status=response.status,
+                    elapsed=clock() - started,
+                    request_id=response.request_id,
+                )
             )
         return response
 
@@ -288,20 +450,41 @@ class HeymarketClient(V1Methods):
         try:
             await asyncio.wait_for(self._slots.acquire(), deadline - self._clock())
         except asyncio.TimeoutError:
-            raise self._deadline_error(request) from None
+            raise _DeadlineReached("waiting for a concurrency slot") from None
 
-    def _deadline_error(self, request: Request) -> APITimeoutError:
+    def _deadline_error(self, request: Request, waiting: str = "") -> APITimeoutError:
+        where = f" {waiting}" if waiting else ""
         return APITimeoutError(
-            f"deadline of {self._timeout:g} s passed",
+            f"the {self._timeout:g} s deadline passed{where}",
             method=request.method,
             url=self._base_url + request.path,
             maybe_applied=False,
         )
 
 
-def _set_attempts(exc: HeymarketError, attempts: int) -> None:
-    if isinstance(exc, (APIError, TransportError)):
-        exc.attempts = attempts
+class _DeadlineReached(Exception):
+    """The call's deadline came before an attempt could be sent (never leaves ``_call``)."""
+
+    def __init__(self, waiting: str) -> None:
+        self.waiting = waiting
+
+
+class _Secrets:
+    """The credentials' secrets, read only when an error message is made (never on success)."""
+
+    __slots__ = ("_credentials",)
+
+    def __init__(self, credentials: Credentials) -> None:
+        self._credentials = credentials
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._credentials.secrets())
+
+
+def _retry_policy(value: object) -> RetryPolicy:
+    if not isinstance(value, RetryPolicy):
+        raise InvalidRequestError("retry", "must be a heymarket_async.RetryPolicy")
+    return value
 
 
 def _may_have_written(exc: HeymarketError) -> bool:

@@ -2,6 +2,7 @@
 
 Decided per operation, not per HTTP method: Heymarket's reads are POSTs, and its creates are
 POSTs that must never be repeated unless the first attempt provably never reached the server.
+Everything here is pure (the random source is a parameter), so it is tested without a loop.
 """
 
 from __future__ import annotations
@@ -12,37 +13,62 @@ from typing import Final
 import attrs
 
 from ._wire import Safety
-from .errors import APIError, HeymarketError, InvalidResponseError, TransportError
+from .errors import APIError, HeymarketError, InvalidResponseError, RateLimitError, TransportError
 
-__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "backoff_delay", "is_retryable"]
+__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "backoff_delay", "is_retryable", "plan_retry"]
 
 #: Statuses that say "try again later" for a read or an idempotent write.
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 
 
 def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name} must be >= 0, got {value}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f"{attribute.name} must be >= 0 (seconds), got {value!r}")
+
+
+def _positive_or_none(_: object, attribute: attrs.Attribute[float | None], value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{attribute.name} must be a number of seconds > 0 or None, got {value!r}")
+
+
+def _max_retries(_: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"max_retries must be an int >= 0, got {value!r}")
 
 
 @attrs.frozen(kw_only=True)
 class RetryPolicy:
     """How a call is retried. Give one to ``HeymarketClient(retry=...)`` or ``with_options``.
 
-    - ``max_retries``: attempts after the first (0 turns retries off).
+    - ``max_retries``: attempts after the first (0 turns retries off, as does
+      :meth:`disabled`).
     - ``backoff_base`` / ``backoff_max``: exponential backoff with full jitter: the n-th retry
-      waits a random time in ``[0, min(backoff_max, backoff_base * 2**n)]`` seconds.
-    - ``max_retry_after``: a ``Retry-After`` longer than this is not waited for: the
+      (from 0) waits a random time in ``[0, min(backoff_max, backoff_base * 2**n)]`` seconds.
+    - ``max_retry_after``: a 429's ``Retry-After`` (seconds or an HTTP date) is waited for
+      exactly, up to this many seconds; a longer one is not waited for: the
       :class:`RateLimitError` is raised at once, with ``retry_after`` set.
-    - ``retry_statuses``: the statuses retried for reads and idempotent writes. Creates are
-      retried only on 429 and on connection failures that prove nothing was sent.
+    - ``attempt_timeout``: seconds for one attempt (``None``: only the client's ``timeout``
+      applies). The client's ``timeout`` is the deadline of the whole call, every attempt and
+      every wait included, so ``timeout=30`` never becomes 90 s; this caps each attempt
+      lower, leaving time to retry one that hangs.
+    - ``retry_statuses``: the statuses retried for reads (``GET`` and Heymarket's POST reads)
+      and idempotent writes (``PUT``, ``DELETE``), as are dropped connections, timeouts and
+      bodies cut short. Creates (``POST /v1/contact``, ``POST /v2/contact``, adding a channel)
+      are retried only on 429 and when the connection could not be made: a 5xx, a timeout or a
+      dropped connection after sending raises, saying the write may have been applied.
+
+    All times are float seconds. The defaults: 3 retries, 0.5 s base, 8 s cap, 60 s ceiling
+    for ``Retry-After``, no per-attempt timeout.
     """
 
-    max_retries: int = attrs.field(default=3, validator=attrs.validators.ge(0))
+    max_retries: int = attrs.field(default=3, validator=_max_retries)
     backoff_base: float = attrs.field(default=0.5, validator=_non_negative)
     backoff_max: float = attrs.field(default=8.0, validator=_non_negative)
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
-    retry_statuses: frozenset[int] = RETRYABLE_STATUSES
+    attempt_timeout: float | None = attrs.field(default=None, validator=_positive_or_none)
+    retry_statuses: frozenset[int] = attrs.field(default=RETRYABLE_STATUSES, converter=frozenset)
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
@@ -51,7 +77,7 @@ class RetryPolicy:
 
 
 def is_retryable(error: HeymarketError, safety: Safety, policy: RetryPolicy) -> bool:
-    """Whether an attempt that failed with ``error`` may be sent again."""
+    """Whether an attempt that failed with ``error`` may be sent again (attempts left aside)."""
     if isinstance(error, APIError):
         if error.status not in policy.retry_statuses:
             return False
@@ -67,5 +93,34 @@ def is_retryable(error: HeymarketError, safety: Safety, policy: RetryPolicy) -> 
 
 def backoff_delay(retry: int, policy: RetryPolicy, rng: random.Random | None = None) -> float:
     """The wait before retry number ``retry`` (0 for the first), with full jitter."""
-    ceiling = min(policy.backoff_max, policy.backoff_base * (2.0**retry))
+    # min() before the power would overflow: 2.0**1100 raises OverflowError.
+    ceiling = policy.backoff_max if retry >= 64 else policy.backoff_base * (2.0**retry)
+    ceiling = min(policy.backoff_max, ceiling)
     return (rng or random).uniform(0.0, ceiling)
+
+
+def plan_retry(
+    error: HeymarketError,
+    safety: Safety,
+    policy: RetryPolicy,
+    attempt: int,
+    rng: random.Random | None = None,
+) -> tuple[float | None, str | None]:
+    """After attempt number ``attempt`` (from 1) failed: ``(wait, None)`` to retry after
+    ``wait`` seconds, or ``(None, why)`` to raise ``error`` (``why`` is a note for the error,
+    or ``None`` when the error is simply not one that is retried).
+    """
+    if not is_retryable(error, safety, policy):
+        return None, None
+    if attempt > policy.max_retries:
+        if policy.max_retries == 0:
+            return None, None
+        return None, f"gave up after {attempt} attempts (max_retries={policy.max_retries})"
+    if isinstance(error, RateLimitError) and error.retry_after is not None:
+        if error.retry_after > policy.max_retry_after:
+            return None, (
+                f"not retried: Retry-After of {error.retry_after:g} s is longer than "
+                f"max_retry_after ({policy.max_retry_after:g} s)"
+            )
+        return error.retry_after, None
+    return backoff_delay(attempt - 1, policy, rng), None

@@ -78,6 +78,8 @@ class Transport:
                 data=body,
                 timeout=aiohttp.ClientTimeout(total=timeout),
                 allow_redirects=False,
+                # A caller's session may say raise_for_status=True: statuses are ours to map.
+                raise_for_status=False,
             ) as resp:
                 # Read the whole body here, so that the connection goes back to the pool before
                 # the caller does anything else (and an abandoned iterator holds none).

@@ -182,6 +182,8 @@ class V1Methods:
 
     async def list_contact_fields(self) -> list[ContactField]:
         """The team's custom contact fields, with the numeric ids that ``custom`` keys use."""
+        # The docs send no body, but aiohttp labels an empty POST "application/octet-stream";
+        # an empty JSON object says the same thing in the API's own content type.
         return await self._call(
-            Request("POST", "/v1/contact-fields", Safety.READ), structure_fields
+            Request("POST", "/v1/contact-fields", Safety.READ, {}), structure_fields
         )

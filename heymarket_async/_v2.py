@@ -138,7 +138,9 @@ class V2Contacts:
         """The contacts reached by any of these phone numbers or email addresses.
 
         ``POST /v2/contacts/search``. Without ``channel_type`` the server infers each value's
-        type; phone-like values are normalized to E.164 digits either way.
+        type; a value made only of digits and phone punctuation (``"+1 (415) 555-1234"``) is
+        normalized to E.164 digits first, and any other value is sent as given. With
+        ``channel_type``, every value is checked as that type.
         """
         group: dict[str, Any] = {}
         if channel_type is not None:

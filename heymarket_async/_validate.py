@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, Final
 
-from ._wire import format_timestamp, parse_timestamp
+from ._wire import format_timestamp, is_rfc3339, parse_timestamp
 from .errors import InvalidRequestError
 from .models import UNASSIGN, ContactChannel, Tag, UnsetType
 
@@ -20,16 +20,30 @@ V2_MAX_LIMIT: Final = 100
 
 _PHONE_FORMATTING: Final = re.compile(r"[\s().\-/]")
 _DIGITS: Final = re.compile(r"\d{8,15}")
+# "(510) 555-3344", "510-555-3344": the North American national layout, without "+" or a
+# country code. Its 10 digits would pass as some other country's E.164 number (51: Peru), so
+# the docs' own example of a wrong number is refused rather than sent to the wrong place. Bare
+# digits are E.164 as written and pass.
+_NANP_NATIONAL: Final = re.compile(r"(?:\(\d{3}\)\s*|\d{3}[\s.\-/])\d{3}[\s.\-/]\d{4}")
 _CHANNEL_TYPE: Final = re.compile(r"[a-z][a-z0-9_]*")
+_PHONE_LIKE: Final = re.compile(r"\+?[\d\s().\-/]*\d[\d\s().\-/]*")
 
 
 def phone(value: object, field: str = "phone") -> str:
     """A phone number as E.164 digits without ``+`` (``"+1 (510) 555-3344"`` -> ``"15105553344"``).
 
-    8 to 15 digits, not starting with 0; a number in country code 1 has exactly 11.
+    8 to 15 digits, not starting with 0; a number in country code 1 has exactly 11. A number in
+    the North American national layout without its country code (``"(510) 555-3344"``) is
+    refused: it would pass as another country's number.
     """
     if not isinstance(value, str):
         raise InvalidRequestError(field, f"must be a string of digits, not {type(value).__name__}")
+    if _NANP_NATIONAL.fullmatch(value.strip()):
+        raise InvalidRequestError(
+            field,
+            "looks like a US/Canada number without its country code: write it as "
+            "1 and 10 digits, such as 15105553344",
+        )
     digits = _PHONE_FORMATTING.sub("", value)
     if digits.startswith("+"):
         digits = digits[1:]
@@ -84,8 +98,9 @@ def contact_uuid(value: object) -> str:
 def timestamp(value: object, field: str) -> str:
     """An aware datetime or an RFC 3339 string, as the string to send.
 
-    A string is sent exactly as given, once it parses; a naive datetime is rejected, since the
-    API's times are absolute.
+    A string is sent exactly as given, once it parses as an RFC 3339 date-time with an offset; a
+    naive datetime (or a string without an offset) is rejected, since the API's times are
+    absolute.
     """
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
@@ -97,7 +112,15 @@ def timestamp(value: object, field: str) -> str:
         try:
             parse_timestamp(value)
         except ValueError:
-            raise InvalidRequestError(field, f"{value!r} is not an RFC 3339 timestamp") from None
+            valid = False
+        else:
+            valid = is_rfc3339(value)
+        if not valid:
+            raise InvalidRequestError(
+                field,
+                f"{value!r} is not an RFC 3339 timestamp with an offset, such as "
+                "'2026-04-01T00:00:00Z'",
+            )
         return value
     raise InvalidRequestError(
         field, f"must be an aware datetime or an RFC 3339 string, not {type(value).__name__}"
@@ -129,7 +152,7 @@ def custom(value: object) -> dict[str, str]:
     for key, item in value.items():
         if isinstance(key, bool) or not isinstance(key, (int, str)):
             raise InvalidRequestError("custom", f"key {key!r} is not a numeric field id")
-        name = str(key)
+        name = str(int(key)) if isinstance(key, int) else key
         if not name.isdigit() or not name.isascii():
             raise InvalidRequestError(
                 "custom",
@@ -145,7 +168,7 @@ def _custom_value(value: object, field: str) -> str:
     if isinstance(value, bool):
         raise InvalidRequestError(field, "a bool is ambiguous: pass the string the field expects")
     if isinstance(value, int):
-        return str(value)
+        return str(int(value))  # int() first: str() of an IntEnum member is its name on 3.10
     if isinstance(value, datetime):
         if value.tzinfo is None:
             return value.isoformat()
@@ -251,7 +274,9 @@ def search_values(values: tuple[object, ...], kind: str | None) -> list[str]:
     for i, value in enumerate(values):
         if not isinstance(value, str) or not value.strip():
             raise InvalidRequestError(f"values[{i}]", "must be a non-empty string")
-        looks_like_phone = "@" not in value and any(c.isdigit() for c in value)
+        # Only digits and phone punctuation: a phone number written some friendly way. Other
+        # channel ids (which may hold digits too) go to the server as given, for it to infer.
+        looks_like_phone = _PHONE_LIKE.fullmatch(value) is not None
         out.append(phone(value, f"values[{i}]") if looks_like_phone else value)
     return out
 

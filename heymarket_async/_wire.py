@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
+import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
@@ -55,8 +56,10 @@ else:
     json_loads = orjson.loads
     json_dumps = orjson.dumps
 
-#: What json and orjson raise for a body that is not JSON (both subclass ValueError).
-JSONDecodeError: Final = ValueError
+#: What json and orjson raise for a body that is not JSON (both subclass ValueError; invalid
+#: UTF-8 raises UnicodeDecodeError, a ValueError too). The stdlib decoder raises RecursionError
+#: for a deeply nested body, which is just as undecodable.
+JSONDecodeError: Final = (ValueError, RecursionError)
 
 REQUEST_ID_HEADER: Final = "X-Request-Id"
 #: How much of an undecodable body an error keeps in its message and ``text``.
@@ -142,6 +145,16 @@ def _parse_rfc3339(value: str) -> datetime:
     )
 
 
+def is_rfc3339(value: str) -> bool:
+    """Whether ``value`` is an RFC 3339 date-time with its offset (``Z`` or ``+hh:mm``).
+
+    Stricter than :func:`parse_timestamp`, which also takes what Python's ``fromisoformat``
+    takes (a bare date, the basic format, no offset) and so differs between Python versions.
+    """
+    m = _RFC3339.fullmatch(value)
+    return m is not None and (m.group(8) is not None or value[-1] in "Zz")
+
+
 def format_timestamp(value: datetime) -> str:
     """An aware datetime as RFC 3339 in UTC with ``Z``, keeping microseconds when there are any."""
     utc = value.astimezone(timezone.utc)
@@ -175,11 +188,20 @@ def body_text(body: bytes, limit: int = TEXT_LIMIT) -> str:
     return body[:limit].decode("utf-8", errors="replace")
 
 
-def decode_response(response: RawResponse, method: str, url: str) -> Any:
+def decode_response(
+    response: RawResponse,
+    method: str,
+    url: str,
+    secrets: Iterable[str] = (),
+    *,
+    keep_pii: bool = False,
+) -> Any:
     """The decoded JSON of a 2xx answer (``None`` for an empty body), or the typed error.
 
     Raises an :class:`APIError` subclass for an error status and :class:`InvalidResponseError`
-    for a 2xx body that is not JSON.
+    for a 2xx body that is not JSON. ``secrets`` (the credentials' strings) are masked in the
+    error's message, should the server echo one back; ``keep_pii=True`` leaves phone numbers and
+    emails in it unmasked (for debugging).
     """
     if 200 <= response.status < 300:
         if not response.body:
@@ -195,15 +217,22 @@ def decode_response(response: RawResponse, method: str, url: str) -> Any:
                 request_id=response.request_id,
                 text=body_text(response.body),
             ) from None
-    raise api_error(response, method, url)
+    raise api_error(response, method, url, secrets, keep_pii=keep_pii)
 
 
-def api_error(response: RawResponse, method: str, url: str) -> APIError:
+def api_error(
+    response: RawResponse,
+    method: str,
+    url: str,
+    secrets: Iterable[str] = (),
+    *,
+    keep_pii: bool = False,
+) -> APIError:
     """The typed error for an error answer, with its parsed body and the server's message."""
     text = body_text(response.body)
     body: Any = text
     if response.body:
-        with contextlib.suppress(JSONDecodeError):
+        with contextlib.suppress(*JSONDecodeError):
             body = json_loads(response.body)
     cls = error_class(response.status)
     kwargs: dict[str, Any] = {
@@ -213,7 +242,7 @@ def api_error(response: RawResponse, method: str, url: str) -> APIError:
         "request_id": response.request_id,
         "body": body,
         "text": text,
-        "message": error_message(body),
+        "message": error_message(body, secrets, keep_pii=keep_pii),
     }
     if cls is RateLimitError:
         kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
@@ -224,7 +253,7 @@ _MESSAGE_KEYS: Final = ("message", "error_description", "error", "detail", "erro
 _MESSAGE_LIMIT: Final = 200
 
 
-def error_message(body: Any) -> str | None:
+def error_message(body: Any, secrets: Iterable[str] = (), *, keep_pii: bool = False) -> str | None:
     """The server's own words from an error body, masked and cut to one short line."""
     message: Any = None
     if isinstance(body, Mapping):
@@ -234,7 +263,7 @@ def error_message(body: Any) -> str | None:
                 message = value
                 break
             if isinstance(value, Mapping):  # {"error": {"message": ...}}
-                message = error_message(value)
+                message = error_message(value, secrets, keep_pii=keep_pii)
                 if message:
                     break
     elif isinstance(body, str):
@@ -244,10 +273,11 @@ def error_message(body: Any) -> str | None:
             message = stripped
     if not message:
         return None
-    line = " ".join(str(message).split())
+    # Masked before it is cut, so that a cut never leaves half a phone number or secret.
+    line = mask(" ".join(str(message).split()), secrets, keep_pii=keep_pii)
     if len(line) > _MESSAGE_LIMIT:
         line = line[: _MESSAGE_LIMIT - 1] + "…"
-    return mask(line)
+    return line
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -265,6 +295,6 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
         seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
-    if seconds != seconds:  # NaN
+    if not math.isfinite(seconds):  # "nan", "inf": not a wait anyone can honour
         return None
     return max(0.0, seconds)

@@ -48,8 +48,24 @@ __all__ = [
 ]
 
 
+def _restore(cls: type[HeymarketError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
+
 class HeymarketError(Exception):
-    """Base class of every error raised by ``heymarket_async``."""
+    """Base class of every error raised by ``heymarket_async``.
+
+    Every subclass pickles with its attributes (and notes), so an error can cross a process
+    boundary, as task queues such as arq do with a failed job's exception.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default rebuilds with ``cls(*self.args)``, which the keyword-only constructors
+        # below cannot take.
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
 
 
 class InvalidRequestError(HeymarketError, ValueError):
@@ -188,8 +204,8 @@ class APITimeoutError(TransportError, TimeoutError):
 class InvalidResponseError(HeymarketError):
     """The API answered, but the body is not what the endpoint returns.
 
-    Carries ``status``, ``method``, ``url``, ``request_id`` and ``text`` (the first part of the raw
-    body).
+    Carries ``status``, ``method``, ``url``, ``request_id``, ``text`` (the first part of the raw
+    body) and ``attempts``.
     """
 
     def __init__(
@@ -201,6 +217,7 @@ class InvalidResponseError(HeymarketError):
         url: str,
         request_id: str | None = None,
         text: str = "",
+        attempts: int = 1,
     ) -> None:
         self.message = message
         self.status = status
@@ -208,6 +225,7 @@ class InvalidResponseError(HeymarketError):
         self.url = url
         self.request_id = request_id
         self.text = text
+        self.attempts = attempts
         line = f"{message} (status {status}) for {method} {url}"
         if request_id:
             line += f" (request id {request_id})"

@@ -49,11 +49,12 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     args = build_parser().parse_args(argv)
     # A second Ctrl-C during shutdown lands here: quiet, like the first.
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args, out or sys.stdout))
+        asyncio.run(serve(args, out or sys.stdout))
     return 0
 
 
-async def _serve(args: argparse.Namespace, out: TextIO) -> None:
+async def serve(args: argparse.Namespace, out: TextIO, stop: asyncio.Event | None = None) -> None:
+    """Serve until ``stop`` is set, or SIGINT/SIGTERM arrives (in the main thread)."""
     fake = FakeHeymarket(
         api_key=args.api_key,
         host=args.host,
@@ -65,10 +66,12 @@ async def _serve(args: argparse.Namespace, out: TextIO) -> None:
         record_limit=args.record,
     )
     fake.seed(args.contacts, seed=args.seed, tie_group_size=args.tie_group_size)
-    stop = asyncio.Event()
+    stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C still interrupts
+        # NotImplementedError on Windows (Ctrl-C still interrupts); RuntimeError outside the
+        # main thread, where the caller stops the server through ``stop``.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     async with fake:
         print(f"Heymarket emulator listening on {fake.url}", file=out)

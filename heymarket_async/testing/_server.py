@@ -181,6 +181,20 @@ class FakeHeymarket:
       clock says.
     - ``record_limit``: keep only the last n requests in :attr:`requests` (``None``: all).
 
+    Choices where the docs are silent: a PUT keeps the fields its body leaves out (names
+    given are overwritten; ``custom`` merges unless ``?overwrite=true``); creates never
+    conflict (two contacts may share a phone; lookups return the lowest id); every read, v1
+    and v2, includes ``uuid`` and ``contact_channels``; ``POST /v2/contact/{uuid}/channel``
+    answers the contact's channels as a bare array ``[{"channel_type", "channel_id"}, ...]``
+    and adding a channel the contact already has is not a write; v2 search answers the
+    matching contacts in the order of the values asked, each once; ``DELETE`` answers
+    ``"ok"``; error bodies are ``{"error": "<slug>", "message": "..."}``.
+
+    Observation: :attr:`requests` (:class:`RecordedRequest`), :attr:`in_flight`,
+    :attr:`peak_in_flight`; :attr:`contacts` is a read-only ``{id: contact JSON}`` view
+    (iterating in ``(updated, id)`` order); :attr:`faults` scripts failures
+    (:class:`Faults`); :attr:`clock` is the :class:`FakeClock`.
+
     Clients made by :meth:`client` are closed when the fake closes (closing them earlier is
     fine).
     """

@@ -91,6 +91,8 @@ class ContactStore:
         self._cache: dict[int, bytes] = {}
         self._seeded_cache: dict[int, bytes] = {}
         self._next_id = 1
+        #: How many rendered seeded contacts to keep (see :data:`SEEDED_CACHE_LIMIT`).
+        self.seeded_cache_limit = SEEDED_CACHE_LIMIT
         #: Bumped on every write, so observers can tell that something changed.
         self.version = 0
 
@@ -152,7 +154,7 @@ class ContactStore:
         if block is None:
             raise KeyError(contact_id)
         data = block.render(contact_id)
-        if len(self._seeded_cache) >= SEEDED_CACHE_LIMIT:
+        if len(self._seeded_cache) >= self.seeded_cache_limit:
             self._seeded_cache.clear()
         self._seeded_cache[contact_id] = data
         return data

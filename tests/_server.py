@@ -1,0 +1,124 @@
+"""A recording loopback server: real sockets on 127.0.0.1, every request kept byte for byte."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from aiohttp import web
+
+API_KEY = "test-key-0123456789abcdef"
+
+
+@attrs.frozen
+class Recorded:
+    """One request as the server received it."""
+
+    method: str
+    path: str
+    query_string: str
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@attrs.frozen
+class Reply:
+    """One queued answer."""
+
+    status: int = 200
+    body: bytes = b"{}"
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    #: Seconds to wait before answering (only ever a few milliseconds, or a gate).
+    delay: float = 0.0
+    #: Close the connection without answering.
+    drop: bool = False
+
+
+def json_reply(data: Any, status: int = 200, **headers: str) -> Reply:
+    return Reply(status, json.dumps(data).encode(), {"Content-Type": "application/json", **headers})
+
+
+def text_reply(text: str, status: int = 200, content_type: str = "application/json") -> Reply:
+    """A body given byte for byte, such as a documented example copied verbatim."""
+    return Reply(status, text.encode(), {"Content-Type": content_type})
+
+
+class WireServer:
+    """An aiohttp.web server on 127.0.0.1 that records requests and plays queued replies."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self.replies: list[Reply] = []
+        self.default = Reply()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        #: When set, every handler waits for it before answering.
+        self.gate: asyncio.Event | None = None
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    def reply(self, *replies: Reply) -> None:
+        self.replies.extend(replies)
+
+    @property
+    def last(self) -> Recorded:
+        assert self.requests, "no request reached the server"
+        return self.requests[-1]
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        self.requests.append(
+            Recorded(
+                request.method,
+                request.rel_url.raw_path,
+                request.rel_url.raw_query_string,
+                dict(request.headers),
+                body,
+            )
+        )
+        reply = self.replies.pop(0) if self.replies else self.default
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.gate is not None:
+                await self.gate.wait()
+            if reply.delay:
+                await asyncio.sleep(reply.delay)
+        finally:
+            self.in_flight -= 1
+        if reply.drop:
+            # Abort (no flush): the client sees the connection die with no answer at all.
+            assert request.transport is not None
+            request.transport.abort()
+            return web.Response()
+        headers = {"X-Request-Id": f"req-{len(self.requests)}", **reply.headers}
+        return web.Response(status=reply.status, body=reply.body, headers=headers)
+
+    async def start(self, sock: socket.socket | None = None) -> None:
+        """Listen on a random port of 127.0.0.1, or on ``sock`` (bound before a loop ran)."""
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site: web.BaseSite
+        if sock is None:
+            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        else:
+            site = web.SockSite(self._runner, sock)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+
+    async def stop(self) -> None:
+        if self.gate is not None:
+            self.gate.set()
+        if self._runner is not None:
+            await self._runner.cleanup()

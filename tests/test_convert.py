@@ -1,0 +1,373 @@
+"""Decoding responses into models: tolerant of what the API leaves out, adds or varies.
+
+The hand-tuned ``structure_contact`` is held equal to what cattrs' generated function gives
+with the same primitive hooks, on random valid contacts.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import cattrs
+import pytest
+from cattrs.gen import make_dict_structure_fn
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from heymarket_async import Contact, ContactChannel, ContactField, ContactRef, Tag
+from heymarket_async import _convert as convert
+from heymarket_async._convert import StructureError
+from heymarket_async._wire import format_timestamp, json_dumps, json_loads
+
+UTC = timezone.utc
+
+
+def reference_converter() -> cattrs.Converter:
+    """cattrs' own generated structuring for Contact, with the converter's primitive hooks."""
+    conv = cattrs.Converter(forbid_extra_keys=False)
+    conv.register_structure_hook(datetime, lambda v, _: convert._timestamp(v, "timestamp"))
+    conv.register_structure_hook(Tag, lambda v, _: convert._tag(v))
+    conv.register_structure_hook(ContactChannel, lambda v, _: convert._channel(v))
+    conv.register_structure_hook(Contact, make_dict_structure_fn(Contact, conv))
+    return conv
+
+
+REFERENCE = reference_converter()
+
+# -- strategies for valid contact JSON ------------------------------------------------------------
+
+texts = st.text(max_size=12)
+opt_texts = st.none() | texts
+ids = st.integers(1, 2**53)
+opt_ids = st.none() | ids
+timestamps = st.datetimes(
+    min_value=datetime(1971, 1, 1),
+    max_value=datetime(2100, 1, 1),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=-7)), timezone(timedelta(hours=9))]),
+).map(lambda d: d.isoformat().replace("+00:00", "Z"))
+tag_items = st.one_of(
+    ids.map(lambda n: {"tag_id": n}),
+    st.fixed_dictionaries(
+        {"id": ids}, optional={"name": opt_texts, "color": opt_texts, "team_id": ids}
+    ),
+    ids,
+)
+json_scalars = st.none() | st.booleans() | st.integers(-1000, 1000) | texts
+
+CONTACT_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "id": opt_ids,
+    "uuid": st.none() | st.uuids().map(str),
+    "phone": st.none() | st.text(alphabet="0123456789", min_size=8, max_size=15),
+    "first": opt_texts,
+    "last": opt_texts,
+    "display_name": opt_texts,
+    "email": opt_texts,
+    "custom": st.dictionaries(st.integers(1, 9999).map(str), texts, max_size=4),
+    "tags": st.lists(tag_items, max_size=5),
+    "contact_channels": st.lists(
+        st.fixed_dictionaries({"channel_type": texts, "channel_id": texts}), max_size=3
+    ),
+    "assigned_user_id": opt_ids,
+    "is_opted_out": st.none() | st.booleans(),
+    "avatar": opt_texts,
+    "created": st.none() | timestamps,
+    "updated": st.none() | timestamps,
+    "rev": opt_ids,
+    "team_id": opt_ids,
+    "creator_id": opt_ids,
+    "shared": st.none() | st.booleans(),
+    "op": opt_texts,
+    "external_id": opt_texts,
+    "external_ref": opt_texts,
+    "inbox_id": opt_ids,
+    "parent_id": opt_ids,
+    "type": opt_texts,
+    "note": st.lists(json_scalars | st.dictionaries(texts, json_scalars, max_size=2), max_size=3),
+}
+contact_dicts = st.fixed_dictionaries(
+    {},
+    optional={
+        **CONTACT_FIELDS,
+        # Keys the SDK does not know, as a newer API would send them.
+        "status": texts,
+        "lists": st.lists(ids),
+        "inbox": st.dictionaries(texts, json_scalars, max_size=2),
+    },
+)
+
+
+class TestStructureContactMatchesCattrs:
+    @settings(max_examples=300)
+    @given(contact_dicts)
+    def test_same_contact_as_the_generated_function(self, data: dict[str, Any]) -> None:
+        assert convert.structure_contact(data) == REFERENCE.structure(data, Contact)
+
+    def test_the_converter_uses_the_hand_tuned_hook(self) -> None:
+        data = {"id": "98765", "tags": [55]}
+        assert convert.structure(data, Contact) == Contact(id=98765, tags=(Tag(id=55),))
+
+    def test_every_model_field_is_decoded(self) -> None:
+        # A field added to Contact but forgotten in structure_contact would stay at its default.
+        assert set(CONTACT_FIELDS) == {a.name for a in Contact.__attrs_attrs__}
+
+
+class TestRoundTrip:
+    @settings(max_examples=200)
+    @given(contact_dicts)
+    def test_a_contact_survives_unstructure_json_and_structure(self, data: dict[str, Any]) -> None:
+        contact = convert.structure_contact(data)
+        wire = json_loads(json_dumps(convert.CONVERTER.unstructure(contact)))
+        assert convert.structure_contact(wire) == contact
+
+    def test_timestamps_unstructure_to_utc_with_z(self) -> None:
+        contact = Contact(updated=datetime(2026, 5, 7, 14, tzinfo=timezone(timedelta(hours=2))))
+        assert convert.CONVERTER.unstructure(contact)["updated"] == "2026-05-07T12:00:00Z"
+        assert format_timestamp(contact.updated) == "2026-05-07T12:00:00Z"  # type: ignore[arg-type]
+
+
+class TestContactTolerance:
+    def test_every_field_may_be_missing(self) -> None:
+        assert convert.structure_contact({}) == Contact()
+        contact = Contact()
+        assert contact.custom == {}
+        assert contact.tags == ()
+        assert contact.note == ()
+
+    def test_unknown_keys_are_ignored(self) -> None:
+        data = {"id": 1, "status": "active", "brand_new": {"x": [1]}, "lists": [3]}
+        assert convert.structure_contact(data) == Contact(id=1)
+
+    def test_nulls_and_empty_strings_become_defaults(self) -> None:
+        data = {
+            "id": None,
+            "custom": None,
+            "tags": None,
+            "contact_channels": None,
+            "note": None,
+            "created": "",
+            "updated": None,
+        }
+        assert convert.structure_contact(data) == Contact()
+
+    def test_assigned_user_id_is_the_response_name(self) -> None:
+        assert convert.structure_contact({"assigned_user_id": 7}).assigned_user_id == 7
+        # "assignee_id" is the request name: a response that used it is ignored, not guessed.
+        assert convert.structure_contact({"assignee_id": 7}).assigned_user_id is None
+
+    @pytest.mark.parametrize(
+        ("tags", "expected"),
+        [
+            ([{"tag_id": 55}], (Tag(id=55),)),
+            (
+                [{"id": 55, "name": "VIP", "color": "#ff0000"}],
+                (Tag(id=55, name="VIP", color="#ff0000"),),
+            ),
+            ([{"tag_id": "55", "id": 9, "name": 7}], (Tag(id=55, name="7"),)),
+            ([55, "56"], (Tag(id=55), Tag(id=56))),
+            ([], ()),
+        ],
+    )
+    def test_tags_in_every_shape(self, tags: Any, expected: tuple[Tag, ...]) -> None:
+        assert convert.structure_contact({"tags": tags}).tags == expected
+
+    @pytest.mark.parametrize(
+        "stamp",
+        [
+            "2026-05-07T12:00:00.000Z",
+            "2026-05-07T12:00:00Z",
+            "2026-05-07t12:00:00z",
+            "2026-05-07T14:00:00+02:00",
+            "2026-05-07T12:00:00.000000000Z",
+        ],
+    )
+    def test_timestamps_become_aware_datetimes(self, stamp: str) -> None:
+        contact = convert.structure_contact({"created": stamp, "updated": stamp})
+        assert contact.updated == datetime(2026, 5, 7, 12, tzinfo=UTC)
+        assert contact.created is not None
+        assert contact.created.tzinfo is not None
+
+    def test_a_timestamp_without_offset_is_taken_as_utc(self) -> None:
+        contact = convert.structure_contact({"updated": "2026-05-07T12:00:00"})
+        assert contact.updated == datetime(2026, 5, 7, 12, tzinfo=UTC)
+        assert contact.updated.tzinfo is not None
+
+    def test_tag_objects_are_shared_and_the_cache_is_bounded(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(convert, "_TAG_CACHE", {})
+        monkeypatch.setattr(convert, "_TAG_CACHE_MAX", 1)
+        first = convert.structure_contact({"tags": [{"tag_id": 1}, {"tag_id": 2}]})
+        again = convert.structure_contact({"tags": [{"tag_id": 1}, {"tag_id": 2}]})
+        assert first.tags == again.tags == (Tag(id=1), Tag(id=2))
+        assert first.tags[0] is again.tags[0]
+        assert list(convert._TAG_CACHE) == [1]
+
+    def test_the_tolerant_helpers_take_empty_values(self) -> None:
+        assert convert._custom({}) == {}
+        assert convert._custom(None) == {}
+        assert convert._note([]) == ()
+        assert convert._channels([]) == ()
+        assert convert.structure_channels([]) == []
+
+    def test_ints_may_come_as_strings_or_whole_floats(self) -> None:
+        data = {"id": "98765", "rev": 2.0, "team_id": " 5 ", "inbox_id": -1}
+        contact = convert.structure_contact(data)
+        assert (contact.id, contact.rev, contact.team_id, contact.inbox_id) == (98765, 2, 5, -1)
+
+    def test_ids_and_phones_may_come_as_numbers(self) -> None:
+        data = {"phone": 15105553344, "uuid": None, "external_id": 12, "external_ref": None}
+        contact = convert.structure_contact(data)
+        assert (contact.phone, contact.external_id) == ("15105553344", "12")
+
+    def test_custom_values_become_strings(self) -> None:
+        data = {"custom": {"123": "Premium", 456: 7, "789": None}}
+        assert convert.structure_contact(data).custom == {"123": "Premium", "456": "7", "789": ""}
+
+    def test_a_single_note_becomes_a_one_item_tuple(self) -> None:
+        assert convert.structure_contact({"note": "called"}).note == ("called",)
+        assert convert.structure_contact({"note": [{"text": "a"}]}).note == ({"text": "a"},)
+
+    def test_any_mapping_is_accepted(self) -> None:
+        class Frozen(Mapping[str, Any]):
+            def __init__(self, data: dict[str, Any]) -> None:
+                self._data = data
+
+            def __getitem__(self, key: str) -> Any:
+                return self._data[key]
+
+            def __iter__(self) -> Any:
+                return iter(self._data)
+
+            def __len__(self) -> int:
+                return len(self._data)
+
+        assert convert.structure_contact(Frozen({"id": 3})) == Contact(id=3)
+
+    @pytest.mark.parametrize(
+        ("data", "field"),
+        [
+            ([], "contact"),
+            ("ok", "contact"),
+            (None, "contact"),
+            ({"id": "abc"}, "id"),
+            ({"id": True}, "id"),
+            ({"id": 1.5}, "id"),
+            ({"rev": "--5"}, "rev"),
+            ({"team_id": "²"}, "team_id"),
+            ({"tags": {"tag_id": 1}}, "tags"),
+            ({"tags": [{"name": "no id"}]}, "tags"),
+            ({"tags": ["x"]}, "tags"),
+            ({"contact_channels": {"a": 1}}, "contact_channels"),
+            ({"contact_channels": ["phone"]}, "contact_channels"),
+            ({"contact_channels": [{"channel_type": "phone"}]}, "contact_channels"),
+            ({"custom": ["a"]}, "custom"),
+            ({"updated": 1715083200}, "updated"),
+            ({"created": "yesterday"}, "created"),
+        ],
+    )
+    def test_what_cannot_fit_raises_a_structure_error_naming_the_field(
+        self, data: Any, field: str
+    ) -> None:
+        with pytest.raises(StructureError) as info:
+            convert.structure_contact(data)
+        assert info.value.field == field
+        assert isinstance(info.value, ValueError)
+
+
+class TestPages:
+    def test_a_page_is_a_bare_array(self) -> None:
+        assert convert.structure_contacts([{"id": 1}, {}]) == [Contact(id=1), Contact()]
+
+    @pytest.mark.parametrize("data", [{"contacts": []}, None, "ok"])
+    def test_anything_else_is_a_structure_error(self, data: Any) -> None:
+        with pytest.raises(StructureError, match="contacts"):
+            convert.structure_contacts(data)
+
+
+class TestCount:
+    @pytest.mark.parametrize(
+        "data", ["1042", 1042, 1042.0, {"count": 1042}, {"count": "1042"}, " 1042 "]
+    )
+    def test_every_shape_of_1042(self, data: Any) -> None:
+        assert convert.structure_count(data) == 1042
+
+    @pytest.mark.parametrize(
+        "data", [{"total": 5}, "-1", -1, "many", None, True, [1042], 10.5, "1_042"]
+    )
+    def test_anything_else_is_a_structure_error(self, data: Any) -> None:
+        with pytest.raises(StructureError):
+            convert.structure_count(data)
+
+
+FIELDS = [ContactField(id=123, name="Plan"), ContactField(id=456, name="Renewal Date")]
+CHANNELS = [{"channel_type": "phone", "channel_id": 15105553344}]
+
+
+class TestContactFields:
+    @pytest.mark.parametrize(
+        "data",
+        [
+            {"fields": [{"id": 123, "name": "Plan"}, {"id": 456, "name": "Renewal Date"}]},
+            [{"id": 123, "name": "Plan"}, {"id": 456, "name": "Renewal Date"}],
+            [{"id": "123", "title": "Plan"}, {"id": 456, "title": "Renewal Date", "x": 1}],
+            {"contact_fields": [{"id": 123, "name": "Plan"}, {"id": 456, "title": "Renewal Date"}]},
+        ],
+    )
+    def test_object_or_bare_array_with_name_or_title(self, data: Any) -> None:
+        assert convert.structure_fields(data) == FIELDS
+
+    def test_a_field_without_a_name_has_none(self) -> None:
+        assert convert.structure_fields([{"id": 1}]) == [ContactField(id=1)]
+
+    @pytest.mark.parametrize("data", [{}, {"fields": None}, None])
+    def test_no_fields_is_an_empty_list(self, data: Any) -> None:
+        assert convert.structure_fields(data) == []
+
+    @pytest.mark.parametrize("data", [{"fields": "Plan"}, [{"name": "Plan"}], ["Plan"], "x"])
+    def test_anything_else_is_a_structure_error(self, data: Any) -> None:
+        with pytest.raises(StructureError, match="fields"):
+            convert.structure_fields(data)
+
+    def test_the_converter_structures_one_field(self) -> None:
+        assert convert.structure({"id": 1, "title": "Plan"}, ContactField) == ContactField(
+            id=1, name="Plan"
+        )
+
+
+class TestContactRef:
+    def test_the_documented_create_answer(self) -> None:
+        data = json.loads('{"id": 98765, "rev": 1, "uuid": "a1b2c3d4-e5f6-7890-abcd-ef1234567890"}')
+        assert convert.structure(data, ContactRef) == ContactRef(
+            id=98765, rev=1, uuid="a1b2c3d4-e5f6-7890-abcd-ef1234567890"
+        )
+
+    def test_tolerates_string_ids_missing_fields_and_extra_keys(self) -> None:
+        ref = convert.structure({"id": "98765", "uuid": uuid.UUID(int=1), "x": 1}, ContactRef)
+        assert ref == ContactRef(id=98765, uuid="00000000-0000-0000-0000-000000000001")
+
+    @pytest.mark.parametrize("data", [{}, {"rev": 1}, "ok", [], None, {"id": "x"}])
+    def test_without_a_usable_id_it_fails(self, data: Any) -> None:
+        with pytest.raises((StructureError, KeyError, TypeError)):
+            convert.structure(data, ContactRef)
+
+
+class TestChannels:
+    def test_bare_array_or_object_and_ids_become_strings(self) -> None:
+        expected = [ContactChannel(channel_type="phone", channel_id="15105553344")]
+        assert convert.structure_channels(CHANNELS) == expected
+        assert convert.structure_channels({"contact_channels": CHANNELS}) == expected
+        assert convert.structure_channels({"channels": CHANNELS}) == expected
+        assert convert.structure_channels({}) == []
+        assert convert.structure_channels(None) == []
+
+    def test_the_converter_structures_one_channel(self) -> None:
+        assert convert.structure(CHANNELS[0], ContactChannel) == ContactChannel(
+            channel_type="phone", channel_id="15105553344"
+        )
+
+    def test_tags_structure_through_the_converter(self) -> None:
+        assert convert.structure({"tag_id": "5"}, Tag) == Tag(id=5)

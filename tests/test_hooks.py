@@ -1,0 +1,143 @@
+"""Metrics hooks and aiohttp TraceConfig passthrough: count requests, retries and waits."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import aiohttp
+import pytest
+
+from heymarket_async import (
+    APIConnectionError,
+    HeymarketClient,
+    Hooks,
+    InvalidRequestError,
+    RequestEvent,
+    ServerError,
+)
+from heymarket_async._hooks import route_of
+from tests._fakes import FakeTime
+from tests._server import API_KEY, Reply, WireServer, json_reply
+
+UUID = "1f0e6a52-8f43-4c55-9a43-8d5ea8f5b7a1"
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, RequestEvent]] = []
+
+    def hooks(self) -> Hooks:
+        return Hooks(
+            on_request=lambda e: self.events.append(("request", e)),
+            on_response=lambda e: self.events.append(("response", e)),
+            on_retry=lambda e: self.events.append(("retry", e)),
+        )
+
+
+class TestRoute:
+    @pytest.mark.parametrize(
+        ("path", "route"),
+        [
+            ("/v1/contact/42", "/v1/contact/{id}"),
+            ("/v1/contacts", "/v1/contacts"),
+            ("/v1/contacts/count", "/v1/contacts/count"),
+            (f"/v2/contact/{UUID}", "/v2/contact/{id}"),
+            (f"/v2/contact/{UUID}/channel", "/v2/contact/{id}/channel"),
+            ("/v2/contacts/list", "/v2/contacts/list"),
+        ],
+    )
+    def test_ids_become_a_placeholder(self, path: str, route: str) -> None:
+        assert route_of(path) == route
+
+
+class TestHooks:
+    async def test_every_attempt_answer_and_retry_is_reported(self, wire: WireServer) -> None:
+        recorder, fake = Recorder(), FakeTime()
+        wire.reply(json_reply({}, 503), json_reply({"id": 42}, **{"X-Request-Id": "r-2"}))
+        async with HeymarketClient(API_KEY, base_url=wire.url, hooks=recorder.hooks()) as hm:
+            fake.install(hm)
+            await hm.get_contact(42)
+        kinds = [kind for kind, _ in recorder.events]
+        assert kinds == ["request", "response", "retry", "request", "response"]
+        first, answer, retry, second, last = (e for _, e in recorder.events)
+        assert (first.method, first.path, first.route, first.attempt) == (
+            "GET",
+            "/v1/contact/42",
+            "/v1/contact/{id}",
+            1,
+        )
+        assert answer.status == 503
+        assert answer.error is None
+        assert isinstance(retry.error, ServerError)
+        assert retry.wait == fake.sleeps[0]
+        assert second.attempt == 2
+        assert (last.status, last.request_id, last.attempt) == (200, "r-2", 2)
+        assert last.elapsed >= 0
+
+    async def test_a_failed_attempt_is_an_answer_without_status(self, wire: WireServer) -> None:
+        recorder = Recorder()
+        wire.reply(Reply(drop=True))
+        async with HeymarketClient(
+            API_KEY, base_url=wire.url, hooks=recorder.hooks(), max_retries=0
+        ) as hm:
+            with pytest.raises(APIConnectionError):
+                await hm.list_contacts()
+        (kind, _), (_, answer) = recorder.events
+        assert kind == "request"
+        assert answer.status is None
+        assert isinstance(answer.error, APIConnectionError)
+
+    async def test_queued_counts_the_wait_for_the_rate_limit(self, wire: WireServer) -> None:
+        recorder, fake = Recorder(), FakeTime()
+        wire.default = json_reply({"id": 42})
+        async with HeymarketClient(
+            API_KEY, base_url=wire.url, hooks=recorder.hooks(), rate_limit=30
+        ) as hm:
+            fake.install(hm)
+            await hm.get_contact(1)
+            await hm.get_contact(2)
+        queued = [e.queued for kind, e in recorder.events if kind == "request"]
+        assert queued == [0.0, 2.0]
+
+    async def test_a_hook_that_raises_ends_the_call(self, wire: WireServer) -> None:
+        def boom(_: RequestEvent) -> None:
+            raise RuntimeError("metrics down")
+
+        wire.default = json_reply({"id": 42})
+        async with HeymarketClient(
+            API_KEY, base_url=wire.url, hooks=Hooks(on_response=boom), max_concurrency=1
+        ) as hm:
+            with pytest.raises(RuntimeError, match="metrics down"):
+                await hm.get_contact(1)
+            # The concurrency slot was given back all the same.
+            hm._hooks = None
+            assert (await hm.get_contact(2)).id == 42
+
+    def test_hooks_must_be_hooks(self) -> None:
+        with pytest.raises(InvalidRequestError, match="hooks"):
+            HeymarketClient(API_KEY, hooks={"on_request": print})  # type: ignore[arg-type]
+
+
+class TestTraceConfigs:
+    async def test_passed_to_the_session_the_client_makes(self, wire: WireServer) -> None:
+        starts: list[str] = []
+
+        async def on_start(
+            session: aiohttp.ClientSession,
+            ctx: SimpleNamespace,
+            params: aiohttp.TraceRequestStartParams,
+        ) -> None:
+            starts.append(params.method)
+
+        trace = aiohttp.TraceConfig()
+        trace.on_request_start.append(on_start)
+        wire.reply(json_reply({}, 503), json_reply({"id": 42}))
+        async with HeymarketClient(API_KEY, base_url=wire.url, trace_configs=[trace]) as hm:
+            FakeTime().install(hm)
+            await hm.get_contact(42)
+        assert starts == ["GET", "GET"]
+
+    async def test_refused_beside_a_session_of_yours(self) -> None:
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(InvalidRequestError, match="trace_configs"):
+                HeymarketClient(API_KEY, session=session, trace_configs=[aiohttp.TraceConfig()])

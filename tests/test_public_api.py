@@ -1,0 +1,190 @@
+"""The public surface: few deliberate names, a sorted and complete ``__all__``, docstrings."""
+
+from __future__ import annotations
+
+import inspect
+import pkgutil
+from types import ModuleType
+
+import pytest
+
+import heymarket_async
+from heymarket_async import errors, models
+
+PUBLIC_MODULES = [heymarket_async, errors, models]
+
+
+def _public_names(module: ModuleType) -> set[str]:
+    return {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isclass(value) or inspect.isfunction(value))
+        and value.__module__ == module.__name__
+    }
+
+
+class TestAll:
+    def test_sorted_constants_first(self) -> None:
+        names = [n for n in heymarket_async.__all__ if n != "__version__"]
+        assert names == sorted(names, key=lambda n: (not n.isupper(), n))
+        assert len(set(heymarket_async.__all__)) == len(heymarket_async.__all__)
+
+    @pytest.mark.parametrize("module", [errors, models])
+    def test_every_public_name_of_errors_and_models_is_exported_at_the_top(
+        self, module: ModuleType
+    ) -> None:
+        assert set(module.__all__) <= set(heymarket_async.__all__)
+        assert _public_names(module) <= set(module.__all__)
+        assert module.__all__ == sorted(module.__all__, key=lambda n: (not n.isupper(), n))
+
+    def test_the_top_level_exports_exactly_these(self) -> None:
+        assert set(heymarket_async.__all__) == {
+            *errors.__all__,
+            *models.__all__,
+            "HeymarketClient",
+            "Hooks",
+            "RequestEvent",
+            "RetryPolicy",
+            "V1ContactPager",
+            "V1Position",
+            "V2ContactPager",
+            "V2Position",
+            "__version__",
+        }
+        for name in heymarket_async.__all__:
+            assert hasattr(heymarket_async, name), name
+            value = getattr(heymarket_async, name)
+            module = getattr(value, "__module__", "heymarket_async")
+            # Defined in the package (not re-exported from aiohttp, cattrs...).
+            assert module.startswith("heymarket_async"), (name, module)
+
+    def test_the_version_is_a_string(self) -> None:
+        assert isinstance(heymarket_async.__version__, str)
+        assert heymarket_async.__version__.count(".") >= 1
+
+
+def _public_members(cls: type) -> list[tuple[str, object]]:
+    out = []
+    for name, value in vars(cls).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, (property, staticmethod, classmethod)) or inspect.isfunction(value):
+            out.append((name, value))
+    return out
+
+
+class TestDocstrings:
+    def test_every_module_has_one(self) -> None:
+        for info in pkgutil.iter_modules(heymarket_async.__path__, "heymarket_async."):
+            if info.name.startswith("heymarket_async.testing"):
+                continue  # another branch's package
+            module = __import__(info.name, fromlist=["_"])
+            assert module.__doc__, info.name
+
+    def test_every_public_class_and_its_public_members_have_one(self) -> None:
+        missing = []
+        for name in heymarket_async.__all__:
+            value = getattr(heymarket_async, name)
+            if not inspect.isclass(value):
+                continue
+            if not (value.__doc__ or "").strip():
+                missing.append(name)
+            classes = [value]
+            if value is heymarket_async.HeymarketClient:
+                classes.append(type(heymarket_async.HeymarketClient("k-123456").v2))
+            for cls in classes:
+                for member, obj in _public_members(cls):
+                    fn = obj.fget if isinstance(obj, property) else obj
+                    if not (getattr(fn, "__doc__", None) or "").strip():
+                        missing.append(f"{cls.__name__}.{member}")
+        assert missing == []
+
+
+FIELDS = (
+    "first",
+    "last",
+    "display_name",
+    "email",
+    "custom",
+    "avatar",
+    "assignee_id",
+    "tags",
+    "is_opted_out",
+)
+V1_SIGNATURES = {
+    "create_contact": (["phone"], [*FIELDS]),
+    "get_contact": (["contact_id"], []),
+    "get_contact_by_phone": (["phone"], []),
+    "update_contact": (["contact_id", "phone"], [*FIELDS, "overwrite"]),
+    "delete_contact": (["contact_id"], []),
+    "list_contacts": ([], ["date"]),
+    "count_contacts": ([], ["since"]),
+    "list_contact_fields": ([], []),
+}
+V2_SIGNATURES = {
+    "get_contact": (["contact_uuid"], []),
+    "create_contact": (["channels"], [*FIELDS]),
+    "list_contacts": ([], ["limit", "page", "since", "ascending"]),
+    "add_channel": (["contact_uuid", "channel_type", "channel_id"], []),
+}
+
+
+def _split(fn: object) -> tuple[list[str], list[str]]:
+    params = list(inspect.signature(fn).parameters.values())  # type: ignore[arg-type]
+    positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "self"]
+    keyword = [p.name for p in params if p.kind is p.KEYWORD_ONLY]
+    return positional, keyword
+
+
+class TestSpecSignatures:
+    """The names of SPEC §2: identifiers positional, options keyword-only."""
+
+    @pytest.mark.parametrize(("name", "expected"), V1_SIGNATURES.items())
+    def test_v1_methods(self, name: str, expected: tuple[list[str], list[str]]) -> None:
+        method = getattr(heymarket_async.HeymarketClient, name)
+        assert inspect.iscoroutinefunction(method)
+        assert _split(method) == expected
+
+    @pytest.mark.parametrize(("name", "expected"), V2_SIGNATURES.items())
+    def test_v2_methods(self, name: str, expected: tuple[list[str], list[str]]) -> None:
+        method = getattr(type(heymarket_async.HeymarketClient("k-123456").v2), name)
+        assert inspect.iscoroutinefunction(method)
+        assert _split(method) == expected
+
+    def test_v2_search_takes_values_and_a_keyword_channel_type(self) -> None:
+        v2 = type(heymarket_async.HeymarketClient("k-123456").v2)
+        params = inspect.signature(v2.search_contacts).parameters
+        assert params["values"].kind is inspect.Parameter.VAR_POSITIONAL
+        assert params["channel_type"].kind is inspect.Parameter.KEYWORD_ONLY
+        assert params["channel_type"].default is None
+
+    def test_defaults(self) -> None:
+        client = heymarket_async.HeymarketClient
+        v2 = type(client("k-123456").v2)
+        assert inspect.signature(client.update_contact).parameters["overwrite"].default is False
+        assert {
+            n: p.default for n, p in inspect.signature(v2.list_contacts).parameters.items()
+        } == {
+            "self": inspect.Parameter.empty,
+            "limit": 30,
+            "page": 0,
+            "since": None,
+            "ascending": False,
+        }
+
+    def test_client_constructor(self) -> None:
+        params = inspect.signature(heymarket_async.HeymarketClient).parameters
+        assert params["api_key"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+        expected = {
+            "secret_id": None,
+            "secret_key": None,
+            "session": None,
+            "timeout": 30.0,
+            "max_retries": 3,
+            "max_concurrency": 16,
+        }
+        for name, default in expected.items():
+            assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+            assert params[name].default == default, name
+        assert params["base_url"].kind is inspect.Parameter.KEYWORD_ONLY

@@ -1,0 +1,221 @@
+"""Issue 5's acceptance tests, against the emulator's faults.
+
+Walks over 2,000 contacts with a quarter of the list requests failing, creates that must never
+be sent twice, a 429 storm under the rate limiter, the overall deadline, and 200 concurrent
+calls under the configured rate. No test waits on a real backoff: sleeps are injected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Final
+
+import pytest
+
+from heymarket_async import (
+    APIConnectionError,
+    APITimeoutError,
+    ContactRef,
+    HeymarketClient,
+    HeymarketError,
+    RetryPolicy,
+    ServerError,
+)
+from heymarket_async.testing import FakeHeymarket, Fault
+from tests._fakes import InstantSleep, ScaledTime
+
+LIST_FAULTS = (
+    Fault.rate_limited(retry_after=0),
+    Fault.status(503),
+    Fault.drop(),
+    Fault.truncated(),
+)
+
+
+def schedule_faults(fake: FakeHeymarket, route: str, *, requests: int, seed: int) -> set[int]:
+    """About a quarter of the requests on ``route`` fail, never more than two in a row, each
+    with one of the four list faults; returns the failing request numbers."""
+    rng = random.Random(seed)
+    chosen: dict[Fault, set[int]] = {f: set() for f in LIST_FAULTS}
+    run = 0
+    for n in range(1, requests + 1):
+        if run < 2 and rng.random() < 0.25:
+            chosen[rng.choice(LIST_FAULTS)].add(n)
+            run += 1
+        else:
+            run = 0
+    for fault, numbers in chosen.items():
+        fake.faults.add(route, fault, on=numbers)
+    return set().union(*chosen.values())
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeHeymarket]:
+    async with FakeHeymarket() as server:
+        yield server
+
+
+def client(fake: FakeHeymarket, **kwargs: object) -> HeymarketClient:
+    hm = fake.client(**kwargs)
+    hm._sleep = InstantSleep()
+    return hm
+
+
+class TestWalksThroughFaults:
+    @pytest.mark.parametrize("order", ["newest_first", "oldest_first"])
+    async def test_v1_walk_yields_every_contact_exactly_once(
+        self, fake: FakeHeymarket, order: str
+    ) -> None:
+        fake.v1_order = order  # type: ignore[assignment]
+        ids = set(fake.seed(2000, tie_group_size=[1, 1, 3]))
+        failing = schedule_faults(fake, "POST /v1/contacts", requests=400, seed=5)
+        hm = client(fake)
+        seen = [c.id async for c in hm.iter_contacts()]
+        assert Counter(seen) == Counter(ids)
+        statuses = self.outcomes(fake, "POST /v1/contacts")
+        assert 0.18 <= statuses["fault"] / statuses["all"] <= 0.32
+        assert {n for n in failing if n <= statuses["all"]} == statuses["fault_numbers"]
+        assert statuses["kinds"] == {f.kind for f in LIST_FAULTS}
+
+    async def test_v2_walk_yields_every_contact_exactly_once(self, fake: FakeHeymarket) -> None:
+        ids = set(fake.seed(2000))
+        schedule_faults(fake, "POST /v2/contacts/list", requests=200, seed=7)
+        hm = client(fake)
+        seen = [c.id async for c in hm.v2.iter_contacts(page_size=50)]
+        assert Counter(seen) == Counter(ids)
+        statuses = self.outcomes(fake, "POST /v2/contacts/list")
+        assert 0.15 <= statuses["fault"] / statuses["all"] <= 0.35
+        assert statuses["kinds"] == {f.kind for f in LIST_FAULTS}
+
+    @staticmethod
+    def outcomes(fake: FakeHeymarket, route: str) -> dict[str, object]:
+        requests = fake.requests_to(route)
+        faulted = [r for r in requests if r.fault is not None]
+        return {
+            "all": len(requests),
+            "fault": len(faulted),
+            "fault_numbers": {r.number for r in faulted},
+            "kinds": {r.fault.kind for r in faulted if r.fault is not None},
+        }
+
+
+CREATES: Final[Mapping[str, Callable[[HeymarketClient], Awaitable[ContactRef]]]] = {
+    "v1": lambda hm: hm.create_contact("15105553344", first="Jordan"),
+    "v2": lambda hm: hm.v2.create_contact([("phone", "15105553344")], first="Jordan"),
+}
+CREATE_ROUTES: Final = {"v1": "POST /v1/contact", "v2": "POST /v2/contact"}
+
+
+class TestCreatesNeverDuplicate:
+    @pytest.mark.parametrize("api", ["v1", "v2"])
+    @pytest.mark.parametrize(
+        ("fault", "error"),
+        [
+            (Fault.fail_after_write(500), ServerError),
+            (Fault.drop_after_write(), APIConnectionError),
+        ],
+        ids=["500-after-write", "drop-after-write"],
+    )
+    async def test_a_write_that_was_applied_raises_and_leaves_one_contact(
+        self, fake: FakeHeymarket, api: str, fault: Fault, error: type[HeymarketError]
+    ) -> None:
+        fake.faults.add(CREATE_ROUTES[api], fault, times=1)
+        hm = client(fake)
+        with pytest.raises(error) as info:
+            await CREATES[api](hm)
+        assert str(info.value).endswith("(the write may have been applied)")
+        assert info.value.attempts == 1  # type: ignore[attr-defined]
+        assert len(fake.contacts) == 1
+        assert len(fake.requests_to(CREATE_ROUTES[api])) == 1
+
+    @pytest.mark.parametrize("api", ["v1", "v2"])
+    async def test_a_create_answered_429_is_retried_and_leaves_one_contact(
+        self, fake: FakeHeymarket, api: str
+    ) -> None:
+        fake.faults.add(CREATE_ROUTES[api], Fault.rate_limited(retry_after=0), times=1)
+        hm = client(fake)
+        ref = await CREATES[api](hm)
+        assert list(fake.contacts) == [ref.id]
+        assert len(fake.requests_to(CREATE_ROUTES[api])) == 2
+
+    async def test_adding_a_channel_answered_500_after_the_write_adds_it_once(
+        self, fake: FakeHeymarket
+    ) -> None:
+        contact = fake.add_contact(phone="15105553344")
+        fake.faults.add("POST /v2/contact/{uuid}/channel", Fault.fail_after_write(502), times=1)
+        hm = client(fake)
+        with pytest.raises(ServerError, match="may have been applied"):
+            await hm.v2.add_channel(contact["uuid"], "email", "jo@example.com")
+        channels = fake.contacts[contact["id"]]["contact_channels"]
+        assert [c["channel_id"] for c in channels].count("jo@example.com") == 1
+
+
+class TestRateLimiter:
+    async def test_200_concurrent_calls_stay_under_the_rate_at_the_server(
+        self, fake: FakeHeymarket
+    ) -> None:
+        # A high rate and a short window on the real clock: 60,000 a minute is one request a
+        # millisecond, so 200 calls take at least 199 ms at the server.
+        ids = list(fake.seed(200))
+        rate = 60_000
+        interval = 60 / rate
+        hm = fake.client(rate_limit=rate)
+        contacts = await asyncio.gather(*(hm.get_contact(i) for i in ids))
+        assert [c.id for c in contacts] == ids
+        t = sorted(r.time for r in fake.requests)
+        assert len(t) == 200
+        # The last send can be no earlier than 199 intervals after the first; the first may
+        # have reached the server a little late (loop jitter), hence the 20 ms of slack.
+        assert t[-1] - t[0] >= 199 * interval - 0.020
+        # In any 50 ms window: 50 intervals, +1 for the closed end, + at most one request per
+        # concurrency slot sent together after a stalled loop.
+        window, bound = 0.050, 50 + 1 + 16
+        j = 0
+        for i, start in enumerate(t):
+            while j < len(t) and t[j] < start + window:
+                j += 1
+            assert j - i <= bound, f"{j - i} requests in {window * 1000:.0f} ms"
+
+    async def test_a_429_storm_is_ridden_out(self, fake: FakeHeymarket) -> None:
+        ids = list(fake.seed(100))
+        fake.faults.add("*", Fault.rate_limited(retry_after=1), times=60)
+        fast = ScaledTime()
+        hm = fast.install(fake.client(rate_limit=500, timeout=None))
+        contacts = await asyncio.gather(*(hm.get_contact(i) for i in ids))
+        assert [c.id for c in contacts] == ids
+        assert Counter(r.status for r in fake.requests) == {429: 60, 200: 100}
+
+
+class TestDeadline:
+    async def test_a_hanging_server_is_given_up_on_at_the_deadline(
+        self, fake: FakeHeymarket
+    ) -> None:
+        fake.seed(1)
+        fake.faults.add("GET /v1/contact/{id}", Fault.hang())
+        hm = client(fake, timeout=0.05, max_retries=5)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(APITimeoutError) as info:
+            await hm.get_contact(1)
+        assert loop.time() - start < 0.5
+        assert info.value.attempts == 1
+
+    async def test_retries_stop_at_the_deadline(self, fake: FakeHeymarket) -> None:
+        # Every answer is a 503 after 20 ms; with no wait between attempts, only the deadline
+        # can end the call.
+        fake.seed(1)
+        fake.faults.add("*", Fault.latency(0.02))
+        fake.faults.add("*", Fault.status(503))
+        policy = RetryPolicy(max_retries=1000, backoff_base=0)
+        hm = client(fake, timeout=0.15, retry=policy)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(HeymarketError) as info:
+            await hm.get_contact(1)
+        elapsed = loop.time() - start
+        assert 0.1 <= elapsed < 0.15 + 0.1
+        assert 3 <= info.value.attempts <= 8  # type: ignore[attr-defined]
+        assert len(fake.requests) == info.value.attempts  # type: ignore[attr-defined]

@@ -1,0 +1,405 @@
+"""Input checks (SPEC §2): each bad input raises InvalidRequestError naming the field.
+
+These are pure functions; the endpoint tests (test_v1, test_v2) show that a rejected call sends
+nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from heymarket_async import UNASSIGN, UNSET, ContactChannel, InvalidRequestError, Tag
+from heymarket_async import _validate as check
+
+
+def _field_of(fn: Callable[[], object]) -> str:
+    with pytest.raises(InvalidRequestError) as info:
+        fn()
+    assert isinstance(info.value, ValueError)
+    return info.value.field
+
+
+# -- phone numbers ----------------------------------------------------------------------------
+
+
+@st.composite
+def e164_numbers(draw: st.DrawFn) -> str:
+    """Any valid E.164 number as digits: 8-15 digits, no leading 0, 11 digits in country 1."""
+    first = draw(st.sampled_from("123456789"))
+    length = 11 if first == "1" else draw(st.integers(8, 15))
+    rest = draw(st.text(alphabet="0123456789", min_size=length - 1, max_size=length - 1))
+    return first + rest
+
+
+@st.composite
+def friendly(draw: st.DrawFn, digits: str) -> str:
+    """``digits`` written the way people write numbers: +, spaces, dashes, dots, brackets."""
+    out = ""
+    for i, digit in enumerate(digits):
+        if i and draw(st.integers(0, 3)) == 0:
+            out += draw(st.sampled_from([" ", "-", ".", "/", " - ", "(", ")", ") "]))
+        out += digit
+    # Written with separators, an international number carries its "+" (without it, some
+    # layouts read as a national number: see test_refuses_the_north_american_national_layout).
+    return "+" + out if out != digits or draw(st.booleans()) else out
+
+
+class TestPhone:
+    @given(e164_numbers().flatmap(lambda d: st.tuples(st.just(d), friendly(d))))
+    def test_any_friendly_form_normalizes_back_to_the_digits(self, case: tuple[str, str]) -> None:
+        digits, written = case
+        assert check.phone(written) == digits
+
+    @pytest.mark.parametrize(
+        ("given_", "expected"),
+        [
+            ("15105553344", "15105553344"),
+            ("+1 (510) 555-3344", "15105553344"),
+            ("+1.510.555.3344", "15105553344"),
+            ("+44 20 7946 0958", "442079460958"),
+            ("+49 30 1234567", "49301234567"),
+            ("33 1 23 45 67 89", "33123456789"),
+        ],
+    )
+    def test_normalizes_documented_and_international_forms(
+        self, given_: str, expected: str
+    ) -> None:
+        assert check.phone(given_) == expected
+
+    @pytest.mark.parametrize(
+        "bad",
+        [
+            "151055533445",  # 12 digits in country code 1
+            "1510555334",  # 10 digits in country code 1
+            "4420794",  # 7 digits
+            "4420794609581234",  # 16 digits
+            "0044 20 7946 0958",  # an international prefix, not E.164
+            "1-800-FLOWERS",  # letters
+            "15105553344x",
+            "++15105553344",
+            "1510555+3344",
+            "١٥١٠٥٥٥٣٣٤٤",  # Arabic-Indic digits: not ASCII
+            "",
+            "   ",
+        ],
+    )
+    def test_rejects_what_cannot_be_e164(self, bad: str) -> None:
+        assert _field_of(lambda: check.phone(bad)) == "phone"
+
+    @pytest.mark.parametrize("bad", [15105553344, None, b"15105553344", 1.5e10])
+    def test_rejects_non_strings(self, bad: object) -> None:
+        assert _field_of(lambda: check.phone(bad)) == "phone"
+
+    @pytest.mark.parametrize(
+        "national", ["(510) 555-3344", "(510)555-3344", "510-555-3344", "510.555.3344"]
+    )
+    def test_refuses_the_north_american_national_layout(self, national: str) -> None:
+        with pytest.raises(InvalidRequestError, match="without its country code"):
+            check.phone(national)
+
+    def test_bare_ten_digits_are_e164_as_written(self) -> None:
+        # A 10-digit number in country code 5x: E.164 does not say it is a US number.
+        assert check.phone("5105553344") == "5105553344"
+        assert check.phone("+510 555 3344") == "5105553344"
+
+    def test_names_the_field_it_was_given(self) -> None:
+        assert _field_of(lambda: check.phone("12", "values[3]")) == "values[3]"
+
+
+# -- tags, custom, assignee ---------------------------------------------------------------------
+
+
+class TestTags:
+    def test_ints_and_tag_objects_become_tag_id_objects(self) -> None:
+        assert check.tags([55, Tag(id=56, name="vip")]) == [{"tag_id": 55}, {"tag_id": 56}]
+
+    def test_accepts_any_iterable_of_up_to_five(self) -> None:
+        assert check.tags(iter(range(1, 6))) == [{"tag_id": n} for n in range(1, 6)]
+        assert check.tags(()) == []
+
+    def test_rejects_more_than_five(self) -> None:
+        assert _field_of(lambda: check.tags([1, 2, 3, 4, 5, 6])) == "tags"
+
+    @pytest.mark.parametrize(
+        ("bad", "field"),
+        [
+            ([True], "tags[0]"),
+            ([1, 0], "tags[1]"),
+            ([-3], "tags[0]"),
+            (["55"], "tags[0]"),
+            ([1.0], "tags[0]"),
+            ([Tag(id=0)], "tags[0]"),
+            ([{"tag_id": 55}], "tags[0]"),
+            ("55", "tags"),
+            ({55: "x"}, "tags"),
+            (55, "tags"),
+        ],
+    )
+    def test_rejects_non_positive_bool_and_foreign_items(self, bad: object, field: str) -> None:
+        assert _field_of(lambda: check.tags(bad)) == field
+
+
+class _Field(enum.IntEnum):
+    PLAN = 123
+
+
+class TestCustom:
+    def test_keys_and_values_become_strings(self) -> None:
+        values: dict[Any, Any] = {
+            123: "Premium",
+            "456": date(2024, 1, 15),
+            7: 42,
+            8: datetime(2024, 1, 15, 9, 30, tzinfo=timezone(timedelta(hours=1))),
+            9: datetime(2024, 1, 15, 9, 30),
+            _Field.PLAN: _Field.PLAN,
+        }
+        # The IntEnum key overwrote 123 (the same field id), as it would in a dict.
+        assert check.custom(values) == {
+            "123": "123",
+            "456": "2024-01-15",
+            "7": "42",
+            "8": "2024-01-15T08:30:00Z",
+            "9": "2024-01-15T09:30:00",
+        }
+
+    @pytest.mark.parametrize(
+        ("bad", "field"),
+        [
+            ({"plan": "x"}, "custom"),
+            ({"": "x"}, "custom"),
+            ({-1: "x"}, "custom"),
+            ({"١٢": "x"}, "custom"),
+            ({True: "x"}, "custom"),
+            ({1.0: "x"}, "custom"),
+            ({None: "x"}, "custom"),
+            ({1: True}, "custom[1]"),
+            ({1: 1.5}, "custom[1]"),
+            ({"2": None}, "custom[2]"),
+            ({3: ["a"]}, "custom[3]"),
+            ([("1", "a")], "custom"),
+        ],
+    )
+    def test_rejects_foreign_keys_and_values(self, bad: object, field: str) -> None:
+        assert _field_of(lambda: check.custom(bad)) == field
+
+
+class TestAssignee:
+    @pytest.mark.parametrize("value", [1, 42, UNASSIGN, None])
+    def test_accepts_user_ids_unassign_and_none(self, value: int | None) -> None:
+        assert check.assignee(value) == value
+
+    @pytest.mark.parametrize("bad", [0, -2, True, "7", 7.0])
+    def test_rejects_the_rest(self, bad: object) -> None:
+        assert _field_of(lambda: check.assignee(bad)) == "assignee_id"
+
+
+class TestContactBody:
+    def test_leaves_out_what_was_not_given_and_sends_none_as_null(self) -> None:
+        body = check.contact_body(
+            {"first": "A", "last": UNSET, "email": None, "tags": UNSET, "is_opted_out": False}
+        )
+        assert body == {"first": "A", "email": None, "is_opted_out": False}
+
+    @pytest.mark.parametrize(
+        ("name", "bad"),
+        [
+            ("first", 1),
+            ("last", b"x"),
+            ("display_name", ["x"]),
+            ("email", 5),
+            ("avatar", object()),
+            ("is_opted_out", "false"),
+            ("is_opted_out", 0),
+        ],
+    )
+    def test_rejects_wrong_types_naming_the_field(self, name: str, bad: object) -> None:
+        assert _field_of(lambda: check.contact_body({name: bad})) == name
+
+
+# -- ids ----------------------------------------------------------------------------------------
+
+
+class TestContactId:
+    def test_accepts_positive_ints(self) -> None:
+        assert check.contact_id(98765) == 98765
+
+    @pytest.mark.parametrize(
+        "bad", [0, -1, True, "98765", 98765.0, None, uuid.uuid4(), str(uuid.uuid4())]
+    )
+    def test_rejects_everything_else(self, bad: object) -> None:
+        assert _field_of(lambda: check.contact_id(bad)) == "contact_id"
+
+    def test_a_uuid_is_pointed_at_v2(self) -> None:
+        with pytest.raises(InvalidRequestError, match=r"client\.v2"):
+            check.contact_id(str(uuid.uuid4()))
+
+
+class TestContactUuid:
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "a1b2c3d4-e5f6-7890-abcd-ef1234567890",
+            "A1B2C3D4-E5F6-7890-ABCD-EF1234567890",
+            "a1b2c3d4e5f67890abcdef1234567890",
+            uuid.UUID("a1b2c3d4-e5f6-7890-abcd-ef1234567890"),
+        ],
+    )
+    def test_accepts_str_and_uuid_in_canonical_form(self, value: object) -> None:
+        assert check.contact_uuid(value) == "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
+
+    def test_an_int_is_the_v1_id_mistake(self) -> None:
+        with pytest.raises(InvalidRequestError, match="not the v1 integer id") as info:
+            check.contact_uuid(98765)
+        assert info.value.field == "contact_uuid"
+
+    @pytest.mark.parametrize("bad", ["98765", "", "a1b2c3d4-e5f6", None, 1.5, b"x"])
+    def test_rejects_what_is_not_a_uuid(self, bad: object) -> None:
+        assert _field_of(lambda: check.contact_uuid(bad)) == "contact_uuid"
+
+
+# -- timestamps ---------------------------------------------------------------------------------
+
+
+class TestTimestamp:
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "2026-04-01T00:00:00Z",
+            "2026-04-01T00:00:00.000Z",
+            "2026-04-01T00:00:00.123456789Z",
+            "2026-04-01t00:00:00z",
+            "2026-04-01T02:00:00+02:00",
+            "2026-04-01T00:00:00-07:00",
+            "2026-04-01 00:00:00Z",
+        ],
+    )
+    def test_an_rfc3339_string_is_sent_exactly_as_given(self, text: str) -> None:
+        assert check.timestamp(text, "date") == text
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "2026-04-01",  # a date, not a date-time
+            "20260401T000000Z",  # ISO basic format, which Python 3.11's fromisoformat takes
+            "2026-04-01T00:00:00",  # no offset: as ambiguous as a naive datetime
+            "2026-13-01T00:00:00Z",
+            "yesterday",
+            "",
+        ],
+    )
+    def test_rejects_strings_that_are_not_rfc3339_date_times(self, text: str) -> None:
+        assert _field_of(lambda: check.timestamp(text, "since")) == "since"
+
+    def test_an_aware_datetime_is_sent_in_utc_with_z(self) -> None:
+        tz = timezone(timedelta(hours=-5))
+        assert check.timestamp(datetime(2026, 4, 1, 7, tzinfo=tz), "d") == "2026-04-01T12:00:00Z"
+        micro = datetime(2026, 4, 1, 12, 0, 0, 1500, tzinfo=timezone.utc)
+        assert check.timestamp(micro, "d") == "2026-04-01T12:00:00.001500Z"
+
+    def test_a_naive_datetime_is_rejected(self) -> None:
+        with pytest.raises(InvalidRequestError, match="naive") as info:
+            check.timestamp(datetime(2026, 4, 1), "date")
+        assert info.value.field == "date"
+
+    @pytest.mark.parametrize("bad", [1712000000, date(2026, 4, 1), None, 1.5])
+    def test_rejects_other_types(self, bad: object) -> None:
+        assert _field_of(lambda: check.timestamp(bad, "date")) == "date"
+
+
+# -- v2 inputs ----------------------------------------------------------------------------------
+
+
+class TestChannels:
+    def test_pairs_and_objects_become_channel_objects(self) -> None:
+        assert check.channels(
+            [("phone", "+1 510 555 3344"), ContactChannel(channel_type="email", channel_id="a@b.c")]
+        ) == [
+            {"channel_type": "phone", "channel_id": "15105553344"},
+            {"channel_type": "email", "channel_id": "a@b.c"},
+        ]
+
+    def test_other_channel_types_are_sent_as_given(self) -> None:
+        assert check.channels([("facebook", "fb.123")]) == [
+            {"channel_type": "facebook", "channel_id": "fb.123"}
+        ]
+
+    @pytest.mark.parametrize(
+        ("bad", "field"),
+        [
+            ([], "channels"),
+            ("phone", "channels"),
+            (ContactChannel(channel_type="phone", channel_id="15105553344"), "channels"),
+            (5, "channels"),
+            ([["phone", "15105553344"]], "channels[0]"),
+            ([("phone",)], "channels[0]"),
+            ([("", "x")], "channels[0].channel_type"),
+            ([("Email", "a@b.c")], "channels[0].channel_type"),
+            ([(None, "x")], "channels[0].channel_type"),
+            ([("email", "ab.c")], "channels[0].channel_id"),
+            ([("phone", "555-1234")], "channels[0].channel_id"),
+            ([("sms", "")], "channels[0].channel_id"),
+            ([("sms", 5)], "channels[0].channel_id"),
+        ],
+    )
+    def test_rejects_bad_channels_naming_the_item(self, bad: object, field: str) -> None:
+        assert _field_of(lambda: check.channels(bad)) == field
+
+
+class TestSearchValues:
+    def test_without_a_type_phones_are_normalized_and_the_rest_sent_as_given(self) -> None:
+        assert check.search_values(("+1 (415) 555-1234", "a@b.c", "fb-user-12345"), None) == [
+            "14155551234",
+            "a@b.c",
+            "fb-user-12345",
+        ]
+
+    def test_with_a_type_each_value_is_checked_as_that_type(self) -> None:
+        assert check.search_values(("+1 415.555.1234",), "phone") == ["14155551234"]
+        assert check.search_values(("a@b.c",), "email") == ["a@b.c"]
+        assert check.search_values(("fb 123",), "facebook") == ["fb 123"]
+
+    @pytest.mark.parametrize(
+        ("values", "kind", "field"),
+        [
+            ((), None, "values"),
+            (("",), None, "values[0]"),
+            (("  ",), None, "values[0]"),
+            ((15105553344,), None, "values[0]"),
+            (("a@b.c", "555-1234"), None, "values[1]"),
+            (("a@b.c",), "phone", "values[0]"),
+            (("15105553344",), "email", "values[0]"),
+        ],
+    )
+    def test_rejects_bad_values_naming_the_item(
+        self, values: tuple[object, ...], kind: str | None, field: str
+    ) -> None:
+        assert _field_of(lambda: check.search_values(values, kind)) == field
+
+
+class TestNumbers:
+    def test_bounded_int_accepts_the_bounds(self) -> None:
+        assert check.bounded_int(1, "limit", 1, 100) == 1
+        assert check.bounded_int(100, "limit", 1, 100) == 100
+        assert check.bounded_int(10**6, "page", 0) == 10**6
+
+    @pytest.mark.parametrize("bad", [0, 101, -1, True, 1.0, "5"])
+    def test_bounded_int_rejects_the_rest(self, bad: object) -> None:
+        assert _field_of(lambda: check.bounded_int(bad, "limit", 1, 100)) == "limit"
+
+    def test_the_message_says_the_bounds(self) -> None:
+        with pytest.raises(InvalidRequestError, match="between 1 and 100, got 0"):
+            check.bounded_int(0, "limit", 1, 100)
+        with pytest.raises(InvalidRequestError, match="at least 0, got -1"):
+            check.bounded_int(-1, "page", 0)
+
+    @pytest.mark.parametrize("bad", [1, 0, "true", None])
+    def test_boolean_takes_only_bools(self, bad: object) -> None:
+        assert _field_of(lambda: check.boolean(bad, "ascending")) == "ascending"

@@ -1,0 +1,121 @@
+"""The separate-process runner: ``python -m heymarket_async.testing``."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import runpy
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from heymarket_async import HeymarketClient
+from heymarket_async.testing import _serve
+
+
+class TestParser:
+    def test_defaults(self) -> None:
+        args = _serve.build_parser().parse_args([])
+        assert (args.port, args.contacts, args.latency_ms, args.order, args.api_key) == (
+            8787,
+            0,
+            0.0,
+            "newest_first",
+            "test",
+        )
+
+    def test_rejects_an_unknown_order(self) -> None:
+        with pytest.raises(SystemExit):
+            _serve.build_parser().parse_args(["--order", "random"])
+
+
+async def read_url(process: asyncio.subprocess.Process) -> str:
+    assert process.stdout is not None
+    line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+    assert line.startswith("Heymarket emulator listening on http://127.0.0.1:"), line
+    return line.rsplit(" ", 1)[1].strip()
+
+
+class TestSubprocess:
+    @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+    @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+    async def test_serves_seeded_contacts_and_stops_on_a_signal(self, sig: int) -> None:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "heymarket_async.testing",
+            "--port",
+            "0",
+            "--contacts",
+            "1000",
+            "--order",
+            "oldest_first",
+            "--api-key",
+            "k1",
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONWARNINGS": "error"},
+        )
+        try:
+            url = await read_url(process)
+            async with HeymarketClient(api_key="k1", base_url=url) as hm:
+                assert await hm.count_contacts() == 1000
+                assert [c.id for c in await hm.list_contacts()][:3] == [1, 2, 3]
+            process.send_signal(sig)
+            stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        assert process.returncode == 0, stderr.decode()
+        assert b"stopped" in stdout
+        assert b"Traceback" not in stderr
+
+    async def test_serve_in_process_until_stopped(self) -> None:
+        out = io.StringIO()
+        stop = asyncio.Event()
+        args = _serve.build_parser().parse_args(["--port", "0", "--contacts", "5"])
+        task = asyncio.create_task(_serve.serve(args, out, stop))
+        for _ in range(500):
+            if "listening" in out.getvalue():
+                break
+            await asyncio.sleep(0.002)
+        url = out.getvalue().split()[4]
+        async with HeymarketClient(api_key="test", base_url=url) as hm:
+            assert await hm.count_contacts() == 5
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        assert "API key: test  (5 contacts)" in out.getvalue()
+        assert out.getvalue().endswith("stopped\n")
+
+
+class TestMainInProcess:
+    @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+    def test_python_dash_m_entry_point_stops_on_sigint(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # The module entry point, run in this process (so coverage sees it): a thread sends
+        # SIGINT once the server says it listens, i.e. after the handler is installed.
+        monkeypatch.setattr(sys, "argv", ["heymarket_async.testing", "--port", "0"])
+        out = io.StringIO()
+        monkeypatch.setattr(sys, "stdout", out)
+
+        def interrupt() -> None:
+            for _ in range(2000):
+                if "listening" in out.getvalue():
+                    os.kill(os.getpid(), signal.SIGINT)
+                    return
+                time.sleep(0.005)
+
+        thread = threading.Thread(target=interrupt)
+        thread.start()
+        with pytest.raises(SystemExit) as info:
+            runpy.run_module("heymarket_async.testing", run_name="__main__")
+        thread.join()
+        assert info.value.code == 0
+        assert out.getvalue().endswith("stopped\n")
