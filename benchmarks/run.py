@@ -5,8 +5,9 @@
 Starts ``python -m heymarket_async.testing`` on a free port, then measures, best of
 ``--repeat`` runs each:
 
-- walks: a plain aiohttp paging loop (the baseline: v2 pages of 100, one after another, JSON
-  decoded, nothing else), the SDK's ``v2.iter_contacts`` and ``iter_contacts`` (v1);
+- walks (from ``bench_paging.py``): a plain aiohttp paging loop (the baseline: v2 pages of
+  100, one after another, JSON decoded, nothing else), the SDK's ``v2.iter_contacts`` and
+  ``iter_contacts`` (v1);
 - exports: ``heymarket-async export`` to JSONL and to CSV (the command's own code, in process);
 - single calls: ``get_contact`` through the SDK against a plain aiohttp GET (median and p99).
 
@@ -20,9 +21,7 @@ import argparse
 import asyncio
 import os
 import platform
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,10 @@ import aiohttp
 from heymarket_async import HeymarketClient
 from heymarket_async._cli import main as cli_main
 
+# The walks (the plain aiohttp loops and the SDK's) are the paging benchmark's own.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_paging import plain_v2, sdk_v1, sdk_v2, start_emulator
+
 API_KEY = "test"
 
 
@@ -48,63 +51,13 @@ class Run(NamedTuple):
 
 @contextmanager
 def emulator(contacts: int, latency_ms: float) -> Iterator[str]:
-    """The emulator in a separate process; yields its base URL."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "heymarket_async.testing",
-        "--port",
-        "0",
-        "--contacts",
-        str(contacts),
-        "--latency-ms",
-        str(latency_ms),
-        "--api-key",
-        API_KEY,
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    """The emulator in a separate process (``bench_paging.start_emulator``); yields its URL."""
+    proc, url = start_emulator(contacts, latency_ms)
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        match = re.search(r"http://[\d.]+:\d+", line)
-        if match is None:
-            raise RuntimeError(f"the emulator did not start: {line!r}")
-        yield match.group(0)
+        yield url
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-
-
-async def plain_walk(url: str) -> int:
-    """The baseline: what anyone would write with aiohttp alone."""
-    headers = {"Authorization": f"Bearer {API_KEY}"}
-    n = page = 0
-    async with aiohttp.ClientSession(headers=headers) as session:
-        while True:
-            body = {"limit": 100, "page": page, "ascending": True}
-            async with session.post(f"{url}/v2/contacts/list", json=body) as resp:
-                resp.raise_for_status()
-                data = await resp.json()
-            n += len(data)
-            page += 1
-            if len(data) < 100:
-                return n
-
-
-async def sdk_walk_v2(url: str) -> int:
-    n = 0
-    async with HeymarketClient(API_KEY, base_url=url) as hm:
-        async for page in hm.v2.iter_contacts(page_size=100).pages():
-            n += len(page)
-    return n
-
-
-async def sdk_walk_v1(url: str) -> int:
-    n = 0
-    async with HeymarketClient(API_KEY, base_url=url) as hm:
-        async for page in hm.iter_contacts().pages():
-            n += len(page)
-    return n
 
 
 def export(url: str, fmt: str, directory: str) -> Callable[[], int]:
@@ -194,9 +147,9 @@ def main() -> None:
     print(f"emulator: {args.contacts:,} contacts, latency {args.latency_ms:g} ms, own process")
     with emulator(args.contacts, args.latency_ms) as url, tempfile.TemporaryDirectory() as tmp:
         cases: list[Case] = [
-            ("plain aiohttp loop (v2, 100/page)", run_async(lambda: plain_walk(url))),
-            ("SDK v2.iter_contacts (100/page)", run_async(lambda: sdk_walk_v2(url))),
-            ("SDK iter_contacts (v1, 30/page)", run_async(lambda: sdk_walk_v1(url))),
+            ("plain aiohttp loop (v2, 100/page)", run_async(lambda: plain_v2(url))),
+            ("SDK v2.iter_contacts (100/page)", run_async(lambda: sdk_v2(2)(url))),
+            ("SDK iter_contacts (v1, 30/page)", run_async(lambda: sdk_v1(url))),
             ("export --format jsonl", export(url, "jsonl", tmp)),
             ("export --format csv", export(url, "csv", tmp)),
         ]

@@ -17,6 +17,7 @@ from heymarket_async._cli._output import (
     STANDARD_COLUMNS,
     CsvEncoder,
     JsonlEncoder,
+    contact_line,
     contact_record,
     csv_columns,
     stdlib_jsonl,
@@ -65,7 +66,31 @@ def _plain(data: Any) -> Any:
     return json.loads(json.dumps(data))
 
 
+#: What the API may send in the fields the converter passes through unchecked.
+raw_values = st.none() | texts | st.booleans() | st.integers() | st.floats(allow_nan=False)
+odd_contacts = st.builds(
+    Contact,
+    first=raw_values,
+    last=raw_values,
+    display_name=raw_values,
+    email=raw_values,
+    avatar=raw_values,
+    op=raw_values,
+    type=raw_values,
+    is_opted_out=raw_values,
+    shared=raw_values,
+    note=st.lists(raw_values | st.dictionaries(texts, raw_values, max_size=2), max_size=3).map(
+        tuple
+    ),
+)
+
+
 class TestJsonl:
+    @given(contacts | odd_contacts)
+    def test_line_is_the_record_encoded(self, contact: Contact) -> None:
+        expected = json.dumps(contact_record(contact), ensure_ascii=False, separators=(",", ":"))
+        assert contact_line(contact) == expected
+
     @given(contacts)
     def test_record_is_what_the_converter_unstructures(self, contact: Contact) -> None:
         assert _plain(contact_record(contact)) == _plain(CONVERTER.unstructure(contact))
