@@ -46,6 +46,7 @@ class TestAll:
             "Hooks",
             "RequestEvent",
             "RetryPolicy",
+            "TagPager",
             "V1ContactPager",
             "V1Position",
             "V2ContactPager",
@@ -121,12 +122,26 @@ V1_SIGNATURES = {
     "list_contacts": ([], ["date"]),
     "count_contacts": ([], ["since"]),
     "list_contact_fields": ([], []),
+    "get_contact_status": (["contact_id"], ["phone"]),
+    "set_contact_status": (["contact_id"], ["phone", "status"]),
+    "create_contact_fields": (["titles"], []),
+    "batch_create_contacts": (["contacts"], ["overwrite", "batch_size"]),
+    "create_tag": (["name"], ["color"]),
+    "get_tag": (["tag_id"], []),
+    "delete_tag": (["tag_id"], []),
+    "list_tags": ([], ["date"]),
+    "patch_contact": (["contact_id"], []),
 }
 V2_SIGNATURES = {
     "get_contact": (["contact_uuid"], []),
     "create_contact": (["channels"], [*FIELDS]),
     "list_contacts": ([], ["limit", "page", "since", "ascending"]),
     "add_channel": (["contact_uuid", "channel_type", "channel_id"], []),
+    "update_contact": (["contact_uuid"], [*FIELDS]),
+    "delete_contact": (["contact_uuid"], []),
+    "update_channel": (["contact_uuid", "channel_type", "channel_id"], []),
+    "upsert_contacts": (["contacts"], ["batch_size"]),
+    "delete_contacts": (["contact_uuids"], ["batch_size"]),
 }
 
 
