@@ -180,6 +180,7 @@ class FakeHeymarket:
       ``time.time``, the real time, because clients sign with the real time whatever the fake
       clock says.
     - ``record_limit``: keep only the last n requests in :attr:`requests` (``None``: all).
+    - ``tag_page_size``: tags per ``POST /v1/tags`` page (30).
 
     Choices where the docs are silent: a PUT keeps the fields its body leaves out (names
     given are overwritten; ``custom`` merges unless ``?overwrite=true``); creates never
@@ -189,6 +190,23 @@ class FakeHeymarket:
     and adding a channel the contact already has is not a write; v2 search answers the
     matching contacts in the order of the values asked, each once; ``DELETE`` answers
     ``"ok"``; error bodies are ``{"error": "<slug>", "message": "..."}``.
+
+    The endpoints beyond the first scope, where the docs give no example: ``/v1/contact/status``
+    and ``set_status`` take ``{"id"}`` (an int or a digit string) or ``{"phone"}``;
+    ``unsubscribed`` is the contact's ``is_opted_out`` (``subscribed``/``unsubscribed``/
+    ``active`` write it, moving ``rev`` when it changes) and ``blocked`` is kept beside the
+    contact in :attr:`blocked` (no ``rev`` change); ``active`` also unblocks.
+    ``POST /v1/contacts/fields`` numbers new fields after the highest id and answers
+    ``{"fields": [{"id", "name"}]}``. ``POST /v1/batch/contacts`` updates the contact that has
+    the item's phone (``custom`` merged unless ``?overwrite=true``) or creates one, applies the
+    valid items and answers ``"ok"`` or the array of failed items, each with an ``error``.
+    Tags are ``{"id", "name", "color", "created", "updated"}``; ``POST /v1/tags`` lists them
+    newest first, ``date`` exclusive. ``PUT /v2/contact/{uuid}`` merges like the v1 PUT and
+    answers the whole contact; ``PUT .../channel`` replaces the contact's channel of that
+    type. ``POST /v2/contacts`` updates the items with a ``uuid`` and creates the others,
+    answering ``{"contacts": [...], "failed_contacts": [{...item, "error"}]}``;
+    ``DELETE /v2/contacts`` takes ``{"contacts": [uuid, ...]}`` and answers ``"ok"`` or
+    ``{"failed_contacts": [{"uuid", "error"}]}``.
 
     Observation: :attr:`requests` (:class:`RecordedRequest`), :attr:`in_flight`,
     :attr:`peak_in_flight`; :attr:`contacts` is a read-only ``{id: contact JSON}`` view
