@@ -497,6 +497,8 @@ def _write_effect(request: Request) -> str:
         return "channel may have been added"
     if request.method == "PUT":
         return "contact may have been updated"
+    if request.method == "DELETE":
+        return "contacts may have been deleted"
     return _EFFECTS.get(request.path, "contact may have been created")
 
 

@@ -346,8 +346,10 @@ class V1Methods:
         between (``rev`` moved by more than one), :class:`ConcurrentModificationError` is
         raised. It is raised after the write was applied (read the contact again and decide);
         a change made between the read and the write to a field this write re-sent was
-        overwritten. When the API gives no ``rev``, no check can be made. The write is not
-        repeated once it may have been applied (a repeat would move ``rev`` too).
+        overwritten. When the API gives no ``rev``, no check can be made. The SDK does not
+        repeat the write once it may have been applied (a repeat would move ``rev`` too), but
+        aiohttp itself resends a ``PUT`` once when the connection drops before the answer:
+        that rare case is reported as a conflict as well.
         """
         unknown = sorted(set(changes) - {"phone", *check.CONTACT_FIELDS})
         if unknown:

@@ -268,16 +268,18 @@ class V2Contacts:
     ) -> BulkResult[None]:
         """Delete many contacts by UUID (``DELETE /v2/contacts``, ``{"contacts": [uuid, ...]}``).
 
-        Batched like :meth:`upsert_contacts`; deleting is idempotent, so a batch is retried on
-        the usual transient errors. Returns a :class:`BulkResult` in input order; an item the
-        API lists as failed (by UUID) is failed.
+        Batched like :meth:`upsert_contacts`, and like it, a batch is not sent again once it may
+        have been applied (a repeat would report the contacts it deleted as not found): its
+        items are unknown, and deleting them again is harmless. Returns a :class:`BulkResult`
+        in input order; an item the API lists as failed (matched by UUID) is failed.
         """
         items = check.items(contact_uuids, "contact_uuids")
         uuids = check.contact_uuids(items)
         size = check.batch_size(batch_size)
 
         async def send(batch: list[Any]) -> Any:
-            request = Request("DELETE", "/v2/contacts", Safety.IDEMPOTENT, {"contacts": batch})
+            # CREATE: retried only when it provably never arrived (see the docstring).
+            request = Request("DELETE", "/v2/contacts", Safety.CREATE, {"contacts": batch})
             return await self._call(request, failures_answer)
 
         return await run_batches(

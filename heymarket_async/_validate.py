@@ -317,11 +317,14 @@ MAX_BATCH_SIZE: Final = 1000
 
 
 def contact_lookup(ident: object, number: object) -> dict[str, Any]:
-    """``{"id": N}`` or ``{"phone": "..."}``: exactly one of the two must be given."""
+    """``{"id": "98765"}`` or ``{"phone": "..."}``: exactly one of the two must be given.
+
+    The id goes as a string, as the docs show it for ``POST /v1/contact/get``.
+    """
     if (ident is None) == (number is None):
         raise InvalidRequestError("contact_id", "give either contact_id or phone, not both")
     if ident is not None:
-        return {"id": contact_id(ident)}
+        return {"id": str(contact_id(ident))}
     return {"phone": phone(number)}
 
 

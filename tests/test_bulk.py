@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from heymarket_async import (
@@ -16,6 +16,7 @@ from heymarket_async import (
     BulkItem,
     BulkResult,
     BulkStatus,
+    Hooks,
     InvalidResponseError,
     RetryPolicy,
     ServerError,
@@ -33,7 +34,7 @@ from heymarket_async._bulk import (
 )
 from heymarket_async._convert import StructureError
 from heymarket_async.testing import FakeHeymarket, Fault
-from tests._fakes import InstantSleep
+from tests._fakes import InstantSleep, ScaledTime
 
 
 def _error(cls: type[Any], status: int) -> Any:
@@ -209,6 +210,39 @@ class TestRunBatches:
         assert [i.index for i in result] == list(range(40))
         assert [i.input["phone"] for i in result.failed] == ["7", "17", "27", "37"]
 
+    @settings(max_examples=60, deadline=None)
+    @given(
+        n=st.integers(1, 60),
+        batch_size=st.integers(1, 12),
+        workers=st.integers(1, 6),
+        data=st.data(),
+    )
+    def test_any_split_keeps_input_order_and_each_items_outcome(
+        self, n: int, batch_size: int, workers: int, data: st.DataObject
+    ) -> None:
+        failing = data.draw(st.sets(st.integers(0, n - 1)))
+        delays = data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+        calls: list[list[Any]] = []
+
+        async def send(batch: list[Any]) -> Any:
+            calls.append(batch)
+            # Batches finish in another order than they started.
+            for _ in range(delays[batch[0]["n"]]):
+                await asyncio.sleep(0)
+            return None, [{"phone": b["phone"]} for b in batch if b["n"] in failing]
+
+        bodies = [{"phone": str(i), "n": i} for i in range(n)]
+        result = asyncio.run(
+            run_batches(
+                bodies, bodies, batch_size=batch_size, workers=workers, send=send, keys=phone_keys
+            )
+        )
+        assert [i.index for i in result] == list(range(n))
+        assert [i.input for i in result] == bodies
+        assert {i.index for i in result.failed} == failing
+        assert sorted(b["n"] for c in calls for b in c) == list(range(n)), "each item sent once"
+        assert all(len(c) <= batch_size for c in calls)
+
     async def test_an_authentication_error_stops_the_batches_not_yet_sent(self) -> None:
         sent = []
 
@@ -334,3 +368,38 @@ class TestOverTheEmulator:
             result = await hm.v2.delete_contacts([*gone, ghost], batch_size=2)
             assert [i.status for i in result] == [BulkStatus.SUCCEEDED] * 3 + [BulkStatus.FAILED]
             assert list(fake.contacts) == [kept["id"]]
+
+    async def test_v2_bulk_delete_that_may_have_been_applied_is_unknown_and_not_resent(
+        self,
+    ) -> None:
+        async with FakeHeymarket() as fake:
+            uuids = [fake.add_contact(phone=f"1510555000{n}")["uuid"] for n in range(4)]
+            # A 5xx after the write, not a dropped connection: aiohttp itself resends a PUT or
+            # DELETE once when the connection drops, below the SDK's retry rules.
+            fake.faults.add("DELETE /v2/contacts", Fault.fail_after_write(502), on=[1])
+            hm = fake.client(max_concurrency=1, retry=RetryPolicy(max_retries=3))
+            hm._sleep = InstantSleep()
+            result = await hm.v2.delete_contacts(uuids, batch_size=2)
+            assert [i.status for i in result] == [BulkStatus.UNKNOWN] * 2 + [
+                BulkStatus.SUCCEEDED
+            ] * 2
+            assert len(fake.requests_to("DELETE /v2/contacts")) == 2
+            error = result.items[0].error
+            assert error is not None
+            assert "contacts may have been deleted" in "".join(getattr(error, "__notes__", []))
+            assert len(fake.contacts) == 0, "the dropped batch was applied"
+
+    async def test_batches_go_through_the_clients_rate_limiter(self) -> None:
+        async with FakeHeymarket() as fake:
+            # 60 a minute is one a second; ScaledTime makes a second a millisecond. Send times
+            # are read on the client's clock, in the hook the pipeline calls as it sends.
+            time = ScaledTime(1000)
+            sent: list[float] = []
+            hooks = Hooks(on_request=lambda _: sent.append(time.clock()))
+            hm = time.install(fake.client(max_concurrency=4, rate_limit=60, hooks=hooks))
+            result = await hm.batch_create_contacts([{"phone": p} for p in PHONES], batch_size=5)
+            assert result.ok
+            assert len(sent) == 5
+            # The first goes at once and each later one a slot (1 s) after the one before.
+            assert max(sent) - min(sent) >= 4 - 0.1
+            assert len(time.sleeps) >= 4

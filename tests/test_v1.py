@@ -361,7 +361,8 @@ class TestGetContactStatus:
         assert status == ContactStatus(
             id=98765, phone="15105553344", unsubscribed=False, blocked=True
         )
-        assert_request(wire.last, "POST", "/v1/contact/status", body={"id": 98765})
+        # The id as a string, as the docs show it for the sibling POST /v1/contact/get.
+        assert_request(wire.last, "POST", "/v1/contact/status", body={"id": "98765"})
 
     async def test_by_phone_posts_the_normalized_phone(
         self, wire: WireServer, client: HeymarketClient
@@ -393,7 +394,10 @@ class TestSetContactStatus:
         wire.reply(json_reply("success"))
         assert await client.set_contact_status(98765, status=status) is None
         assert_request(
-            wire.last, "POST", "/v1/contact/set_status", body={"id": 98765, "status": status.value}
+            wire.last,
+            "POST",
+            "/v1/contact/set_status",
+            body={"id": "98765", "status": status.value},
         )
 
     async def test_takes_the_status_as_a_string_and_the_contact_by_phone(
