@@ -10,9 +10,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any, Final, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
 
 import attrs
+
+if TYPE_CHECKING:
+    from .errors import HeymarketError
 
 T = TypeVar("T")
 
@@ -185,7 +188,7 @@ class BulkItem(Generic[T]):
     status: BulkStatus
     result: T | None = None
     reason: str | None = None
-    error: Exception | None = attrs.field(default=None, eq=False)
+    error: HeymarketError | None = attrs.field(default=None, eq=False)
     detail: Any = None
 
     @property

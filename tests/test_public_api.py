@@ -174,6 +174,16 @@ class TestSpecSignatures:
         assert params["channel_type"].kind is inspect.Parameter.KEYWORD_ONLY
         assert params["channel_type"].default is None
 
+    def test_patch_contact_takes_the_changes_as_keywords(self) -> None:
+        params = inspect.signature(heymarket_async.HeymarketClient.patch_contact).parameters
+        assert [p.kind for p in params.values()][-1] is inspect.Parameter.VAR_KEYWORD
+
+    def test_iter_tags_is_a_plain_method_returning_a_pager(self) -> None:
+        method = heymarket_async.HeymarketClient.iter_tags
+        assert not inspect.iscoroutinefunction(method)
+        assert _split(method) == ([], [])
+        assert inspect.signature(method).return_annotation in ("TagPager", heymarket_async.TagPager)
+
     def test_defaults(self) -> None:
         client = heymarket_async.HeymarketClient
         v2 = type(client("k-123456").v2)

@@ -525,6 +525,19 @@ class TestTags:
         assert await client.delete_tag(55) is None
         assert_request(wire.last, "DELETE", "/v1/tag/55", has_body=False)
 
+    async def test_a_create_that_may_have_been_applied_says_a_tag_may_exist(
+        self, wire: WireServer
+    ) -> None:
+        hm = _wire_fixture_client(wire, retry=RetryPolicy(max_retries=3, backoff_base=0.0))
+        wire.reply(json_reply({"error": "boom"}, status=500))
+        try:
+            with pytest.raises(ServerError, match="may have been applied") as caught:
+                await hm.create_tag("VIP")
+        finally:
+            await hm.close()
+        assert len(wire.requests) == 1
+        assert any("tag may have been created" in n for n in caught.value.__notes__)
+
     @pytest.mark.parametrize("shape", ["array", "object"])
     async def test_list_sends_the_date_cursor_and_reads_either_shape(
         self, wire: WireServer, client: HeymarketClient, shape: str
