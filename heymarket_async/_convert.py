@@ -161,6 +161,19 @@ def _fast_tags(value: list[Any]) -> tuple[Tag, ...]:
     return tuple(out)
 
 
+def _fast_channels(value: list[Any]) -> tuple[ContactChannel, ...]:
+    out = []
+    for item in value:
+        if type(item) is dict:
+            kind = item.get("channel_type")
+            ident = item.get("channel_id")
+            if type(kind) is str and type(ident) is str:
+                out.append(ContactChannel(channel_type=kind, channel_id=ident))
+                continue
+        return _channels(value)
+    return tuple(out)
+
+
 def _fast_custom(value: Any) -> dict[str, str]:
     if type(value) is dict:
         try:
@@ -208,7 +221,9 @@ def structure_contact(data: Any, _: Any = Contact) -> Contact:
         email=g("email"),
         custom=_fast_custom(custom) if custom else {},
         tags=_fast_tags(tags) if type(tags) is list else _tags(tags),
-        contact_channels=_channels(channels) if channels else (),
+        contact_channels=(
+            _fast_channels(channels) if type(channels) is list else _channels(channels)
+        ),
         assigned_user_id=(
             assigned
             if assigned is None or type(assigned) is int

@@ -7,8 +7,9 @@ Two pagers, each an async iterator of :class:`Contact` with a ``.pages()`` view,
   docs say neither whether that list runs newest-first or oldest-first nor whether the ``date``
   cursor is inclusive, so the walk is built to be exact in all four cases: it learns the cursor
   semantics from the answers, sends cursors that never skip a contact, and drops by id the
-  contacts that a cursor sends twice. The per-page decisions are the pure function
-  :func:`v1_step`, tested without an event loop.
+  contacts that a cursor sends twice. A tie group larger than a page, which no v1 cursor can
+  pass, is read through the v2 list. The per-page decisions are the pure functions
+  :func:`v1_step` and :func:`v1_tie_step`, tested without an event loop.
 - :class:`V2ContactPager` (``client.v2.iter_contacts()``) follows ``POST /v2/contacts/list``
   page by page, fetching a few pages ahead concurrently.
 
@@ -24,7 +25,7 @@ import collections
 import contextlib
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
@@ -32,7 +33,7 @@ import attrs
 
 from . import _validate as check
 from ._convert import StructureError, structure_contact
-from ._wire import Request, Safety, parse_timestamp
+from ._wire import Request, Safety, format_timestamp, parse_timestamp
 from .errors import InvalidRequestError, InvalidResponseError, PaginationError
 from .models import Contact
 
@@ -42,12 +43,14 @@ __all__ = [
     "V2ContactPager",
     "V2Position",
     "v1_step",
+    "v1_tie_step",
 ]
 
 T = TypeVar("T")
 RawContact = dict[str, Any]
 Call = Callable[[Request, Callable[[Any], T]], Awaitable[T]]
 
+V2_LIST: Final = "/v2/contacts/list"
 #: The documented v1 page size: a shorter page ends the walk.
 V1_PAGE_SIZE: Final = 30
 #: The most pages a v2 walk may fetch ahead of the one being consumed.
@@ -109,6 +112,13 @@ def _freeze_seen(value: Mapping[str, Iterable[Any]]) -> Mapping[str, frozenset[A
     return {k: frozenset(v) for k, v in value.items()}
 
 
+def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _bad_resume(f"{key} must be a string or null")
+    return value
+
+
 @attrs.frozen(kw_only=True)
 class V1Position:
     """Where a v1 walk stands: enough to resume it in another process after a crash.
@@ -116,9 +126,12 @@ class V1Position:
     ``cursor`` is the ``date`` to send next, exactly as the server wrote it (``None`` before the
     first page); ``seen`` maps ``updated`` values at that boundary to the ids already handed out
     there, so the contacts a cursor sends again are dropped; ``since`` is the walk's lower bound.
-    The rest is what the walk learned about the server (``descending``: the list runs
-    newest-first; ``inclusive``: a cursor returns the contacts at that time again) and ``done``.
-    Save it with :meth:`to_json` and pass it back as ``resume=``.
+    ``descending`` (the list runs newest-first) and ``inclusive`` (a cursor returns the
+    contacts at that time again) are what the walk learned about the server.
+
+    ``tie`` and the fields after it describe a tie group too large for v1 pages that is being
+    read through the v2 list (see :class:`V1ContactPager`). Treat a position as opaque: save it
+    with :meth:`to_json` and pass it back as ``resume=``.
     """
 
     cursor: str | None = None
@@ -126,25 +139,32 @@ class V1Position:
     since: str | None = None
     descending: bool | None = None
     inclusive: bool | None = None
-    #: True when ``cursor`` is the caller's ``since`` rather than a server ``updated`` value.
-    cursor_is_since: bool = False
+    #: True when ``cursor`` is the SDK's own time (``since``, or just before a tie group), not
+    #: a server ``updated`` value, so the answer says nothing about inclusivity.
+    own_cursor: bool = False
     page_size: int = V1_PAGE_SIZE
     done: bool = False
+    #: The ``updated`` value of a tie group being read through the v2 list.
+    tie: str | None = None
+    #: Where that v2 read stands: page number and contacts of it already dealt with.
+    tie_page: int = 0
+    tie_skip: int = 0
+    #: The latest ``updated`` value below ``tie`` that the v2 read met.
+    tie_below: str | None = None
+    #: How many of the contacts at ``tie`` that v1 gave the v2 read has met.
+    tie_matched: int = 0
+    #: A tie group read through v2; its contacts are dropped if a cursor sends them again.
+    resolved: str | None = None
+    #: Where to go past ``resolved`` if the server turns out to be inclusive (``None``: the end).
+    resolved_next: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``seen`` as lists of ids)."""
-        return {
-            "kind": "v1",
-            "format": _FORMAT,
-            "cursor": self.cursor,
-            "seen": {k: sorted(v, key=repr) for k, v in self.seen.items()},
-            "since": self.since,
-            "descending": self.descending,
-            "inclusive": self.inclusive,
-            "cursor_is_since": self.cursor_is_since,
-            "page_size": self.page_size,
-            "done": self.done,
-        }
+        data: dict[str, Any] = {"kind": "v1", "format": _FORMAT}
+        for field in attrs.fields(V1Position):
+            data[field.name] = getattr(self, field.name)
+        data["seen"] = {k: sorted(v, key=repr) for k, v in self.seen.items()}
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | str) -> V1Position:
@@ -153,23 +173,27 @@ class V1Position:
         Raises :class:`InvalidRequestError` (field ``resume``) for anything else.
         """
         data = _load(data, "v1")
-        cursor = data.get("cursor")
         seen = data.get("seen") or {}
-        if cursor is not None and not isinstance(cursor, str):
-            raise _bad_resume("cursor must be a string or null")
         if not isinstance(seen, Mapping) or not all(
             isinstance(k, str) and isinstance(v, list) for k, v in seen.items()
         ):
             raise _bad_resume("seen must map timestamps to lists of ids")
         return cls(
-            cursor=cursor,
+            cursor=_opt_str(data, "cursor"),
             seen=seen,
             since=_opt_since(data),
             descending=_opt_bool(data, "descending"),
             inclusive=_opt_bool(data, "inclusive"),
-            cursor_is_since=bool(data.get("cursor_is_since", False)),
+            own_cursor=bool(data.get("own_cursor", False)),
             page_size=check.bounded_int(data.get("page_size", V1_PAGE_SIZE), "resume.page_size", 1),
             done=bool(data.get("done", False)),
+            tie=_opt_str(data, "tie"),
+            tie_page=check.bounded_int(data.get("tie_page", 0), "resume.tie_page", 0),
+            tie_skip=check.bounded_int(data.get("tie_skip", 0), "resume.tie_skip", 0),
+            tie_below=_opt_str(data, "tie_below"),
+            tie_matched=check.bounded_int(data.get("tie_matched", 0), "resume.tie_matched", 0),
+            resolved=_opt_str(data, "resolved"),
+            resolved_next=_opt_str(data, "resolved_next"),
         )
 
     def to_json(self) -> str:
@@ -260,8 +284,8 @@ class V1Step:
     """What one v1 page means: the contacts to hand out, and where the walk goes next.
 
     ``stuck`` is set (to the ``updated`` value) when the page is a full page of one timestamp:
-    no cursor can move past such a group without skipping contacts or reading the same page
-    again, so the walk must stop there with :class:`PaginationError`.
+    no v1 cursor can move past such a group without skipping contacts or reading the same page
+    again, so ``next.tie`` says to read the rest of it through v2 (:func:`v1_tie_step`).
     """
 
     keep: list[RawContact]
@@ -300,6 +324,10 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
       given ``P`` it restarts at the first contact at ``L``, and an inclusive one at ``P``.
     - ``seen`` keeps the ids at ``P`` and ``L`` only, so memory stays at a page or two.
 
+    - The order (newest- or oldest-first) is read off the pages; a page that answers a cursor
+      with contacts from before it, or a cursor that would not change, raises
+      :class:`PaginationError` instead of looping.
+
     ``since`` (when the walk has one) drops contacts updated at or before it. On an oldest-first
     list the first page jumps to ``since`` as a cursor; on a newest-first list the walk ends on
     the first page that reaches it.
@@ -310,9 +338,25 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
     seen = pos.seen
     first = _updated(page[0])
     last = _updated(page[-1])
+    if pos.resolved is not None:
+        if first == pos.resolved:
+            # An inclusive server sent again the tie group that was read through v2.
+            if pos.resolved_next is None:
+                return V1Step([], attrs.evolve(pos, done=True, seen={}, inclusive=True), 0)
+            nxt = attrs.evolve(
+                pos,
+                cursor=pos.resolved_next,
+                own_cursor=True,
+                inclusive=True,
+                seen={},
+                resolved=None,
+                resolved_next=None,
+            )
+            return V1Step([], nxt, 0)
+        pos = attrs.evolve(pos, resolved=None, resolved_next=None)
 
     inclusive = pos.inclusive
-    if pos.cursor is not None and not pos.cursor_is_since:
+    if pos.cursor is not None and not pos.own_cursor:
         # Only a cursor copied from a contact can be compared byte for byte with the answer.
         if first == pos.cursor:
             inclusive = True
@@ -323,24 +367,25 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
     last_dt = first_dt if last == first else _parse(last)
     if first_dt != last_dt:
         descending = first_dt > last_dt
-    if pos.cursor is not None and descending is not None:
+    if pos.cursor is not None:
         at = _parse(pos.cursor)
-        if first_dt > at if descending else first_dt < at:
+        if descending is None and first_dt != at:
+            # A page of one time still tells the order: it lies beyond the cursor.
+            descending = first_dt < at
+        elif first_dt > at if descending else first_dt < at:
             raise PaginationError(
                 f"the server answered the v1 cursor {pos.cursor!r} with contacts from before it",
                 cursor=pos.cursor,
             )
     page_size = max(pos.page_size, n)
 
-    # Drop what a cursor sent again: it can only be the page's leading run of boundary values.
+    # Drop what was handed out already: what a cursor sends again (the page's first times), or
+    # the first part of the page when resuming from a position saved in the middle of it.
     keep = page
     if seen:
-        j = 0
-        while j < n and page[j].get("updated") in seen:
-            j += 1
-        if j:
-            keep = [c for c in page[:j] if c.get("id") not in seen[c["updated"]]]
-            keep.extend(page[j:])
+        nothing: frozenset[Any] = frozenset()
+        get = dict[Any, frozenset[Any]](seen).get
+        keep = [c for c in page if c.get("id") not in get(c.get("updated"), nothing)]
     new = len(keep)
 
     done = n < page_size
@@ -360,13 +405,14 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
         return V1Step(keep, attrs.evolve(pos, done=True, seen={}), new)
     if jump:
         assert pos.since is not None
-        nxt = attrs.evolve(pos, cursor=pos.since, cursor_is_since=True, seen={})
+        nxt = attrs.evolve(pos, cursor=pos.since, own_cursor=True, seen={})
         return V1Step(keep, nxt, new)
 
     if first == last:
-        # A full page of one timestamp: a later cursor skips, an earlier one repeats.
-        stay = attrs.evolve(pos, seen=_merge(seen, page))
-        return V1Step(keep, stay, new, stuck=last)
+        # A full page of one timestamp: a later cursor skips, an earlier one repeats. The
+        # rest of the group is read through the v2 list (see v1_tie_step).
+        tie = attrs.evolve(pos, seen=_merge(seen, page), tie=last, tie_page=0, tie_skip=0)
+        return V1Step(keep, tie, new, stuck=last)
 
     k = n - 1
     while page[k].get("updated") == last:
@@ -379,8 +425,8 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
             k -= 1
     boundary = page[k + 1 :]
     nxt_seen = {v: ids for v, ids in seen.items() if v in (cursor, last)}
-    nxt = attrs.evolve(pos, cursor=cursor, cursor_is_since=False, seen=_merge(nxt_seen, boundary))
-    if cursor == pos.cursor and not pos.cursor_is_since:
+    nxt = attrs.evolve(pos, cursor=cursor, own_cursor=False, seen=_merge(nxt_seen, boundary))
+    if cursor == pos.cursor and not pos.own_cursor:
         raise PaginationError(
             f"the v1 cursor {cursor!r} does not advance: the same page would be asked for again",
             cursor=cursor,
@@ -397,12 +443,143 @@ def _merge(seen: Mapping[str, frozenset[Any]], contacts: Iterable[RawContact]) -
     return out
 
 
-def _stuck_error(value: str) -> PaginationError:
-    return PaginationError(
-        f"more contacts share the updated time {value!r} than fit on a v1 page: no v1 cursor "
-        "can move past them without skipping some. Walk with client.v2.iter_contacts() instead",
-        cursor=value,
+# -- v1: a tie group larger than a page, read through the v2 list ---------------------------
+
+#: The v2 page size of a tie group's read.
+TIE_PAGE: Final = 100
+#: How far before a tie group its v2 read starts (the coarsest resolution a server may use).
+TIE_MARGIN: Final = timedelta(seconds=1)
+
+
+def tie_request(pos: V1Position) -> dict[str, Any]:
+    """The ``POST /v2/contacts/list`` body for the next page of a tie group's read.
+
+    Oldest first, from one second before the group: the v2 ``date`` filter keeps contacts
+    updated after it, so the whole group is in the answer whether the filter is inclusive or
+    not and whatever the resolution the server compares at; the few contacts in that second
+    before the group are passed over.
+    """
+    assert pos.tie is not None
+    start = format_timestamp(_parse(pos.tie) - TIE_MARGIN)
+    return {"limit": TIE_PAGE, "page": pos.tie_page, "ascending": True, "date": start}
+
+
+@attrs.frozen
+class V1TieStep:
+    """What one v2 page of a tie group's read yields (``index``: their places on the page)."""
+
+    keep: list[RawContact]
+    index: list[int]
+    next: V1Position
+
+
+@attrs.frozen
+class _TieScan:
+    missing: set[Any]  # ids the v1 pages gave at the tie, not met on the v2 pages yet
+    matched: int  # how many of those were met
+    below: str | None  # the latest time below the tie met
+    above: str | None  # the first time above it, where the read ends
+    index: list[int]  # places of the group's contacts to hand out
+
+
+def _tie_scan(pos: V1Position, data: list[RawContact], end: int) -> _TieScan:
+    """Go over ``data[pos.tie_skip:end]``, a page of a tie group's v2 read."""
+    assert pos.tie is not None
+    at = _parse(pos.tie)
+    missing = set(pos.seen.get(pos.tie, ()))
+    matched = pos.tie_matched
+    below = pos.tie_below
+    above = None
+    index = []
+    for r in range(pos.tie_skip, end):
+        c = data[r]
+        value = _updated(c)
+        when = at if value == pos.tie else _parse(value)
+        if when < at:
+            below = value
+        elif when > at:
+            above = value
+            break
+        else:
+            cid = c.get("id")
+            if cid is None:
+                raise PaginationError(
+                    f"the v2 list gave a contact without an id at {pos.tie!r}: the v1 walk "
+                    "cannot tell which contacts of that tie group it has handed out",
+                    cursor=pos.tie,
+                )
+            if cid in missing:
+                missing.discard(cid)
+                matched += 1
+            else:
+                index.append(r)
+    return _TieScan(missing, matched, below, above, index)
+
+
+def v1_tie_step(
+    pos: V1Position, data: list[RawContact], since: datetime | None = None
+) -> V1TieStep:
+    """Decide what a v2 page of a tie group's read yields, and where the v1 walk goes after.
+
+    The group's contacts that the v1 pages already gave (``seen``) are dropped; the others
+    are handed out. Once past the group, the v1 walk resumes beyond it: an exclusive server
+    gets the group's own time; an inclusive one the first time past it (read on the v2 pages:
+    the next one up on an oldest-first list; on a newest-first list the last one below, or the
+    read's start when there is none).
+
+    Raises :class:`PaginationError` when the v2 list shows none of the group's contacts that
+    the v1 list gave: then the two lists do not agree on ids or times, and going on could give
+    contacts twice or skip them. Some of them missing is fine: they changed since (and so left
+    the group), and were handed out already.
+    """
+    assert pos.tie is not None
+    scan = _tie_scan(pos, data, len(data))
+    keep = [data[r] for r in scan.index]
+    index = scan.index
+    if since is not None and _parse(pos.tie) <= since:
+        keep, index = [], []
+    below, above = scan.below, scan.above
+    if above is None and len(data) >= TIE_PAGE:
+        nxt = attrs.evolve(
+            pos,
+            tie_page=pos.tie_page + 1,
+            tie_skip=0,
+            tie_below=below,
+            tie_matched=scan.matched,
+            seen={pos.tie: scan.missing},
+        )
+        return V1TieStep(keep, index, nxt)
+    if not scan.matched:
+        raise PaginationError(
+            f"the v2 list shows none of the {len(scan.missing)} contacts that the v1 list gave "
+            f"at {pos.tie!r} (ids {sorted(scan.missing, key=repr)[:5]}...): the walk cannot "
+            "go past that time without risking duplicates or a gap",
+            cursor=pos.tie,
+        )
+    if pos.descending:
+        past: str | None = below or tie_request(pos)["date"]
+    else:
+        past = above
+    base = attrs.evolve(
+        pos,
+        seen={},
+        tie=None,
+        tie_page=0,
+        tie_skip=0,
+        tie_below=None,
+        tie_matched=0,
+        own_cursor=False,
     )
+    if pos.inclusive:
+        if past is None:
+            return V1TieStep(keep, index, attrs.evolve(base, done=True))
+        return V1TieStep(keep, index, attrs.evolve(base, cursor=past, own_cursor=True))
+    if pos.inclusive is None:
+        # Send the group's time: an exclusive server goes on past it; an inclusive one sends the
+        # group again, which tells the walk to go to ``past`` instead.
+        nxt = attrs.evolve(base, cursor=pos.tie, resolved=pos.tie, resolved_next=past)
+        return V1TieStep(keep, index, nxt)
+    return V1TieStep(keep, index, attrs.evolve(base, cursor=pos.tie))
 
 
 # -- the pagers -------------------------------------------------------------------------------
@@ -533,12 +710,24 @@ class V1ContactPager(_Pager):
     out; ``since`` keeps only the contacts updated after it.
 
     On unchanging data every contact comes out exactly once whatever the list's order and the
-    cursor's inclusivity (see :func:`v1_step`). Raises :class:`PaginationError` (naming the
-    timestamp, in ``cursor``) when a whole page of contacts share one ``updated`` time, since no
-    v1 cursor can pass them without skipping some: ``client.v2.iter_contacts()`` can.
+    cursor's inclusivity (see :func:`v1_step`). When a whole page of contacts share one
+    ``updated`` time, no v1 cursor can pass them without skipping some (a bulk import does
+    that): the rest of that group is read from ``POST /v2/contacts/list``, filtered to the
+    second before it and checked against what the v1 pages gave (:func:`v1_tie_step`); those
+    contacts come in v2's shape (with ``uuid`` and ``contact_channels``). If the two lists
+    disagree, :class:`PaginationError` names the timestamp (in ``cursor``) rather than risk a
+    gap; so does a server that answers a cursor with the same page again.
 
     ``position`` is valid after every contact handed out: save ``position.to_json()`` and pass it
-    back as ``client.iter_contacts(resume=...)`` to carry on where the walk stopped.
+    back as ``client.iter_contacts(resume=...)`` to carry on where the walk stopped::
+
+        async with client.iter_contacts(resume=load_saved_or_none()) as pager:
+            async for page in pager.pages():
+                write(page)
+                save(pager.position.to_json())  # after a crash, resume from here
+
+    Leave the walk with ``async with`` (or ``aclose()``) to stop it at once; a bare ``break``
+    leaves nothing running either, since the v1 walk requests one page at a time.
 
     Contacts changed during a walk: on an oldest-first list a changed contact moves to the end,
     so every contact comes out at least once and a changed one may come out twice (old and new);
@@ -569,28 +758,45 @@ class V1ContactPager(_Pager):
         self._since = None if pos.since is None else parse_timestamp(pos.since)
         self._page_pos = pos  # the position that fetched the buffered page
         self._next_pos = pos  # where the walk goes after the buffered page
-        self._stuck: str | None = None
+        # For a page of a tie group's v2 read: the raw page and the places of what it yields.
+        self._tie_data: list[RawContact] = []
+        self._tie_index: list[int] = []
         self._stalls = 0
 
     @property
     def position(self) -> V1Position:
         """Where to resume from: just after the last contact handed out."""
-        if self._i >= self._avail:
+        i = self._i
+        if i >= self._avail:
             return self._next_pos
+        page_pos = self._page_pos
+        if page_pos.tie is not None:
+            end = self._tie_index[i - 1] + 1 if i else page_pos.tie_skip
+            scan = _tie_scan(page_pos, self._tie_data, end)
+            return attrs.evolve(
+                page_pos,
+                tie_skip=end,
+                tie_below=scan.below,
+                tie_matched=scan.matched,
+                seen={page_pos.tie: scan.missing},
+            )
         return attrs.evolve(
             self._next_pos,
-            cursor=self._page_pos.cursor,
-            cursor_is_since=self._page_pos.cursor_is_since,
-            seen=_merge(self._page_pos.seen, self._buf[: self._i]),
+            cursor=page_pos.cursor,
+            own_cursor=page_pos.own_cursor,
+            seen=_merge(page_pos.seen, self._buf[:i]),
             done=False,
+            tie=None,
+            resolved=page_pos.resolved,
+            resolved_next=page_pos.resolved_next,
         )
 
     async def _fetch(self) -> list[RawContact] | None:
         pos = self._next_pos
         if pos.done:
             return None
-        if self._stuck is not None:
-            raise _stuck_error(self._stuck)
+        if pos.tie is not None:
+            return await self._fetch_tie(pos)
         body = {} if pos.cursor is None else {"date": pos.cursor}
         page = await self._call(Request("POST", self._path, Safety.READ, body), _raw_page)
         step = v1_step(pos, page, self._since)
@@ -602,7 +808,25 @@ class V1ContactPager(_Pager):
             )
         self._page_pos = pos
         self._next_pos = step.next
-        self._stuck = step.stuck
+        return step.keep
+
+    async def _fetch_tie(self, pos: V1Position) -> list[RawContact]:
+        """A page of a tie group's read through the v2 list (see :func:`v1_tie_step`)."""
+        if pos.descending is None and pos.cursor is None:
+            # The first page was the group: which end of the list is it? The oldest contact
+            # says (if it is in the group, the list runs oldest-first, or it is all one group).
+            # (After a cursor, a page of one time is enough to tell, see v1_step.)
+            body = {"limit": 1, "page": 0, "ascending": True}
+            oldest = await self._call(Request("POST", V2_LIST, Safety.READ, body), _raw_page)
+            descending = bool(oldest) and _parse(_updated(oldest[0])) < _parse(pos.tie or "")
+            pos = self._next_pos = attrs.evolve(pos, descending=descending)
+        request = Request("POST", V2_LIST, Safety.READ, tie_request(pos))
+        data = await self._call(request, _raw_page)
+        step = v1_tie_step(pos, data, self._since)
+        self._page_pos = pos
+        self._next_pos = step.next
+        self._tie_data = data
+        self._tie_index = step.index
         return step.keep
 
 
@@ -616,7 +840,12 @@ class V2ContactPager(_Pager):
     page that fails after its retries fails the walk with that error, and ``position`` still
     points just after the last contact handed out.
 
-    ``position`` is valid after every contact handed out (see :class:`V2Position`).
+    ``position`` is valid after every contact handed out (see :class:`V2Position`); resume with
+    ``client.v2.iter_contacts(resume=position.to_json())``.
+
+    Leave the walk with ``async with`` (or ``aclose()``): the pages requested ahead are
+    cancelled and awaited there. A bare ``break`` cancels them when the pager is dropped (at
+    once in CPython) but cannot wait for them.
 
     Offset paging does not tolerate changes during the walk: a contact changed, created or
     deleted while the walk runs shifts the contacts behind it by one place, so a contact the walk

@@ -35,11 +35,6 @@ class RateLimiter:
         #: No request reserved before a pause may be sent before this time.
         self._paused_until = float("-inf")
 
-    @property
-    def interval(self) -> float:
-        """Seconds between two requests."""
-        return self._interval
-
     def reserve(self, now: float, deadline: float | None = None) -> float | None:
         """Claim the next send time (``<= now`` means go at once).
 

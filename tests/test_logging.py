@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from heymarket_async import HeymarketClient, HeymarketError, RetryPolicy
+from heymarket_async import APIConnectionError, HeymarketClient, HeymarketError, RetryPolicy
 from tests._fakes import FakeTime
 from tests._server import API_KEY, Reply, WireServer, json_reply, text_reply
 
@@ -141,6 +141,18 @@ class TestNothingSecretIsEverShown:
             for secret in (API_KEY, SECRET_KEY, sent):
                 assert secret not in text, (secret, text)
             assert not JWT.search(text), text
+
+    async def test_a_secret_in_a_transport_message_is_replaced(self) -> None:
+        # Whatever put it there (a proxy's error text, a library's message), it goes.
+        async def send(*_: object) -> None:
+            raise APIConnectionError(f"proxy refused key {API_KEY}", method="GET", url="u")
+
+        async with HeymarketClient(API_KEY, max_retries=0) as hm:
+            hm._transport.send = send  # type: ignore[assignment]
+            with pytest.raises(APIConnectionError) as info:
+                await hm.get_contact(1)
+        assert API_KEY not in str(info.value)
+        assert "proxy refused key ***" in str(info.value)
 
     async def test_repr_of_the_client_shows_no_secret(self) -> None:
         for credentials in CREDENTIALS.values():

@@ -23,14 +23,16 @@ from heymarket_async import (
     InvalidRequestError,
     InvalidResponseError,
     PaginationError,
+    RetryPolicy,
     ServerError,
     V1ContactPager,
     V1Position,
     V2ContactPager,
     V2Position,
 )
-from heymarket_async._pagination import v1_step
+from heymarket_async._pagination import _raw_page, v1_step
 from heymarket_async._wire import Request, parse_timestamp
+from heymarket_async.testing import FakeHeymarket, Fault
 
 BASE = datetime(2026, 5, 7, 12, 0, 0, tzinfo=timezone.utc)
 MODES = [
@@ -70,6 +72,7 @@ class Model:
         self.descending = descending
         self.inclusive = inclusive
         self.page_size = page_size
+        self.v2_inclusive = False  # whether v2's ``date`` keeps contacts updated exactly then
         self.requests: list[dict[str, Any]] = []
         self.fail: Callable[[dict[str, Any]], Exception | None] = lambda body: None
         self.delay: Callable[[dict[str, Any]], float] = lambda body: 0.0
@@ -98,7 +101,10 @@ class Model:
         rows = self._sorted(not body.get("ascending", False))
         if "date" in body:
             cut = parse_timestamp(body["date"])
-            rows = [c for c in rows if parse_timestamp(c["updated"]) > cut]
+            if self.v2_inclusive:
+                rows = [c for c in rows if parse_timestamp(c["updated"]) >= cut]
+            else:
+                rows = [c for c in rows if parse_timestamp(c["updated"]) > cut]
         start = body["page"] * body["limit"]
         return [dict(c) for c in rows[start : start + body["limit"]]]
 
@@ -195,37 +201,97 @@ class TestV1WalksEveryContactOnce:
         assert len(model.requests) <= 100 // 28 + 2
 
 
+def big_tie_ticks(before: int, group: int, after: int, descending: bool) -> list[int]:
+    """``before`` distinct times, a ``group`` tied at one time, ``after`` distinct times, the
+    group placed early in the walk's order (oldest on an oldest-first list and vice versa)."""
+    ticks = list(range(before)) + [before] * group + list(range(before + 1, before + 1 + after))
+    return [-t for t in ticks] if descending else ticks
+
+
 class TestV1TieGroupLargerThanAPage:
+    """No v1 cursor passes a group larger than a page: the rest of it is read through v2."""
+
     @pytest.mark.parametrize(("descending", "inclusive"), MODES)
-    @pytest.mark.parametrize(("before", "group"), [(0, 30), (10, 40), (29, 31), (5, 100)])
-    async def test_raises_naming_the_timestamp_after_every_contact_it_could_give(
-        self, descending: bool, inclusive: bool, before: int, group: int
+    @pytest.mark.parametrize("v2_inclusive", [False, True])
+    @pytest.mark.parametrize(
+        ("before", "group", "after"),
+        [(0, 30, 0), (0, 30, 10), (0, 250, 40), (10, 40, 10), (29, 31, 0), (5, 100, 70)],
+    )
+    async def test_every_contact_once(
+        self,
+        descending: bool,
+        inclusive: bool,
+        v2_inclusive: bool,
+        before: int,
+        group: int,
+        after: int,
     ) -> None:
-        ticks = list(range(before)) + [before] * group + list(range(before + 1, before + 11))
-        if descending:  # the big group must come early in the walk's order to be met
+        ticks = big_tie_ticks(before, group, after, descending)
+        model = Model(contacts_from_ticks(ticks), descending=descending, inclusive=inclusive)
+        model.v2_inclusive = v2_inclusive
+        got = await ids_of(V1ContactPager(model.call))
+        assert_exactly_once(got, set(range(1, len(ticks) + 1)))
+        # The v2 read starts one second before the group and reads only as far as it goes.
+        v2 = [r for r in model.requests if r["path"] == "/v2/contacts/list" and "date" in r]
+        tied = BASE + timedelta(seconds=-before if descending else before)
+        assert {parse_timestamp(r["date"]) for r in v2} == {tied - timedelta(seconds=1)}
+        assert len(v2) <= group // 100 + 1
+
+    @pytest.mark.parametrize(("descending", "inclusive"), MODES)
+    async def test_two_big_groups_back_to_back(self, descending: bool, inclusive: bool) -> None:
+        ticks = [0] * 45 + [1] * 130 + [2] * 3
+        if descending:
             ticks = [-t for t in ticks]
         model = Model(contacts_from_ticks(ticks), descending=descending, inclusive=inclusive)
+        assert_exactly_once(await ids_of(V1ContactPager(model.call)), set(range(1, 179)))
+
+    @pytest.mark.parametrize(("descending", "inclusive"), MODES)
+    async def test_since_with_a_big_group(self, descending: bool, inclusive: bool) -> None:
+        ticks = list(range(20)) + [20] * 70 + list(range(21, 60))
+        model = Model(contacts_from_ticks(ticks), descending=descending, inclusive=inclusive)
+        for cut in (10, 19, 20, 21):
+            got = await ids_of(V1ContactPager(model.call, since=stamp(cut)))
+            assert_exactly_once(got, {i + 1 for i, t in enumerate(ticks) if t > cut})
+
+    @pytest.mark.parametrize(("descending", "inclusive"), MODES)
+    async def test_a_v2_list_that_disagrees_on_ids_raises_naming_the_timestamp(
+        self, descending: bool, inclusive: bool
+    ) -> None:
+        ticks = big_tie_ticks(3, 50, 5, descending)
+        model = Model(contacts_from_ticks(ticks), descending=descending, inclusive=inclusive)
+        plain_v2 = model.v2
+        model.v2 = lambda body: [  # type: ignore[method-assign]
+            {**c, "id": c["id"] + 1000} for c in plain_v2(body)
+        ]
         got: list[int] = []
         with pytest.raises(PaginationError) as info:
             await collect(V1ContactPager(model.call), got)
-        stuck = stamp(-before if descending else before)
-        assert info.value.cursor == stuck
-        assert stuck in str(info.value)
+        tied = stamp(-3 if descending else 3)
+        assert info.value.cursor == tied
+        assert tied in str(info.value)
         assert len(got) == len(set(got))
-        # No request repeats: it stops instead of looping.
-        assert len(model.requests) <= 4
+
+    async def test_a_v2_contact_without_an_id_raises(self) -> None:
+        model = Model(contacts_from_ticks([0] * 40))
+        plain_v2 = model.v2
+        model.v2 = lambda body: [  # type: ignore[method-assign]
+            {k: v for k, v in c.items() if k != "id"} for c in plain_v2(body)
+        ]
+        with pytest.raises(PaginationError, match="without an id"):
+            await ids_of(V1ContactPager(model.call))
 
     @pytest.mark.parametrize(("descending", "inclusive"), MODES)
-    async def test_a_group_of_exactly_one_page_at_the_end_is_walked(
-        self, descending: bool, inclusive: bool
+    @pytest.mark.parametrize("crash_after", [5, 30, 31, 60, 129, 130, 131, 200])
+    async def test_resume_in_the_middle_of_the_v2_read(
+        self, descending: bool, inclusive: bool, crash_after: int
     ) -> None:
-        # 29 distinct, then 29 tied: each fits on a page with its neighbours' boundary.
-        model = Model(
-            contacts_from_ticks(list(range(29)) + [100] * 29),
-            descending=descending,
-            inclusive=inclusive,
-        )
-        assert_exactly_once(await ids_of(V1ContactPager(model.call)), set(range(1, 59)))
+        ticks = big_tie_ticks(5, 150, 60, descending)
+        model = Model(contacts_from_ticks(ticks), descending=descending, inclusive=inclusive)
+        first = V1ContactPager(model.call, max_items=crash_after)
+        got = await ids_of(first)
+        saved = first.position.to_json()
+        rest = await ids_of(V1ContactPager(model.call, resume=saved))
+        assert_exactly_once(got + rest, set(range(1, len(ticks) + 1)))
 
 
 class TestV1Since:
@@ -514,6 +580,23 @@ class TestPositions:
         with pytest.raises(InvalidRequestError, match="resume"):
             V1ContactPager(Model([]).call, resume=bad)
 
+    def test_a_position_of_the_other_walk_is_refused(self) -> None:
+        with pytest.raises(InvalidRequestError, match="V1Position"):
+            V1ContactPager(Model([]).call, resume=V2Position())  # type: ignore[arg-type]
+        with pytest.raises(InvalidRequestError, match="resume"):
+            V2ContactPager(Model([]).call, resume=V1Position().to_json())
+        with pytest.raises(InvalidRequestError, match="resume"):
+            V2ContactPager(Model([]).call, resume=42)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        "change",
+        [{"inclusive": "yes"}, {"seen": {"x": 5}}, {"tie": 3}, {"page_size": 0}],
+    )
+    def test_a_tampered_v1_position_is_refused(self, change: dict[str, Any]) -> None:
+        data = {**V1Position().to_dict(), **change}
+        with pytest.raises(InvalidRequestError, match="resume"):
+            V1Position.from_dict(data)
+
     def test_since_must_match_the_resumed_walk(self) -> None:
         pos = V1Position(since=stamp(1))
         with pytest.raises(InvalidRequestError, match="since"):
@@ -521,12 +604,39 @@ class TestPositions:
 
 
 class TestBadPages:
+    def test_a_page_must_be_an_array_of_objects(self) -> None:
+        with pytest.raises(TypeError, match="array"):
+            _raw_page({"contacts": []})
+        with pytest.raises(TypeError, match="objects"):
+            _raw_page([1, 2])
+
+    async def test_a_page_that_is_not_an_array_is_an_invalid_response(self) -> None:
+        async with FakeHeymarket() as fake:
+            fake.seed(5)
+            fake.faults.add("POST /v1/contacts", Fault.not_json())
+            async with fake.client(retry=RetryPolicy.disabled()) as hm:
+                with pytest.raises(InvalidResponseError):
+                    await ids_of(hm.iter_contacts())
+
     async def test_a_contact_without_updated_cannot_make_a_cursor(self) -> None:
         contacts = contacts_from_ticks(list(range(40)))
         model = Model(contacts, descending=False)
         model.v1 = lambda body: [{"id": 1}] * 30  # type: ignore[method-assign]
         with pytest.raises(PaginationError, match="updated"):
             await ids_of(V1ContactPager(model.call))
+
+    @pytest.mark.parametrize("descending", [True, False])
+    async def test_a_server_that_ignores_the_cursor_is_caught_without_duplicates(
+        self, descending: bool
+    ) -> None:
+        model = Model(contacts_from_ticks(list(range(100))), descending=descending)
+        plain_v1 = model.v1
+        model.v1 = lambda body: plain_v1({})  # type: ignore[method-assign]
+        got: list[int] = []
+        with pytest.raises(PaginationError, match="cursor"):
+            await collect(V1ContactPager(model.call), got)
+        assert len(got) == len(set(got)) == 30
+        assert len(model.requests) == 2
 
     async def test_a_malformed_contact_is_an_invalid_response(self) -> None:
         model = Model([{"id": "x", "updated": stamp(1)}])
@@ -570,8 +680,8 @@ class TestV1Step:
 
 @st.composite
 def tie_patterns(draw: st.DrawFn) -> list[int]:
-    """Group sizes below a page (a larger one is an error, tested above)."""
-    groups = draw(st.lists(st.integers(1, 29), max_size=12))
+    """Mostly groups below a page, some larger (read through v2)."""
+    groups = draw(st.lists(st.integers(1, 29) | st.integers(30, 120), max_size=12))
     ticks: list[int] = []
     for t, size in enumerate(groups):
         ticks += [t] * size
@@ -594,3 +704,22 @@ class TestV1Property:
         got = await ids_of(pager)
         expected = {i + 1 for i, t in enumerate(ticks) if since is None or t > since}
         assert_exactly_once(got, expected)
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        ticks=tie_patterns(),
+        descending=st.booleans(),
+        inclusive=st.booleans(),
+        stops=st.lists(st.integers(0, 70), max_size=6),
+    )
+    async def test_crashes_and_resumes_anywhere(
+        self, ticks: list[int], descending: bool, inclusive: bool, stops: list[int]
+    ) -> None:
+        model = Model(contacts_from_ticks(ticks), descending=descending, inclusive=inclusive)
+        got: list[int] = []
+        position: str | None = None
+        for stop in [*stops, None]:
+            pager = V1ContactPager(model.call, max_items=stop, resume=position)
+            got += await ids_of(pager)
+            position = pager.position.to_json()
+        assert_exactly_once(got, set(range(1, len(ticks) + 1)))

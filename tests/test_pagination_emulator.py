@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 
 from heymarket_async import (
     HeymarketClient,
-    PaginationError,
     RetryPolicy,
     ServerError,
     V1ContactPager,
@@ -106,19 +105,23 @@ class TestV1EveryMode:
         ids = fake.seed(n, tie_group_size=pattern)
         assert_exactly_once(await ids_of(hm.iter_contacts()), set(ids))
 
-    async def test_a_tie_group_larger_than_a_page_raises_naming_the_timestamp(
-        self, fake: FakeHeymarket, hm: HeymarketClient
+    @pytest.mark.parametrize("pattern", [[10, 45, 45], [30], [1, 200, 3], [250, 31, 1]])
+    async def test_tie_groups_larger_than_a_page_are_read_through_v2(
+        self, fake: FakeHeymarket, hm: HeymarketClient, pattern: list[int]
     ) -> None:
-        fake.seed(100, tie_group_size=[10, 45, 45])
-        got: list[int] = []
-        with pytest.raises(PaginationError) as info:
-            await collect(hm.iter_contacts(), got)
-        assert info.value.cursor is not None
-        assert info.value.cursor in str(info.value)
-        tied = [c for c in fake.contacts.values() if c["updated"] == info.value.cursor]
-        assert len(tied) == 45
-        assert len(got) == len(set(got))
-        assert len(fake.requests_to(V1_LIST)) <= 4
+        ids = fake.seed(600, tie_group_size=pattern)
+        assert_exactly_once(await ids_of(hm.iter_contacts()), set(ids))
+        assert fake.requests_to(V2_LIST)
+
+    @pytest.mark.parametrize("crash_after", [40, 100, 250, 401])
+    async def test_resume_in_the_middle_of_a_big_tie_group(
+        self, fake: FakeHeymarket, hm: HeymarketClient, crash_after: int
+    ) -> None:
+        ids = fake.seed(500, tie_group_size=[3, 300, 2])
+        first = hm.iter_contacts(max_items=crash_after)
+        got = await ids_of(first)
+        rest = await ids_of(hm.iter_contacts(resume=first.position.to_json()))
+        assert_exactly_once(got + rest, set(ids))
 
     @pytest.mark.parametrize("cut", [0, 1, 29, 30, 31, 250, 499, 500])
     async def test_since_yields_exactly_the_contacts_updated_after(
@@ -383,10 +386,27 @@ class TestChangesDuringAWalk:
             assert [i for i, k in Counter(got).items() if k > 1] == [201]
 
 
+class TestChangesDuringATieGroupRead:
+    """A contact of a big tie group, handed out by v1, changes before the v2 read meets it."""
+
+    @pytest.mark.parametrize("order", ["oldest_first", "newest_first"])
+    async def test_no_error_and_no_contact_lost(self, order: str) -> None:
+        async with fake_for(order, False) as fake:
+            ids = fake.seed(106, tie_group_size=[3, 100, 3])
+            given = 5 if order == "oldest_first" else 100  # on the first v1 page either way
+            TestChangesDuringAWalk.touch_on(fake, V2_LIST, 1, [given])
+            async with fake.client() as hm:
+                got = await ids_of(hm.iter_contacts())
+            assert set(got) == set(ids)
+            # Oldest-first, it moved to the end and comes again; newest-first, it moved behind.
+            assert Counter(got)[given] == (2 if order == "oldest_first" else 1)
+            assert sum(Counter(got).values()) == len(ids) + (order == "oldest_first")
+
+
 class TestV1Property:
     @settings(max_examples=25, deadline=None)
     @given(
-        groups=st.lists(st.integers(1, 29), max_size=12),
+        groups=st.lists(st.integers(1, 29) | st.integers(30, 90), max_size=10),
         order=st.sampled_from(["newest_first", "oldest_first"]),
         inclusive=st.booleans(),
         fmt=st.sampled_from(["seconds", "milliseconds"]),

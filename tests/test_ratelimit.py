@@ -76,11 +76,15 @@ class TestReserve:
         # Evenly spaced, so any half-open 60 s window holds at most per_minute sends.
         for a, b in itertools.pairwise(slots):
             assert b - a >= 60 / per_minute - 1e-9
+        # Sums of float intervals drift by ~1e-12 s: far below any server's clock.
         j = 0
         for i, start in enumerate(slots):
-            while j < len(slots) and slots[j] < start + 60:
+            while j < len(slots) and slots[j] < start + 60 - 1e-9:
                 j += 1
             assert j - i <= per_minute
+
+    def test_repr(self) -> None:
+        assert repr(RateLimiter(500)) == "RateLimiter(per_minute=500)"
 
     @pytest.mark.parametrize("bad", [0, -5, float("nan"), float("inf")])
     def test_rejects_a_rate_that_is_not_positive_and_finite(self, bad: float) -> None:
@@ -198,6 +202,22 @@ class TestClientRateLimit:
                 await hm.get_contact(2)
         assert info.value.maybe_applied is False
         assert fake.sleeps == []
+        assert len(wire.requests) == 1
+
+    async def test_a_late_wake_up_past_the_deadline_sends_nothing(self, wire: WireServer) -> None:
+        fake = FakeTime()
+        wire.default = json_reply(CONTACT)
+
+        async def oversleep(seconds: float) -> None:
+            await fake.sleep(seconds + 20)  # a loop stalled far longer than asked
+
+        async with HeymarketClient(API_KEY, base_url=wire.url, rate_limit=60, timeout=10) as hm:
+            fake.install(hm)
+            hm._sleep = oversleep
+            await hm.get_contact(1)
+            with pytest.raises(APITimeoutError, match="deadline") as info:
+                await hm.get_contact(2)
+        assert info.value.maybe_applied is False
         assert len(wire.requests) == 1
 
     async def test_no_limiter_by_default(self, wire: WireServer) -> None:
