@@ -15,6 +15,7 @@ from ._client import HeymarketClient
 from ._hooks import Hooks, RequestEvent
 from ._pagination import V1ContactPager, V1Position, V2ContactPager, V2Position
 from ._retry import RetryPolicy
+from ._tags import TagPager
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -23,6 +24,7 @@ from .errors import (
     AuthenticationError,
     BadRequestError,
     ClientClosedError,
+    ConcurrentModificationError,
     ConflictError,
     HeymarketError,
     InvalidRequestError,
@@ -37,10 +39,15 @@ from .errors import (
 from .models import (
     UNASSIGN,
     UNSET,
+    BulkItem,
+    BulkResult,
+    BulkStatus,
     Contact,
     ContactChannel,
     ContactField,
     ContactRef,
+    ContactStatus,
+    ContactStatusValue,
     Tag,
     UnsetType,
 )
@@ -53,12 +60,18 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BulkItem",
+    "BulkResult",
+    "BulkStatus",
     "ClientClosedError",
+    "ConcurrentModificationError",
     "ConflictError",
     "Contact",
     "ContactChannel",
     "ContactField",
     "ContactRef",
+    "ContactStatus",
+    "ContactStatusValue",
     "HeymarketClient",
     "HeymarketError",
     "Hooks",
@@ -72,6 +85,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "Tag",
+    "TagPager",
     "TransportError",
     "UnsetType",
     "V1ContactPager",

@@ -331,11 +331,7 @@ class HeymarketClient(V1Methods):
         if why is not None:
             _add_note(exc, why)
         if request.safety is Safety.CREATE and _may_have_written(exc):
-            what = (
-                "channel may have been added"
-                if request.path.endswith("/channel")
-                else ("contact may have been created")
-            )
+            what = _write_effect(request)
             _add_note(exc, f"not retried: the {what}; check before trying again")
             exc.args = (f"{exc.args[0]} (the write may have been applied)", *exc.args[1:])
 
@@ -485,6 +481,25 @@ def _retry_policy(value: object) -> RetryPolicy:
     if not isinstance(value, RetryPolicy):
         raise InvalidRequestError("retry", "must be a heymarket_async.RetryPolicy")
     return value
+
+
+#: What a create that may have been applied did, by path (the default: a contact created).
+_EFFECTS: Final = {
+    "/v1/tag": "tag may have been created",
+    "/v1/contacts/fields": "fields may have been created",
+    "/v1/batch/contacts": "contacts may have been created",
+    "/v2/contacts": "contacts may have been created or updated",
+}
+
+
+def _write_effect(request: Request) -> str:
+    if request.path.endswith("/channel"):
+        return "channel may have been added"
+    if request.method == "PUT":
+        return "contact may have been updated"
+    if request.method == "DELETE":
+        return "contacts may have been deleted"
+    return _EFFECTS.get(request.path, "contact may have been created")
 
 
 def _may_have_written(exc: HeymarketError) -> bool:

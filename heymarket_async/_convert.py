@@ -16,7 +16,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
 from ._wire import format_timestamp, parse_timestamp
-from .models import Contact, ContactChannel, ContactField, ContactRef, Tag
+from .models import Contact, ContactChannel, ContactField, ContactRef, ContactStatus, Tag
 
 T = TypeVar("T")
 
@@ -161,6 +161,19 @@ def _fast_tags(value: list[Any]) -> tuple[Tag, ...]:
     return tuple(out)
 
 
+def _fast_channels(value: list[Any]) -> tuple[ContactChannel, ...]:
+    out = []
+    for item in value:
+        if type(item) is dict:
+            kind = item.get("channel_type")
+            ident = item.get("channel_id")
+            if type(kind) is str and type(ident) is str:
+                out.append(ContactChannel(channel_type=kind, channel_id=ident))
+                continue
+        return _channels(value)
+    return tuple(out)
+
+
 def _fast_custom(value: Any) -> dict[str, str]:
     if type(value) is dict:
         try:
@@ -208,7 +221,9 @@ def structure_contact(data: Any, _: Any = Contact) -> Contact:
         email=g("email"),
         custom=_fast_custom(custom) if custom else {},
         tags=_fast_tags(tags) if type(tags) is list else _tags(tags),
-        contact_channels=_channels(channels) if channels else (),
+        contact_channels=(
+            _fast_channels(channels) if type(channels) is list else _channels(channels)
+        ),
         assigned_user_id=(
             assigned
             if assigned is None or type(assigned) is int
@@ -277,6 +292,63 @@ def structure_channels(data: Any) -> list[ContactChannel]:
     if data is None:
         return []
     return list(_channels(data))
+
+
+def structure_tag(data: Any) -> Tag:
+    """A tag from a tag endpoint: an object (``id`` or ``tag_id``, with ``name``, ``color``,
+    ``created``, ``updated`` when sent), ``{"tag": {...}}``, or a bare id."""
+    if isinstance(data, Mapping) and isinstance(data.get("tag"), Mapping):
+        data = data["tag"]
+    tag = _tag(data)
+    if not isinstance(data, Mapping):
+        return tag
+    created = data.get("created", data.get("created_at"))
+    updated = data.get("updated", data.get("updated_at"))
+    if created is None and updated is None:
+        return tag
+    return Tag(
+        id=tag.id,
+        name=tag.name,
+        color=tag.color,
+        created=_timestamp(created, "created"),
+        updated=_timestamp(updated, "updated"),
+    )
+
+
+def raw_tags(data: Any) -> list[dict[str, Any]]:
+    """A page of the tag list as raw objects: a bare array or ``{"tags": [...]}``."""
+    if isinstance(data, Mapping):
+        data = data.get("tags")
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise StructureError("tags", f"expected an array, got {type(data).__name__}")
+    for item in data:
+        if not isinstance(item, Mapping):
+            raise StructureError("tags", f"expected a tag object, got {item!r}")
+    return data
+
+
+def structure_status(data: Any) -> ContactStatus:
+    """``{"id", "phone", "unsubscribed", "blocked"}``; ids and flags given as text are read."""
+    if not isinstance(data, Mapping):
+        raise StructureError("status", f"expected an object, got {type(data).__name__}")
+    return ContactStatus(
+        id=_opt_int(data.get("id"), "id"),
+        phone=_opt_str(data.get("phone")),
+        unsubscribed=_opt_bool(data.get("unsubscribed"), "unsubscribed"),
+        blocked=_opt_bool(data.get("blocked"), "blocked"),
+    )
+
+
+def _opt_bool(value: Any, field: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise StructureError(field, f"expected a boolean, got {value!r}")
 
 
 def make_converter() -> cattrs.Converter:

@@ -7,16 +7,32 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from . import _validate as check
+from ._bulk import DEFAULT_BATCH_SIZE, failures_answer, phone_keys, run_batches
 from ._convert import (
+    raw_tags,
     structure,
     structure_contact,
     structure_contacts,
     structure_count,
     structure_fields,
+    structure_status,
+    structure_tag,
 )
 from ._pagination import V1ContactPager, V1Position
+from ._tags import TagPager
 from ._wire import Request, Safety
-from .models import UNSET, Contact, ContactField, ContactRef, Tag, UnsetType
+from .errors import ConcurrentModificationError, InvalidRequestError
+from .models import (
+    UNSET,
+    BulkResult,
+    Contact,
+    ContactField,
+    ContactRef,
+    ContactStatus,
+    ContactStatusValue,
+    Tag,
+    UnsetType,
+)
 
 T = TypeVar("T")
 
@@ -34,6 +50,9 @@ def _ignore(_: Any) -> None:
 
 class V1Methods:
     """The v1 endpoints; mixed into ``HeymarketClient``, which provides ``_call``."""
+
+    _max_concurrency: int
+    _base_url: str
 
     async def _call(self, request: Request, parse: Callable[[Any], T]) -> T:
         raise NotImplementedError
@@ -187,3 +206,205 @@ class V1Methods:
         return await self._call(
             Request("POST", "/v1/contact-fields", Safety.READ, {}), structure_fields
         )
+
+    # -- status ----------------------------------------------------------------------------
+
+    async def get_contact_status(
+        self, contact_id: int | None = None, *, phone: str | None = None
+    ) -> ContactStatus:
+        """Whether a contact is unsubscribed or blocked (``POST /v1/contact/status``).
+
+        Give exactly one of ``contact_id`` and ``phone`` (normalized like everywhere else).
+        """
+        body = check.contact_lookup(contact_id, phone)
+        return await self._call(
+            Request("POST", "/v1/contact/status", Safety.READ, body), structure_status
+        )
+
+    async def set_contact_status(
+        self,
+        contact_id: int | None = None,
+        *,
+        phone: str | None = None,
+        status: ContactStatusValue | str,
+    ) -> None:
+        """Set a contact's status (``POST /v1/contact/set_status``).
+
+        ``status`` is a :class:`ContactStatusValue` or its string: ``"active"``,
+        ``"blocked"``, ``"unblocked"``, ``"subscribed"`` or ``"unsubscribed"``. Give exactly
+        one of ``contact_id`` and ``phone``. Setting a status twice leaves the same state, so it
+        is retried like an idempotent write.
+        """
+        body = check.contact_lookup(contact_id, phone)
+        body["status"] = check.status(status)
+        await self._call(
+            Request("POST", "/v1/contact/set_status", Safety.IDEMPOTENT, body), _ignore
+        )
+
+    # -- custom fields ---------------------------------------------------------------------
+
+    async def create_contact_fields(self, titles: Iterable[str]) -> list[ContactField]:
+        """Define new custom contact fields (``POST /v1/contacts/fields``, ``[{"title": ...}]``).
+
+        Returns the fields the API answers with (their ids are the keys of ``custom``), or an
+        empty list when it answers without them: :meth:`list_contact_fields` then has the ids.
+        Never sent twice, like a create.
+        """
+        body = check.field_titles(titles)
+        return await self._call(
+            Request("POST", "/v1/contacts/fields", Safety.CREATE, body), _created_fields
+        )
+
+    # -- batch create ----------------------------------------------------------------------
+
+    async def batch_create_contacts(
+        self,
+        contacts: Iterable[Mapping[str, Any]],
+        *,
+        overwrite: bool = False,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> BulkResult[None]:
+        """Create many contacts through ``POST /v1/batch/contacts?overwrite=...``.
+
+        Each item is a mapping of the arguments :meth:`create_contact` takes
+        (``{"phone": "15105553344", "first": "Ada", "tags": [55]}``); every item is checked
+        before anything is sent. The items go in requests of ``batch_size`` (default 100; the
+        API documents no maximum), at most as many at once as the client's
+        ``max_concurrency``, through its rate limiter. ``overwrite`` is the API's flag, passed
+        as it is.
+
+        Returns a :class:`BulkResult` with one :class:`BulkItem` per input item, in input order:
+        failed (the API listed it as failed, matched by phone, or its batch was refused),
+        unknown (its batch may have been applied: a 5xx or a dropped connection; a batch is
+        never sent twice) or succeeded. Raises only :class:`InvalidRequestError`, before
+        sending.
+        """
+        items = check.items(contacts, "contacts")
+        bodies = check.v1_batch_contacts(items)
+        query = {"overwrite": "true" if check.boolean(overwrite, "overwrite") else "false"}
+        size = check.batch_size(batch_size)
+
+        async def send(batch: list[Any]) -> Any:
+            request = Request("POST", "/v1/batch/contacts", Safety.CREATE, batch, query)
+            return await self._call(request, failures_answer)
+
+        return await run_batches(
+            items,
+            bodies,
+            batch_size=size,
+            workers=self._max_concurrency,
+            send=send,
+            keys=phone_keys,
+        )
+
+    # -- tags ------------------------------------------------------------------------------
+
+    async def create_tag(self, name: str, *, color: str | None | UnsetType = UNSET) -> Tag:
+        """Create a tag (``POST /v1/tag``); never sent twice, like a contact create."""
+        body = check.tag_body(name, color)
+        return await self._call(Request("POST", "/v1/tag", Safety.CREATE, body), structure_tag)
+
+    async def get_tag(self, tag_id: int) -> Tag:
+        """The tag with this id (``GET /v1/tag/{id}``); :class:`NotFoundError` if none."""
+        path = f"/v1/tag/{check.tag_id(tag_id)}"
+        return await self._call(Request("GET", path, Safety.READ), structure_tag)
+
+    async def delete_tag(self, tag_id: int) -> None:
+        """Delete a tag (``DELETE /v1/tag/{id}``)."""
+        path = f"/v1/tag/{check.tag_id(tag_id)}"
+        await self._call(Request("DELETE", path, Safety.IDEMPOTENT), _ignore)
+
+    async def list_tags(self, *, date: datetime | str | None = None) -> list[Tag]:
+        """One page of the team's tags (``POST /v1/tags``); ``date`` is the list's cursor.
+
+        To walk them all, use :meth:`iter_tags`.
+        """
+        body = {} if date is None else {"date": check.timestamp(date, "date")}
+        return await self._call(Request("POST", "/v1/tags", Safety.READ, body), _structure_tag_page)
+
+    def iter_tags(self) -> TagPager:
+        """Every tag, page by page through the ``date`` cursor: ``async for t in hm.iter_tags()``.
+
+        See :class:`TagPager` for how the cursor is followed; nothing is sent until the first
+        tag is asked for.
+        """
+        return TagPager(self._call)
+
+    # -- a safe partial update -------------------------------------------------------------
+
+    async def patch_contact(self, contact_id: int, **changes: Any) -> ContactRef:
+        """Change only some fields of a contact, keeping the others: read, merge, write.
+
+        ``changes`` are the keyword arguments of :meth:`update_contact` (``phone``, ``first``,
+        ``custom``...; ``custom`` is merged key by key). ``PUT /v1/contact/{id}`` needs the
+        phone and overwrites the names whether given or not, so the contact is read first
+        (``GET``) and the write carries its current phone, names, email, avatar, assignee,
+        tags and opt-out with the changes applied.
+
+        A concurrent change is reported, not hidden: the API has no conditional write, so the
+        write's ``rev`` is compared with the one read, and if anyone else wrote the contact in
+        between (``rev`` moved by more than one), :class:`ConcurrentModificationError` is
+        raised. It is raised after the write was applied (read the contact again and decide);
+        a change made between the read and the write to a field this write re-sent was
+        overwritten. When the API gives no ``rev``, no check can be made. The SDK does not
+        repeat the write once it may have been applied (a repeat would move ``rev`` too), but
+        aiohttp itself resends a ``PUT`` once when the connection drops before the answer:
+        that rare case is reported as a conflict as well.
+        """
+        unknown = sorted(set(changes) - {"phone", *check.CONTACT_FIELDS})
+        if unknown:
+            raise InvalidRequestError(unknown[0], "is not a contact field")
+        if not changes:
+            raise InvalidRequestError("changes", "give at least one field to change")
+        cid = check.contact_id(contact_id)
+        body: dict[str, Any] = {}
+        if "phone" in changes:
+            body["phone"] = check.phone(changes["phone"])
+        body.update(check.contact_body({k: v for k, v in changes.items() if k != "phone"}))
+        current = await self.get_contact(cid)
+        merged = {**_snapshot(current), **body}
+        if merged.get("phone") is None:
+            raise InvalidRequestError(
+                "phone", "the contact has no phone to keep: give one in the changes"
+            )
+        path = f"/v1/contact/{cid}"
+        # CREATE: sent again only when it provably never arrived, since a second write would
+        # move the rev and pass for someone else's change.
+        request = Request("PUT", path, Safety.CREATE, merged, {"overwrite": "false"})
+        ref = await self._call(request, _ref)
+        if current.rev is not None and ref.rev is not None and ref.rev != current.rev + 1:
+            raise ConcurrentModificationError(
+                contact_id=cid,
+                read_rev=current.rev,
+                written_rev=ref.rev,
+                before=current,
+                ref=ref,
+                url=self._base_url + path,
+            )
+        return ref
+
+
+def _created_fields(data: Any) -> list[ContactField]:
+    if data is None or isinstance(data, str):  # "ok", "success": created, ids not given
+        return []
+    return structure_fields(data)
+
+
+def _structure_tag_page(data: Any) -> list[Tag]:
+    return [structure_tag(item) for item in raw_tags(data)]
+
+
+def _snapshot(contact: Contact) -> dict[str, Any]:
+    """The fields of a read contact that a v1 PUT would otherwise overwrite or may clear."""
+    out: dict[str, Any] = {}
+    for name in ("phone", "first", "last", "display_name", "email", "avatar"):
+        value = getattr(contact, name)
+        if value is not None:
+            out[name] = value
+    if contact.assigned_user_id is not None:
+        out["assignee_id"] = contact.assigned_user_id
+    if contact.tags:
+        out["tags"] = [{"tag_id": tag.id} for tag in contact.tags]
+    if contact.is_opted_out is not None:
+        out["is_opted_out"] = contact.is_opted_out
+    return out

@@ -7,11 +7,19 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _validate as check
+from ._bulk import (
+    DEFAULT_BATCH_SIZE,
+    contact_keys,
+    failures_answer,
+    run_batches,
+    upsert_answer,
+)
 from ._convert import structure, structure_channels, structure_contact, structure_contacts
 from ._pagination import V2ContactPager, V2Position
 from ._v1 import CustomValues, Tags
 from ._wire import Request, Safety
-from .models import UNSET, Contact, ContactChannel, ContactRef, UnsetType
+from .errors import InvalidRequestError
+from .models import UNSET, BulkResult, Contact, ContactChannel, ContactRef, UnsetType
 
 if TYPE_CHECKING:
     from ._client import HeymarketClient
@@ -162,3 +170,127 @@ class V2Contacts:
         kind = check.channel_type(channel_type)
         body = {"channel_type": kind, "channel_id": check.channel_id(kind, channel_id)}
         return await self._call(Request("POST", path, Safety.CREATE, body), structure_channels)
+
+    async def update_contact(
+        self,
+        contact_uuid: str,
+        *,
+        first: str | None | UnsetType = UNSET,
+        last: str | None | UnsetType = UNSET,
+        display_name: str | None | UnsetType = UNSET,
+        email: str | None | UnsetType = UNSET,
+        custom: CustomValues | None | UnsetType = UNSET,
+        avatar: str | None | UnsetType = UNSET,
+        assignee_id: int | None | UnsetType = UNSET,
+        tags: Tags | None | UnsetType = UNSET,
+        is_opted_out: bool | None | UnsetType = UNSET,
+    ) -> Contact:
+        """Update a contact by UUID (``PUT /v2/contact/{uuid}``) and return the whole contact.
+
+        Only the fields given are sent; channels are changed with :meth:`add_channel` and
+        :meth:`update_channel`. Retried like any idempotent write.
+        """
+        path = f"/v2/contact/{check.contact_uuid(contact_uuid)}"
+        body = check.contact_body(
+            {
+                "first": first,
+                "last": last,
+                "display_name": display_name,
+                "email": email,
+                "custom": custom,
+                "avatar": avatar,
+                "assignee_id": assignee_id,
+                "tags": tags,
+                "is_opted_out": is_opted_out,
+            }
+        )
+        if not body:
+            raise InvalidRequestError("fields", "give at least one field to update")
+        return await self._call(Request("PUT", path, Safety.IDEMPOTENT, body), structure_contact)
+
+    async def delete_contact(self, contact_uuid: str) -> None:
+        """Delete a contact by UUID (``DELETE /v2/contact/{uuid}``)."""
+        path = f"/v2/contact/{check.contact_uuid(contact_uuid)}"
+        await self._call(Request("DELETE", path, Safety.IDEMPOTENT), _ignore)
+
+    async def update_channel(
+        self, contact_uuid: str, channel_type: str, channel_id: str
+    ) -> list[ContactChannel]:
+        """Set a contact's channel of this type (``PUT /v2/contact/{uuid}/channel``).
+
+        Sends ``{"channel_type", "channel_id"}`` like :meth:`add_channel` and returns the
+        contact's channels. Retried like an idempotent write.
+        """
+        path = f"/v2/contact/{check.contact_uuid(contact_uuid)}/channel"
+        kind = check.channel_type(channel_type)
+        body = {"channel_type": kind, "channel_id": check.channel_id(kind, channel_id)}
+        return await self._call(Request("PUT", path, Safety.IDEMPOTENT, body), structure_channels)
+
+    async def upsert_contacts(
+        self,
+        contacts: Iterable[Mapping[str, Any]],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> BulkResult[Contact]:
+        """Create or update many contacts through ``POST /v2/contacts`` (``{"contacts": [...]}``).
+
+        Each item is a mapping: ``channels`` (as :meth:`create_contact` takes them) for a new
+        contact, ``uuid`` to update an existing one, and any of the fields ``create_contact``
+        takes. Every item is checked before anything is sent. Items go in requests of
+        ``batch_size`` (default 100; the API documents no maximum) under the client's
+        concurrency cap and rate limiter. A batch is never sent twice once it may have been
+        applied.
+
+        Returns a :class:`BulkResult` in input order: each item succeeded (``result`` is the
+        contact the API returned for it, matched by UUID or channel), failed (listed in
+        ``failed_contacts``, or its batch was refused) or unknown (its batch may have been
+        applied). Raises only :class:`InvalidRequestError`, before sending.
+        """
+        items = check.items(contacts, "contacts")
+        bodies = check.v2_bulk_contacts(items)
+        size = check.batch_size(batch_size)
+
+        async def send(batch: list[Any]) -> Any:
+            request = Request("POST", "/v2/contacts", Safety.CREATE, {"contacts": batch})
+            return await self._call(request, upsert_answer)
+
+        return await run_batches(
+            items,
+            bodies,
+            batch_size=size,
+            workers=self._client._max_concurrency,
+            send=send,
+            keys=contact_keys,
+        )
+
+    async def delete_contacts(
+        self, contact_uuids: Iterable[str], *, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> BulkResult[None]:
+        """Delete many contacts by UUID (``DELETE /v2/contacts``, ``{"contacts": [uuid, ...]}``).
+
+        Batched like :meth:`upsert_contacts`, and like it, a batch is not sent again once it may
+        have been applied (a repeat would report the contacts it deleted as not found): its
+        items are unknown, and deleting them again is harmless. Returns a :class:`BulkResult`
+        in input order; an item the API lists as failed (matched by UUID) is failed.
+        """
+        items = check.items(contact_uuids, "contact_uuids")
+        uuids = check.contact_uuids(items)
+        size = check.batch_size(batch_size)
+
+        async def send(batch: list[Any]) -> Any:
+            # CREATE: retried only when it provably never arrived (see the docstring).
+            request = Request("DELETE", "/v2/contacts", Safety.CREATE, {"contacts": batch})
+            return await self._call(request, failures_answer)
+
+        return await run_batches(
+            items,
+            uuids,
+            batch_size=size,
+            workers=self._client._max_concurrency,
+            send=send,
+            keys=contact_keys,
+        )
+
+
+def _ignore(_: Any) -> None:
+    return None

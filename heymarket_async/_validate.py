@@ -5,6 +5,7 @@ Each check raises :class:`InvalidRequestError` naming the argument; nothing is s
 
 from __future__ import annotations
 
+import enum
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -293,3 +294,158 @@ def boolean(value: object, field: str) -> bool:
     if not isinstance(value, bool):
         raise InvalidRequestError(field, f"must be a bool, not {type(value).__name__}")
     return value
+
+
+# -- the rest of the contacts API -------------------------------------------------------------
+
+#: The contact fields that a batch item may give, besides its identifier.
+CONTACT_FIELDS: Final = (
+    "first",
+    "last",
+    "display_name",
+    "email",
+    "custom",
+    "avatar",
+    "assignee_id",
+    "tags",
+    "is_opted_out",
+)
+STATUSES: Final = ("active", "blocked", "unblocked", "subscribed", "unsubscribed")
+#: The most items a bulk helper puts in one request when asked (the API's own limit is not
+#: documented).
+MAX_BATCH_SIZE: Final = 1000
+
+
+def contact_lookup(ident: object, number: object) -> dict[str, Any]:
+    """``{"id": "98765"}`` or ``{"phone": "..."}``: exactly one of the two must be given.
+
+    The id goes as a string, as the docs show it for ``POST /v1/contact/get``.
+    """
+    if (ident is None) == (number is None):
+        raise InvalidRequestError("contact_id", "give either contact_id or phone, not both")
+    if ident is not None:
+        return {"id": str(contact_id(ident))}
+    return {"phone": phone(number)}
+
+
+def status(value: object) -> str:
+    """One of the five documented statuses, as a :class:`ContactStatusValue` or its string."""
+    text = value.value if isinstance(value, enum.Enum) else value
+    if not isinstance(text, str) or text not in STATUSES:
+        raise InvalidRequestError("status", f"must be one of {', '.join(STATUSES)}; got {value!r}")
+    return text
+
+
+def field_titles(value: object) -> list[dict[str, str]]:
+    """New custom field titles as ``[{"title": ...}]``: at least one, each a non-empty string."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise InvalidRequestError("titles", "must be a list of strings")
+    out = []
+    for i, title in enumerate(value):
+        if not isinstance(title, str):
+            raise InvalidRequestError(f"titles[{i}]", f"must be a str, not {type(title).__name__}")
+        if not title.strip():
+            raise InvalidRequestError(f"titles[{i}]", "must not be empty")
+        out.append({"title": title})
+    if not out:
+        raise InvalidRequestError("titles", "give at least one title")
+    return out
+
+
+def tag_id(value: object) -> int:
+    """A tag id: a positive int (or a :class:`Tag`)."""
+    number = _int(value.id if isinstance(value, Tag) else value, "tag_id")
+    if number <= 0:
+        raise InvalidRequestError("tag_id", "must be a positive int")
+    return number
+
+
+def tag_body(name: object, color: object) -> dict[str, Any]:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidRequestError("name", "must be a non-empty string")
+    body: dict[str, Any] = {"name": name}
+    if not isinstance(color, UnsetType):
+        body["color"] = _optional_str(color, "color")
+    return body
+
+
+def batch_size(value: object) -> int:
+    return bounded_int(value, "batch_size", 1, MAX_BATCH_SIZE)
+
+
+def _in_item(index: int, exc: InvalidRequestError, name: str = "contacts") -> InvalidRequestError:
+    return InvalidRequestError(f"{name}[{index}].{exc.field}", exc.message)
+
+
+def items(value: object, name: str) -> list[Any]:
+    """The items of a bulk call as a list: at least one, from any iterable but a string or
+    mapping."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise InvalidRequestError(name, "must be a list")
+    items = list(value)
+    if not items:
+        raise InvalidRequestError(name, "is empty: give at least one")
+    return items
+
+
+def _item_fields(item: object, index: int, allowed: tuple[str, ...]) -> Mapping[str, Any]:
+    if not isinstance(item, Mapping):
+        raise InvalidRequestError(
+            f"contacts[{index}]", f"must be a mapping of fields, not {type(item).__name__}"
+        )
+    unknown = [k for k in item if k not in allowed]
+    if unknown:
+        raise InvalidRequestError(
+            f"contacts[{index}]",
+            f"unknown field {unknown[0]!r}; the fields are {', '.join(allowed)}",
+        )
+    return item
+
+
+def v1_batch_contacts(value: list[Any]) -> list[dict[str, Any]]:
+    """Batch create items: mappings with ``phone`` and the fields ``create_contact`` takes."""
+    out = []
+    for i, item in enumerate(value):
+        fields = _item_fields(item, i, ("phone", *CONTACT_FIELDS))
+        try:
+            if "phone" not in fields:
+                raise InvalidRequestError("phone", "is required")
+            body: dict[str, Any] = {"phone": phone(fields["phone"])}
+            body.update(contact_body({k: v for k, v in fields.items() if k != "phone"}))
+        except InvalidRequestError as exc:
+            raise _in_item(i, exc) from None
+        out.append(body)
+    return out
+
+
+def v2_bulk_contacts(value: list[Any]) -> list[dict[str, Any]]:
+    """Bulk create/update items: ``uuid`` (to update) and/or ``channels``, and the fields."""
+    out = []
+    for i, item in enumerate(value):
+        fields = _item_fields(item, i, ("uuid", "channels", *CONTACT_FIELDS))
+        try:
+            body: dict[str, Any] = {}
+            if "uuid" in fields:
+                body["uuid"] = contact_uuid(fields["uuid"])
+            if "channels" in fields:
+                body["contact_channels"] = channels(fields["channels"])
+            elif "uuid" not in fields:
+                raise InvalidRequestError("channels", "a new contact needs at least one channel")
+            body.update(
+                contact_body({k: v for k, v in fields.items() if k not in ("uuid", "channels")})
+            )
+        except InvalidRequestError as exc:
+            raise _in_item(i, exc) from None
+        out.append(body)
+    return out
+
+
+def contact_uuids(value: list[Any]) -> list[str]:
+    """At least one contact UUID, each in its canonical form."""
+    out = []
+    for i, item in enumerate(value):
+        try:
+            out.append(contact_uuid(item))
+        except InvalidRequestError as exc:
+            raise InvalidRequestError(f"contact_uuids[{i}]", exc.message) from None
+    return out

@@ -11,6 +11,7 @@
     │   ├── PermissionDeniedError  403
     │   ├── NotFoundError          404
     │   ├── ConflictError          409
+    │   │   └── ConcurrentModificationError  patch_contact saw another write (``rev`` moved)
     │   ├── RateLimitError         429 (``retry_after``)
     │   └── ServerError            5xx
     ├── TransportError             the request did not get an answer
@@ -26,7 +27,10 @@ chained with ``raise ... from``. ``str(exc)`` is one line and never holds a cred
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import Contact, ContactRef
 
 __all__ = [
     "APIConnectionError",
@@ -35,6 +39,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
+    "ConcurrentModificationError",
     "ConflictError",
     "HeymarketError",
     "InvalidRequestError",
@@ -150,6 +155,44 @@ class NotFoundError(APIError):
 
 class ConflictError(APIError):
     """409: the request conflicts with the resource's current state."""
+
+
+class ConcurrentModificationError(ConflictError):
+    """``patch_contact`` found that someone else wrote the contact between its read and write.
+
+    Raised after the write was applied: the API has no conditional update, so the SDK can only
+    tell afterwards. Fields that the patch re-sent from its read may have overwritten the other
+    change. ``contact_id``; ``read_rev``, the revision read; ``written_rev``, the revision the
+    write produced (``read_rev + 1`` had nobody else written); ``before``, the contact as read;
+    ``ref``, what the write returned. ``status`` is 409 by convention: the API itself answered
+    with success.
+    """
+
+    def __init__(
+        self,
+        *,
+        contact_id: int,
+        read_rev: int,
+        written_rev: int,
+        before: Contact | None = None,
+        ref: ContactRef | None = None,
+        method: str = "PUT",
+        url: str = "",
+        request_id: str | None = None,
+    ) -> None:
+        self.contact_id = contact_id
+        self.read_rev = read_rev
+        self.written_rev = written_rev
+        self.before = before
+        self.ref = ref
+        super().__init__(status=409, method=method, url=url, request_id=request_id)
+
+    def _line(self) -> str:
+        return (
+            f"contact {self.contact_id} was changed by another writer during patch_contact: "
+            f"read at rev {self.read_rev}, the write made rev {self.written_rev} (expected "
+            f"{self.read_rev + 1}); the patch was applied and may have overwritten that change"
+        )
 
 
 class RateLimitError(APIError):

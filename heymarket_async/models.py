@@ -8,19 +8,29 @@ response is decoded, so a new field on Heymarket's side never breaks a caller.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
 
 import attrs
+
+if TYPE_CHECKING:
+    from .errors import HeymarketError
+
+T = TypeVar("T")
 
 __all__ = [
     "UNASSIGN",
     "UNSET",
+    "BulkItem",
+    "BulkResult",
+    "BulkStatus",
     "Contact",
     "ContactChannel",
     "ContactField",
     "ContactRef",
+    "ContactStatus",
+    "ContactStatusValue",
     "Tag",
     "UnsetType",
 ]
@@ -48,11 +58,16 @@ UNASSIGN: Final = -1
 
 @attrs.frozen(kw_only=True)
 class Tag:
-    """A tag on a contact. Responses give either ``{"tag_id": N}`` or a fuller tag object."""
+    """A tag. On a contact, responses give either ``{"tag_id": N}`` or a fuller tag object.
+
+    ``created`` and ``updated`` are filled in by the tag endpoints when they send them.
+    """
 
     id: int
     name: str | None = None
     color: str | None = None
+    created: datetime | None = None
+    updated: datetime | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -116,3 +131,108 @@ class Contact:
     parent_id: int | None = None
     type: str | None = None
     note: tuple[Any, ...] = ()
+
+
+class ContactStatusValue(str, enum.Enum):
+    """The statuses that ``set_contact_status`` can set (``POST /v1/contact/set_status``)."""
+
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+    UNBLOCKED = "unblocked"
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.frozen(kw_only=True)
+class ContactStatus:
+    """Whether a contact can be messaged (``POST /v1/contact/status``)."""
+
+    id: int | None = None
+    phone: str | None = None
+    unsubscribed: bool | None = None
+    blocked: bool | None = None
+
+
+class BulkStatus(str, enum.Enum):
+    """What became of one item of a bulk call."""
+
+    #: The server applied it (it was not among the failures it reported).
+    SUCCEEDED = "succeeded"
+    #: Not applied: the server reported it as failed, or its batch was refused or never sent.
+    #: Safe to send again once the reason is fixed.
+    FAILED = "failed"
+    #: Its batch may or may not have been applied (a 5xx, a dropped connection, a body that
+    #: could not be read): check before sending it again.
+    UNKNOWN = "unknown"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.frozen(kw_only=True)
+class BulkItem(Generic[T]):
+    """One input item of a bulk call and what became of it.
+
+    ``index`` is its position in the input and ``input`` the item as given. ``result`` is what
+    the server returned for it, when it returns something per item (the :class:`Contact` of a
+    v2 bulk create/update). ``reason`` is the server's reason for a failure, or the message of
+    the ``error`` that failed the whole batch; ``detail`` is the raw failure entry the server
+    sent for this item.
+    """
+
+    index: int
+    input: Any
+    status: BulkStatus
+    result: T | None = None
+    reason: str | None = None
+    error: HeymarketError | None = attrs.field(default=None, eq=False)
+    detail: Any = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the item succeeded."""
+        return self.status is BulkStatus.SUCCEEDED
+
+
+@attrs.frozen(kw_only=True)
+class BulkResult(Generic[T]):
+    """The outcome of a bulk call: one :class:`BulkItem` per input item, in input order.
+
+    ``unmatched`` holds the failure entries that the server reported but that could not be
+    matched to an input item; when there are any, the items they may belong to are
+    :attr:`BulkStatus.UNKNOWN` rather than succeeded. ``batches`` is how many requests were
+    made.
+    """
+
+    items: tuple[BulkItem[T], ...] = ()
+    unmatched: tuple[Any, ...] = ()
+    batches: int = 0
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[BulkItem[T]]:
+        return iter(self.items)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every item succeeded."""
+        return not self.unmatched and all(item.ok for item in self.items)
+
+    @property
+    def succeeded(self) -> list[BulkItem[T]]:
+        """The items that succeeded, in input order."""
+        return [i for i in self.items if i.status is BulkStatus.SUCCEEDED]
+
+    @property
+    def failed(self) -> list[BulkItem[T]]:
+        """The items that were not applied, in input order: safe to send again."""
+        return [i for i in self.items if i.status is BulkStatus.FAILED]
+
+    @property
+    def unknown(self) -> list[BulkItem[T]]:
+        """The items that may or may not have been applied: check before sending again."""
+        return [i for i in self.items if i.status is BulkStatus.UNKNOWN]

@@ -371,3 +371,49 @@ class TestChannels:
 
     def test_tags_structure_through_the_converter(self) -> None:
         assert convert.structure({"tag_id": "5"}, Tag) == Tag(id=5)
+
+
+class TestTagObjects:
+    def test_a_full_tag_with_times(self) -> None:
+        tag = convert.structure_tag(
+            {"id": "55", "name": "VIP", "color": "#f00", "updated": "2026-05-07T12:00:00Z"}
+        )
+        assert tag == Tag(
+            id=55, name="VIP", color="#f00", updated=datetime(2026, 5, 7, 12, tzinfo=timezone.utc)
+        )
+
+    @pytest.mark.parametrize(
+        "data", [55, "55", {"tag_id": 55}, {"tag": {"id": 55}}, {"id": 55, "created_at": None}]
+    )
+    def test_id_only_shapes(self, data: Any) -> None:
+        assert convert.structure_tag(data) == Tag(id=55)
+
+    @pytest.mark.parametrize("data", [{"name": "x"}, {"id": 1, "updated": 5}, "x"])
+    def test_shapes_that_do_not_fit(self, data: Any) -> None:
+        with pytest.raises(StructureError):
+            convert.structure_tag(data)
+
+    @pytest.mark.parametrize("data", [None, {}, {"other": []}])
+    def test_an_empty_page(self, data: Any) -> None:
+        assert convert.raw_tags(data) == []
+
+    @pytest.mark.parametrize("data", [{"tags": {}}, [1], "x"])
+    def test_pages_that_do_not_fit(self, data: Any) -> None:
+        with pytest.raises(StructureError):
+            convert.raw_tags(data)
+
+
+class TestContactStatus:
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [(True, True), (False, False), (1, True), (0, False), ("true", True), ("False", False)],
+    )
+    def test_flags(self, value: Any, expected: bool) -> None:
+        assert convert.structure_status({"blocked": value}).blocked is expected
+
+    @pytest.mark.parametrize(
+        "data", [[], "success", {"blocked": "maybe"}, {"unsubscribed": 2}, {"id": "x"}]
+    )
+    def test_shapes_that_do_not_fit(self, data: Any) -> None:
+        with pytest.raises(StructureError):
+            convert.structure_status(data)

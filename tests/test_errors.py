@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from heymarket_async import errors
+from heymarket_async import Contact, ContactRef, errors
 from heymarket_async.errors import (
     APIConnectionError,
     APIError,
@@ -14,6 +14,7 @@ from heymarket_async.errors import (
     AuthenticationError,
     BadRequestError,
     ClientClosedError,
+    ConcurrentModificationError,
     ConflictError,
     HeymarketError,
     InvalidRequestError,
@@ -41,6 +42,7 @@ class TestHierarchy:
             (PermissionDeniedError, (APIError,)),
             (NotFoundError, (APIError,)),
             (ConflictError, (APIError,)),
+            (ConcurrentModificationError, (ConflictError,)),
             (RateLimitError, (APIError,)),
             (ServerError, (APIError,)),
             (TransportError, (HeymarketError,)),
@@ -117,6 +119,15 @@ class TestOtherErrors:
         no_id = InvalidResponseError("bad", status=201, method="POST", url=URL)
         assert str(no_id) == f"bad (status 201) for POST {URL}"
 
+    def test_a_concurrent_modification_says_what_happened_in_one_line(self) -> None:
+        exc = ConcurrentModificationError(contact_id=42, read_rev=3, written_rev=5, url=URL)
+        assert str(exc) == (
+            "contact 42 was changed by another writer during patch_contact: read at rev 3, the "
+            "write made rev 5 (expected 4); the patch was applied and may have overwritten that "
+            "change"
+        )
+        assert (exc.status, exc.method, exc.url) == (409, "PUT", URL)
+
     def test_pagination_error_carries_the_cursor(self) -> None:
         exc = PaginationError("stuck", cursor="2026-05-07T12:00:00Z")
         assert exc.cursor == "2026-05-07T12:00:00Z"
@@ -137,6 +148,14 @@ class TestPickling:
             APITimeoutError("timed out", method="GET", url=URL),
             PaginationError("stuck", cursor="c"),
             ClientClosedError("closed"),
+            ConcurrentModificationError(
+                contact_id=42,
+                read_rev=3,
+                written_rev=5,
+                before=Contact(id=42, rev=3),
+                ref=ContactRef(id=42, rev=5),
+                url=URL,
+            ),
         ],
     )
     def test_every_error_survives_a_round_trip(self, exc: HeymarketError) -> None:

@@ -46,6 +46,7 @@ class TestAll:
             "Hooks",
             "RequestEvent",
             "RetryPolicy",
+            "TagPager",
             "V1ContactPager",
             "V1Position",
             "V2ContactPager",
@@ -121,12 +122,26 @@ V1_SIGNATURES = {
     "list_contacts": ([], ["date"]),
     "count_contacts": ([], ["since"]),
     "list_contact_fields": ([], []),
+    "get_contact_status": (["contact_id"], ["phone"]),
+    "set_contact_status": (["contact_id"], ["phone", "status"]),
+    "create_contact_fields": (["titles"], []),
+    "batch_create_contacts": (["contacts"], ["overwrite", "batch_size"]),
+    "create_tag": (["name"], ["color"]),
+    "get_tag": (["tag_id"], []),
+    "delete_tag": (["tag_id"], []),
+    "list_tags": ([], ["date"]),
+    "patch_contact": (["contact_id"], []),
 }
 V2_SIGNATURES = {
     "get_contact": (["contact_uuid"], []),
     "create_contact": (["channels"], [*FIELDS]),
     "list_contacts": ([], ["limit", "page", "since", "ascending"]),
     "add_channel": (["contact_uuid", "channel_type", "channel_id"], []),
+    "update_contact": (["contact_uuid"], [*FIELDS]),
+    "delete_contact": (["contact_uuid"], []),
+    "update_channel": (["contact_uuid", "channel_type", "channel_id"], []),
+    "upsert_contacts": (["contacts"], ["batch_size"]),
+    "delete_contacts": (["contact_uuids"], ["batch_size"]),
 }
 
 
@@ -158,6 +173,16 @@ class TestSpecSignatures:
         assert params["values"].kind is inspect.Parameter.VAR_POSITIONAL
         assert params["channel_type"].kind is inspect.Parameter.KEYWORD_ONLY
         assert params["channel_type"].default is None
+
+    def test_patch_contact_takes_the_changes_as_keywords(self) -> None:
+        params = inspect.signature(heymarket_async.HeymarketClient.patch_contact).parameters
+        assert [p.kind for p in params.values()][-1] is inspect.Parameter.VAR_KEYWORD
+
+    def test_iter_tags_is_a_plain_method_returning_a_pager(self) -> None:
+        method = heymarket_async.HeymarketClient.iter_tags
+        assert not inspect.iscoroutinefunction(method)
+        assert _split(method) == ([], [])
+        assert inspect.signature(method).return_annotation in ("TagPager", heymarket_async.TagPager)
 
     def test_defaults(self) -> None:
         client = heymarket_async.HeymarketClient

@@ -13,12 +13,19 @@ import pytest
 
 from heymarket_async import (
     UNASSIGN,
+    BulkStatus,
+    ConcurrentModificationError,
+    ConflictError,
     Contact,
     ContactField,
     ContactRef,
+    ContactStatus,
+    ContactStatusValue,
     HeymarketClient,
     InvalidRequestError,
     InvalidResponseError,
+    RetryPolicy,
+    ServerError,
     Tag,
 )
 from tests import _docs
@@ -332,3 +339,345 @@ def _docs_json(text: str) -> Any:
     import json
 
     return json.loads(text)
+
+
+# -- the rest of the v1 API ---------------------------------------------------------------------
+# Heymarket's pages give no example bodies for these endpoints; the shapes below are the ones
+# that /work/shared/heymarket-facts.md lists (status, set_status, fields, batch, tags).
+
+STATUS_ANSWER = {"id": 98765, "phone": "15105553344", "unsubscribed": False, "blocked": True}
+
+
+def _wire_fixture_client(wire: WireServer, **kwargs: Any) -> HeymarketClient:
+    return HeymarketClient("test-key-0123456789abcdef", base_url=wire.url, **kwargs)
+
+
+class TestGetContactStatus:
+    async def test_by_id_posts_the_id_and_decodes_the_documented_fields(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(json_reply(STATUS_ANSWER))
+        status = await client.get_contact_status(98765)
+        assert status == ContactStatus(
+            id=98765, phone="15105553344", unsubscribed=False, blocked=True
+        )
+        # The id as a string, as the docs show it for the sibling POST /v1/contact/get.
+        assert_request(wire.last, "POST", "/v1/contact/status", body={"id": "98765"})
+
+    async def test_by_phone_posts_the_normalized_phone(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(json_reply(STATUS_ANSWER))
+        await client.get_contact_status(phone="+1 (510) 555-3344")
+        assert_request(wire.last, "POST", "/v1/contact/status", body={"phone": "15105553344"})
+
+    async def test_tolerates_text_ids_and_flags_and_missing_fields(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(json_reply({"id": "98765", "blocked": "true", "extra": 1}))
+        status = await client.get_contact_status(98765)
+        assert status == ContactStatus(id=98765, blocked=True)
+
+    async def test_a_non_object_answer_is_an_invalid_response(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(json_reply("success"))
+        with pytest.raises(InvalidResponseError, match="unexpected response shape"):
+            await client.get_contact_status(98765)
+
+
+class TestSetContactStatus:
+    @pytest.mark.parametrize("status", list(ContactStatusValue))
+    async def test_sends_each_documented_status(
+        self, wire: WireServer, client: HeymarketClient, status: ContactStatusValue
+    ) -> None:
+        wire.reply(json_reply("success"))
+        assert await client.set_contact_status(98765, status=status) is None
+        assert_request(
+            wire.last,
+            "POST",
+            "/v1/contact/set_status",
+            body={"id": "98765", "status": status.value},
+        )
+
+    async def test_takes_the_status_as_a_string_and_the_contact_by_phone(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(json_reply("success"))
+        await client.set_contact_status(phone="15105553344", status="unsubscribed")
+        assert wire.last.json == {"phone": "15105553344", "status": "unsubscribed"}
+
+    def test_the_enum_holds_exactly_the_five_documented_statuses(self) -> None:
+        assert [s.value for s in ContactStatusValue] == [
+            "active",
+            "blocked",
+            "unblocked",
+            "subscribed",
+            "unsubscribed",
+        ]
+        assert str(ContactStatusValue.BLOCKED) == "blocked"
+
+
+class TestCreateContactFields:
+    async def test_posts_titles_and_decodes_the_fields_answered(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(json_reply({"fields": [{"id": 789, "title": "Plan"}]}))
+        fields = await client.create_contact_fields(["Plan"])
+        assert fields == [ContactField(id=789, name="Plan")]
+        assert_request(wire.last, "POST", "/v1/contacts/fields", body=[{"title": "Plan"}])
+
+    @pytest.mark.parametrize("answer", ["ok", "success"])
+    async def test_a_bare_word_answer_is_an_empty_list(
+        self, wire: WireServer, client: HeymarketClient, answer: str
+    ) -> None:
+        wire.reply(json_reply(answer))
+        assert await client.create_contact_fields(("Plan", "Renewal Date")) == []
+        assert wire.last.json == [{"title": "Plan"}, {"title": "Renewal Date"}]
+
+
+class TestBatchCreateContacts:
+    async def test_sends_the_array_with_overwrite_and_ok_means_every_item_succeeded(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(json_reply("ok"))
+        items = [
+            {"phone": "+1 510 555 3344", "first": "Ada", "tags": [55]},
+            {"phone": "447700900123"},
+        ]
+        result = await client.batch_create_contacts(items, overwrite=True)
+        assert_request(
+            wire.last,
+            "POST",
+            "/v1/batch/contacts",
+            query="overwrite=true",
+            body=[
+                {"phone": "15105553344", "first": "Ada", "tags": [{"tag_id": 55}]},
+                {"phone": "447700900123"},
+            ],
+        )
+        assert result.ok
+        assert result.batches == 1
+        assert [(i.index, i.input, i.status) for i in result] == [
+            (0, items[0], BulkStatus.SUCCEEDED),
+            (1, items[1], BulkStatus.SUCCEEDED),
+        ]
+
+    async def test_failed_contacts_in_the_answer_are_matched_to_items_by_phone(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        failed = {"phone": "447700900123", "error": "invalid email"}
+        wire.reply(json_reply([failed]))
+        result = await client.batch_create_contacts(
+            [{"phone": "15105553344"}, {"phone": "447700900123", "email": "x@y"}]
+        )
+        assert wire.last.query_string == "overwrite=false"
+        assert [i.status for i in result] == [BulkStatus.SUCCEEDED, BulkStatus.FAILED]
+        assert result.failed[0].reason == "invalid email"
+        assert result.failed[0].detail == failed
+        assert not result.ok
+
+    async def test_large_inputs_go_in_batches_in_input_order(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        phones = [f"1510555{n:04d}" for n in range(5)]
+        result = await client.batch_create_contacts([{"phone": p} for p in phones], batch_size=2)
+        assert [[c["phone"] for c in r.json] for r in wire.requests] == [
+            phones[0:2],
+            phones[2:4],
+            phones[4:],
+        ]
+        assert [i.index for i in result] == [0, 1, 2, 3, 4]
+        assert result.batches == 3
+
+
+TAG = {"id": 55, "name": "VIP", "color": "#ff0000", "created": "2026-05-07T12:00:00.000Z"}
+
+
+class TestTags:
+    async def test_create_posts_the_name_and_color_and_decodes_the_tag(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(json_reply(TAG))
+        tag = await client.create_tag("VIP", color="#ff0000")
+        assert tag == Tag(
+            id=55,
+            name="VIP",
+            color="#ff0000",
+            created=datetime(2026, 5, 7, 12, tzinfo=timezone.utc),
+        )
+        assert_request(wire.last, "POST", "/v1/tag", body={"name": "VIP", "color": "#ff0000"})
+
+    @pytest.mark.parametrize("answer", [{"tag_id": 55}, {"tag": {"id": 55}}, 55, "55"])
+    async def test_create_accepts_an_id_only_answer(
+        self, wire: WireServer, client: HeymarketClient, answer: object
+    ) -> None:
+        wire.reply(json_reply(answer))
+        assert (await client.create_tag("VIP")).id == 55
+        assert wire.last.json == {"name": "VIP"}
+
+    async def test_get_and_delete_address_the_tag_by_id(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(json_reply(TAG), json_reply("ok"))
+        assert (await client.get_tag(Tag(id=55))).name == "VIP"
+        assert_request(wire.last, "GET", "/v1/tag/55", has_body=False)
+        assert await client.delete_tag(55) is None
+        assert_request(wire.last, "DELETE", "/v1/tag/55", has_body=False)
+
+    async def test_a_create_that_may_have_been_applied_says_a_tag_may_exist(
+        self, wire: WireServer
+    ) -> None:
+        hm = _wire_fixture_client(wire, retry=RetryPolicy(max_retries=3, backoff_base=0.0))
+        wire.reply(json_reply({"error": "boom"}, status=500))
+        try:
+            with pytest.raises(ServerError, match="may have been applied") as caught:
+                await hm.create_tag("VIP")
+        finally:
+            await hm.close()
+        assert len(wire.requests) == 1
+        assert any("tag may have been created" in n for n in caught.value.__notes__)
+
+    @pytest.mark.parametrize("shape", ["array", "object"])
+    async def test_list_sends_the_date_cursor_and_reads_either_shape(
+        self, wire: WireServer, client: HeymarketClient, shape: str
+    ) -> None:
+        wire.reply(json_reply([TAG] if shape == "array" else {"tags": [TAG]}))
+        tags = await client.list_tags(date="2026-05-08T00:00:00.000Z")
+        assert [t.id for t in tags] == [55]
+        assert_request(wire.last, "POST", "/v1/tags", body={"date": "2026-05-08T00:00:00.000Z"})
+
+
+READ_CONTACT = {
+    "id": 98765,
+    "phone": "15105553344",
+    "first": "API",
+    "last": "Contact",
+    "display_name": "API Contact",
+    "email": "help@heymarket.com",
+    "custom": {"123": "Basic"},
+    "tags": [{"tag_id": 55}],
+    "assigned_user_id": 7,
+    "is_opted_out": False,
+    "rev": 4,
+}
+
+
+class TestPatchContact:
+    async def test_reads_then_writes_the_current_fields_with_the_changes(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(json_reply(READ_CONTACT), json_reply({"id": 98765, "rev": 5, "uuid": "u"}))
+        ref = await client.patch_contact(98765, email="new@example.com", custom={123: "Premium"})
+        assert ref == ContactRef(id=98765, rev=5, uuid="u")
+        get, put = wire.requests
+        assert_request(get, "GET", "/v1/contact/98765", has_body=False)
+        assert_request(
+            put,
+            "PUT",
+            "/v1/contact/98765",
+            query="overwrite=false",
+            body={
+                "phone": "15105553344",
+                "first": "API",
+                "last": "Contact",
+                "display_name": "API Contact",
+                "email": "new@example.com",
+                "assignee_id": 7,
+                "tags": [{"tag_id": 55}],
+                "is_opted_out": False,
+                "custom": {"123": "Premium"},
+            },
+        )
+
+    async def test_a_rev_that_moved_by_more_than_one_is_a_concurrent_modification(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(json_reply(READ_CONTACT), json_reply({"id": 98765, "rev": 6}))
+        with pytest.raises(ConcurrentModificationError) as caught:
+            await client.patch_contact(98765, first="Jordan")
+        exc = caught.value
+        assert isinstance(exc, ConflictError)
+        assert (exc.contact_id, exc.read_rev, exc.written_rev) == (98765, 4, 6)
+        assert exc.before is not None
+        assert exc.before.first == "API"
+        assert exc.ref == ContactRef(id=98765, rev=6)
+        assert "read at rev 4, the write made rev 6 (expected 5)" in str(exc)
+        assert exc.url == f"{wire.url}/v1/contact/98765"
+
+    async def test_without_a_rev_no_check_can_be_made(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        read = {k: v for k, v in READ_CONTACT.items() if k != "rev"}
+        wire.reply(json_reply(read), json_reply({"id": 98765, "rev": 9}))
+        assert (await client.patch_contact(98765, first="Jordan")).rev == 9
+
+    async def test_a_write_that_may_have_been_applied_is_not_repeated(
+        self, wire: WireServer
+    ) -> None:
+        hm = _wire_fixture_client(wire, retry=RetryPolicy(max_retries=3, backoff_base=0.0))
+        wire.reply(json_reply(READ_CONTACT), json_reply({"error": "boom"}, status=503))
+        try:
+            with pytest.raises(ServerError, match="may have been applied") as caught:
+                await hm.patch_contact(98765, first="Jordan")
+        finally:
+            await hm.close()
+        assert [r.method for r in wire.requests] == ["GET", "PUT"]
+        assert any("contact may have been updated" in n for n in caught.value.__notes__)
+
+    async def test_a_contact_without_a_phone_needs_one_in_the_changes(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(json_reply({"id": 98765, "rev": 1}))
+        with pytest.raises(InvalidRequestError, match="phone"):
+            await client.patch_contact(98765, first="Jordan")
+        assert len(wire.requests) == 1  # the read only
+
+
+class TestNothingIsSentForBadInputToTheRest:
+    @pytest.mark.parametrize(
+        ("call", "field"),
+        [
+            (lambda hm: hm.get_contact_status(), "contact_id"),
+            (lambda hm: hm.get_contact_status(1, phone="15105553344"), "contact_id"),
+            (lambda hm: hm.set_contact_status(1, status="paused"), "status"),
+            (lambda hm: hm.set_contact_status(status="blocked"), "contact_id"),
+            (lambda hm: hm.create_contact_fields("Plan"), "titles"),
+            (lambda hm: hm.create_contact_fields([]), "titles"),
+            (lambda hm: hm.create_contact_fields(["Plan", 7]), "titles[1]"),
+            (lambda hm: hm.create_contact_fields([" "]), "titles[0]"),
+            (lambda hm: hm.batch_create_contacts([]), "contacts"),
+            (lambda hm: hm.batch_create_contacts({"phone": "15105553344"}), "contacts"),
+            (
+                lambda hm: hm.batch_create_contacts(
+                    [{"phone": "15105553344"}, {"phone": "15105553345", "tags": [1, 2, 3, 4, 5, 6]}]
+                ),
+                "contacts[1].tags",
+            ),
+            (lambda hm: hm.batch_create_contacts([{"first": "Ada"}]), "contacts[0].phone"),
+            (lambda hm: hm.batch_create_contacts([{"phone": "1"}]), "contacts[0].phone"),
+            (
+                lambda hm: hm.batch_create_contacts([{"phone": "15105553344", "nick": "A"}]),
+                "contacts[0]",
+            ),
+            (
+                lambda hm: hm.batch_create_contacts([{"phone": "15105553344"}], batch_size=0),
+                "batch_size",
+            ),
+            (lambda hm: hm.create_tag(""), "name"),
+            (lambda hm: hm.get_tag(0), "tag_id"),
+            (lambda hm: hm.delete_tag("55"), "tag_id"),
+            (lambda hm: hm.list_tags(date="yesterday"), "date"),
+            (lambda hm: hm.patch_contact(98765), "changes"),
+            (lambda hm: hm.patch_contact(98765, nickname="A"), "nickname"),
+            (lambda hm: hm.patch_contact(98765, tags=[1, 2, 3, 4, 5, 6]), "tags"),
+            (lambda hm: hm.patch_contact("98765", first="A"), "contact_id"),
+        ],
+    )
+    async def test_raises_before_sending(
+        self, wire: WireServer, client: HeymarketClient, call: Any, field: str
+    ) -> None:
+        with pytest.raises(InvalidRequestError) as caught:
+            await call(client)
+        assert caught.value.field == field
+        assert wire.requests == []

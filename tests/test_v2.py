@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from heymarket_async import (
+    BulkStatus,
     Contact,
     ContactChannel,
     ContactRef,
@@ -234,4 +235,140 @@ class TestNothingIsSentForBadInput:
         with pytest.raises(InvalidRequestError) as info:
             await call(client)
         assert info.value.field == field
+        assert wire.requests == []
+
+
+# -- the rest of the v2 API ---------------------------------------------------------------------
+# No example bodies are published for these; the shapes are those of heymarket-facts.md.
+
+OTHER_UUID = "b2c3d4e5-f6a7-8901-bcde-f12345678901"
+
+
+class TestUpdateContact:
+    async def test_puts_only_the_given_fields_and_returns_the_whole_contact(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(json_reply(V2_CONTACT))
+        contact = await client.v2.update_contact(
+            uuid.UUID(_docs.DOCS_UUID), first="API", custom={123: "Premium"}, tags=[55]
+        )
+        assert contact == V2_MODEL
+        assert_request(
+            wire.last,
+            "PUT",
+            f"/v2/contact/{_docs.DOCS_UUID}",
+            body={"first": "API", "custom": {"123": "Premium"}, "tags": [{"tag_id": 55}]},
+        )
+
+
+class TestDeleteContact:
+    async def test_deletes_by_uuid(self, wire: WireServer, client: HeymarketClient) -> None:
+        wire.reply(json_reply("ok"))
+        assert await client.v2.delete_contact(_docs.DOCS_UUID) is None
+        assert_request(wire.last, "DELETE", f"/v2/contact/{_docs.DOCS_UUID}", has_body=False)
+
+
+class TestUpdateChannel:
+    async def test_puts_the_channel_and_returns_the_channels(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(json_reply(V2_CONTACT["contact_channels"]))
+        channels = await client.v2.update_channel(_docs.DOCS_UUID, "phone", "+1 510 555 3344")
+        assert channels == list(V2_MODEL.contact_channels)
+        assert_request(
+            wire.last,
+            "PUT",
+            f"/v2/contact/{_docs.DOCS_UUID}/channel",
+            body={"channel_type": "phone", "channel_id": "15105553344"},
+        )
+
+
+class TestUpsertContacts:
+    async def test_posts_contacts_and_matches_answers_and_failures_to_items(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        failed = {"contact_channels": [{"channel_type": "email", "channel_id": "x@y.z"}]}
+        wire.reply(
+            json_reply({"contacts": [V2_CONTACT], "failed_contacts": [{**failed, "error": "dup"}]})
+        )
+        items = [
+            {"channels": [("email", "x@y.z")]},
+            {"uuid": _docs.DOCS_UUID, "first": "API"},
+        ]
+        result = await client.v2.upsert_contacts(items)
+        assert_request(
+            wire.last,
+            "POST",
+            "/v2/contacts",
+            body={
+                "contacts": [
+                    {"contact_channels": [{"channel_type": "email", "channel_id": "x@y.z"}]},
+                    {"uuid": _docs.DOCS_UUID, "first": "API"},
+                ]
+            },
+        )
+        assert [i.status for i in result] == [BulkStatus.FAILED, BulkStatus.SUCCEEDED]
+        assert result.items[0].reason == "dup"
+        assert result.items[1].result == V2_MODEL
+
+    async def test_a_contact_answered_with_unknown_keys_is_paired_in_order(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        # The answer's channel was normalized by the server: no key matches, but one item and
+        # one contact are left, so they belong together.
+        answered = {**V2_CONTACT, "contact_channels": [], "uuid": OTHER_UUID}
+        wire.reply(json_reply({"contacts": [answered], "failed_contacts": []}))
+        result = await client.v2.upsert_contacts([{"channels": [("email", "Help@X.com")]}])
+        assert result.items[0].status is BulkStatus.SUCCEEDED
+        assert result.items[0].result is not None
+        assert result.items[0].result.uuid == OTHER_UUID
+
+    async def test_a_contact_that_does_not_fit_is_an_unknown_batch(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(json_reply({"contacts": [{"id": "not a number"}]}))
+        result = await client.v2.upsert_contacts([{"channels": [("phone", "15105553344")]}])
+        assert result.items[0].status is BulkStatus.UNKNOWN
+        assert isinstance(result.items[0].error, InvalidResponseError)
+
+
+class TestDeleteContacts:
+    async def test_sends_the_uuids_in_a_json_body_and_reads_failures(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(json_reply({"failed_contacts": [OTHER_UUID]}))
+        result = await client.v2.delete_contacts([_docs.DOCS_UUID, uuid.UUID(OTHER_UUID)])
+        assert_request(
+            wire.last, "DELETE", "/v2/contacts", body={"contacts": [_docs.DOCS_UUID, OTHER_UUID]}
+        )
+        assert [i.status for i in result] == [BulkStatus.SUCCEEDED, BulkStatus.FAILED]
+
+
+class TestNothingIsSentForBadInputToTheRest:
+    @pytest.mark.parametrize(
+        ("call", "field"),
+        [
+            (lambda hm: hm.v2.update_contact(98765, first="A"), "contact_uuid"),
+            (lambda hm: hm.v2.update_contact(_docs.DOCS_UUID), "fields"),
+            (lambda hm: hm.v2.update_contact(_docs.DOCS_UUID, tags=range(6)), "tags"),
+            (lambda hm: hm.v2.delete_contact("nope"), "contact_uuid"),
+            (lambda hm: hm.v2.update_channel(_docs.DOCS_UUID, "phone", "12"), "channel_id"),
+            (lambda hm: hm.v2.upsert_contacts([]), "contacts"),
+            (lambda hm: hm.v2.upsert_contacts([{"first": "A"}]), "contacts[0].channels"),
+            (lambda hm: hm.v2.upsert_contacts([{"uuid": 5}]), "contacts[0].contact_uuid"),
+            (
+                lambda hm: hm.v2.upsert_contacts([{"channels": [("phone", "15105553344")]}, "x"]),
+                "contacts[1]",
+            ),
+            (lambda hm: hm.v2.delete_contacts([]), "contact_uuids"),
+            (lambda hm: hm.v2.delete_contacts([_docs.DOCS_UUID, 42]), "contact_uuids[1]"),
+            (lambda hm: hm.v2.delete_contacts([_docs.DOCS_UUID], batch_size=1001), "batch_size"),
+        ],
+    )
+    async def test_raises_before_sending(
+        self, wire: WireServer, client: HeymarketClient, call: Any, field: str
+    ) -> None:
+        with pytest.raises(InvalidRequestError) as caught:
+            await call(client)
+        assert caught.value.field == field
         assert wire.requests == []

@@ -34,6 +34,19 @@ ROUTES: Final = (
     "POST /v2/contacts/list",
     "POST /v2/contacts/search",
     "POST /v2/contact/{uuid}/channel",
+    "POST /v1/contact/status",
+    "POST /v1/contact/set_status",
+    "POST /v1/contacts/fields",
+    "POST /v1/batch/contacts",
+    "POST /v1/tag",
+    "GET /v1/tag/{id}",
+    "DELETE /v1/tag/{id}",
+    "POST /v1/tags",
+    "PUT /v2/contact/{uuid}",
+    "DELETE /v2/contact/{uuid}",
+    "POST /v2/contacts",
+    "DELETE /v2/contacts",
+    "PUT /v2/contact/{uuid}/channel",
 )
 
 

@@ -12,6 +12,7 @@ MAX_TAGS: Final = 5
 _PHONE: Final = re.compile(r"[1-9][0-9]{7,14}")
 _CHANNEL_TYPE: Final = re.compile(r"[a-z][a-z0-9_]*")
 _STRING_FIELDS: Final = ("first", "last", "display_name", "email", "avatar")
+STATUSES: Final = ("active", "blocked", "unblocked", "subscribed", "unsubscribed")
 
 
 class BadData(ValueError):

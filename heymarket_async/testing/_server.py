@@ -24,7 +24,7 @@ from ._auth import Unauthorized, check_authorization
 from ._clock import FakeClock, to_micros
 from ._faults import AFTER_WRITE, Fault, FaultKind, Faults
 from ._seed import CREATOR_ID, TEAM_ID
-from ._store import ContactStore, Record
+from ._store import ContactStore, Record, TagStore
 
 if TYPE_CHECKING:
     from heymarket_async import HeymarketClient
@@ -180,6 +180,7 @@ class FakeHeymarket:
       ``time.time``, the real time, because clients sign with the real time whatever the fake
       clock says.
     - ``record_limit``: keep only the last n requests in :attr:`requests` (``None``: all).
+    - ``tag_page_size``: tags per ``POST /v1/tags`` page (30).
 
     Choices where the docs are silent: a PUT keeps the fields its body leaves out (names
     given are overwritten; ``custom`` merges unless ``?overwrite=true``); creates never
@@ -189,6 +190,23 @@ class FakeHeymarket:
     and adding a channel the contact already has is not a write; v2 search answers the
     matching contacts in the order of the values asked, each once; ``DELETE`` answers
     ``"ok"``; error bodies are ``{"error": "<slug>", "message": "..."}``.
+
+    The endpoints beyond the first scope, where the docs give no example: ``/v1/contact/status``
+    and ``set_status`` take ``{"id"}`` (an int or a digit string) or ``{"phone"}``;
+    ``unsubscribed`` is the contact's ``is_opted_out`` (``subscribed``/``unsubscribed``/
+    ``active`` write it, moving ``rev`` when it changes) and ``blocked`` is kept beside the
+    contact in :attr:`blocked` (no ``rev`` change); ``active`` also unblocks.
+    ``POST /v1/contacts/fields`` numbers new fields after the highest id and answers
+    ``{"fields": [{"id", "name"}]}``. ``POST /v1/batch/contacts`` updates the contact that has
+    the item's phone (``custom`` merged unless ``?overwrite=true``) or creates one, applies the
+    valid items and answers ``"ok"`` or the array of failed items, each with an ``error``.
+    Tags are ``{"id", "name", "color", "created", "updated"}``; ``POST /v1/tags`` lists them
+    newest first, ``date`` exclusive. ``PUT /v2/contact/{uuid}`` merges like the v1 PUT and
+    answers the whole contact; ``PUT .../channel`` replaces the contact's channel of that
+    type. ``POST /v2/contacts`` updates the items with a ``uuid`` and creates the others,
+    answering ``{"contacts": [...], "failed_contacts": [{...item, "error"}]}``;
+    ``DELETE /v2/contacts`` takes ``{"contacts": [uuid, ...]}`` and answers ``"ok"`` or
+    ``{"failed_contacts": [{"uuid", "error"}]}``.
 
     Observation: :attr:`requests` (:class:`RecordedRequest`), :attr:`in_flight`,
     :attr:`peak_in_flight`; :attr:`contacts` is a read-only ``{id: contact JSON}`` view
@@ -219,6 +237,7 @@ class FakeHeymarket:
         seed: int = 0,
         jwt_clock: Callable[[], float] = time.time,
         record_limit: int | None = None,
+        tag_page_size: int = 30,
     ) -> None:
         if v1_order not in ("newest_first", "oldest_first"):
             raise ValueError(f"v1_order must be 'newest_first' or 'oldest_first': {v1_order!r}")
@@ -230,6 +249,7 @@ class FakeHeymarket:
             ("v1_page_size", v1_page_size),
             ("v2_default_limit", v2_default_limit),
             ("v2_max_limit", v2_max_limit),
+            ("tag_page_size", tag_page_size),
         ):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1")
@@ -255,6 +275,10 @@ class FakeHeymarket:
             seed=seed,
         )
         self.contacts = ContactsView(self.store)
+        self.tag_page_size = tag_page_size
+        self.tags = TagStore(clock=self.clock, timestamp_format=timestamp_format)
+        #: The ids of the contacts whose status is blocked (``POST /v1/contact/set_status``).
+        self.blocked: set[int] = set()
         self.faults = Faults()
         self.requests: deque[RecordedRequest] = deque(maxlen=record_limit)
         self.in_flight = 0
@@ -289,11 +313,24 @@ class FakeHeymarket:
         r.add_post("/v1/contacts", self._v1_list)
         r.add_post("/v1/contacts/count", self._v1_count)
         r.add_post("/v1/contact-fields", self._v1_fields)
+        r.add_post("/v1/contact/status", self._v1_status)
+        r.add_post("/v1/contact/set_status", self._v1_set_status)
+        r.add_post("/v1/contacts/fields", self._v1_create_fields)
+        r.add_post("/v1/batch/contacts", self._v1_batch)
+        r.add_post("/v1/tag", self._v1_tag_create)
+        r.add_get("/v1/tag/{id}", self._v1_tag_get)
+        r.add_delete("/v1/tag/{id}", self._v1_tag_delete)
+        r.add_post("/v1/tags", self._v1_tags)
         r.add_get("/v2/contact/{uuid}", self._v2_get)
         r.add_post("/v2/contact", self._v2_create)
         r.add_post("/v2/contacts/list", self._v2_list)
         r.add_post("/v2/contacts/search", self._v2_search)
         r.add_post("/v2/contact/{uuid}/channel", self._v2_add_channel)
+        r.add_put("/v2/contact/{uuid}", self._v2_update)
+        r.add_delete("/v2/contact/{uuid}", self._v2_delete)
+        r.add_post("/v2/contacts", self._v2_bulk)
+        r.add_delete("/v2/contacts", self._v2_bulk_delete)
+        r.add_put("/v2/contact/{uuid}/channel", self._v2_update_channel)
         return app
 
     async def start(self) -> FakeHeymarket:
@@ -424,6 +461,12 @@ class FakeHeymarket:
         """Remove a contact directly; ``KeyError`` for an unknown id."""
         self.store.delete(contact_id)
 
+    def add_tag(
+        self, name: str, *, color: str | None = None, id: int | None = None
+    ) -> dict[str, Any]:
+        """Store a tag directly; returns it as the API would. ``created``/``updated`` = now."""
+        return self.tags.as_json(self.tags.create(name, color, tag_id=id))
+
     def on_request(
         self, callback: Callable[[RecordedRequest], Awaitable[None] | None]
     ) -> Callable[[RecordedRequest], Awaitable[None] | None]:
@@ -537,16 +580,69 @@ class FakeHeymarket:
     # -- helpers ----------------------------------------------------------------------------
 
     async def _body(self, request: web.Request) -> dict[str, Any]:
-        raw = await request.read()
-        if not raw.strip():
+        data = await self._any_body(request)
+        if data is None:
             return {}
-        try:
-            data = json_loads(raw)
-        except JSONDecodeError:
-            raise rules.BadData("malformed JSON body") from None
         if not isinstance(data, dict):
             raise rules.BadData("the body must be a JSON object")
         return data
+
+    async def _any_body(self, request: web.Request) -> Any:
+        raw = await request.read()
+        if not raw.strip():
+            return None
+        try:
+            return json_loads(raw)
+        except JSONDecodeError:
+            raise rules.BadData("malformed JSON body") from None
+
+    def _write(self, record: Record, given: dict[str, Any], *, overwrite: bool) -> Record:
+        """A PUT's merge: given fields replace stored ones; ``custom`` merges unless
+        ``overwrite``."""
+        new = dict(record.fields)
+        if "custom" in given and not overwrite:
+            given["custom"] = {**record.fields.get("custom", {}), **given["custom"]}
+        new.update(given)
+        _sync_channels(record.fields, new)
+        return self.store.replace(record.id, new)
+
+    def _lookup(self, body: Mapping[str, Any]) -> Record:
+        """The contact named by ``{"id"}`` (an int or a digit string) or ``{"phone"}``."""
+        has_id, has_phone = body.get("id") is not None, body.get("phone") is not None
+        if has_id == has_phone:
+            raise rules.BadData("give either id or phone")
+        if has_phone:
+            found = self.store.find_channel("phone", rules.phone(body["phone"]))
+            record = self.store.get(found[0]) if found else None
+        else:
+            raw = body["id"]
+            text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
+            if not isinstance(text, str) or not text.isdigit() or not text.isascii():
+                raise rules.BadData("id must be a contact id")
+            record = self.store.get(int(text))
+        if record is None:
+            raise _not_found("no such contact")
+        return record
+
+    def _tag_id(self, request: web.Request) -> int:
+        raw = request.match_info["id"]
+        if not (raw.isdigit() and raw.isascii()) or int(raw) not in self.tags:
+            raise _not_found(f"tag {raw} not found")
+        return int(raw)
+
+    def _create_v2(self, body: Mapping[str, Any]) -> Record:
+        raw_channels = body.get("contact_channels")
+        if not isinstance(raw_channels, list) or not raw_channels:
+            raise rules.BadData("contact_channels must hold at least one channel")
+        channels = [rules.channel(c) for c in raw_channels]
+        fields = rules.contact_fields(body, phone_required=False)
+        for kind in ("phone", "email"):
+            if fields.get(kind) is None:
+                first = next((c["channel_id"] for c in channels if c["channel_type"] == kind), None)
+                if first is not None:
+                    fields[kind] = first
+        fields["contact_channels"] = channels
+        return self.store.create(_new_fields(fields))
 
     def _v1_record(self, request: web.Request) -> Record:
         raw = request.match_info["id"]
@@ -593,17 +689,10 @@ class FakeHeymarket:
 
     async def _v1_update(self, request: web.Request) -> web.StreamResponse:
         record = self._v1_record(request)
-        overwrite = request.query.get("overwrite", "false").lower()
-        if overwrite not in ("true", "false"):
-            raise rules.BadData("overwrite must be true or false")
+        overwrite = _overwrite(request)
         body = await self._body(request)
         given = rules.contact_fields(body, phone_required=True)
-        new = dict(record.fields)
-        if "custom" in given and overwrite == "false":
-            given["custom"] = {**record.fields.get("custom", {}), **given["custom"]}
-        new.update(given)
-        _sync_channels(record.fields, new)
-        return _ref(self.store.replace(record.id, new))
+        return _ref(self._write(record, given, overwrite=overwrite))
 
     async def _v1_delete(self, request: web.Request) -> web.StreamResponse:
         self.store.delete(self._v1_record(request).id)
@@ -627,25 +716,102 @@ class FakeHeymarket:
         await self._body(request)
         return _json({"fields": [{"id": i, "name": n} for i, n in self.contact_fields]})
 
+    async def _v1_status(self, request: web.Request) -> web.StreamResponse:
+        record = self._lookup(await self._body(request))
+        return _json(
+            {
+                "id": record.id,
+                "phone": record.fields.get("phone"),
+                "unsubscribed": bool(record.fields.get("is_opted_out")),
+                "blocked": record.id in self.blocked,
+            }
+        )
+
+    async def _v1_set_status(self, request: web.Request) -> web.StreamResponse:
+        body = await self._body(request)
+        status = body.get("status")
+        if status not in rules.STATUSES:
+            raise rules.BadData(f"status must be one of {', '.join(rules.STATUSES)}")
+        record = self._lookup(body)
+        if status in ("blocked", "unblocked", "active"):
+            if status == "blocked":
+                self.blocked.add(record.id)
+            else:
+                self.blocked.discard(record.id)
+        opted_out = {"unsubscribed": True, "subscribed": False, "active": False}.get(status)
+        if opted_out is not None and bool(record.fields.get("is_opted_out")) != opted_out:
+            self._write(record, {"is_opted_out": opted_out}, overwrite=False)
+        return _json("success")
+
+    async def _v1_create_fields(self, request: web.Request) -> web.StreamResponse:
+        body = await self._any_body(request)
+        if not isinstance(body, list) or not body:
+            raise rules.BadData('the body must be a non-empty array of {"title": ...}')
+        titles = []
+        for item in body:
+            title = item.get("title") if isinstance(item, dict) else None
+            if not isinstance(title, str) or not title.strip():
+                raise rules.BadData('each field must be {"title": "<non-empty string>"}')
+            titles.append(title)
+        next_id = max((i for i, _ in self.contact_fields), default=0) + 1
+        created = []
+        for title in titles:
+            self.contact_fields.append((next_id, title))
+            created.append({"id": next_id, "name": title})
+            next_id += 1
+        return _json({"fields": created})
+
+    async def _v1_batch(self, request: web.Request) -> web.StreamResponse:
+        overwrite = _overwrite(request)
+        body = await self._any_body(request)
+        if not isinstance(body, list) or not body:
+            raise rules.BadData("the body must be a non-empty array of contacts")
+        failed = []
+        for item in body:
+            try:
+                if not isinstance(item, dict):
+                    raise rules.BadData("each contact must be an object")
+                given = rules.contact_fields(item, phone_required=True)
+            except rules.BadData as exc:
+                echo = item if isinstance(item, dict) else {"contact": item}
+                failed.append({**echo, "error": str(exc)})
+                continue
+            existing = self.store.find_channel("phone", given["phone"])
+            if existing:
+                record = self.store.get(existing[0])
+                assert record is not None
+                self._write(record, given, overwrite=overwrite)
+            else:
+                self.store.create(_new_fields(given))
+        return _json(failed if failed else "ok")
+
+    async def _v1_tag_create(self, request: web.Request) -> web.StreamResponse:
+        body = await self._body(request)
+        name, color = body.get("name"), body.get("color")
+        if not isinstance(name, str) or not name.strip():
+            raise rules.BadData("name must be a non-empty string")
+        if color is not None and not isinstance(color, str):
+            raise rules.BadData("color must be a string")
+        return _json(self.tags.as_json(self.tags.create(name, color)))
+
+    async def _v1_tag_get(self, request: web.Request) -> web.StreamResponse:
+        return _json(self.tags.as_json(self._tag_id(request)))
+
+    async def _v1_tag_delete(self, request: web.Request) -> web.StreamResponse:
+        self.tags.delete(self._tag_id(request))
+        return _json("ok")
+
+    async def _v1_tags(self, request: web.Request) -> web.StreamResponse:
+        date = rules.date(await self._body(request))
+        return _json([self.tags.as_json(i) for i in self.tags.page(date, self.tag_page_size)])
+
     # -- v2 ---------------------------------------------------------------------------------
 
     async def _v2_get(self, request: web.Request) -> web.StreamResponse:
         return _raw(self.store.render(self._v2_record(request).id))
 
     async def _v2_create(self, request: web.Request) -> web.StreamResponse:
-        body = await self._body(request)
-        raw_channels = body.get("contact_channels")
-        if not isinstance(raw_channels, list) or not raw_channels:
-            raise rules.BadData("contact_channels must hold at least one channel")
-        channels = [rules.channel(c) for c in raw_channels]
-        fields = rules.contact_fields(body, phone_required=False)
-        for kind in ("phone", "email"):
-            if fields.get(kind) is None:
-                first = next((c["channel_id"] for c in channels if c["channel_type"] == kind), None)
-                if first is not None:
-                    fields[kind] = first
-        fields["contact_channels"] = channels
-        return _ref(self.store.create(_new_fields(fields)))
+        return _ref(self._create_v2(await self._body(request)))
 
     async def _v2_list(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)
@@ -688,6 +854,83 @@ class FakeHeymarket:
             new["contact_channels"] = [*channels, channel]
             record = self.store.replace(record.id, new)
         return _json(record.fields["contact_channels"])
+
+    async def _v2_update(self, request: web.Request) -> web.StreamResponse:
+        record = self._v2_record(request)
+        given = rules.contact_fields(await self._body(request), phone_required=False)
+        return _raw(self.store.render(self._write(record, given, overwrite=False).id))
+
+    async def _v2_delete(self, request: web.Request) -> web.StreamResponse:
+        self.store.delete(self._v2_record(request).id)
+        return _json("ok")
+
+    async def _v2_update_channel(self, request: web.Request) -> web.StreamResponse:
+        record = self._v2_record(request)
+        channel = rules.channel(await self._body(request))
+        kind = channel["channel_type"]
+        channels = [
+            c for c in record.fields.get("contact_channels") or () if c["channel_type"] != kind
+        ]
+        new = {**record.fields, "contact_channels": [*channels, channel]}
+        if kind in ("phone", "email"):
+            new[kind] = channel["channel_id"]
+        _sync_channels(record.fields, new)
+        return _json(self.store.replace(record.id, new).fields["contact_channels"])
+
+    async def _v2_bulk(self, request: web.Request) -> web.StreamResponse:
+        items = (await self._body(request)).get("contacts")
+        if not isinstance(items, list) or not items:
+            raise rules.BadData("contacts must be a non-empty array")
+        done: list[int] = []
+        failed = []
+        for item in items:
+            try:
+                if not isinstance(item, dict):
+                    raise rules.BadData("each contact must be an object")
+                if item.get("uuid") is None:
+                    done.append(self._create_v2(item).id)
+                    continue
+                contact_id = self.store.id_for_uuid(str(item["uuid"]))
+                record = None if contact_id is None else self.store.get(contact_id)
+                if record is None:
+                    raise rules.BadData(f"no contact with uuid {item['uuid']}")
+                given = rules.contact_fields(item, phone_required=False)
+                if item.get("contact_channels") is not None:
+                    added = [rules.channel(c) for c in item["contact_channels"]]
+                    old = list(record.fields.get("contact_channels") or ())
+                    given["contact_channels"] = old + [c for c in added if c not in old]
+                done.append(self._write(record, given, overwrite=False).id)
+            except rules.BadData as exc:
+                echo = item if isinstance(item, dict) else {"contact": item}
+                failed.append({**echo, "error": str(exc)})
+        failed_json = json.dumps(failed, separators=(",", ":")).encode()
+        return _raw(
+            b'{"contacts":'
+            + self.store.render_list(done)
+            + b',"failed_contacts":'
+            + failed_json
+            + b"}"
+        )
+
+    async def _v2_bulk_delete(self, request: web.Request) -> web.StreamResponse:
+        uuids = (await self._body(request)).get("contacts")
+        if not isinstance(uuids, list) or not uuids:
+            raise rules.BadData("contacts must be a non-empty array of UUIDs")
+        failed = []
+        for value in uuids:
+            contact_id = self.store.id_for_uuid(value) if isinstance(value, str) else None
+            if contact_id is None:
+                failed.append({"uuid": value, "error": "not found"})
+            else:
+                self.store.delete(contact_id)
+        return _json({"failed_contacts": failed} if failed else "ok")
+
+
+def _overwrite(request: web.Request) -> bool:
+    overwrite = request.query.get("overwrite", "false").lower()
+    if overwrite not in ("true", "false"):
+        raise rules.BadData("overwrite must be true or false")
+    return overwrite == "true"
 
 
 def _not_found(message: str) -> web.HTTPNotFound:

@@ -356,3 +356,57 @@ class ContactStore:
         self._next_id = first + count
         self.version += 1
         return range(first, first + count)
+
+
+class TagStore:
+    """The team's tags, listed newest first by ``(updated, id)`` with an exclusive ``date``."""
+
+    def __init__(self, *, clock: FakeClock, timestamp_format: str = "milliseconds") -> None:
+        self.clock = clock
+        self.fmt = timestamp_format
+        self.resolution = ts.unit(timestamp_format)
+        self._tags: dict[int, dict[str, Any]] = {}
+        self._next_id = 1
+
+    def __len__(self) -> int:
+        return len(self._tags)
+
+    def __contains__(self, tag_id: object) -> bool:
+        return tag_id in self._tags
+
+    def create(self, name: str, color: str | None = None, *, tag_id: int | None = None) -> int:
+        """Store a new tag; returns its id."""
+        if tag_id is None:
+            tag_id = self._next_id
+        elif tag_id in self._tags:
+            raise ValueError(f"tag {tag_id} already exists")
+        self._next_id = max(self._next_id, tag_id + 1)
+        now = self.clock.micros()
+        self._tags[tag_id] = {"name": name, "color": color, "created": now, "updated": now}
+        return tag_id
+
+    def delete(self, tag_id: int) -> None:
+        """Remove a tag; ``KeyError`` if there is none."""
+        del self._tags[tag_id]
+
+    def as_json(self, tag_id: int) -> dict[str, Any]:
+        """The tag as the emulator answers it."""
+        tag = self._tags[tag_id]
+        return {
+            "id": tag_id,
+            "name": tag["name"],
+            "color": tag["color"],
+            "created": ts.render(tag["created"], self.fmt),
+            "updated": ts.render(tag["updated"], self.fmt),
+        }
+
+    def page(self, date: int | None, size: int) -> list[int]:
+        """The ids of one list page: newest first, updated strictly before ``date``."""
+        res = self.resolution
+        keyed = sorted(
+            ((tag["updated"] // res * res, tag_id) for tag_id, tag in self._tags.items()),
+            reverse=True,
+        )
+        if date is not None:
+            keyed = [k for k in keyed if k[0] < date // res * res]
+        return [tag_id for _, tag_id in keyed[:size]]

@@ -11,10 +11,12 @@ from _fake_http import Raw
 
 from heymarket_async import (
     BadRequestError,
+    ConcurrentModificationError,
     Contact,
     ContactChannel,
     ContactField,
     ContactRef,
+    ContactStatusValue,
     NotFoundError,
     RetryPolicy,
 )
@@ -707,3 +709,224 @@ class TestClientOverLoopback:
                 await hm.v2.list_contacts(limit=11)
             assert info.value.status == 400
             assert "limit" in str(info.value)
+
+
+# -- the rest of the contacts API ---------------------------------------------------------------
+
+
+class TestV1Status:
+    async def test_status_by_id_or_phone(self, raw: Raw, fake: FakeHeymarket) -> None:
+        c = fake.add_contact(phone="15105553344", is_opted_out=True)
+        expected = {"id": c["id"], "phone": "15105553344", "unsubscribed": True, "blocked": False}
+        assert (await raw("POST", "/v1/contact/status", {"id": c["id"]})).json == expected
+        assert (await raw("POST", "/v1/contact/status", {"id": str(c["id"])})).json == expected
+        answer = await raw("POST", "/v1/contact/status", {"phone": "15105553344"})
+        assert answer.json == expected
+
+    @pytest.mark.parametrize(
+        ("body", "status"),
+        [({}, 400), ({"id": 1, "phone": "15105553344"}, 400), ({"id": "x"}, 400), ({"id": 9}, 404)],
+    )
+    async def test_bad_lookups(self, raw: Raw, body: Any, status: int) -> None:
+        assert (await raw("POST", "/v1/contact/status", body)).status == status
+
+    async def test_set_status_moves_the_flags(self, raw: Raw, fake: FakeHeymarket) -> None:
+        c = fake.add_contact(phone="15105553344")
+
+        async def flags(status: str) -> tuple[bool, bool, int]:
+            answer = await raw("POST", "/v1/contact/set_status", {"id": c["id"], "status": status})
+            assert answer.json == "success"
+            got = (await raw("POST", "/v1/contact/status", {"id": c["id"]})).json
+            return got["unsubscribed"], got["blocked"], fake.contacts[c["id"]]["rev"]
+
+        assert await flags("blocked") == (False, True, 1)
+        assert await flags("unsubscribed") == (True, True, 2)
+        assert await flags("unsubscribed") == (True, True, 2), "no change, no write"
+        assert await flags("active") == (False, False, 3)
+        assert await flags("blocked") == (False, True, 3)
+        assert await flags("unblocked") == (False, False, 3)
+        assert await flags("unsubscribed") == (True, False, 4)
+        assert await flags("subscribed") == (False, False, 5)
+        answer = await raw("POST", "/v1/contact/set_status", {"id": c["id"], "status": "paused"})
+        assert answer.status == 400
+
+
+class TestV1CreateFields:
+    async def test_new_fields_get_new_ids_and_are_listed(self, raw: Raw) -> None:
+        answer = await raw("POST", "/v1/contacts/fields", [{"title": "Tier"}, {"title": "Region"}])
+        assert answer.json == {
+            "fields": [{"id": 457, "name": "Tier"}, {"id": 458, "name": "Region"}]
+        }
+        listed = (await raw("POST", "/v1/contact-fields")).json["fields"]
+        assert [f["name"] for f in listed] == ["Plan", "Renewal Date", "Tier", "Region"]
+
+    @pytest.mark.parametrize("body", [[], {"title": "x"}, [{"title": ""}], [{"name": "x"}], ["x"]])
+    async def test_bad_bodies(self, raw: Raw, body: Any) -> None:
+        assert (await raw("POST", "/v1/contacts/fields", body)).status == 400
+
+
+class TestV1Batch:
+    async def test_creates_or_updates_by_phone_and_answers_ok(
+        self, raw: Raw, fake: FakeHeymarket
+    ) -> None:
+        old = fake.add_contact(phone="15105553344", first="Old", custom={"123": "A", "456": "B"})
+        body = [
+            {"phone": "15105553344", "first": "New", "custom": {"123": "C"}},
+            {"phone": "15105553345", "first": "Other"},
+        ]
+        assert (await raw("POST", "/v1/batch/contacts?overwrite=false", body)).json == "ok"
+        assert len(fake.contacts) == 2
+        updated = fake.contacts[old["id"]]
+        assert (updated["first"], updated["custom"]) == ("New", {"123": "C", "456": "B"})
+        await raw("POST", "/v1/batch/contacts?overwrite=true", body[:1])
+        assert fake.contacts[old["id"]]["custom"] == {"123": "C"}
+
+    async def test_answers_the_failed_contacts_and_applies_the_others(
+        self, raw: Raw, fake: FakeHeymarket
+    ) -> None:
+        body = [{"phone": "15105553344"}, {"phone": "+1"}, 7]
+        answer = await raw("POST", "/v1/batch/contacts", body)
+        assert [(f.get("phone"), "error" in f) for f in answer.json] == [("+1", True), (None, True)]
+        assert len(fake.contacts) == 1
+
+    @pytest.mark.parametrize("body", [[], {"phone": "15105553344"}])
+    async def test_bad_bodies(self, raw: Raw, body: Any) -> None:
+        assert (await raw("POST", "/v1/batch/contacts", body)).status == 400
+
+
+class TestV1Tags:
+    @pytest.mark.parametrize("fake_options", [frozen(tag_page_size=2)])
+    async def test_create_get_list_delete(self, raw: Raw, fake: FakeHeymarket) -> None:
+        created = (await raw("POST", "/v1/tag", {"name": "VIP", "color": "#f00"})).json
+        assert created == {
+            "id": 1,
+            "name": "VIP",
+            "color": "#f00",
+            "created": "2026-05-07T12:00:00.123Z",
+            "updated": "2026-05-07T12:00:00.123Z",
+        }
+        assert (await raw("GET", "/v1/tag/1")).json == created
+        fake.clock.advance(1)
+        fake.add_tag("B")
+        fake.clock.advance(1)
+        fake.add_tag("C")
+        first = (await raw("POST", "/v1/tags", {})).json
+        assert [t["name"] for t in first] == ["C", "B"]
+        rest = (await raw("POST", "/v1/tags", {"date": first[-1]["updated"]})).json
+        assert [t["name"] for t in rest] == ["VIP"]
+        assert (await raw("DELETE", "/v1/tag/1")).json == "ok"
+        assert (await raw("GET", "/v1/tag/1")).status == 404
+        assert (await raw("DELETE", "/v1/tag/1")).status == 404
+
+    @pytest.mark.parametrize("body", [{}, {"name": ""}, {"name": "x", "color": 1}])
+    async def test_create_needs_a_name(self, raw: Raw, body: Any) -> None:
+        assert (await raw("POST", "/v1/tag", body)).status == 400
+
+
+class TestV2Rest:
+    async def test_update_answers_the_whole_contact(self, raw: Raw, fake: FakeHeymarket) -> None:
+        c = fake.add_contact(phone="15105553344", first="A", custom={"123": "x"})
+        answer = await raw("PUT", f"/v2/contact/{c['uuid']}", {"last": "B", "custom": {"456": "y"}})
+        assert answer.json["uuid"] == c["uuid"]
+        assert (answer.json["first"], answer.json["last"]) == ("A", "B")
+        assert answer.json["custom"] == {"123": "x", "456": "y"}
+        assert answer.json["rev"] == 2
+
+    async def test_delete_one(self, raw: Raw, fake: FakeHeymarket) -> None:
+        c = fake.add_contact(phone="15105553344")
+        assert (await raw("DELETE", f"/v2/contact/{c['uuid']}")).json == "ok"
+        assert (await raw("DELETE", f"/v2/contact/{c['uuid']}")).status == 404
+
+    async def test_update_channel_replaces_the_channel_of_that_type(
+        self, raw: Raw, fake: FakeHeymarket
+    ) -> None:
+        c = fake.add_contact(phone="15105553344", email="a@example.com")
+        body = {"channel_type": "phone", "channel_id": "15105559999"}
+        answer = await raw("PUT", f"/v2/contact/{c['uuid']}/channel", body)
+        assert answer.json == [
+            {"channel_type": "email", "channel_id": "a@example.com"},
+            {"channel_type": "phone", "channel_id": "15105559999"},
+        ]
+        assert fake.contacts[c["id"]]["phone"] == "15105559999"
+        found = await raw("POST", "/v1/contact/get", {"phone": "15105553344"})
+        assert found.status == 404
+
+    async def test_bulk_upsert_answers_contacts_and_failures(
+        self, raw: Raw, fake: FakeHeymarket
+    ) -> None:
+        c = fake.add_contact(phone="15105553344")
+        body = {
+            "contacts": [
+                {"uuid": c["uuid"], "first": "X"},
+                {"contact_channels": [{"channel_type": "email", "channel_id": "n@example.com"}]},
+                {"contact_channels": []},
+            ]
+        }
+        answer = (await raw("POST", "/v2/contacts", body)).json
+        assert [x["first"] for x in answer["contacts"]] == ["X", None]
+        assert answer["contacts"][1]["email"] == "n@example.com"
+        assert len(answer["failed_contacts"]) == 1
+        assert "error" in answer["failed_contacts"][0]
+
+    async def test_bulk_delete(self, raw: Raw, fake: FakeHeymarket) -> None:
+        c = fake.add_contact(phone="15105553344")
+        answer = await raw("DELETE", "/v2/contacts", {"contacts": [c["uuid"], "nope"]})
+        assert answer.json == {"failed_contacts": [{"uuid": "nope", "error": "not found"}]}
+        assert len(fake.contacts) == 0
+        assert (await raw("DELETE", "/v2/contacts", {"contacts": []})).status == 400
+
+
+class TestRestThroughTheClient:
+    async def test_v1_status_fields_and_tags(self, fake: FakeHeymarket) -> None:
+        c = fake.add_contact(phone="15105553344")
+        async with fake.client() as hm:
+            await hm.set_contact_status(phone="+1 510 555 3344", status=ContactStatusValue.BLOCKED)
+            status = await hm.get_contact_status(c["id"])
+            assert (status.blocked, status.unsubscribed) == (True, False)
+            fields = await hm.create_contact_fields(["Tier"])
+            assert fields == [ContactField(id=457, name="Tier")]
+            tag = await hm.create_tag("VIP", color="#f00")
+            assert await hm.get_tag(tag.id) == tag
+            assert [t.id async for t in hm.iter_tags()] == [tag.id]
+            await hm.delete_tag(tag.id)
+            assert await hm.list_tags() == []
+            with pytest.raises(NotFoundError):
+                await hm.get_contact_status(phone="15105550000")
+
+    async def test_v2_update_delete_and_channel(self, fake: FakeHeymarket) -> None:
+        c = fake.add_contact(phone="15105553344")
+        async with fake.client() as hm:
+            contact = await hm.v2.update_contact(c["uuid"], first="Ada", tags=[5])
+            assert (contact.first, [t.id for t in contact.tags]) == ("Ada", [5])
+            channels = await hm.v2.update_channel(c["uuid"], "email", "ada@example.com")
+            assert ContactChannel(channel_type="email", channel_id="ada@example.com") in channels
+            await hm.v2.delete_contact(c["uuid"])
+            with pytest.raises(NotFoundError):
+                await hm.v2.get_contact(c["uuid"])
+
+    async def test_patch_keeps_what_it_was_not_asked_to_change(self, fake: FakeHeymarket) -> None:
+        c = fake.add_contact(
+            phone="15105553344", first="A", last="B", email="a@example.com", custom={"123": "x"}
+        )
+        async with fake.client() as hm:
+            ref = await hm.patch_contact(c["id"], custom={456: "y"})
+        assert ref.rev == 2
+        after = fake.contacts[c["id"]]
+        assert (after["first"], after["last"], after["email"]) == ("A", "B", "a@example.com")
+        assert after["custom"] == {"123": "x", "456": "y"}
+
+    async def test_patch_reports_a_write_between_its_read_and_its_write(
+        self, fake: FakeHeymarket
+    ) -> None:
+        c = fake.add_contact(phone="15105553344", first="A")
+
+        @fake.on_request
+        def someone_else(request: RecordedRequest) -> None:
+            if request.method == "PUT":
+                fake.update_contact(c["id"], email="other@example.com")
+
+        async with fake.client() as hm:
+            with pytest.raises(ConcurrentModificationError) as caught:
+                await hm.patch_contact(c["id"], first="Z")
+        assert (caught.value.read_rev, caught.value.written_rev) == (1, 3)
+        assert fake.contacts[c["id"]]["first"] == "Z"

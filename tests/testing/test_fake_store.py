@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from heymarket_async.testing import FakeClock
 from heymarket_async.testing._clock import to_micros
-from heymarket_async.testing._store import SEEDED_CACHE_LIMIT, ContactStore, channels_of
+from heymarket_async.testing._store import SEEDED_CACHE_LIMIT, ContactStore, TagStore, channels_of
 
 T0 = to_micros(datetime(2026, 5, 7, 12, tzinfo=timezone.utc))
 MS = 1000
@@ -220,3 +220,39 @@ class TestLookups:
             "contact_channels": [{"channel_type": "phone", "channel_id": "1"}],
         }
         assert channels_of(fields) == [("phone", "1"), ("email", "e@x")]
+
+
+class TestTagStore:
+    def new(self) -> tuple[TagStore, FakeClock]:
+        clock = FakeClock(datetime(2026, 6, 1, tzinfo=timezone.utc), frozen=True)
+        return TagStore(clock=clock), clock
+
+    def test_pages_newest_first_with_an_exclusive_date_and_id_ties(self) -> None:
+        store, clock = self.new()
+        ids = []
+        for step in (0, 1, 0, 2):  # the second and third tags share a time
+            clock.advance(step)
+            ids.append(store.create(f"t{len(ids)}"))
+        assert store.page(None, 10) == [ids[3], ids[2], ids[1], ids[0]]
+        cursor = store._tags[ids[2]]["updated"]
+        assert store.page(cursor, 10) == [ids[0]]
+        assert store.page(None, 2) == [ids[3], ids[2]]
+
+    def test_create_with_an_id_delete_and_render(self) -> None:
+        store, _ = self.new()
+        assert store.create("a", "#fff", tag_id=40) == 40
+        assert store.create("b") == 41
+        with pytest.raises(ValueError, match="exists"):
+            store.create("c", tag_id=40)
+        assert store.as_json(40) == {
+            "id": 40,
+            "name": "a",
+            "color": "#fff",
+            "created": "2026-06-01T00:00:00.000Z",
+            "updated": "2026-06-01T00:00:00.000Z",
+        }
+        store.delete(40)
+        assert 40 not in store
+        assert len(store) == 1
+        with pytest.raises(KeyError):
+            store.delete(40)
