@@ -60,20 +60,40 @@ def emulator(contacts: int, latency_ms: float) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def export(url: str, fmt: str, directory: str) -> Callable[[], int]:
-    def run() -> int:
-        out = os.path.join(directory, f"contacts.{fmt}")
-        argv = ["export", "-o", out, "--base-url", url, "--api-key", API_KEY, "--quiet"]
-        if cli_main(argv) != 0:
-            raise RuntimeError(f"export to {fmt} failed")
-        with open(out, "rb") as f:
-            lines = sum(1 for _ in f)
-        return lines - (1 if fmt == "csv" else 0)
+def timed(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) that ``fn()`` took."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def walk(factory: Callable[[], Awaitable[int]]) -> Callable[[], Run]:
+    def run() -> Run:
+        items: list[int] = []
+        seconds, cpu = timed(lambda: items.append(asyncio.run(factory())))  # type: ignore[arg-type]
+        return Run(items[0], seconds, cpu)
 
     return run
 
 
-Case = tuple[str, Callable[[], int]]
+def export(url: str, fmt: str, directory: str) -> Callable[[], Run]:
+    """The command itself, in process; the output's lines are counted after the clock stops."""
+
+    def run() -> Run:
+        out = os.path.join(directory, f"contacts.{fmt}")
+        argv = ["export", "-o", out, "--base-url", url, "--api-key", API_KEY, "--quiet"]
+        codes: list[int] = []
+        seconds, cpu = timed(lambda: codes.append(cli_main(argv)))
+        if codes != [0]:
+            raise RuntimeError(f"export to {fmt} failed")
+        with open(out, "rb") as f:
+            lines = sum(1 for _ in f)
+        return Run(lines - (1 if fmt == "csv" else 0), seconds, cpu)
+
+    return run
+
+
+Case = tuple[str, Callable[[], Run]]
 
 
 def measure(cases: list[Case], repeat: int, expected: int) -> dict[str, Run]:
@@ -82,18 +102,12 @@ def measure(cases: list[Case], repeat: int, expected: int) -> dict[str, Run]:
     best: dict[str, Run] = {}
     for _ in range(repeat):
         for name, fn in cases:
-            wall, cpu = time.perf_counter(), time.process_time()
-            items = fn()
-            run = Run(items, time.perf_counter() - wall, time.process_time() - cpu)
-            if items != expected:
-                raise SystemExit(f"{name}: got {items} contacts, expected {expected}")
+            run = fn()
+            if run.items != expected:
+                raise SystemExit(f"{name}: got {run.items} contacts, expected {expected}")
             if name not in best or run.seconds < best[name].seconds:
                 best[name] = run
     return best
-
-
-def run_async(factory: Callable[[], Awaitable[int]]) -> Callable[[], int]:
-    return lambda: asyncio.run(factory())  # type: ignore[arg-type]
 
 
 async def latencies(url: str, calls: int) -> dict[str, list[float]]:
@@ -147,9 +161,9 @@ def main() -> None:
     print(f"emulator: {args.contacts:,} contacts, latency {args.latency_ms:g} ms, own process")
     with emulator(args.contacts, args.latency_ms) as url, tempfile.TemporaryDirectory() as tmp:
         cases: list[Case] = [
-            ("plain aiohttp loop (v2, 100/page)", run_async(lambda: plain_v2(url))),
-            ("SDK v2.iter_contacts (100/page)", run_async(lambda: sdk_v2(2)(url))),
-            ("SDK iter_contacts (v1, 30/page)", run_async(lambda: sdk_v1(url))),
+            ("plain aiohttp loop (v2, 100/page)", walk(lambda: plain_v2(url))),
+            ("SDK v2.iter_contacts (100/page)", walk(lambda: sdk_v2(2)(url))),
+            ("SDK iter_contacts (v1, 30/page)", walk(lambda: sdk_v1(url))),
             ("export --format jsonl", export(url, "jsonl", tmp)),
             ("export --format csv", export(url, "csv", tmp)),
         ]

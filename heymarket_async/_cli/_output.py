@@ -69,7 +69,16 @@ def contact_record(c: Contact) -> dict[str, Any]:
         "display_name": c.display_name,
         "email": c.email,
         "custom": dict(c.custom),
-        "tags": [{"id": t.id, "name": t.name, "color": t.color} for t in c.tags],
+        "tags": [
+            {
+                "id": t.id,
+                "name": t.name,
+                "color": t.color,
+                "created": _ts(t.created),
+                "updated": _ts(t.updated),
+            }
+            for t in c.tags
+        ],
         "contact_channels": [
             {"channel_type": ch.channel_type, "channel_id": ch.channel_id}
             for ch in c.contact_channels
@@ -144,7 +153,9 @@ def contact_line(c: Contact) -> str:
     tags = ",".join(
         [
             f'{{"id":{r(t.id)},"name":{"null" if t.name is None else q(t.name)},'
-            f'"color":{"null" if t.color is None else q(t.color)}}}'
+            f'"color":{"null" if t.color is None else q(t.color)},'
+            f'"created":{"null" if t.created is None else q(ts(t.created))},'
+            f'"updated":{"null" if t.updated is None else q(ts(t.updated))}}}'
             for t in c.tags
         ]
     )
