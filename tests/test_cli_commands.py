@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -87,6 +88,28 @@ class TestGet:
         assert err.startswith("heymarket-async: error: 404 Not Found for GET ")
         assert "(request id " in err
         assert err.count("\n") == 1
+
+
+class TestExportInProcess:
+    def test_resume_with_nothing_saved_says_so(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        out = tmp_path / "c.jsonl"
+        code, _, err = run(["export", "-o", str(out), "--resume"], capsys)
+        assert code == 0
+        assert (
+            err.splitlines()[0]
+            == f"heymarket-async: nothing to resume for {out}: starting a new export"
+        )
+        assert len(out.read_text().splitlines()) == 40
+
+    def test_a_missing_directory_is_exit_1(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        out = tmp_path / "nowhere" / "c.jsonl"
+        code, _, err = run(["export", "-o", str(out)], capsys)
+        assert code == EXIT_FAILURE
+        assert err == f"heymarket-async: error: {out}.part: No such file or directory\n"
 
 
 class TestFailures:

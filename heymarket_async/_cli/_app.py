@@ -34,7 +34,7 @@ from ._export import (
 )
 from ._output import contact_record
 from ._progress import BarProgress, NullProgress, Progress
-from ._state import StateError
+from ._state import ExportPaths, StateError
 
 __all__ = ["EXIT_FAILURE", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
@@ -371,6 +371,8 @@ async def _export(
 ) -> int:
     from ._pages import open_pages
 
+    if args.resume and not args.quiet and not ExportPaths.for_output(args.output).state.exists():
+        streams.note(f"nothing to resume for {args.output}: starting a new export")
     show_bar = not args.quiet and streams.stderr.isatty()
     progress: Progress = BarProgress(streams.stderr) if show_bar else NullProgress()
     options = ExportOptions(
