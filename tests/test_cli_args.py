@@ -110,6 +110,24 @@ class TestUsageErrors:
         assert err.startswith("heymarket-async: error: phone:")
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--api-key", "sk-SECRET-1", "count"],
+        ["--api-key=sk-SECRET-1", "count"],
+        ["count", "--secret-id", "sid", "--secret-key", "sk-SECRET-1", "--bogus"],
+        ["--secret-key", "sk-SECRET-1"],
+    ],
+)
+def test_usage_errors_never_show_a_credential(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(argv, capsys)
+    assert code == EXIT_USAGE
+    assert "sk-SECRET-1" not in out + err
+    assert "error:" in err
+
+
 def test_help_lists_commands_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["--help"], capsys)
     assert code == 0

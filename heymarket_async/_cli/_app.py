@@ -18,7 +18,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timezone
-from typing import IO, Any, Final, TextIO
+from typing import IO, Any, Final, NoReturn, TextIO
 
 from heymarket_async._client import HeymarketClient
 from heymarket_async._version import __version__
@@ -88,9 +88,41 @@ def _count(value: str) -> int:
     return n
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line. Connection options are accepted after any subcommand."""
-    connection = argparse.ArgumentParser(add_help=False)
+_SECRET_FLAGS: Final = ("--api-key", "--secret-id", "--secret-key")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose error messages never show the strings in ``hide``."""
+
+    hide: tuple[str, ...] = ()
+
+    def error(self, message: str) -> NoReturn:
+        # argparse quotes what it did not understand, which may be a key typed before the
+        # subcommand (``heymarket-async --api-key KEY count``).
+        for secret in self.hide:
+            message = message.replace(secret, "***")
+        super().error(message)
+
+
+def _secrets_in(argv: Sequence[str]) -> list[str]:
+    """The values given to the credential flags, as ``--flag VALUE`` or ``--flag=VALUE``."""
+    found = []
+    for i, arg in enumerate(argv):
+        flag, eq, value = arg.partition("=")
+        if flag in _SECRET_FLAGS:
+            if eq:
+                found.append(value)
+            elif i + 1 < len(argv):
+                found.append(argv[i + 1])
+    return [s for s in found if s]
+
+
+def build_parser(*, hide: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The whole command line. Connection options are accepted after any subcommand.
+
+    Error messages show ``***`` in place of any string in ``hide`` (the credentials given).
+    """
+    connection = _Parser(add_help=False)
     group = connection.add_argument_group("connection", _ENV_HELP)
     group.add_argument("--api-key", metavar="KEY", help="a legacy team API key")
     group.add_argument("--secret-id", metavar="ID", help="an API secret's id")
@@ -106,13 +138,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", metavar="SECONDS", type=float, default=60.0, help="per call (default 60)"
     )
 
-    parser = argparse.ArgumentParser(
+    # A subclass per parse, so the subcommands' parsers (made by argparse) hide the same.
+    parser_class: type[_Parser] = type("_Parser", (_Parser,), {"hide": tuple(hide)})
+    parser = parser_class(
         prog=PROG,
         description="Export and inspect Heymarket contacts.",
         epilog=_EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        required=True,
+        parser_class=parser_class,
+    )
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
         return commands.add_parser(
@@ -183,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fake_server(args_list[1:])
     streams = _Streams(sys.stdout, sys.stderr)
     try:
-        args = build_parser().parse_args(args_list)
+        args = build_parser(hide=_secrets_in(args_list)).parse_args(args_list)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
