@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from heymarket_async._cli import main
-from heymarket_async._cli._app import EXIT_FAILURE
+from heymarket_async._cli._app import EXIT_FAILURE, EXIT_USAGE
 from heymarket_async._cli._output import contact_record
+from heymarket_async._cli._state import ExportPaths, ExportState, save_state
 from heymarket_async._convert import structure_contact
 from heymarket_async.testing import FakeHeymarket, Fault
 
@@ -110,6 +111,27 @@ class TestExportInProcess:
         code, _, err = run(["export", "-o", str(out)], capsys)
         assert code == EXIT_FAILURE
         assert err == f"heymarket-async: error: {out}.part: No such file or directory\n"
+
+    def test_a_tampered_position_is_refused_and_the_file_kept(
+        self, fake: FakeHeymarket, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        out = tmp_path / "c.jsonl"
+        paths = ExportPaths.for_output(out)
+        paths.part.write_bytes(b'{"id": 1}\n')
+        state = ExportState(
+            format="jsonl",
+            api="v2",
+            source=fake.url,
+            since=None,
+            bytes=10,
+            contacts=1,
+            position={"kind": "v2", "page": "seven"},
+        )
+        save_state(paths.state, state)
+        code, _, err = run(["export", "-o", str(out), "--resume"], capsys)
+        assert code == EXIT_USAGE
+        assert err.startswith("heymarket-async: error: resume")
+        assert paths.part.read_bytes() == b'{"id": 1}\n'
 
 
 class TestFailures:

@@ -1,7 +1,8 @@
 """``heymarket-async export``: stream every contact into a file, page by page, resumably.
 
 The walk itself is the SDK's pager; this module owns the file side: the partial file, a flush
-and a saved state after every page, the atomic rename at the end (see ``_state``).
+after every page, the resume state saved after flushed pages (see ``_Checkpoints``), the atomic
+rename at the end (see ``_state``).
 """
 
 from __future__ import annotations
@@ -138,14 +139,16 @@ async def run_export(
     status.resumable = saved is not None
     size = saved.bytes if saved is not None else 0
     started = clock()
-    stream = stdout if paths is None else _open_part(paths, saved)
     checkpoints = None
     if paths is not None:
         base = saved or _state(options, since, size, 0, None, columns, field_ids)
         checkpoints = _Checkpoints(paths.state, base, clock)
+    # Opened first: a saved position the pager refuses leaves the partial file untouched.
     pager = open_pages(client, options.api, options.since, saved.position if saved else None)
+    stream: IO[bytes] | None = None
     progress.start(done)
     try:
+        stream = stdout if paths is None else _open_part(paths, saved)
         if saved is None:
             head = encoder.header()
             if head:
@@ -176,7 +179,7 @@ async def run_export(
         await pager.aclose()
         if total_task is not None and not total_task.done():
             total_task.cancel()
-        if paths is not None:
+        if paths is not None and stream is not None:
             stream.close()
         progress.close()
     if paths is not None:
