@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from heymarket_async._cli import main
-from heymarket_async._cli._app import EXIT_USAGE, build_parser
+from heymarket_async._cli._app import EXIT_USAGE, _rate_limit, build_parser
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +39,30 @@ class TestParsing:
     def test_since_keeps_an_offset(self) -> None:
         args = build_parser().parse_args(["export", "--since", "2024-05-01T12:00:00+02:00"])
         assert args.since.utcoffset().total_seconds() == 7200
+
+
+class TestRateLimit:
+    @pytest.mark.parametrize(
+        ("asked", "base_url", "env", "expected"),
+        [
+            (None, None, {}, 500.0),
+            (None, "https://api.heymarket.com", {}, 500.0),
+            (None, "http://127.0.0.1:8787", {}, None),
+            (None, None, {"HEYMARKET_BASE_URL": "http://127.0.0.1:8787"}, None),
+            (0.0, None, {}, None),
+            (120.0, "http://127.0.0.1:8787", {}, 120.0),
+            (None, "https://heymarket.com.evil.example", {}, None),
+        ],
+    )
+    def test_default_is_heymarkets_limit_for_heymarket_only(
+        self, asked: float | None, base_url: str | None, env: dict[str, str], expected: float | None
+    ) -> None:
+        assert _rate_limit(asked, base_url, env) == expected
+
+    @pytest.mark.parametrize("value", ["-1", "fast", "inf", "nan"])
+    def test_bad_rates_are_usage_errors(self, value: str) -> None:
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["count", "--rate-limit", value])
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -16,11 +16,13 @@ import os
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import IO, Any, Final, NoReturn, TextIO
 
-from heymarket_async._client import HeymarketClient
+from yarl import URL
+
+from heymarket_async._client import DEFAULT_BASE_URL, HeymarketClient
 from heymarket_async._version import __version__
 from heymarket_async._wire import parse_timestamp
 from heymarket_async.errors import HeymarketError, InvalidRequestError
@@ -46,6 +48,9 @@ EXIT_INTERRUPTED: Final = 130
 EXIT_TERMINATED: Final = 143
 #: The reader of ``-o -`` closed the pipe: what a shell reports for a process killed by SIGPIPE.
 EXIT_BROKEN_PIPE: Final = 141
+
+#: Heymarket's documented limit, requests per minute per key.
+HEYMARKET_RATE_LIMIT: Final = 500.0
 
 _UUID = re.compile(
     r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
@@ -117,6 +122,16 @@ def _secrets_in(argv: Sequence[str]) -> list[str]:
     return [s for s in found if s]
 
 
+def _rate(value: str) -> float:
+    try:
+        rpm = float(value)
+    except ValueError:
+        rpm = -1.0
+    if not rpm >= 0 or rpm == float("inf"):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a rate (requests per minute >= 0)")
+    return rpm
+
+
 def build_parser(*, hide: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The whole command line. Connection options are accepted after any subcommand.
 
@@ -136,6 +151,13 @@ def build_parser(*, hide: Sequence[str] = ()) -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--timeout", metavar="SECONDS", type=float, default=60.0, help="per call (default 60)"
+    )
+    group.add_argument(
+        "--rate-limit",
+        metavar="RPM",
+        type=_rate,
+        help="requests per minute, 0 for none (default: 500 against api.heymarket.com, "
+        "none elsewhere)",
     )
 
     # A subclass per parse, so the subcommands' parsers (made by argparse) hide the same.
@@ -384,9 +406,25 @@ async def _connect(args: argparse.Namespace) -> AsyncIterator[tuple[HeymarketCli
         secret_key=args.secret_key,
         base_url=args.base_url,
         timeout=args.timeout,
+        rate_limit=_rate_limit(args.rate_limit, args.base_url),
     )
     async with client:
         yield client, client.base_url
+
+
+def _rate_limit(
+    asked: float | None, base_url: str | None, environ: Mapping[str, str] = os.environ
+) -> float | None:
+    """Requests per minute: as asked (0: none), else Heymarket's 500 for Heymarket's own API.
+
+    Other base URLs (an emulator, a proxy) get no limit unless one is asked for.
+    """
+    if asked is not None:
+        return asked or None
+    host = URL(base_url or environ.get("HEYMARKET_BASE_URL") or DEFAULT_BASE_URL).host or ""
+    return (
+        HEYMARKET_RATE_LIMIT if host == "heymarket.com" or host.endswith(".heymarket.com") else None
+    )
 
 
 @contextlib.asynccontextmanager
