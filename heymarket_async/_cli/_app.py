@@ -150,7 +150,11 @@ def build_parser(*, hide: Sequence[str] = ()) -> argparse.ArgumentParser:
         help="run against a built-in emulator seeded with N contacts (no account needed)",
     )
     group.add_argument(
-        "--timeout", metavar="SECONDS", type=float, default=60.0, help="per call (default 60)"
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=60.0,
+        help="for each call, its retries included (default 60)",
     )
     group.add_argument(
         "--rate-limit",
@@ -189,7 +193,12 @@ def build_parser(*, hide: Sequence[str] = ()) -> argparse.ArgumentParser:
         help="where to write (default contacts.jsonl; - for stdout)",
     )
     export.add_argument("--format", choices=("jsonl", "csv"), help="default: from FILE's suffix")
-    export.add_argument("--since", type=_time, metavar="TIME", help="only contacts updated after")
+    export.add_argument(
+        "--since",
+        type=_time,
+        metavar="TIME",
+        help="only contacts updated after TIME (RFC 3339, or a date: midnight UTC)",
+    )
     export.add_argument(
         "--api",
         choices=("v1", "v2"),
@@ -204,7 +213,12 @@ def build_parser(*, hide: Sequence[str] = ()) -> argparse.ArgumentParser:
     export.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
 
     count = command("count", "print how many contacts there are")
-    count.add_argument("--since", type=_time, metavar="TIME", help="only contacts updated after")
+    count.add_argument(
+        "--since",
+        type=_time,
+        metavar="TIME",
+        help="only contacts updated after TIME (RFC 3339, or a date: midnight UTC)",
+    )
 
     command("fields", "print the team's custom contact fields as JSON")
 
