@@ -134,6 +134,61 @@ class TestExportInProcess:
         assert paths.part.read_bytes() == b'{"id": 1}\n'
 
 
+class TestNetworkFailureMidExport:
+    def test_failure_keeps_the_pages_and_resume_completes(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        with threaded_fake(450) as fake:
+            monkeypatch.setenv("HEYMARKET_BASE_URL", fake.url)
+            # Every request after the first two fails, and nothing is retried.
+            fake.faults.add("POST /v2/contacts/list", Fault.status(503), on=range(3, 40))
+            out = tmp_path / "c.jsonl"
+            code, _, err = run(["export", "-o", str(out), "--max-retries", "0"], capsys)
+            assert code == EXIT_FAILURE
+            first, second = err.splitlines()
+            assert first.startswith("heymarket-async: error: 503 Service Unavailable for POST ")
+            assert second.endswith("contacts saved; run the same command with --resume to continue")
+            assert not out.exists()
+
+            fake.faults.clear()
+            code, _, err = run(["export", "-o", str(out), "--resume"], capsys)
+            assert code == 0, err
+            ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
+            assert sorted(ids) == sorted(fake.contacts)
+            assert "of them by an earlier run" in err
+
+
+class TestSandboxInProcess:
+    def test_count_and_export(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        assert run(["count", "--sandbox", "7"], capsys) == (0, "7\n", "")
+        out = tmp_path / "c.csv"
+        code, _, err = run(["export", "--sandbox", "120", "-o", str(out)], capsys)
+        assert code == 0, err
+        assert len(out.read_text().splitlines()) == 121
+
+    def test_resume_against_another_source_is_refused(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        out = tmp_path / "c.jsonl"
+        paths = ExportPaths.for_output(out)
+        paths.part.write_bytes(b"")
+        save_state(
+            paths.state,
+            ExportState(
+                format="jsonl",
+                api="v2",
+                source="sandbox:99",
+                since=None,
+                bytes=0,
+                contacts=0,
+                position=None,
+            ),
+        )
+        code, _, err = run(["export", "--sandbox", "5", "-o", str(out), "--resume"], capsys)
+        assert code == EXIT_USAGE
+        assert "is for --base-url sandbox:99, not sandbox:5" in err
+
+
 class TestFailures:
     def test_a_rejected_key_is_exit_1_and_never_echoed(
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -148,12 +203,12 @@ class TestFailures:
         assert code == EXIT_FAILURE
         assert "sk-flag-key-5678" not in err
 
-    def test_a_server_error_after_retries_is_exit_1(
+    def test_a_server_error_is_exit_1(
         self, fake: FakeHeymarket, capsys: pytest.CaptureFixture[str]
     ) -> None:
         fake.faults.add("POST /v1/contact-fields", Fault.status(503, body="html"), times=10)
         try:
-            code, _, err = run(["fields", "--timeout", "5"], capsys)
+            code, _, err = run(["fields", "--max-retries", "0"], capsys)
         finally:
             fake.faults.clear()
         assert code == EXIT_FAILURE
@@ -164,8 +219,7 @@ class TestFailures:
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
         monkeypatch.setenv("HEYMARKET_BASE_URL", "http://127.0.0.1:9")
-        # A short deadline: connection failures are retried with backoff until it passes.
-        code, _, err = run(["count", "--timeout", "0.3"], capsys)
+        code, _, err = run(["count", "--max-retries", "0"], capsys)
         assert code == EXIT_FAILURE
         assert err.startswith("heymarket-async: error: ")
         assert err.count("\n") == 1

@@ -89,7 +89,7 @@ def _count(value: str) -> int:
     except ValueError:
         n = -1
     if n < 0:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a count of contacts (an int >= 0)")
+        raise argparse.ArgumentTypeError(f"{value!r} is not a count (an int >= 0)")
     return n
 
 
@@ -155,6 +155,13 @@ def build_parser(*, hide: Sequence[str] = ()) -> argparse.ArgumentParser:
         type=float,
         default=60.0,
         help="for each call, its retries included (default 60)",
+    )
+    group.add_argument(
+        "--max-retries",
+        metavar="N",
+        type=_count,
+        default=3,
+        help="retries of a failed read (default 3; 0 to fail at once)",
     )
     group.add_argument(
         "--rate-limit",
@@ -266,7 +273,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as exc:
         streams.error(str(exc))
         return EXIT_USAGE
-    return asyncio.run(_run(args, streams))
+    try:
+        return asyncio.run(_run(args, streams))
+    except KeyboardInterrupt:
+        # Ctrl-C before the loop's own handler was in place, or after it was removed.
+        streams.note("interrupted")
+        return EXIT_INTERRUPTED
 
 
 def _fake_server(argv: list[str]) -> int:
@@ -411,7 +423,7 @@ async def _get(client: HeymarketClient, args: argparse.Namespace) -> Any:
 async def _connect(args: argparse.Namespace) -> AsyncIterator[tuple[HeymarketClient, str]]:
     """The client the command runs with, and the source a resume state must match."""
     if args.sandbox is not None:
-        async with _sandbox(args.sandbox, args.timeout) as client:
+        async with _sandbox(args.sandbox, args.timeout, args.max_retries) as client:
             yield client, f"sandbox:{args.sandbox}"
         return
     client = HeymarketClient(
@@ -420,6 +432,7 @@ async def _connect(args: argparse.Namespace) -> AsyncIterator[tuple[HeymarketCli
         secret_key=args.secret_key,
         base_url=args.base_url,
         timeout=args.timeout,
+        max_retries=args.max_retries,
         rate_limit=_rate_limit(args.rate_limit, args.base_url),
     )
     async with client:
@@ -442,14 +455,14 @@ def _rate_limit(
 
 
 @contextlib.asynccontextmanager
-async def _sandbox(n: int, timeout: float) -> AsyncIterator[HeymarketClient]:
+async def _sandbox(n: int, timeout: float, retries: int) -> AsyncIterator[HeymarketClient]:
     # Imported here: the emulator pulls in aiohttp.web, which no other command needs.
     from heymarket_async.testing import FakeHeymarket
 
     async with FakeHeymarket() as fake:
         # seed=0 makes the same N contacts every run, so a sandbox export can be resumed.
         fake.seed(n, seed=0)
-        async with fake.client(timeout=timeout) as client:
+        async with fake.client(timeout=timeout, max_retries=retries) as client:
             yield client
 
 
