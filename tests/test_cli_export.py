@@ -7,9 +7,11 @@ emulator are in test_cli_e2e.py.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import io
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -134,6 +136,14 @@ async def export(
     )
     assert all(p.closed for p in pagers)
     return result
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold the lock a running export holds on its partial file."""
+    with open(path, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield
 
 
 def listing(directory: Path) -> list[str]:
@@ -269,6 +279,20 @@ class TestFailureAndResume:
         part.write_bytes(part.read_bytes()[:10])
         with pytest.raises(StateError, match="shorter"):
             await export(tmp_path, resume=True)
+
+
+class TestLock:
+    async def test_a_second_export_to_the_same_file_is_refused(self, tmp_path: Path) -> None:
+        with pytest.raises(ExportFailedError):
+            await export(tmp_path, stop_at=1)
+        part = ExportPaths.for_output(tmp_path / "out.jsonl").part
+        before = part.read_bytes()
+        busy = "another heymarket-async export is writing"
+        with locked(part), pytest.raises(StateError, match=busy):
+            await export(tmp_path)
+        assert part.read_bytes() == before  # not truncated by the refused export
+        result = await export(tmp_path, resume=True)
+        assert result.resumed_from == 10
 
 
 class TestCheckpoints:

@@ -229,15 +229,39 @@ class _Checkpoints:
 
 
 def _open_part(paths: ExportPaths, saved: ExportState | None) -> IO[bytes]:
-    # Plain blocking file calls, here and per page: a local write of a page takes far less
-    # than the request that fetched it, and the export has the event loop to itself.
-    if saved is None:
-        return open(paths.part, "wb")
-    stream = open(paths.part, "r+b")  # noqa: SIM115 - the caller closes it
-    # Drop whatever a killed run wrote after its last saved state: those contacts come again.
-    stream.truncate(saved.bytes)
-    stream.seek(saved.bytes)
+    """The partial file, locked against a second export, cut to where the state says.
+
+    Plain blocking file calls, here and per page: a local write of a page takes far less than
+    the request that fetched it, and the export has the event loop to itself.
+    """
+    # Opened without truncating: a file that another export is writing must stay as it is.
+    fd = os.open(paths.part, os.O_RDWR | os.O_CREAT, 0o666)
+    stream = os.fdopen(fd, "r+b")
+    try:
+        _lock(stream, paths)
+        # Drop whatever a killed run wrote after its last saved state: those contacts come
+        # again. A fresh export starts from nothing.
+        keep = saved.bytes if saved is not None else 0
+        stream.truncate(keep)
+        stream.seek(keep)
+    except BaseException:
+        stream.close()
+        raise
     return stream
+
+
+def _lock(stream: IO[bytes], paths: ExportPaths) -> None:
+    """An advisory lock held while the file is open; the OS drops it if the process dies."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock
+        return
+    try:
+        fcntl.flock(stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise StateError(
+            f"another heymarket-async export is writing {paths.part}: wait for it or stop it"
+        ) from None
 
 
 def _report_total(task: asyncio.Task[int], progress: Progress) -> None:
