@@ -139,12 +139,12 @@ async def run_export(
     status.resumable = saved is not None
     size = saved.bytes if saved is not None else 0
     started = clock()
+    # Opened first: a saved position the pager refuses leaves the partial file untouched.
+    pager = open_pages(client, options.api, options.since, saved.position if saved else None)
     checkpoints = None
     if paths is not None:
         base = saved or _state(options, since, size, 0, None, columns, field_ids)
-        checkpoints = _Checkpoints(paths.state, base, clock)
-    # Opened first: a saved position the pager refuses leaves the partial file untouched.
-    pager = open_pages(client, options.api, options.since, saved.position if saved else None)
+        checkpoints = _Checkpoints(paths.state, base, pager.position, clock)
     stream: IO[bytes] | None = None
     progress.start(done)
     try:
@@ -156,7 +156,7 @@ async def run_export(
                 size += len(head)
             if checkpoints is not None:
                 stream.flush()
-                checkpoints.record(size, 0, None, force=True)
+                checkpoints.record(size, 0, force=True)
                 status.resumable = True
         async for page in pager.pages():
             data = encoder.encode(page)
@@ -166,7 +166,7 @@ async def run_export(
             done += len(page)
             status.contacts = done
             if checkpoints is not None:
-                checkpoints.record(size, done, pager.position())
+                checkpoints.record(size, done)
             progress.advance(len(page))
         if paths is not None:
             os.fsync(stream.fileno())
@@ -205,27 +205,39 @@ class _Checkpoints:
     a crash loses up to ``SAVE_INTERVAL`` seconds of pages, which the resume fetches again.
     """
 
-    def __init__(self, path: Path, base: ExportState, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        base: ExportState,
+        position: Callable[[], Any],
+        clock: Callable[[], float],
+    ) -> None:
         self._path = path
         self._base = base
+        self._position = position
         self._clock = clock
-        self._pending: ExportState | None = None
+        self._pending: tuple[int, int] | None = None
         self._saved_at = -SAVE_INTERVAL
 
-    def record(self, size: int, done: int, position: Any, *, force: bool = False) -> None:
-        state = attrs.evolve(self._base, bytes=size, contacts=done, position=position)
+    def record(self, size: int, done: int, *, force: bool = False) -> None:
+        """The file now holds ``size`` bytes, ``done`` contacts: every page yielded so far."""
         now = self._clock()
         if force or now - self._saved_at >= SAVE_INTERVAL:
-            save_state(self._path, state)
+            self._save(size, done)
             self._saved_at = now
-            self._pending = None
         else:
-            self._pending = state
+            self._pending = (size, done)
 
     def save_pending(self) -> None:
         if self._pending is not None:
-            save_state(self._path, self._pending)
-            self._pending = None
+            self._save(*self._pending)
+
+    def _save(self, size: int, done: int) -> None:
+        # Read only when saving: the pager's position stays "after the last page yielded"
+        # until the next one is, even when the walk has failed or been cancelled since.
+        state = attrs.evolve(self._base, bytes=size, contacts=done, position=self._position())
+        save_state(self._path, state)
+        self._pending = None
 
 
 def _open_part(paths: ExportPaths, saved: ExportState | None) -> IO[bytes]:
