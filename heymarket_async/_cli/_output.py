@@ -1,7 +1,8 @@
 """How contacts become bytes in an export: JSONL records and CSV rows. No I/O here.
 
 Both encoders work a page at a time and return the bytes to append, so the exporter can count
-bytes exactly (the resume state stores the file length after each page) and write once per page.
+bytes exactly (the resume state stores the file's length after whole pages) and write once per
+page.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """The files of an export: the output, its partial file, and the resume state beside them.
 
-An export to ``contacts.jsonl`` writes ``contacts.jsonl.part`` and, after each page is written
-and flushed, replaces ``contacts.jsonl.resume.json`` with the state that continues it: the
-partial file's length at that point, the contacts written, and the pager's position. On success
-the partial file is renamed to the output and the state file removed. Resuming cuts the partial
-file back to the saved length (dropping a page that was written but never recorded), so every
-contact ends up in the output exactly once.
+An export to ``contacts.jsonl`` writes ``contacts.jsonl.part`` and, after pages are written and
+flushed (at most every half second, and always when the export stops), replaces
+``contacts.jsonl.resume.json`` with the state that continues it: the partial file's length at
+that point, the contacts written, and the pager's position. On success the partial file is
+renamed to the output and the state file removed. Resuming cuts the partial file back to the
+saved length (dropping pages that were written but not recorded), so every contact ends up in
+the output exactly once.
 """
 
 from __future__ import annotations
