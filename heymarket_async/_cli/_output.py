@@ -29,6 +29,8 @@ __all__ = [
 
 
 _UTC: Final = timezone.utc
+#: How text that UTF-8 cannot hold (lone surrogates) is written: as ``\\udXXX`` escapes.
+_SURROGATES: Final = "backslashreplace"
 #: Whether ``_wire.json_dumps`` is orjson's (the optional fast JSON library).
 _HAS_ORJSON: Final = json_dumps is not std_json_dumps
 
@@ -208,10 +210,15 @@ class JsonlEncoder:
         if self._orjson:
             dumps = json_dumps
             record = contact_record
-            return b"\n".join([dumps(record(c)) for c in contacts]) + b"\n"
+            try:
+                return b"\n".join([dumps(record(c)) for c in contacts]) + b"\n"
+            except (TypeError, ValueError):
+                pass  # a lone surrogate, which orjson refuses: the standard library copes
         line = contact_line
         # One join and one encode per page: a single write and one bytes object to count.
-        return ("\n".join([line(c) for c in contacts]) + "\n").encode("utf-8")
+        # A lone surrogate (what a "\\ud800" escape decodes to) cannot be UTF-8: writing it
+        # back as that escape keeps the line valid JSON with the same value.
+        return ("\n".join([line(c) for c in contacts]) + "\n").encode("utf-8", _SURROGATES)
 
 
 #: The CSV columns for the model's own fields, in the model's order (custom fields follow).
@@ -273,7 +280,8 @@ _note_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), defaul
 class CsvEncoder:
     """One row per contact: the standard fields, then the custom fields in ``field_ids`` order.
 
-    RFC 4180 CSV (CRLF line ends, quotes where needed), UTF-8.
+    RFC 4180 CSV (CRLF line ends, quotes where needed), UTF-8. On Python 3.10, whose csv module
+    cannot write them, NUL characters are left out.
 
     Cells: empty for a missing value, ``true``/``false`` for booleans, RFC 3339 for times,
     tag ids joined by ``;``, channels as ``type:id`` joined by ``;``, ``note`` as JSON. Custom
@@ -334,8 +342,20 @@ class CsvEncoder:
                     *[custom.get(i) for i in ids],
                 )
             )
-        writer.writerows(rows)
-        return buf.getvalue().encode("utf-8")
+        try:
+            writer.writerows(rows)
+        except csv.Error:
+            # Python 3.10's csv cannot write a NUL character: drop them (only then, so the
+            # common page pays nothing).
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\r\n").writerows(
+                [tuple(_no_nul(value) for value in row) for row in rows]
+            )
+        return buf.getvalue().encode("utf-8", _SURROGATES)
+
+
+def _no_nul(value: Any) -> Any:
+    return value.replace("\x00", "") if isinstance(value, str) else value
 
 
 def stdlib_jsonl() -> JsonlEncoder:
