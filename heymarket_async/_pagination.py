@@ -640,12 +640,24 @@ class _Pager:
     async def _next_batch(self) -> list[Contact]:
         if self._i >= len(self._buf):
             await self._refill()
-        batch = self._buf[self._i :] if self._i else self._buf
-        self._i = len(self._buf)
+        i = self._i
+        raw = self._buf[i:] if i else self._buf
         try:
-            return [structure_contact(c) for c in batch]
-        except StructureError as exc:
-            raise self._bad_contact(exc) from exc
+            batch = [structure_contact(c) for c in raw]
+        except StructureError:
+            # Hand out the contacts before the bad one; the next call raises for it (and passes
+            # it, as __anext__ does), so that ``position`` never covers contacts not handed out.
+            batch = []
+            for c in raw:
+                try:
+                    batch.append(structure_contact(c))
+                except StructureError as exc:
+                    if batch:
+                        break
+                    self._i = i + 1
+                    raise self._bad_contact(exc) from exc
+        self._i = i + len(batch)
+        return batch
 
     def _bad_contact(self, exc: StructureError) -> InvalidResponseError:
         return InvalidResponseError(

@@ -643,6 +643,30 @@ class TestBadPages:
         with pytest.raises(InvalidResponseError, match="id"):
             await ids_of(V1ContactPager(model.call))
 
+    @pytest.mark.parametrize("version", ["v1", "v2"])
+    async def test_pages_hand_out_the_contacts_before_a_malformed_one(self, version: str) -> None:
+        # The position after the error must not claim the good contacts of that page: a walk
+        # resumed from it would skip them. Like one by one, only the bad contact is passed.
+        contacts = contacts_from_ticks(list(range(40)))
+        contacts[4]["id"] = "x"
+        model = Model(contacts, descending=False)
+        pager = (
+            V1ContactPager(model.call)
+            if version == "v1"
+            else V2ContactPager(model.call, page_size=30, prefetch=0)
+        )
+        batches = pager.pages()
+        assert [c.id for c in await batches.__anext__()] == [1, 2, 3, 4]
+        with pytest.raises(InvalidResponseError, match="id"):
+            await batches.__anext__()
+        saved = pager.position.to_json()
+        rest = await ids_of(
+            V1ContactPager(model.call, resume=saved)
+            if version == "v1"
+            else V2ContactPager(model.call, resume=saved)
+        )
+        assert_exactly_once(rest, set(range(6, 41)))
+
 
 class TestV1Step:
     """The pure per-page decision, without an event loop."""
