@@ -939,12 +939,15 @@ class V2ContactPager(_Pager):
         # The task stays queued while awaited, so that a cancellation here cancels it in aclose.
         page = await self._tasks[0]
         self._tasks.popleft()
+        last = len(page) < self._pos.page_size
+        if last:
+            # Before the position moves onto this page: a cancellation while the pages ahead
+            # stop must leave it pointing at the page, not past the end of the walk.
+            await self._cancel()
         if self._started:
             self._pos = attrs.evolve(self._pos, page=self._pos.page + 1, skip=0)
         self._started = True
-        if len(page) < self._pos.page_size:
-            self._done = True
-            await self._cancel()
+        self._done = last
         skip = self._pos.skip
         return page[skip:] if skip else page
 

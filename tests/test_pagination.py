@@ -498,6 +498,40 @@ class TestStopping:
         assert [c async for c in pager] == []
         assert len(model.requests) == sent
 
+    async def test_a_cancellation_while_the_pages_ahead_stop_keeps_the_last_page(self) -> None:
+        # The last (short) page has come; the walk is cancelled while it stops the page
+        # fetched beyond it. The position must still point at that last page, not past it.
+        model = Model(contacts_from_ticks(list(range(15))))
+        ahead, stopping, release = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+        async def call(request: Request, parse: Callable[[Any], Any]) -> Any:
+            if request.json["page"] == 1:
+                await ahead.wait()
+            if request.json["page"] == 2:
+                ahead.set()
+                try:
+                    await asyncio.Event().wait()
+                except asyncio.CancelledError:
+                    stopping.set()
+                    await release.wait()  # a page that takes a while to stop
+                    raise
+            return await model.call(request, parse)
+
+        pager = V2ContactPager(call, page_size=10, prefetch=1)
+        got: list[int] = []
+        task = asyncio.ensure_future(collect(pager, got))
+        await stopping.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        release.set()
+        assert got == list(range(1, 11))
+        assert pager.position == V2Position(page=1, page_size=10)
+        assert await ids_of(V2ContactPager(model.call, resume=pager.position)) == list(
+            range(11, 16)
+        )
+        assert not self.others()
+
     async def test_v1_break_sends_nothing_more(self) -> None:
         model = self.model()
         pager = V1ContactPager(model.call)
