@@ -492,6 +492,7 @@ class _TieScan:
     below: str | None  # the latest time below the tie met
     above: str | None  # the first time above it, where the read ends
     index: list[int]  # places of the group's contacts to hand out
+    stop: int  # where the scan stopped: the place of ``above``, or the end
 
 
 def _tie_scan(pos: V1Position, data: list[RawContact], end: int) -> _TieScan:
@@ -501,8 +502,7 @@ def _tie_scan(pos: V1Position, data: list[RawContact], end: int) -> _TieScan:
     missing = set(pos.seen.get(pos.tie, ()))
     matched = pos.tie_matched
     below = pos.tie_below
-    above = None
-    index = []
+    index: list[int] = []
     for r in range(pos.tie_skip, end):
         c = data[r]
         value = _updated(c)
@@ -510,8 +510,7 @@ def _tie_scan(pos: V1Position, data: list[RawContact], end: int) -> _TieScan:
         if when < at:
             below = value
         elif when > at:
-            above = value
-            break
+            return _TieScan(missing, matched, below, value, index, r)
         else:
             cid = c.get("id")
             if cid is None:
@@ -525,7 +524,7 @@ def _tie_scan(pos: V1Position, data: list[RawContact], end: int) -> _TieScan:
                 matched += 1
             else:
                 index.append(r)
-    return _TieScan(missing, matched, below, above, index)
+    return _TieScan(missing, matched, below, None, index, end)
 
 
 def v1_tie_step(
@@ -542,7 +541,9 @@ def v1_tie_step(
     Raises :class:`PaginationError` when the v2 list shows none of the group's contacts that
     the v1 list gave: then the two lists do not agree on ids or times, and going on could give
     contacts twice or skip them. Some of them missing is fine: they changed since (and so left
-    the group), and were handed out already.
+    the group), and were handed out already. Also raises when a page shows a contact at or
+    before the group after one past it (a list not in ``updated`` order, where ending the read
+    at the first contact past the group could skip the rest of it).
     """
     assert pos.tie is not None
     scan = _tie_scan(pos, data, len(data))
@@ -551,6 +552,19 @@ def v1_tie_step(
     if since is not None and _parse(pos.tie) <= since:
         keep, index = [], []
     below, above = scan.below, scan.above
+    if above is not None:
+        # The read ends at the first contact past the group, which is sound only on a list in
+        # ``updated`` order: a contact at or before the group after it means the rest of the
+        # group may come later still, and stopping would skip it.
+        at = _parse(pos.tie)
+        for c in data[scan.stop + 1 :]:
+            if _parse(_updated(c)) <= at:
+                raise PaginationError(
+                    f"the v2 list is not in updated order around {pos.tie!r} ({c.get('id')!r} "
+                    f"at {_updated(c)!r} comes after {above!r}): the walk cannot read that "
+                    "tie group through it without risking a gap",
+                    cursor=pos.tie,
+                )
     if above is None and len(data) >= TIE_PAGE:
         nxt = attrs.evolve(
             pos,

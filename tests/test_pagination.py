@@ -271,6 +271,32 @@ class TestV1TieGroupLargerThanAPage:
         assert tied in str(info.value)
         assert len(got) == len(set(got))
 
+    async def test_a_v2_list_not_in_updated_order_raises_rather_than_skip(self) -> None:
+        # A v2 list that orders by the second only: within 12:00:01 it goes by id, so contacts
+        # just after the group (ids 41-45) come in the middle of it. Reading on would end the
+        # group at the first of them and never hand out ids 46-85.
+        def at(ms: int) -> str:
+            return (BASE + timedelta(milliseconds=ms)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+        contacts = [{"id": i, "updated": at(1500)} for i in [*range(1, 41), *range(46, 86)]]
+        contacts += [{"id": i, "updated": at(1800)} for i in range(41, 46)]
+        contacts += [{"id": 100 + i, "updated": at(3000 + i)} for i in range(5)]
+        model = Model(contacts, descending=False)
+        plain_v2 = model.v2
+
+        def by_second(body: dict[str, Any]) -> list[dict[str, Any]]:
+            rows = plain_v2({**body, "page": 0, "limit": len(contacts)})
+            rows.sort(key=lambda c: (c["updated"][:19], c["id"]))
+            start = body["page"] * body["limit"]
+            return rows[start : start + body["limit"]]
+
+        model.v2 = by_second  # type: ignore[method-assign]
+        got: list[int] = []
+        with pytest.raises(PaginationError, match="order") as info:
+            await collect(V1ContactPager(model.call), got)
+        assert info.value.cursor == at(1500)
+        assert len(got) == len(set(got))
+
     async def test_a_v2_contact_without_an_id_raises(self) -> None:
         model = Model(contacts_from_ticks([0] * 40))
         plain_v2 = model.v2
