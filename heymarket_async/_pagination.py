@@ -873,7 +873,8 @@ class V2ContactPager(_Pager):
 
     Pages ``0, 1, 2...`` of ``page_size`` contacts (the API's ``limit``), in the server's order,
     until the first short page. ``max_items`` caps how many come out; ``since`` is sent as the
-    API's ``date`` filter (updated after it). ``prefetch`` pages beyond the one being read are
+    API's ``date`` filter (updated after it), and contacts the server returns at or before it
+    all the same are left out. ``prefetch`` pages beyond the one being read are
     requested concurrently (within the client's ``max_concurrency``) and handed out in order; a
     page that fails after its retries fails the walk with that error, and ``position`` still
     points just after the last contact handed out.
@@ -920,6 +921,7 @@ class V2ContactPager(_Pager):
             )
         # ``_pos`` is the buffered page (``skip`` = contacts left out at its front).
         self._pos = pos
+        self._since = None if pos.since is None else parse_timestamp(pos.since)
         self._started = False
         self._done = pos.done  # the buffered page was the last one
         self._next_page = pos.page  # the first page not yet requested
@@ -966,6 +968,14 @@ class V2ContactPager(_Pager):
         page = await self._tasks[0]
         self._tasks.popleft()
         last = len(page) < self._pos.page_size
+        since = self._since
+        end = len(page)
+        if since is not None and not self._pos.ascending:
+            # Should ``date`` keep contacts updated at ``since`` (or compare coarser), they end
+            # a newest-first list, and the walk with them.
+            while end and not _after(page[end - 1], since):
+                end -= 1
+            last = last or end < len(page)
         if last:
             # Before the position moves onto this page: a cancellation while the pages ahead
             # stop must leave it pointing at the page, not past the end of the walk.
@@ -975,7 +985,19 @@ class V2ContactPager(_Pager):
         self._started = True
         self._done = last
         skip = self._pos.skip
-        return page[skip:] if skip else page
+        if since is not None and self._pos.ascending:
+            # ... and they lead an oldest-first list: left out like a resumed walk's ``skip``.
+            lead = skip
+            while lead < end and not _after(page[lead], since):
+                lead += 1
+            if lead != skip:
+                skip = lead
+                self._pos = attrs.evolve(self._pos, skip=skip)
+                if self._left is not None:
+                    self._last_page = (
+                        self._pos.page + (skip + self._left - 1) // self._pos.page_size
+                    )
+        return page[skip:end] if skip or end < len(page) else page
 
     async def _cancel(self) -> None:
         tasks = list(self._tasks)
@@ -996,6 +1018,17 @@ class V2ContactPager(_Pager):
             if not task.done():
                 with contextlib.suppress(RuntimeError):  # the loop is already closed
                     task.cancel()
+
+
+def _after(contact: RawContact, since: datetime) -> bool:
+    """Whether a v2 contact was updated after ``since`` (one that cannot tell is kept)."""
+    value = contact.get("updated")
+    if type(value) is not str:
+        return True
+    try:
+        return parse_timestamp(value) > since
+    except ValueError:
+        return True
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:

@@ -410,6 +410,25 @@ class TestV2Walk:
             for p in range(3)
         ]
 
+    @pytest.mark.parametrize("ascending", [True, False])
+    @pytest.mark.parametrize("cap", [None, 12])
+    async def test_since_is_exclusive_even_when_the_date_filter_is_not(
+        self, ascending: bool, cap: int | None
+    ) -> None:
+        # The docs say "updated after"; the tie group read already copes with a v2 ``date``
+        # that keeps contacts updated exactly then, and so must ``since`` here (SPEC 3).
+        ticks = [t // 3 for t in range(30)]  # three contacts a second, 0..9
+        model = Model(contacts_from_ticks(ticks))
+        model.v2_inclusive = True
+        pager = V2ContactPager(
+            model.call, page_size=4, since=stamp(2), ascending=ascending, max_items=cap
+        )
+        got = await ids_of(pager)
+        after = [c["id"] for c in model._sorted(not ascending) if c["id"] > 9]
+        assert got == after[:cap]
+        rest = await ids_of(V2ContactPager(model.call, resume=pager.position))
+        assert got + rest == after
+
     async def test_prefetch_runs_pages_concurrently(self) -> None:
         model = Model(contacts_from_ticks(list(range(100))))
         model.delay = lambda body: 0.002
