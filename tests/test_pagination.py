@@ -30,7 +30,7 @@ from heymarket_async import (
     V2ContactPager,
     V2Position,
 )
-from heymarket_async._pagination import _raw_page, v1_step
+from heymarket_async._pagination import _after, _raw_page, v1_step
 from heymarket_async._wire import Request, parse_timestamp
 from heymarket_async.testing import FakeHeymarket, Fault
 
@@ -428,6 +428,14 @@ class TestV2Walk:
         assert got == after[:cap]
         rest = await ids_of(V2ContactPager(model.call, resume=pager.position))
         assert got + rest == after
+
+    @pytest.mark.parametrize(
+        ("updated", "kept"),
+        [(stamp(3), True), (stamp(2), False), (stamp(1), False), (None, True), ("soon", True)],
+    )
+    def test_since_keeps_what_it_cannot_judge(self, updated: str | None, kept: bool) -> None:
+        contact = {"id": 1} if updated is None else {"id": 1, "updated": updated}
+        assert _after(contact, parse_timestamp(stamp(2))) is kept
 
     async def test_prefetch_runs_pages_concurrently(self) -> None:
         model = Model(contacts_from_ticks(list(range(100))))
