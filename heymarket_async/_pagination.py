@@ -263,17 +263,23 @@ class V2Position:
         return cls.from_dict(text)
 
 
-def _position(
+def _resumed(
     value: V1Position | V2Position | Mapping[str, Any] | str,
     cls: type[V1Position] | type[V2Position],
+    since: str | None,
 ) -> Any:
+    """The position a walk resumes from; a ``since`` given again must be the walk's own."""
     if isinstance(value, cls):
-        return value
-    if isinstance(value, (V1Position, V2Position)):
+        pos: V1Position | V2Position = value
+    elif isinstance(value, (V1Position, V2Position)):
         raise _bad_resume(f"expected a {cls.__name__}, got a {type(value).__name__}")
-    if isinstance(value, (str, Mapping)):
-        return cls.from_dict(value)
-    raise _bad_resume(f"expected a {cls.__name__}, a dict or a JSON string")
+    elif isinstance(value, (str, Mapping)):
+        pos = cls.from_dict(value)
+    else:
+        raise _bad_resume(f"expected a {cls.__name__}, a dict or a JSON string")
+    if since is not None and since != pos.since:
+        raise InvalidRequestError("since", "differs from the since of the resumed walk")
+    return pos
 
 
 # -- v1: the pure step ------------------------------------------------------------------------
@@ -788,9 +794,7 @@ class V1ContactPager(_Pager):
         self._call = call
         since_text = _since_text(since)
         if resume is not None:
-            pos: V1Position = _position(resume, V1Position)
-            if since_text is not None and since_text != pos.since:
-                raise InvalidRequestError("since", "differs from the since of the resumed walk")
+            pos: V1Position = _resumed(resume, V1Position, since_text)
         else:
             pos = V1Position(since=since_text, page_size=page_size)
         self._since = None if pos.since is None else parse_timestamp(pos.since)
@@ -910,9 +914,7 @@ class V2ContactPager(_Pager):
         self._prefetch = check.bounded_int(prefetch, "prefetch", 0, MAX_PREFETCH)
         since_text = _since_text(since)
         if resume is not None:
-            pos: V2Position = _position(resume, V2Position)
-            if since_text is not None and since_text != pos.since:
-                raise InvalidRequestError("since", "differs from the since of the resumed walk")
+            pos: V2Position = _resumed(resume, V2Position, since_text)
         else:
             pos = V2Position(
                 page_size=check.bounded_int(page_size, "page_size", 1, check.V2_MAX_LIMIT),

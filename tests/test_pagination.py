@@ -688,6 +688,10 @@ class TestPositions:
         pos = V1Position(since=stamp(1))
         with pytest.raises(InvalidRequestError, match="since"):
             V1ContactPager(Model([]).call, resume=pos, since=stamp(2))
+        with pytest.raises(InvalidRequestError, match="since"):
+            V2ContactPager(Model([]).call, resume=V2Position(since=stamp(1)), since=stamp(2))
+        # The same since again is fine.
+        V2ContactPager(Model([]).call, resume=V2Position(since=stamp(1)), since=stamp(1))
 
 
 class TestBadPages:
