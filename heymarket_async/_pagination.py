@@ -878,8 +878,9 @@ class V2ContactPager(_Pager):
     Pages ``0, 1, 2...`` of ``page_size`` contacts (the API's ``limit``), in the server's order,
     until the first short page. ``max_items`` caps how many come out; ``since`` is sent as the
     API's ``date`` filter (updated after it), and contacts the server returns at or before it
-    all the same are left out. ``prefetch`` pages beyond the one being read are
-    requested concurrently (within the client's ``max_concurrency``) and handed out in order; a
+    all the same are left out. Once the first page has come back full, ``prefetch`` pages
+    beyond the one being read are requested concurrently (within the client's
+    ``max_concurrency``) and handed out in order, so a walk of one page costs one request; a
     page that fails after its retries fails the walk with that error, and ``position`` still
     points just after the last contact handed out.
 
@@ -949,9 +950,9 @@ class V2ContactPager(_Pager):
             body["date"] = pos.since
         return Request("POST", self._path, Safety.READ, body)
 
-    def _schedule(self) -> None:
-        """Keep the next page and ``prefetch`` more requested, within what the walk can need."""
-        while len(self._tasks) <= self._prefetch:
+    def _schedule(self, ahead: int) -> None:
+        """Keep ``ahead`` pages requested, within what the walk can need."""
+        while len(self._tasks) < ahead:
             page = self._next_page
             if self._last_page is not None and page > self._last_page:
                 return
@@ -963,7 +964,9 @@ class V2ContactPager(_Pager):
     async def _fetch(self) -> list[RawContact] | None:
         if self._done:
             return None
-        self._schedule()
+        # The next page and ``prefetch`` more; only the first page until one has come back
+        # full, so that a walk of one page (most ``since`` syncs) costs one request.
+        self._schedule(self._prefetch + 1 if self._started else 1)
         if not self._tasks:
             return None
         # The task stays queued while awaited, so that a cancellation here cancels it in aclose.
@@ -999,6 +1002,8 @@ class V2ContactPager(_Pager):
                     self._last_page = (
                         self._pos.page + (skip + self._left - 1) // self._pos.page_size
                     )
+        if not last:
+            self._schedule(self._prefetch)  # fetched while this page is handed out
         return page[skip:end] if skip or end < len(page) else page
 
     async def _cancel(self) -> None:

@@ -437,6 +437,15 @@ class TestV2Walk:
         contact = {"id": 1} if updated is None else {"id": 1, "updated": updated}
         assert _after(contact, parse_timestamp(stamp(2))) is kept
 
+    @pytest.mark.parametrize("n", [0, 7])
+    async def test_a_walk_of_one_page_sends_one_request(self, n: int) -> None:
+        # Pages are fetched ahead once the first one is full: an incremental sync (``since``)
+        # that finds a few changes costs one request of the 500 a minute, not 1 + prefetch.
+        model = Model(contacts_from_ticks(list(range(n))))
+        got = await ids_of(V2ContactPager(model.call, page_size=10, prefetch=4))
+        assert got == list(range(1, n + 1))
+        assert [r["page"] for r in model.requests] == [0]
+
     async def test_prefetch_runs_pages_concurrently(self) -> None:
         model = Model(contacts_from_ticks(list(range(100))))
         model.delay = lambda body: 0.002
@@ -532,7 +541,7 @@ class TestStopping:
 
     async def test_cancelling_the_consuming_task(self) -> None:
         model = self.model()
-        model.delay = lambda body: 0.05
+        model.delay = lambda body: 0.05 if body["page"] else 0.0
         pager = V2ContactPager(model.call, page_size=10, prefetch=4)
 
         async def consume() -> None:
