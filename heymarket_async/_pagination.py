@@ -776,7 +776,10 @@ class V1ContactPager(_Pager):
     Contacts changed during a walk: on an oldest-first list a changed contact moves to the end,
     so every contact comes out at least once and a changed one may come out twice (old and new);
     on a newest-first list a contact changed before the walk reaches it moves behind the walk
-    and is missed.
+    and is missed. One exception in both orders: the v2 read of a tie group pages by offset, so
+    when it takes more than one v2 page (over about 100 contacts) and a contact of the group, or
+    of the second before it, changes or is deleted between those pages, the rest of the group
+    moves up one place and the contact at the page boundary is skipped, changed or not.
     """
 
     _path = "/v1/contacts"
