@@ -112,6 +112,14 @@ def _freeze_seen(value: Mapping[str, Iterable[Any]]) -> Mapping[str, frozenset[A
     return {k: frozenset(v) for k, v in value.items()}
 
 
+def _opt_tuple(value: Iterable[Any] | None) -> tuple[Any, ...] | None:
+    return None if value is None else tuple(value)
+
+
+def _ids(contacts: Iterable[RawContact]) -> frozenset[Any]:
+    return frozenset([c.get("id") for c in contacts])
+
+
 def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
@@ -153,6 +161,11 @@ class V1Position:
     tie_below: str | None = None
     #: How many of the contacts at ``tie`` that v1 gave the v2 read has met.
     tie_matched: int = 0
+    #: The ids of the v2 page before ``tie_page``, as read: its last one must still end it
+    #: when ``tie_page`` comes, or the list has moved up (see :func:`v1_tie_step`).
+    tie_prev: tuple[Any, ...] | None = attrs.field(default=None, converter=_opt_tuple)
+    #: Ids of ``tie_page`` dealt with already, when it is read again after the list moved up.
+    tie_excl: frozenset[Any] = attrs.field(default=frozenset(), converter=frozenset)
     #: A tie group read through v2; its contacts are dropped if a cursor sends them again.
     resolved: str | None = None
     #: Where to go past ``resolved`` if the server turns out to be inclusive (``None``: the end).
@@ -164,6 +177,8 @@ class V1Position:
         for field in attrs.fields(V1Position):
             data[field.name] = getattr(self, field.name)
         data["seen"] = {k: sorted(v, key=repr) for k, v in self.seen.items()}
+        data["tie_prev"] = None if self.tie_prev is None else list(self.tie_prev)
+        data["tie_excl"] = sorted(self.tie_excl, key=repr)
         return data
 
     @classmethod
@@ -178,6 +193,10 @@ class V1Position:
             isinstance(k, str) and isinstance(v, list) for k, v in seen.items()
         ):
             raise _bad_resume("seen must map timestamps to lists of ids")
+        tie_prev = data.get("tie_prev")
+        tie_excl = data.get("tie_excl") or []
+        if not (tie_prev is None or isinstance(tie_prev, list)) or not isinstance(tie_excl, list):
+            raise _bad_resume("tie_prev and tie_excl must be lists of ids")
         return cls(
             cursor=_opt_str(data, "cursor"),
             seen=seen,
@@ -192,6 +211,8 @@ class V1Position:
             tie_skip=check.bounded_int(data.get("tie_skip", 0), "resume.tie_skip", 0),
             tie_below=_opt_str(data, "tie_below"),
             tie_matched=check.bounded_int(data.get("tie_matched", 0), "resume.tie_matched", 0),
+            tie_prev=tie_prev,
+            tie_excl=tie_excl,
             resolved=_opt_str(data, "resolved"),
             resolved_next=_opt_str(data, "resolved_next"),
         )
@@ -426,7 +447,14 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
         # A full page of one timestamp: a later cursor skips, an earlier one repeats. The
         # rest of the group is read through the v2 list (see v1_tie_step).
         tie = attrs.evolve(
-            pos, **learned, seen=_merge(seen, page), tie=last, tie_page=0, tie_skip=0
+            pos,
+            **learned,
+            seen=_merge(seen, page),
+            tie=last,
+            tie_page=0,
+            tie_skip=0,
+            tie_prev=None,
+            tie_excl=(),
         )
         return V1Step(keep, tie, new, stuck=last)
 
@@ -482,6 +510,13 @@ def tie_request(pos: V1Position) -> dict[str, Any]:
     return {"limit": TIE_PAGE, "page": pos.tie_page, "ascending": True, "date": start}
 
 
+def tie_check_request(pos: V1Position) -> dict[str, Any]:
+    """The ``POST /v2/contacts/list`` body for the one contact that should end the page before
+    ``pos.tie_page`` (a ``limit`` of 1 makes ``page`` an offset)."""
+    body = tie_request(pos)
+    return {**body, "limit": 1, "page": pos.tie_page * TIE_PAGE - 1}
+
+
 @attrs.frozen
 class V1TieStep:
     """What one v2 page of a tie group's read yields (``index``: their places on the page)."""
@@ -508,15 +543,19 @@ def _tie_scan(pos: V1Position, data: list[RawContact], end: int) -> _TieScan:
     missing = set(pos.seen.get(pos.tie, ()))
     matched = pos.tie_matched
     below = pos.tie_below
+    excl = pos.tie_excl
     index: list[int] = []
     for r in range(pos.tie_skip, end):
         c = data[r]
         value = _updated(c)
         when = at if value == pos.tie else _parse(value)
+        if when > at:
+            # Even one dealt with before: it has changed since, and the group ends here.
+            return _TieScan(missing, matched, below, value, index, r)
+        if excl and c.get("id") in excl:
+            continue  # dealt with before the list moved up (or before a resume)
         if when < at:
             below = value
-        elif when > at:
-            return _TieScan(missing, matched, below, value, index, r)
         else:
             cid = c.get("id")
             if cid is None:
@@ -534,7 +573,10 @@ def _tie_scan(pos: V1Position, data: list[RawContact], end: int) -> _TieScan:
 
 
 def v1_tie_step(
-    pos: V1Position, data: list[RawContact], since: datetime | None = None
+    pos: V1Position,
+    data: list[RawContact],
+    since: datetime | None = None,
+    check: list[RawContact] | None = None,
 ) -> V1TieStep:
     """Decide what a v2 page of a tie group's read yields, and where the v1 walk goes after.
 
@@ -544,6 +586,11 @@ def v1_tie_step(
     the next one up on an oldest-first list; on a newest-first list the last one below, or the
     read's start when there is none).
 
+    ``check`` is the one contact now at the place that ended the page before (read after this
+    page, see :func:`tie_check_request`). If it is not the one that ended it, contacts before
+    this page changed or went and the list moved up: the first contacts of this page are now
+    on the page before, which is read again, dealing only with what it did not hold.
+
     Raises :class:`PaginationError` when the v2 list shows none of the group's contacts that
     the v1 list gave: then the two lists do not agree on ids or times, and going on could give
     contacts twice or skip them. Some of them missing is fine: they changed since (and so left
@@ -552,6 +599,28 @@ def v1_tie_step(
     at the first contact past the group could skip the rest of it).
     """
     assert pos.tie is not None
+    if pos.tie_prev and pos.tie_page and check is not None:
+        now_last = check[0].get("id") if check else _NONE
+        if now_last != pos.tie_prev[-1]:
+            # Contacts before this page changed or went since the page before was read: the
+            # list moved up, and the first contacts of this page are now at the end of that
+            # one. Read it again, dealing only with what it did not hold before.
+            back = attrs.evolve(
+                pos,
+                tie_page=pos.tie_page - 1,
+                tie_skip=0,
+                tie_prev=None,
+                tie_excl=pos.tie_excl.union(pos.tie_prev),
+            )
+            return V1TieStep([], [], back)
+    # A page read again (no tie_prev past page 0) must still hold some of what it held.
+    again = pos.tie_page > 0 and pos.tie_prev is None and bool(pos.tie_excl)
+    if again and not any(c.get("id") in pos.tie_excl for c in data):
+        raise PaginationError(
+            f"the v2 list moved by a page or more while the tie group at {pos.tie!r} was read "
+            "through it: the walk cannot tell which contacts it skipped",
+            cursor=pos.tie,
+        )
     scan = _tie_scan(pos, data, len(data))
     keep = [data[r] for r in scan.index]
     index = scan.index
@@ -579,6 +648,9 @@ def v1_tie_step(
             tie_below=below,
             tie_matched=scan.matched,
             seen={pos.tie: scan.missing},
+            tie_prev=[c.get("id") for c in data],
+            # Contacts dealt with before that this page no longer holds may be on the next.
+            tie_excl=pos.tie_excl - _ids(data),
         )
         return V1TieStep(keep, index, nxt)
     if not scan.matched:
@@ -600,6 +672,8 @@ def v1_tie_step(
         tie_skip=0,
         tie_below=None,
         tie_matched=0,
+        tie_prev=None,
+        tie_excl=(),
         own_cursor=False,
     )
     if pos.inclusive:
@@ -776,10 +850,11 @@ class V1ContactPager(_Pager):
     Contacts changed during a walk: on an oldest-first list a changed contact moves to the end,
     so every contact comes out at least once and a changed one may come out twice (old and new);
     on a newest-first list a contact changed before the walk reaches it moves behind the walk
-    and is missed. One exception in both orders: the v2 read of a tie group pages by offset, so
-    when it takes more than one v2 page (over about 100 contacts) and a contact of the group, or
-    of the second before it, changes or is deleted between those pages, the rest of the group
-    moves up one place and the contact at the page boundary is skipped, changed or not.
+    and is missed. The v2 read of a tie group pages by offset, where a contact that changes or
+    goes moves the ones behind it up a place: after each of its pages but the first, one more
+    request checks that the page before still ends where it did, and reads that page again if
+    not, so no contact is skipped (one that moved the list by a whole page raises
+    :class:`PaginationError`).
     """
 
     _path = "/v1/contacts"
@@ -816,11 +891,15 @@ class V1ContactPager(_Pager):
             return self._next_pos
         page_pos = self._page_pos
         if page_pos.tie is not None:
+            data = self._tie_data
             end = self._tie_index[i - 1] + 1 if i else page_pos.tie_skip
-            scan = _tie_scan(page_pos, self._tie_data, end)
+            scan = _tie_scan(page_pos, data, end)
+            # What was dealt with by id, not by place: should the list move up before the
+            # walk resumes, the page read again starts earlier, and a count would skip.
             return attrs.evolve(
                 page_pos,
-                tie_skip=end,
+                tie_skip=0,
+                tie_excl=page_pos.tie_excl | _ids(data[:end]),
                 tie_below=scan.below,
                 tie_matched=scan.matched,
                 seen={page_pos.tie: scan.missing},
@@ -867,7 +946,12 @@ class V1ContactPager(_Pager):
             pos = self._next_pos = attrs.evolve(pos, descending=descending)
         request = Request("POST", V2_LIST, Safety.READ, tie_request(pos))
         data = await self._call(request, _raw_page)
-        step = v1_tie_step(pos, data, self._since)
+        check = None
+        if pos.tie_prev and pos.tie_page:
+            # After the page: a list that moved up before or while it was read shows here.
+            request = Request("POST", V2_LIST, Safety.READ, tie_check_request(pos))
+            check = await self._call(request, _raw_page)
+        step = v1_tie_step(pos, data, self._since, check)
         self._page_pos = pos
         self._next_pos = step.next
         self._tie_data = data
@@ -1039,6 +1123,10 @@ def _after(contact: RawContact, since: datetime) -> bool:
         return parse_timestamp(value) > since
     except ValueError:
         return True
+
+
+#: Stands for "no contact there" when the checked place is past the end of the list.
+_NONE: Final = object()
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:

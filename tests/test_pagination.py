@@ -235,7 +235,12 @@ class TestV1TieGroupLargerThanAPage:
         v2 = [r for r in model.requests if r["path"] == "/v2/contacts/list" and "date" in r]
         tied = BASE + timedelta(seconds=-before if descending else before)
         assert {parse_timestamp(r["date"]) for r in v2} == {tied - timedelta(seconds=1)}
-        assert len(v2) <= group // 100 + 1
+        pages = [r["page"] for r in v2 if r["limit"] == 100]
+        assert pages == list(range(len(pages)))
+        assert len(pages) <= group // 100 + 1
+        # After each page but the first, one contact checks that the list has not moved up.
+        checks = [r["page"] for r in v2 if r["limit"] == 1]
+        assert checks == [p * 100 - 1 for p in pages[1:]]
 
     @pytest.mark.parametrize(("descending", "inclusive"), MODES)
     async def test_two_big_groups_back_to_back(self, descending: bool, inclusive: bool) -> None:
@@ -318,6 +323,58 @@ class TestV1TieGroupLargerThanAPage:
         saved = first.position.to_json()
         rest = await ids_of(V1ContactPager(model.call, resume=saved))
         assert_exactly_once(got + rest, set(range(1, len(ticks) + 1)))
+
+
+class TestV1TieGroupReadWhileItChanges:
+    """The v2 read pages by offset: contacts that change or go move the rest of the list up."""
+
+    def model(self, descending: bool) -> Model:
+        # 5 contacts, a group of 250 at one time (ids 6-255), 5 more; v2 pages of the group's
+        # read: ids 6-105, 106-205, 206-255.
+        ticks = [0] * 5 + [1] * 250 + [2] * 5
+        if descending:
+            ticks = [-t for t in ticks]
+        return Model(contacts_from_ticks(ticks), descending=descending)
+
+    @staticmethod
+    def change(model: Model, *ids: int) -> None:
+        for c in model.contacts:
+            if c["id"] in ids:
+                c["updated"] = stamp(10)
+
+    @pytest.mark.parametrize("descending", [True, False])
+    @pytest.mark.parametrize("changed", [[50], [6, 7, 8], [105]])
+    async def test_a_change_before_the_next_page_skips_nothing(
+        self, descending: bool, changed: list[int]
+    ) -> None:
+        model = self.model(descending)
+        plain_v2 = model.v2
+
+        def v2(body: dict[str, Any]) -> list[dict[str, Any]]:
+            if body.get("limit") == 100 and body["page"] == 1:
+                self.change(model, *changed)  # once: later calls see it already done
+            return plain_v2(body)
+
+        model.v2 = v2  # type: ignore[method-assign]
+        got = await ids_of(V1ContactPager(model.call))
+        unchanged = set(range(1, 261)) - set(changed)
+        assert unchanged <= set(got)
+        assert {i for i, k in Counter(got).items() if k > 1} <= set(changed)
+
+    @pytest.mark.parametrize("descending", [True, False])
+    async def test_a_change_before_a_resume_in_the_middle_of_a_page_skips_nothing(
+        self, descending: bool
+    ) -> None:
+        model = self.model(descending)
+        whole = await ids_of(V1ContactPager(model.call))
+        at = whole.index(106)  # the first contact handed out from the v2 page of ids 106-205
+        first = V1ContactPager(model.call, max_items=at + 20)
+        got = await ids_of(first)
+        changed = got[at + 4]  # handed out already: the rest of that page moves up one
+        self.change(model, changed)
+        rest = await ids_of(V1ContactPager(model.call, resume=first.position.to_json()))
+        assert set(range(1, 261)) <= set(got + rest)
+        assert {i for i, k in Counter(got + rest).items() if k > 1} <= {changed}
 
 
 class TestV1Since:
