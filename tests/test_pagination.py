@@ -724,6 +724,8 @@ class TestPositions:
         assert V1Position.from_json(v1.to_json()) == v1
         assert V2Position.from_json(v2.to_json()) == v2
         assert V1Position.from_dict(json.loads(v1.to_json())) == v1
+        reading = V1Position(tie=stamp(3), tie_page=2, tie_prev=[7, 8, None], tie_excl=[9, 4])
+        assert V1Position.from_json(reading.to_json()) == reading
 
     @pytest.mark.parametrize(
         "bad",
@@ -743,7 +745,14 @@ class TestPositions:
 
     @pytest.mark.parametrize(
         "change",
-        [{"inclusive": "yes"}, {"seen": {"x": 5}}, {"tie": 3}, {"page_size": 0}],
+        [
+            {"inclusive": "yes"},
+            {"seen": {"x": 5}},
+            {"tie": 3},
+            {"page_size": 0},
+            {"tie_prev": 5},
+            {"tie_excl": "7"},
+        ],
     )
     def test_a_tampered_v1_position_is_refused(self, change: dict[str, Any]) -> None:
         data = {**V1Position().to_dict(), **change}
