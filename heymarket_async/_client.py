@@ -440,13 +440,21 @@ class HeymarketClient(V1Methods):
         return response
 
     async def _acquire_slot(self, request: Request, deadline: float | None) -> None:
-        if deadline is None or not self._slots.locked():
-            await self._slots.acquire()
+        slots = self._slots
+        if deadline is None or not slots.locked():
+            await slots.acquire()
             return
+        # Not asyncio.wait_for: before Python 3.12 it returns a slot granted in the same step as
+        # a cancellation and swallows the cancellation, so a cancelled create was still sent.
+        acquire = asyncio.ensure_future(slots.acquire())
         try:
-            await asyncio.wait_for(self._slots.acquire(), deadline - self._clock())
-        except asyncio.TimeoutError:
-            raise _DeadlineReached("waiting for a concurrency slot") from None
+            await asyncio.wait((acquire,), timeout=deadline - self._clock())
+        except BaseException:
+            _give_back(acquire, slots)
+            raise
+        if not acquire.done():
+            _give_back(acquire, slots)
+            raise _DeadlineReached("waiting for a concurrency slot")
 
     def _deadline_error(self, request: Request, waiting: str = "") -> APITimeoutError:
         where = f" {waiting}" if waiting else ""
@@ -475,6 +483,14 @@ class _Secrets:
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._credentials.secrets())
+
+
+def _give_back(acquire: asyncio.Future[Any], slots: asyncio.Semaphore) -> None:
+    """Undo a slot acquisition that is no longer wanted, whether or not it was granted yet."""
+    if not acquire.done():
+        acquire.cancel()  # Semaphore.acquire returns a slot granted meanwhile when cancelled
+    elif not acquire.cancelled() and acquire.exception() is None:
+        slots.release()
 
 
 def _retry_policy(value: object) -> RetryPolicy:

@@ -112,6 +112,14 @@ def _freeze_seen(value: Mapping[str, Iterable[Any]]) -> Mapping[str, frozenset[A
     return {k: frozenset(v) for k, v in value.items()}
 
 
+def _opt_tuple(value: Iterable[Any] | None) -> tuple[Any, ...] | None:
+    return None if value is None else tuple(value)
+
+
+def _ids(contacts: Iterable[RawContact]) -> frozenset[Any]:
+    return frozenset([c.get("id") for c in contacts])
+
+
 def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
@@ -153,6 +161,11 @@ class V1Position:
     tie_below: str | None = None
     #: How many of the contacts at ``tie`` that v1 gave the v2 read has met.
     tie_matched: int = 0
+    #: The ids of the v2 page before ``tie_page``, as read: its last one must still end it
+    #: when ``tie_page`` comes, or the list has moved up (see :func:`v1_tie_step`).
+    tie_prev: tuple[Any, ...] | None = attrs.field(default=None, converter=_opt_tuple)
+    #: Ids of ``tie_page`` dealt with already, when it is read again after the list moved up.
+    tie_excl: frozenset[Any] = attrs.field(default=frozenset(), converter=frozenset)
     #: A tie group read through v2; its contacts are dropped if a cursor sends them again.
     resolved: str | None = None
     #: Where to go past ``resolved`` if the server turns out to be inclusive (``None``: the end).
@@ -164,6 +177,8 @@ class V1Position:
         for field in attrs.fields(V1Position):
             data[field.name] = getattr(self, field.name)
         data["seen"] = {k: sorted(v, key=repr) for k, v in self.seen.items()}
+        data["tie_prev"] = None if self.tie_prev is None else list(self.tie_prev)
+        data["tie_excl"] = sorted(self.tie_excl, key=repr)
         return data
 
     @classmethod
@@ -178,6 +193,10 @@ class V1Position:
             isinstance(k, str) and isinstance(v, list) for k, v in seen.items()
         ):
             raise _bad_resume("seen must map timestamps to lists of ids")
+        tie_prev = data.get("tie_prev")
+        tie_excl = data.get("tie_excl") or []
+        if not (tie_prev is None or isinstance(tie_prev, list)) or not isinstance(tie_excl, list):
+            raise _bad_resume("tie_prev and tie_excl must be lists of ids")
         return cls(
             cursor=_opt_str(data, "cursor"),
             seen=seen,
@@ -192,6 +211,8 @@ class V1Position:
             tie_skip=check.bounded_int(data.get("tie_skip", 0), "resume.tie_skip", 0),
             tie_below=_opt_str(data, "tie_below"),
             tie_matched=check.bounded_int(data.get("tie_matched", 0), "resume.tie_matched", 0),
+            tie_prev=tie_prev,
+            tie_excl=tie_excl,
             resolved=_opt_str(data, "resolved"),
             resolved_next=_opt_str(data, "resolved_next"),
         )
@@ -263,17 +284,23 @@ class V2Position:
         return cls.from_dict(text)
 
 
-def _position(
+def _resumed(
     value: V1Position | V2Position | Mapping[str, Any] | str,
     cls: type[V1Position] | type[V2Position],
+    since: str | None,
 ) -> Any:
+    """The position a walk resumes from; a ``since`` given again must be the walk's own."""
     if isinstance(value, cls):
-        return value
-    if isinstance(value, (V1Position, V2Position)):
+        pos: V1Position | V2Position = value
+    elif isinstance(value, (V1Position, V2Position)):
         raise _bad_resume(f"expected a {cls.__name__}, got a {type(value).__name__}")
-    if isinstance(value, (str, Mapping)):
-        return cls.from_dict(value)
-    raise _bad_resume(f"expected a {cls.__name__}, a dict or a JSON string")
+    elif isinstance(value, (str, Mapping)):
+        pos = cls.from_dict(value)
+    else:
+        raise _bad_resume(f"expected a {cls.__name__}, a dict or a JSON string")
+    if since is not None and since != pos.since:
+        raise InvalidRequestError("since", "differs from the since of the resumed walk")
+    return pos
 
 
 # -- v1: the pure step ------------------------------------------------------------------------
@@ -338,22 +365,20 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
     seen = pos.seen
     first = _updated(page[0])
     last = _updated(page[-1])
-    if pos.resolved is not None:
-        if first == pos.resolved:
-            # An inclusive server sent again the tie group that was read through v2.
-            if pos.resolved_next is None:
-                return V1Step([], attrs.evolve(pos, done=True, seen={}, inclusive=True), 0)
-            nxt = attrs.evolve(
-                pos,
-                cursor=pos.resolved_next,
-                own_cursor=True,
-                inclusive=True,
-                seen={},
-                resolved=None,
-                resolved_next=None,
-            )
-            return V1Step([], nxt, 0)
-        pos = attrs.evolve(pos, resolved=None, resolved_next=None)
+    if pos.resolved is not None and first == pos.resolved:
+        # An inclusive server sent again the tie group that was read through v2.
+        if pos.resolved_next is None:
+            return V1Step([], attrs.evolve(pos, done=True, seen={}, inclusive=True), 0)
+        nxt = attrs.evolve(
+            pos,
+            cursor=pos.resolved_next,
+            own_cursor=True,
+            inclusive=True,
+            seen={},
+            resolved=None,
+            resolved_next=None,
+        )
+        return V1Step([], nxt, 0)
 
     inclusive = pos.inclusive
     if pos.cursor is not None and not pos.own_cursor:
@@ -383,9 +408,10 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
     # the first part of the page when resuming from a position saved in the middle of it.
     keep = page
     if seen:
-        nothing: frozenset[Any] = frozenset()
-        get = dict[Any, frozenset[Any]](seen).get
-        keep = [c for c in page if c.get("id") not in get(c.get("updated"), nothing)]
+        # One lookup clears the contacts at a time not in ``seen`` (nearly all of them).
+        keep = [
+            c for c in page if c.get("updated") not in seen or c.get("id") not in seen[c["updated"]]
+        ]
     new = len(keep)
 
     done = n < page_size
@@ -400,18 +426,36 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
                 # Oldest-first (or not known yet): everything up to ``since`` can be skipped.
                 jump = True
 
-    pos = attrs.evolve(pos, descending=descending, inclusive=inclusive, page_size=page_size)
+    # What every next position takes from this page (one evolve per page: this runs for every
+    # 30 contacts of a walk). A tie group read through v2 is behind the walk once a page has
+    # not repeated it.
+    learned: dict[str, Any] = {
+        "descending": descending,
+        "inclusive": inclusive,
+        "page_size": page_size,
+        "resolved": None,
+        "resolved_next": None,
+    }
     if done:
-        return V1Step(keep, attrs.evolve(pos, done=True, seen={}), new)
+        return V1Step(keep, attrs.evolve(pos, **learned, done=True, seen={}), new)
     if jump:
         assert pos.since is not None
-        nxt = attrs.evolve(pos, cursor=pos.since, own_cursor=True, seen={})
+        nxt = attrs.evolve(pos, **learned, cursor=pos.since, own_cursor=True, seen={})
         return V1Step(keep, nxt, new)
 
     if first == last:
         # A full page of one timestamp: a later cursor skips, an earlier one repeats. The
         # rest of the group is read through the v2 list (see v1_tie_step).
-        tie = attrs.evolve(pos, seen=_merge(seen, page), tie=last, tie_page=0, tie_skip=0)
+        tie = attrs.evolve(
+            pos,
+            **learned,
+            seen=_merge(seen, page),
+            tie=last,
+            tie_page=0,
+            tie_skip=0,
+            tie_prev=None,
+            tie_excl=(),
+        )
         return V1Step(keep, tie, new, stuck=last)
 
     k = n - 1
@@ -425,7 +469,9 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
             k -= 1
     boundary = page[k + 1 :]
     nxt_seen = {v: ids for v, ids in seen.items() if v in (cursor, last)}
-    nxt = attrs.evolve(pos, cursor=cursor, own_cursor=False, seen=_merge(nxt_seen, boundary))
+    nxt = attrs.evolve(
+        pos, **learned, cursor=cursor, own_cursor=False, seen=_merge(nxt_seen, boundary)
+    )
     if cursor == pos.cursor and not pos.own_cursor:
         raise PaginationError(
             f"the v1 cursor {cursor!r} does not advance: the same page would be asked for again",
@@ -464,6 +510,13 @@ def tie_request(pos: V1Position) -> dict[str, Any]:
     return {"limit": TIE_PAGE, "page": pos.tie_page, "ascending": True, "date": start}
 
 
+def tie_check_request(pos: V1Position) -> dict[str, Any]:
+    """The ``POST /v2/contacts/list`` body for the one contact that should end the page before
+    ``pos.tie_page`` (a ``limit`` of 1 makes ``page`` an offset)."""
+    body = tie_request(pos)
+    return {**body, "limit": 1, "page": pos.tie_page * TIE_PAGE - 1}
+
+
 @attrs.frozen
 class V1TieStep:
     """What one v2 page of a tie group's read yields (``index``: their places on the page)."""
@@ -480,6 +533,7 @@ class _TieScan:
     below: str | None  # the latest time below the tie met
     above: str | None  # the first time above it, where the read ends
     index: list[int]  # places of the group's contacts to hand out
+    stop: int  # where the scan stopped: the place of ``above``, or the end
 
 
 def _tie_scan(pos: V1Position, data: list[RawContact], end: int) -> _TieScan:
@@ -489,17 +543,19 @@ def _tie_scan(pos: V1Position, data: list[RawContact], end: int) -> _TieScan:
     missing = set(pos.seen.get(pos.tie, ()))
     matched = pos.tie_matched
     below = pos.tie_below
-    above = None
-    index = []
+    excl = pos.tie_excl
+    index: list[int] = []
     for r in range(pos.tie_skip, end):
         c = data[r]
         value = _updated(c)
         when = at if value == pos.tie else _parse(value)
+        if when > at:
+            # Even one dealt with before: it has changed since, and the group ends here.
+            return _TieScan(missing, matched, below, value, index, r)
+        if excl and c.get("id") in excl:
+            continue  # dealt with before the list moved up (or before a resume)
         if when < at:
             below = value
-        elif when > at:
-            above = value
-            break
         else:
             cid = c.get("id")
             if cid is None:
@@ -513,11 +569,14 @@ def _tie_scan(pos: V1Position, data: list[RawContact], end: int) -> _TieScan:
                 matched += 1
             else:
                 index.append(r)
-    return _TieScan(missing, matched, below, above, index)
+    return _TieScan(missing, matched, below, None, index, end)
 
 
 def v1_tie_step(
-    pos: V1Position, data: list[RawContact], since: datetime | None = None
+    pos: V1Position,
+    data: list[RawContact],
+    since: datetime | None = None,
+    check: list[RawContact] | None = None,
 ) -> V1TieStep:
     """Decide what a v2 page of a tie group's read yields, and where the v1 walk goes after.
 
@@ -527,18 +586,60 @@ def v1_tie_step(
     the next one up on an oldest-first list; on a newest-first list the last one below, or the
     read's start when there is none).
 
+    ``check`` is the one contact now at the place that ended the page before (read after this
+    page, see :func:`tie_check_request`). If it is not the one that ended it, contacts before
+    this page changed or went and the list moved up: the first contacts of this page are now
+    on the page before, which is read again, dealing only with what it did not hold.
+
     Raises :class:`PaginationError` when the v2 list shows none of the group's contacts that
     the v1 list gave: then the two lists do not agree on ids or times, and going on could give
     contacts twice or skip them. Some of them missing is fine: they changed since (and so left
-    the group), and were handed out already.
+    the group), and were handed out already. Also raises when a page shows a contact at or
+    before the group after one past it (a list not in ``updated`` order, where ending the read
+    at the first contact past the group could skip the rest of it).
     """
     assert pos.tie is not None
+    if pos.tie_prev and pos.tie_page and check is not None:
+        now_last = check[0].get("id") if check else _NONE
+        if now_last != pos.tie_prev[-1]:
+            # Contacts before this page changed or went since the page before was read: the
+            # list moved up, and the first contacts of this page are now at the end of that
+            # one. Read it again, dealing only with what it did not hold before.
+            back = attrs.evolve(
+                pos,
+                tie_page=pos.tie_page - 1,
+                tie_skip=0,
+                tie_prev=None,
+                tie_excl=pos.tie_excl.union(pos.tie_prev),
+            )
+            return V1TieStep([], [], back)
+    # A page read again (no tie_prev past page 0) must still hold some of what it held.
+    again = pos.tie_page > 0 and pos.tie_prev is None and bool(pos.tie_excl)
+    if again and not any(c.get("id") in pos.tie_excl for c in data):
+        raise PaginationError(
+            f"the v2 list moved by a page or more while the tie group at {pos.tie!r} was read "
+            "through it: the walk cannot tell which contacts it skipped",
+            cursor=pos.tie,
+        )
     scan = _tie_scan(pos, data, len(data))
     keep = [data[r] for r in scan.index]
     index = scan.index
     if since is not None and _parse(pos.tie) <= since:
         keep, index = [], []
     below, above = scan.below, scan.above
+    if above is not None:
+        # The read ends at the first contact past the group, which is sound only on a list in
+        # ``updated`` order: a contact at or before the group after it means the rest of the
+        # group may come later still, and stopping would skip it.
+        at = _parse(pos.tie)
+        for c in data[scan.stop + 1 :]:
+            if _parse(_updated(c)) <= at:
+                raise PaginationError(
+                    f"the v2 list is not in updated order around {pos.tie!r} ({c.get('id')!r} "
+                    f"at {_updated(c)!r} comes after {above!r}): the walk cannot read that "
+                    "tie group through it without risking a gap",
+                    cursor=pos.tie,
+                )
     if above is None and len(data) >= TIE_PAGE:
         nxt = attrs.evolve(
             pos,
@@ -547,6 +648,9 @@ def v1_tie_step(
             tie_below=below,
             tie_matched=scan.matched,
             seen={pos.tie: scan.missing},
+            tie_prev=[c.get("id") for c in data],
+            # Contacts dealt with before that this page no longer holds may be on the next.
+            tie_excl=pos.tie_excl - _ids(data),
         )
         return V1TieStep(keep, index, nxt)
     if not scan.matched:
@@ -568,6 +672,8 @@ def v1_tie_step(
         tie_skip=0,
         tie_below=None,
         tie_matched=0,
+        tie_prev=None,
+        tie_excl=(),
         own_cursor=False,
     )
     if pos.inclusive:
@@ -640,12 +746,24 @@ class _Pager:
     async def _next_batch(self) -> list[Contact]:
         if self._i >= len(self._buf):
             await self._refill()
-        batch = self._buf[self._i :] if self._i else self._buf
-        self._i = len(self._buf)
+        i = self._i
+        raw = self._buf[i:] if i else self._buf
         try:
-            return [structure_contact(c) for c in batch]
-        except StructureError as exc:
-            raise self._bad_contact(exc) from exc
+            batch = [structure_contact(c) for c in raw]
+        except StructureError:
+            # Hand out the contacts before the bad one; the next call raises for it (and passes
+            # it, as __anext__ does), so that ``position`` never covers contacts not handed out.
+            batch = []
+            for c in raw:
+                try:
+                    batch.append(structure_contact(c))
+                except StructureError as exc:
+                    if batch:
+                        break
+                    self._i = i + 1
+                    raise self._bad_contact(exc) from exc
+        self._i = i + len(batch)
+        return batch
 
     def _bad_contact(self, exc: StructureError) -> InvalidResponseError:
         return InvalidResponseError(
@@ -732,7 +850,11 @@ class V1ContactPager(_Pager):
     Contacts changed during a walk: on an oldest-first list a changed contact moves to the end,
     so every contact comes out at least once and a changed one may come out twice (old and new);
     on a newest-first list a contact changed before the walk reaches it moves behind the walk
-    and is missed.
+    and is missed. The v2 read of a tie group pages by offset, where a contact that changes or
+    goes moves the ones behind it up a place: after each of its pages but the first, one more
+    request checks that the page before still ends where it did, and reads that page again if
+    not, so no contact is skipped (one that moved the list by a whole page raises
+    :class:`PaginationError`).
     """
 
     _path = "/v1/contacts"
@@ -750,9 +872,7 @@ class V1ContactPager(_Pager):
         self._call = call
         since_text = _since_text(since)
         if resume is not None:
-            pos: V1Position = _position(resume, V1Position)
-            if since_text is not None and since_text != pos.since:
-                raise InvalidRequestError("since", "differs from the since of the resumed walk")
+            pos: V1Position = _resumed(resume, V1Position, since_text)
         else:
             pos = V1Position(since=since_text, page_size=page_size)
         self._since = None if pos.since is None else parse_timestamp(pos.since)
@@ -771,11 +891,15 @@ class V1ContactPager(_Pager):
             return self._next_pos
         page_pos = self._page_pos
         if page_pos.tie is not None:
+            data = self._tie_data
             end = self._tie_index[i - 1] + 1 if i else page_pos.tie_skip
-            scan = _tie_scan(page_pos, self._tie_data, end)
+            scan = _tie_scan(page_pos, data, end)
+            # What was dealt with by id, not by place: should the list move up before the
+            # walk resumes, the page read again starts earlier, and a count would skip.
             return attrs.evolve(
                 page_pos,
-                tie_skip=end,
+                tie_skip=0,
+                tie_excl=page_pos.tie_excl | _ids(data[:end]),
                 tie_below=scan.below,
                 tie_matched=scan.matched,
                 seen={page_pos.tie: scan.missing},
@@ -822,7 +946,12 @@ class V1ContactPager(_Pager):
             pos = self._next_pos = attrs.evolve(pos, descending=descending)
         request = Request("POST", V2_LIST, Safety.READ, tie_request(pos))
         data = await self._call(request, _raw_page)
-        step = v1_tie_step(pos, data, self._since)
+        check = None
+        if pos.tie_prev and pos.tie_page:
+            # After the page: a list that moved up before or while it was read shows here.
+            request = Request("POST", V2_LIST, Safety.READ, tie_check_request(pos))
+            check = await self._call(request, _raw_page)
+        step = v1_tie_step(pos, data, self._since, check)
         self._page_pos = pos
         self._next_pos = step.next
         self._tie_data = data
@@ -835,8 +964,10 @@ class V2ContactPager(_Pager):
 
     Pages ``0, 1, 2...`` of ``page_size`` contacts (the API's ``limit``), in the server's order,
     until the first short page. ``max_items`` caps how many come out; ``since`` is sent as the
-    API's ``date`` filter (updated after it). ``prefetch`` pages beyond the one being read are
-    requested concurrently (within the client's ``max_concurrency``) and handed out in order; a
+    API's ``date`` filter (updated after it), and contacts the server returns at or before it
+    all the same are left out. Once the first page has come back full, ``prefetch`` pages
+    beyond the one being read are requested concurrently (within the client's
+    ``max_concurrency``) and handed out in order, so a walk of one page costs one request; a
     page that fails after its retries fails the walk with that error, and ``position`` still
     points just after the last contact handed out.
 
@@ -871,9 +1002,7 @@ class V2ContactPager(_Pager):
         self._prefetch = check.bounded_int(prefetch, "prefetch", 0, MAX_PREFETCH)
         since_text = _since_text(since)
         if resume is not None:
-            pos: V2Position = _position(resume, V2Position)
-            if since_text is not None and since_text != pos.since:
-                raise InvalidRequestError("since", "differs from the since of the resumed walk")
+            pos: V2Position = _resumed(resume, V2Position, since_text)
         else:
             pos = V2Position(
                 page_size=check.bounded_int(page_size, "page_size", 1, check.V2_MAX_LIMIT),
@@ -882,6 +1011,7 @@ class V2ContactPager(_Pager):
             )
         # ``_pos`` is the buffered page (``skip`` = contacts left out at its front).
         self._pos = pos
+        self._since = None if pos.since is None else parse_timestamp(pos.since)
         self._started = False
         self._done = pos.done  # the buffered page was the last one
         self._next_page = pos.page  # the first page not yet requested
@@ -907,9 +1037,9 @@ class V2ContactPager(_Pager):
             body["date"] = pos.since
         return Request("POST", self._path, Safety.READ, body)
 
-    def _schedule(self) -> None:
-        """Keep the next page and ``prefetch`` more requested, within what the walk can need."""
-        while len(self._tasks) <= self._prefetch:
+    def _schedule(self, ahead: int) -> None:
+        """Keep ``ahead`` pages requested, within what the walk can need."""
+        while len(self._tasks) < ahead:
             page = self._next_page
             if self._last_page is not None and page > self._last_page:
                 return
@@ -921,20 +1051,47 @@ class V2ContactPager(_Pager):
     async def _fetch(self) -> list[RawContact] | None:
         if self._done:
             return None
-        self._schedule()
+        # The next page and ``prefetch`` more; only the first page until one has come back
+        # full, so that a walk of one page (most ``since`` syncs) costs one request.
+        self._schedule(self._prefetch + 1 if self._started else 1)
         if not self._tasks:
             return None
         # The task stays queued while awaited, so that a cancellation here cancels it in aclose.
         page = await self._tasks[0]
         self._tasks.popleft()
+        last = len(page) < self._pos.page_size
+        since = self._since
+        end = len(page)
+        if since is not None and not self._pos.ascending:
+            # Should ``date`` keep contacts updated at ``since`` (or compare coarser), they end
+            # a newest-first list, and the walk with them.
+            while end and not _after(page[end - 1], since):
+                end -= 1
+            last = last or end < len(page)
+        if last:
+            # Before the position moves onto this page: a cancellation while the pages ahead
+            # stop must leave it pointing at the page, not past the end of the walk.
+            await self._cancel()
         if self._started:
             self._pos = attrs.evolve(self._pos, page=self._pos.page + 1, skip=0)
         self._started = True
-        if len(page) < self._pos.page_size:
-            self._done = True
-            await self._cancel()
+        self._done = last
         skip = self._pos.skip
-        return page[skip:] if skip else page
+        if since is not None and self._pos.ascending:
+            # ... and they lead an oldest-first list: left out like a resumed walk's ``skip``.
+            lead = skip
+            while lead < end and not _after(page[lead], since):
+                lead += 1
+            if lead != skip:
+                skip = lead
+                self._pos = attrs.evolve(self._pos, skip=skip)
+                if self._left is not None:
+                    self._last_page = (
+                        self._pos.page + (skip + self._left - 1) // self._pos.page_size
+                    )
+        if not last:
+            self._schedule(self._prefetch)  # fetched while this page is handed out
+        return page[skip:end] if skip or end < len(page) else page
 
     async def _cancel(self) -> None:
         tasks = list(self._tasks)
@@ -955,6 +1112,21 @@ class V2ContactPager(_Pager):
             if not task.done():
                 with contextlib.suppress(RuntimeError):  # the loop is already closed
                     task.cancel()
+
+
+def _after(contact: RawContact, since: datetime) -> bool:
+    """Whether a v2 contact was updated after ``since`` (one that cannot tell is kept)."""
+    value = contact.get("updated")
+    if type(value) is not str:
+        return True
+    try:
+        return parse_timestamp(value) > since
+    except ValueError:
+        return True
+
+
+#: Stands for "no contact there" when the checked place is past the end of the list.
+_NONE: Final = object()
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:

@@ -30,7 +30,7 @@ from heymarket_async import (
     V2ContactPager,
     V2Position,
 )
-from heymarket_async._pagination import _raw_page, v1_step
+from heymarket_async._pagination import _after, _raw_page, v1_step
 from heymarket_async._wire import Request, parse_timestamp
 from heymarket_async.testing import FakeHeymarket, Fault
 
@@ -235,7 +235,12 @@ class TestV1TieGroupLargerThanAPage:
         v2 = [r for r in model.requests if r["path"] == "/v2/contacts/list" and "date" in r]
         tied = BASE + timedelta(seconds=-before if descending else before)
         assert {parse_timestamp(r["date"]) for r in v2} == {tied - timedelta(seconds=1)}
-        assert len(v2) <= group // 100 + 1
+        pages = [r["page"] for r in v2 if r["limit"] == 100]
+        assert pages == list(range(len(pages)))
+        assert len(pages) <= group // 100 + 1
+        # After each page but the first, one contact checks that the list has not moved up.
+        checks = [r["page"] for r in v2 if r["limit"] == 1]
+        assert checks == [p * 100 - 1 for p in pages[1:]]
 
     @pytest.mark.parametrize(("descending", "inclusive"), MODES)
     async def test_two_big_groups_back_to_back(self, descending: bool, inclusive: bool) -> None:
@@ -271,6 +276,32 @@ class TestV1TieGroupLargerThanAPage:
         assert tied in str(info.value)
         assert len(got) == len(set(got))
 
+    async def test_a_v2_list_not_in_updated_order_raises_rather_than_skip(self) -> None:
+        # A v2 list that orders by the second only: within 12:00:01 it goes by id, so contacts
+        # just after the group (ids 41-45) come in the middle of it. Reading on would end the
+        # group at the first of them and never hand out ids 46-85.
+        def at(ms: int) -> str:
+            return (BASE + timedelta(milliseconds=ms)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+        contacts = [{"id": i, "updated": at(1500)} for i in [*range(1, 41), *range(46, 86)]]
+        contacts += [{"id": i, "updated": at(1800)} for i in range(41, 46)]
+        contacts += [{"id": 100 + i, "updated": at(3000 + i)} for i in range(5)]
+        model = Model(contacts, descending=False)
+        plain_v2 = model.v2
+
+        def by_second(body: dict[str, Any]) -> list[dict[str, Any]]:
+            rows = plain_v2({**body, "page": 0, "limit": len(contacts)})
+            rows.sort(key=lambda c: (c["updated"][:19], c["id"]))
+            start = body["page"] * body["limit"]
+            return rows[start : start + body["limit"]]
+
+        model.v2 = by_second  # type: ignore[method-assign]
+        got: list[int] = []
+        with pytest.raises(PaginationError, match="order") as info:
+            await collect(V1ContactPager(model.call), got)
+        assert info.value.cursor == at(1500)
+        assert len(got) == len(set(got))
+
     async def test_a_v2_contact_without_an_id_raises(self) -> None:
         model = Model(contacts_from_ticks([0] * 40))
         plain_v2 = model.v2
@@ -292,6 +323,58 @@ class TestV1TieGroupLargerThanAPage:
         saved = first.position.to_json()
         rest = await ids_of(V1ContactPager(model.call, resume=saved))
         assert_exactly_once(got + rest, set(range(1, len(ticks) + 1)))
+
+
+class TestV1TieGroupReadWhileItChanges:
+    """The v2 read pages by offset: contacts that change or go move the rest of the list up."""
+
+    def model(self, descending: bool) -> Model:
+        # 5 contacts, a group of 250 at one time (ids 6-255), 5 more; v2 pages of the group's
+        # read: ids 6-105, 106-205, 206-255.
+        ticks = [0] * 5 + [1] * 250 + [2] * 5
+        if descending:
+            ticks = [-t for t in ticks]
+        return Model(contacts_from_ticks(ticks), descending=descending)
+
+    @staticmethod
+    def change(model: Model, *ids: int) -> None:
+        for c in model.contacts:
+            if c["id"] in ids:
+                c["updated"] = stamp(10)
+
+    @pytest.mark.parametrize("descending", [True, False])
+    @pytest.mark.parametrize("changed", [[50], [6, 7, 8], [105]])
+    async def test_a_change_before_the_next_page_skips_nothing(
+        self, descending: bool, changed: list[int]
+    ) -> None:
+        model = self.model(descending)
+        plain_v2 = model.v2
+
+        def v2(body: dict[str, Any]) -> list[dict[str, Any]]:
+            if body.get("limit") == 100 and body["page"] == 1:
+                self.change(model, *changed)  # once: later calls see it already done
+            return plain_v2(body)
+
+        model.v2 = v2  # type: ignore[method-assign]
+        got = await ids_of(V1ContactPager(model.call))
+        unchanged = set(range(1, 261)) - set(changed)
+        assert unchanged <= set(got)
+        assert {i for i, k in Counter(got).items() if k > 1} <= set(changed)
+
+    @pytest.mark.parametrize("descending", [True, False])
+    async def test_a_change_before_a_resume_in_the_middle_of_a_page_skips_nothing(
+        self, descending: bool
+    ) -> None:
+        model = self.model(descending)
+        whole = await ids_of(V1ContactPager(model.call))
+        at = whole.index(106)  # the first contact handed out from the v2 page of ids 106-205
+        first = V1ContactPager(model.call, max_items=at + 20)
+        got = await ids_of(first)
+        changed = got[at + 4]  # handed out already: the rest of that page moves up one
+        self.change(model, changed)
+        rest = await ids_of(V1ContactPager(model.call, resume=first.position.to_json()))
+        assert set(range(1, 261)) <= set(got + rest)
+        assert {i for i, k in Counter(got + rest).items() if k > 1} <= {changed}
 
 
 class TestV1Since:
@@ -383,6 +466,42 @@ class TestV2Walk:
             }
             for p in range(3)
         ]
+
+    @pytest.mark.parametrize("ascending", [True, False])
+    @pytest.mark.parametrize("cap", [None, 12])
+    async def test_since_is_exclusive_even_when_the_date_filter_is_not(
+        self, ascending: bool, cap: int | None
+    ) -> None:
+        # The docs say "updated after"; the tie group read already copes with a v2 ``date``
+        # that keeps contacts updated exactly then, and so must ``since`` here (SPEC 3).
+        ticks = [t // 3 for t in range(30)]  # three contacts a second, 0..9
+        model = Model(contacts_from_ticks(ticks))
+        model.v2_inclusive = True
+        pager = V2ContactPager(
+            model.call, page_size=4, since=stamp(2), ascending=ascending, max_items=cap
+        )
+        got = await ids_of(pager)
+        after = [c["id"] for c in model._sorted(not ascending) if c["id"] > 9]
+        assert got == after[:cap]
+        rest = await ids_of(V2ContactPager(model.call, resume=pager.position))
+        assert got + rest == after
+
+    @pytest.mark.parametrize(
+        ("updated", "kept"),
+        [(stamp(3), True), (stamp(2), False), (stamp(1), False), (None, True), ("soon", True)],
+    )
+    def test_since_keeps_what_it_cannot_judge(self, updated: str | None, kept: bool) -> None:
+        contact = {"id": 1} if updated is None else {"id": 1, "updated": updated}
+        assert _after(contact, parse_timestamp(stamp(2))) is kept
+
+    @pytest.mark.parametrize("n", [0, 7])
+    async def test_a_walk_of_one_page_sends_one_request(self, n: int) -> None:
+        # Pages are fetched ahead once the first one is full: an incremental sync (``since``)
+        # that finds a few changes costs one request of the 500 a minute, not 1 + prefetch.
+        model = Model(contacts_from_ticks(list(range(n))))
+        got = await ids_of(V2ContactPager(model.call, page_size=10, prefetch=4))
+        assert got == list(range(1, n + 1))
+        assert [r["page"] for r in model.requests] == [0]
 
     async def test_prefetch_runs_pages_concurrently(self) -> None:
         model = Model(contacts_from_ticks(list(range(100))))
@@ -479,7 +598,7 @@ class TestStopping:
 
     async def test_cancelling_the_consuming_task(self) -> None:
         model = self.model()
-        model.delay = lambda body: 0.05
+        model.delay = lambda body: 0.05 if body["page"] else 0.0
         pager = V2ContactPager(model.call, page_size=10, prefetch=4)
 
         async def consume() -> None:
@@ -497,6 +616,40 @@ class TestStopping:
         sent = len(model.requests)
         assert [c async for c in pager] == []
         assert len(model.requests) == sent
+
+    async def test_a_cancellation_while_the_pages_ahead_stop_keeps_the_last_page(self) -> None:
+        # The last (short) page has come; the walk is cancelled while it stops the page
+        # fetched beyond it. The position must still point at that last page, not past it.
+        model = Model(contacts_from_ticks(list(range(15))))
+        ahead, stopping, release = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+        async def call(request: Request, parse: Callable[[Any], Any]) -> Any:
+            if request.json["page"] == 1:
+                await ahead.wait()
+            if request.json["page"] == 2:
+                ahead.set()
+                try:
+                    await asyncio.Event().wait()
+                except asyncio.CancelledError:
+                    stopping.set()
+                    await release.wait()  # a page that takes a while to stop
+                    raise
+            return await model.call(request, parse)
+
+        pager = V2ContactPager(call, page_size=10, prefetch=1)
+        got: list[int] = []
+        task = asyncio.ensure_future(collect(pager, got))
+        await stopping.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        release.set()
+        assert got == list(range(1, 11))
+        assert pager.position == V2Position(page=1, page_size=10)
+        assert await ids_of(V2ContactPager(model.call, resume=pager.position)) == list(
+            range(11, 16)
+        )
+        assert not self.others()
 
     async def test_v1_break_sends_nothing_more(self) -> None:
         model = self.model()
@@ -571,6 +724,8 @@ class TestPositions:
         assert V1Position.from_json(v1.to_json()) == v1
         assert V2Position.from_json(v2.to_json()) == v2
         assert V1Position.from_dict(json.loads(v1.to_json())) == v1
+        reading = V1Position(tie=stamp(3), tie_page=2, tie_prev=[7, 8, None], tie_excl=[9, 4])
+        assert V1Position.from_json(reading.to_json()) == reading
 
     @pytest.mark.parametrize(
         "bad",
@@ -590,7 +745,14 @@ class TestPositions:
 
     @pytest.mark.parametrize(
         "change",
-        [{"inclusive": "yes"}, {"seen": {"x": 5}}, {"tie": 3}, {"page_size": 0}],
+        [
+            {"inclusive": "yes"},
+            {"seen": {"x": 5}},
+            {"tie": 3},
+            {"page_size": 0},
+            {"tie_prev": 5},
+            {"tie_excl": "7"},
+        ],
     )
     def test_a_tampered_v1_position_is_refused(self, change: dict[str, Any]) -> None:
         data = {**V1Position().to_dict(), **change}
@@ -601,6 +763,10 @@ class TestPositions:
         pos = V1Position(since=stamp(1))
         with pytest.raises(InvalidRequestError, match="since"):
             V1ContactPager(Model([]).call, resume=pos, since=stamp(2))
+        with pytest.raises(InvalidRequestError, match="since"):
+            V2ContactPager(Model([]).call, resume=V2Position(since=stamp(1)), since=stamp(2))
+        # The same since again is fine.
+        V2ContactPager(Model([]).call, resume=V2Position(since=stamp(1)), since=stamp(1))
 
 
 class TestBadPages:
@@ -642,6 +808,30 @@ class TestBadPages:
         model = Model([{"id": "x", "updated": stamp(1)}])
         with pytest.raises(InvalidResponseError, match="id"):
             await ids_of(V1ContactPager(model.call))
+
+    @pytest.mark.parametrize("version", ["v1", "v2"])
+    async def test_pages_hand_out_the_contacts_before_a_malformed_one(self, version: str) -> None:
+        # The position after the error must not claim the good contacts of that page: a walk
+        # resumed from it would skip them. Like one by one, only the bad contact is passed.
+        contacts = contacts_from_ticks(list(range(40)))
+        contacts[4]["id"] = "x"
+        model = Model(contacts, descending=False)
+        pager = (
+            V1ContactPager(model.call)
+            if version == "v1"
+            else V2ContactPager(model.call, page_size=30, prefetch=0)
+        )
+        batches = pager.pages()
+        assert [c.id for c in await batches.__anext__()] == [1, 2, 3, 4]
+        with pytest.raises(InvalidResponseError, match="id"):
+            await batches.__anext__()
+        saved = pager.position.to_json()
+        rest = await ids_of(
+            V1ContactPager(model.call, resume=saved)
+            if version == "v1"
+            else V2ContactPager(model.call, resume=saved)
+        )
+        assert_exactly_once(rest, set(range(6, 41)))
 
 
 class TestV1Step:

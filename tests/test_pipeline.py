@@ -26,6 +26,7 @@ from heymarket_async import (
     InvalidResponseError,
     NotFoundError,
     RateLimitError,
+    RequestEvent,
     RetryPolicy,
     ServerError,
 )
@@ -518,6 +519,43 @@ class TestDeadline:
             with pytest.raises(asyncio.CancelledError):
                 await first
         assert len(wire.requests) == 1
+
+
+class TestCancellation:
+    async def test_cancelled_as_a_slot_frees_up_sends_nothing(self, wire: WireServer) -> None:
+        # The create waits for the only slot, under a deadline. The call holding the slot ends
+        # and, in the same step, the create is cancelled (as a TaskGroup does when a sibling
+        # fails): the create must not go out. asyncio.wait_for on Python < 3.12 returned the
+        # slot it had just got and swallowed the cancellation, so the create was sent.
+        waiting: list[asyncio.Task[Any]] = []
+        holding = asyncio.Event()
+
+        def cancel_the_create(event: RequestEvent) -> None:
+            if event.path == "/v1/contact/1":
+                waiting[0].cancel()
+
+        wire.default = json_reply(CONTACT)
+        wire.gate = asyncio.Event()
+        async with HeymarketClient(
+            API_KEY,
+            base_url=wire.url,
+            timeout=30,
+            max_concurrency=1,
+            hooks=Hooks(on_request=lambda _: holding.set(), on_response=cancel_the_create),
+        ) as hm:
+            first = asyncio.ensure_future(hm.get_contact(1))
+            await holding.wait()
+            create = asyncio.ensure_future(hm.create_contact("15105553344"))
+            waiting.append(create)
+            for _ in range(5):  # let the create reach the wait for the slot
+                await asyncio.sleep(0)
+            wire.gate.set()
+            await first
+            with pytest.raises(asyncio.CancelledError):
+                await create
+            # The slot is free again: a later call goes through.
+            assert (await hm.get_contact(2)).id == 42
+        assert [r.path for r in wire.requests] == ["/v1/contact/1", "/v1/contact/2"]
 
 
 class TestNotRetried:
