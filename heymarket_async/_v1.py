@@ -81,21 +81,7 @@ class V1Methods:
         left (a failed connect). Otherwise the error says the contact may have been created.
         """
         body = {"phone": check.phone(phone)}
-        body.update(
-            check.contact_body(
-                {
-                    "first": first,
-                    "last": last,
-                    "display_name": display_name,
-                    "email": email,
-                    "custom": custom,
-                    "avatar": avatar,
-                    "assignee_id": assignee_id,
-                    "tags": tags,
-                    "is_opted_out": is_opted_out,
-                }
-            )
-        )
+        body.update(check.contact_body(check.contact_fields(locals())))
         return await self._call(Request("POST", "/v1/contact", Safety.CREATE, body), _ref)
 
     async def get_contact(self, contact_id: int) -> Contact:
@@ -138,21 +124,7 @@ class V1Methods:
         path = f"/v1/contact/{check.contact_id(contact_id)}"
         query = {"overwrite": "true" if check.boolean(overwrite, "overwrite") else "false"}
         body = {"phone": check.phone(phone)}
-        body.update(
-            check.contact_body(
-                {
-                    "first": first,
-                    "last": last,
-                    "display_name": display_name,
-                    "email": email,
-                    "custom": custom,
-                    "avatar": avatar,
-                    "assignee_id": assignee_id,
-                    "tags": tags,
-                    "is_opted_out": is_opted_out,
-                }
-            )
-        )
+        body.update(check.contact_body(check.contact_fields(locals())))
         return await self._call(Request("PUT", path, Safety.IDEMPOTENT, body, query), _ref)
 
     async def delete_contact(self, contact_id: int) -> None:

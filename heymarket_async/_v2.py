@@ -68,21 +68,7 @@ class V2Contacts:
         ``HeymarketClient.create_contact``).
         """
         body: dict[str, Any] = {"contact_channels": check.channels(channels)}
-        body.update(
-            check.contact_body(
-                {
-                    "first": first,
-                    "last": last,
-                    "display_name": display_name,
-                    "email": email,
-                    "custom": custom,
-                    "avatar": avatar,
-                    "assignee_id": assignee_id,
-                    "tags": tags,
-                    "is_opted_out": is_opted_out,
-                }
-            )
-        )
+        body.update(check.contact_body(check.contact_fields(locals())))
         return await self._call(
             Request("POST", "/v2/contact", Safety.CREATE, body),
             lambda data: structure(data, ContactRef),
@@ -191,19 +177,7 @@ class V2Contacts:
         :meth:`update_channel`. Retried like any idempotent write.
         """
         path = f"/v2/contact/{check.contact_uuid(contact_uuid)}"
-        body = check.contact_body(
-            {
-                "first": first,
-                "last": last,
-                "display_name": display_name,
-                "email": email,
-                "custom": custom,
-                "avatar": avatar,
-                "assignee_id": assignee_id,
-                "tags": tags,
-                "is_opted_out": is_opted_out,
-            }
-        )
+        body = check.contact_body(check.contact_fields(locals()))
         if not body:
             raise InvalidRequestError("fields", "give at least one field to update")
         return await self._call(Request("PUT", path, Safety.IDEMPOTENT, body), structure_contact)

@@ -196,6 +196,11 @@ def assignee(value: object) -> int | None:
     return number
 
 
+def contact_fields(scope: Mapping[str, Any]) -> dict[str, Any]:
+    """The contact fields among a method's arguments (its ``locals()``), by name."""
+    return {name: scope[name] for name in CONTACT_FIELDS}
+
+
 def contact_body(fields: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON body for the contact fields of a create or update; unset fields are left out.
 
@@ -298,7 +303,8 @@ def boolean(value: object, field: str) -> bool:
 
 # -- the rest of the contacts API -------------------------------------------------------------
 
-#: The contact fields that a batch item may give, besides its identifier.
+#: The optional contact fields of every create and update (and of a batch item, besides its
+#: identifier).
 CONTACT_FIELDS: Final = (
     "first",
     "last",
