@@ -1,0 +1,373 @@
+"""README.md stays true: its examples run against the emulator, its tables name real things.
+
+Every ```python block of the README is compiled, and every block is claimed by exactly one entry
+of ``ROLES`` below (a new block fails :class:`TestEveryBlockIsCovered` until it is given one).
+The blocks run as printed, with ``await`` at top level, against a :class:`FakeHeymarket`: the
+environment holds its URL and key (``HEYMARKET_BASE_URL``, ``HEYMARKET_API_KEY``), so
+``HeymarketClient()`` reaches it, and the emulator accepts the README's placeholder key
+``"..."``. The README's fragments continue one another, so each block runs in a namespace that
+already holds every public name of ``heymarket_async`` and ``hm``, a client bound to the fake.
+
+Substitutions, all explicit:
+
+- free names that stand for the reader's data are bound first: ``u``, ``uuid1``, ``uuid2``
+  (seeded contacts' UUIDs), ``saved`` (a real position) and ``write`` (collects the pages);
+- contact 42 exists where the status block reads it;
+- the errors block also runs with its invalid phone replaced by a valid one and a fault
+  injected, so that each ``except`` branch reads attributes that must exist.
+
+The pytest example is not run here: tests/testing/test_fake_readme_example.py runs it, and this
+module checks that the README prints that file's code, byte for byte.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import re
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import heymarket_async
+from heymarket_async import HeymarketClient, RetryPolicy
+from heymarket_async._cli import _app
+from heymarket_async._v2 import V2Contacts
+from heymarket_async.testing import FakeHeymarket, Fault
+from heymarket_async.testing._serve import build_parser as build_server_parser
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+PYTEST_EXAMPLE = ROOT / "tests" / "testing" / "test_fake_readme_example.py"
+
+#: The README's placeholder API key: the fake accepts it, so the blocks run as printed.
+KEY = "..."
+SEEDED = 45  # more than one v1 page (30), so the resume example really resumes
+
+
+def python_blocks(text: str) -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```$", text, re.S | re.M)
+
+
+def section(title: str) -> str:
+    """The README's text from the heading ``title`` to the next heading of its level."""
+    match = re.search(rf"^(#+) {re.escape(title)}\n(.*?)(?=^\1 |\Z)", README, re.S | re.M)
+    assert match, f"README has no section {title!r}"
+    return match.group(2)
+
+
+BLOCKS = python_blocks(README)
+
+#: Each block's role, keyed by a line only that block holds. "run": a test below runs it.
+ROLES: dict[str, str] = {
+    "async def contact_for(phone: str) -> dict | None:": "run",
+    'ref = await hm.create_contact("15105553344", first="Jordan"': "run",
+    'with open("contacts.jsonl", "w") as out:': "run",
+    'await hm.create_contact("555-1234")': "run",
+    "HeymarketClient(api_key=None,": "signature",
+    "await hm.set_contact_status(42": "run",
+    "result = await hm.batch_create_contacts(": "run",
+    "async for contact in hm.v2.iter_contacts(prefetch=2):    # v2": "run",
+    "async with hm.iter_contacts(resume=saved) as pager:": "run",
+    "async def test_register_creates_a_contact_once(": "pytest example",
+}
+
+
+def block(marker: str) -> str:
+    (found,) = [b for b in BLOCKS if marker in b]
+    return found
+
+
+def compile_block(text: str, name: str = "README") -> Any:
+    return compile(text, name, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+
+
+async def run_block(text: str, namespace: dict[str, Any]) -> dict[str, Any]:
+    """Run a README block in ``namespace`` (top-level ``await`` allowed); returns the namespace."""
+    result = eval(compile_block(text), namespace)
+    if inspect.iscoroutine(result):
+        await result
+    return namespace
+
+
+def public_names() -> dict[str, Any]:
+    return {name: getattr(heymarket_async, name) for name in heymarket_async.__all__}
+
+
+@pytest.fixture
+async def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncIterator[FakeHeymarket]:
+    """A seeded emulator that ``HeymarketClient()`` reaches through the environment."""
+    async with FakeHeymarket(api_key=KEY) as started:
+        started.seed(SEEDED)
+        monkeypatch.setenv("HEYMARKET_API_KEY", KEY)
+        monkeypatch.setenv("HEYMARKET_BASE_URL", started.url)
+        monkeypatch.delenv("HEYMARKET_SECRET_ID", raising=False)
+        monkeypatch.delenv("HEYMARKET_SECRET_KEY", raising=False)
+        monkeypatch.chdir(tmp_path)  # the bulk loop writes contacts.jsonl
+        yield started
+
+
+@pytest.fixture
+def namespace(fake: FakeHeymarket) -> dict[str, Any]:
+    return {**public_names(), "hm": fake.client()}
+
+
+class TestEveryBlockIsCovered:
+    def test_there_are_python_blocks(self) -> None:
+        assert len(BLOCKS) >= len(ROLES)
+
+    @pytest.mark.parametrize("index", range(len(BLOCKS)))
+    def test_each_block_compiles(self, index: int) -> None:
+        compile_block(BLOCKS[index], f"README block {index}")
+
+    @pytest.mark.parametrize("index", range(len(BLOCKS)))
+    def test_each_block_has_exactly_one_role(self, index: int) -> None:
+        roles = [marker for marker in ROLES if marker in BLOCKS[index]]
+        assert len(roles) == 1, f"README block {index} needs one entry in ROLES:\n{BLOCKS[index]}"
+
+    @pytest.mark.parametrize("marker", list(ROLES))
+    def test_each_role_names_one_block(self, marker: str) -> None:
+        assert len([b for b in BLOCKS if marker in b]) == 1
+
+
+class TestQuickstart:
+    async def test_the_web_service_looks_contacts_up_by_any_phone_format(
+        self, fake: FakeHeymarket
+    ) -> None:
+        stored = fake.add_contact(phone="15105553344", first="Jordan", display_name="Jordan L")
+        ns = await run_block(block("async def contact_for"), public_names())
+        hm = ns["hm"]
+        try:
+            assert hm.base_url == fake.url  # built at import time, from the environment
+            found = await ns["contact_for"]("+1 (510) 555-3344")
+            assert found is not None
+            assert found["id"] == stored["id"]
+            assert found["name"] == "Jordan L"
+            assert found["updated"] is not None
+            assert await ns["contact_for"]("+1 (510) 555-0000") is None
+        finally:
+            await hm.close()
+
+    async def test_writes_send_only_the_given_fields(self, fake: FakeHeymarket) -> None:
+        ns = await run_block(block('first="Jordan", tags='), public_names())
+        ref, contact = ns["ref"], ns["contact"]
+        assert ns["hm"].closed
+        assert contact.id == ref.id
+        assert contact.uuid == ref.uuid
+        assert contact.first == "Jordan"
+        assert contact.custom == {"123": "Premium", "456": "2024-01-15"}
+        assert [t.id for t in contact.tags] == [55, 56]
+        create = fake.requests_to("POST /v1/contact")[0]
+        assert set(create.json) == {"phone", "first", "tags", "custom"}
+
+    async def test_the_bulk_loop_writes_every_contact_once(
+        self, fake: FakeHeymarket, tmp_path: Path
+    ) -> None:
+        await run_block(block("contacts.jsonl"), public_names())
+        lines = (tmp_path / "contacts.jsonl").read_text().splitlines()
+        rows = [json.loads(line) for line in lines]
+        assert sorted(row["id"] for row in rows) == sorted(fake.contacts)
+        assert all(row["phone"] for row in rows)
+
+
+class TestErrors:
+    async def test_an_invalid_phone_is_refused_before_sending(
+        self, fake: FakeHeymarket, namespace: dict[str, Any], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        await run_block(block('create_contact("555-1234")'), namespace)
+        assert capsys.readouterr().out.startswith("phone must be an E.164 number")
+        assert list(fake.requests) == []
+
+    # Each except branch, reached by a valid phone and a fault: the attributes it prints exist.
+    @pytest.mark.parametrize(
+        ("fault", "printed"),
+        [
+            (Fault.rate_limited(retry_after=3600), r"3600\.0 [0-9a-f]{32}"),
+            (Fault.status(500), r"500 [0-9a-f]{32} \{'error': .*\}"),
+            (Fault.drop_after_write(), "True"),
+        ],
+        ids=["RateLimitError", "APIError", "TransportError"],
+    )
+    async def test_each_branch_reads_real_attributes(
+        self,
+        fake: FakeHeymarket,
+        capsys: pytest.CaptureFixture[str],
+        fault: Fault,
+        printed: str,
+    ) -> None:
+        fake.faults.add("POST /v1/contact", fault)
+        text = block('create_contact("555-1234")').replace('"555-1234"', '"15105553344"')
+        ns = {**public_names(), "hm": fake.client(retry=RetryPolicy.disabled())}
+        await run_block(text, ns)
+        assert re.fullmatch(printed, capsys.readouterr().out.strip())
+
+    async def test_the_sample_message_has_the_real_shape(self, fake: FakeHeymarket) -> None:
+        sample = re.search(r"`(404 Not Found for GET \S+ \(request id [^)]+\): [^`]+)`", README)
+        assert sample is not None
+        fake.delete_contact(42)
+        with pytest.raises(heymarket_async.NotFoundError) as caught:
+            await fake.client().get_contact(42)
+        # The sample with its URL, request id and server message as placeholders.
+        shape = re.escape(sample.group(1))
+        shape = shape.replace(re.escape("https://api.heymarket.com"), re.escape(fake.url))
+        shape = shape.replace(re.escape("7f3c…"), "[0-9a-f]+").replace("not\\ found", ".*not found")
+        assert re.fullmatch(shape, str(caught.value)), (shape, str(caught.value))
+
+
+class TestClientSignature:
+    def test_the_printed_defaults_are_the_real_ones(self) -> None:
+        (statement,) = ast.parse(block("HeymarketClient(api_key=None,")).body
+        assert isinstance(statement, ast.Expr)
+        assert isinstance(statement.value, ast.Call)
+        printed = {kw.arg: ast.literal_eval(kw.value) for kw in statement.value.keywords}
+        parameters = list(inspect.signature(HeymarketClient.__init__).parameters.values())[1:]
+        assert printed == {p.name: p.default for p in parameters}
+        assert list(printed) == [p.name for p in parameters]
+        assert [p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD] == ["api_key"]
+
+    async def test_it_builds_a_client_from_the_environment(self, fake: FakeHeymarket) -> None:
+        ns = await run_block("hm = " + block("HeymarketClient(api_key=None,"), public_names())
+        async with ns["hm"] as hm:
+            assert hm.base_url == fake.url
+            assert await hm.count_contacts() == SEEDED
+
+
+class TestV1Extras:
+    async def test_status_fields_and_tags(
+        self, fake: FakeHeymarket, namespace: dict[str, Any]
+    ) -> None:
+        assert 42 in fake.contacts  # seeded
+        ns = await run_block(block("set_contact_status(42"), namespace)
+        assert fake.blocked == {42}
+        assert [f.name for f in ns["fields"]] == ["Plan", "Region"]
+        assert ns["tag"].name == "VIP"
+        assert len(fake.tags) == 0  # the tag the loop ended on was deleted
+
+    async def test_many_contacts_at_once(
+        self,
+        fake: FakeHeymarket,
+        namespace: dict[str, Any],
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        first, second, third = (fake.contacts[i]["uuid"] for i in list(fake.contacts)[:3])
+        namespace.update(u=first, uuid1=second, uuid2=third)
+        before = len(fake.contacts)
+        ns = await run_block(block("batch_create_contacts("), namespace)
+        assert ns["result"].ok
+        assert capsys.readouterr().out == ""  # nothing failed, nothing unknown
+        phones = {c.get("phone") for c in fake.contacts.values()}
+        assert {"15105553344", "15105553345"} <= phones
+        by_uuid = {c["uuid"]: c for c in fake.contacts.values()}
+        assert by_uuid[first]["first"] == "B"
+        assert second not in by_uuid
+        assert third not in by_uuid
+        assert len(fake.contacts) == before + 2 + 1 - 2  # two v1 creates, one v2 create
+
+
+class TestWalking:
+    async def test_both_walks_run(self, fake: FakeHeymarket, namespace: dict[str, Any]) -> None:
+        await run_block(block("hm.v2.iter_contacts(prefetch=2):    # v2"), namespace)
+        assert fake.requests_to("POST /v1/contacts")
+        assert fake.requests_to("POST /v2/contacts/list")
+
+    async def test_resuming_from_a_saved_position_gives_every_contact_once(
+        self, fake: FakeHeymarket, namespace: dict[str, Any]
+    ) -> None:
+        hm: HeymarketClient = namespace["hm"]
+        async with hm.iter_contacts() as pager:
+            first_page = await anext(aiter(pager.pages()))
+            saved = pager.position.to_json()
+        written: list[list[Any]] = []
+        write: Callable[[list[Any]], None] = written.append
+        namespace.update(saved=saved, write=write)
+        ns = await run_block(block("iter_contacts(resume=saved)"), namespace)
+        ids = [c.id for c in first_page] + [c.id for page in written for c in page]
+        assert len(first_page) < SEEDED
+        assert written
+        assert sorted(ids) == sorted(fake.contacts)
+        assert ns["saved"] != saved  # the loop kept the position up to date
+
+
+class TestPytestExample:
+    def test_the_readme_prints_the_tested_file(self) -> None:
+        source = PYTEST_EXAMPLE.read_text(encoding="utf-8")
+        start = source.index("# --- README example starts here ---\n")
+        end = source.index("# --- README example ends here ---")
+        code = source[start:end].split("\n", 1)[1]
+        assert block("async def test_register_creates_a_contact_once(").strip() == code.strip()
+
+
+class TestMethodTable:
+    """Every method (and keyword) in the table of v1 and v2 methods exists with that name."""
+
+    def rows(self) -> list[tuple[str, str]]:
+        table = section("The client").split("| v1 (integer ids) |", 1)[1]
+        rows = []
+        for line in table.splitlines()[2:]:
+            if not line.startswith("|"):
+                break
+            v1, v2 = line.strip("|").split("|")
+            rows.append((v1, v2))
+        return rows
+
+    @staticmethod
+    def calls(cell: str) -> list[tuple[str, list[str]]]:
+        found = []
+        for code in re.findall(r"`([^`]+)`", cell):
+            name = code.split("(", 1)[0]
+            keywords = re.findall(r"(\w+)=", code)
+            found.append((name, keywords))
+        return found
+
+    def test_each_name_and_keyword_exists(self) -> None:
+        checked = 0
+        for v1, v2 in self.rows():
+            for owner, cell in ((HeymarketClient, v1), (V2Contacts, v2)):
+                for name, keywords in self.calls(cell):
+                    method = getattr(owner, name)
+                    parameters = inspect.signature(method).parameters
+                    for keyword in keywords:
+                        assert keyword in parameters, f"{owner.__name__}.{name}({keyword}=)"
+                    checked += 1
+        assert checked >= 25
+
+
+class TestCommandLine:
+    def options(self) -> set[str]:
+        found: set[str] = set()
+        parsers = [_app.build_parser(), build_server_parser()]
+        while parsers:
+            parser = parsers.pop()
+            for action in parser._actions:
+                found.update(action.option_strings)
+                choices = getattr(action, "choices", None)
+                if isinstance(choices, dict):  # subcommands
+                    parsers.extend(choices.values())
+        return found
+
+    def test_every_flag_in_the_section_exists(self) -> None:
+        text = section("The `heymarket-async` command") + section(
+            "Testing your code with the emulator"
+        )
+        flags = set(re.findall(r"(?<![\w-])(--?[a-z][a-z0-9-]*)", text))
+        flags -= {"-p", "-m"}  # pytest's and python's own flags, in the emulator section
+        assert "--resume" in flags
+        assert "-o" in flags
+        assert flags <= self.options()
+
+    def test_the_exit_codes_are_the_real_ones(self) -> None:
+        text = section("The `heymarket-async` command")
+        assert "Exit codes: 0 done; 1 API, network or file" in text
+        for code, words in [
+            (_app.EXIT_OK, "0 done"),
+            (_app.EXIT_FAILURE, "1 API"),
+            (_app.EXIT_USAGE, "2 usage error"),
+            (_app.EXIT_INTERRUPTED, "130 interrupted by Ctrl-C"),
+            (_app.EXIT_TERMINATED, "143 by SIGTERM"),
+            (_app.EXIT_BROKEN_PIPE, "141 stdout closed"),
+        ]:
+            assert words.startswith(f"{code} ")
+            assert words in text
