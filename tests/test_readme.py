@@ -18,15 +18,21 @@ Substitutions, all explicit:
 
 The pytest example is not run here: tests/testing/test_fake_readme_example.py runs it, and this
 module checks that the README prints that file's code, byte for byte.
+
+The prose is held where it is checkable: the client's printed signature against the real one,
+the method table against the methods (both ways), the retry table against what the client does
+on each emulator route after a 503, the sample error line against a real one, and the command's
+flags and exit codes against its parsers and constants.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import inspect
 import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +41,9 @@ import pytest
 import heymarket_async
 from heymarket_async import HeymarketClient, RetryPolicy
 from heymarket_async._cli import _app
+from heymarket_async._v1 import V1Methods
 from heymarket_async._v2 import V2Contacts
-from heymarket_async.testing import FakeHeymarket, Fault
+from heymarket_async.testing import ROUTES, FakeHeymarket, Fault
 from heymarket_async.testing._serve import build_parser as build_server_parser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -333,6 +340,89 @@ class TestMethodTable:
                         assert keyword in parameters, f"{owner.__name__}.{name}({keyword}=)"
                     checked += 1
         assert checked >= 25
+
+    def test_every_public_method_is_in_it(self) -> None:
+        for owner, column in ((V1Methods, 0), (V2Contacts, 1)):
+            listed = {name for row in self.rows() for name, _ in self.calls(row[column])}
+            public = {
+                n for n in vars(owner) if not n.startswith("_") and callable(getattr(owner, n))
+            }
+            assert public == listed, owner.__name__
+
+
+#: One call per emulator route (and patch_contact, which writes through a route of its own
+#: kind); ``ctx`` holds ids of the seeded fake.
+CALLS: dict[str, Callable[[HeymarketClient, dict[str, Any]], Awaitable[Any]]] = {
+    "POST /v1/contact": lambda hm, c: hm.create_contact("15105550001"),
+    "GET /v1/contact/{id}": lambda hm, c: hm.get_contact(1),
+    "PUT /v1/contact/{id}": lambda hm, c: hm.update_contact(1, c["phone"], first="A"),
+    "DELETE /v1/contact/{id}": lambda hm, c: hm.delete_contact(2),
+    "POST /v1/contact/get": lambda hm, c: hm.get_contact_by_phone(c["phone"]),
+    "POST /v1/contacts": lambda hm, c: hm.list_contacts(),
+    "POST /v1/contacts/count": lambda hm, c: hm.count_contacts(),
+    "POST /v1/contact-fields": lambda hm, c: hm.list_contact_fields(),
+    "GET /v2/contact/{uuid}": lambda hm, c: hm.v2.get_contact(c["uuid"]),
+    "POST /v2/contact": lambda hm, c: hm.v2.create_contact([("phone", "15105550002")]),
+    "POST /v2/contacts/list": lambda hm, c: hm.v2.list_contacts(),
+    "POST /v2/contacts/search": lambda hm, c: hm.v2.search_contacts(c["phone"]),
+    "POST /v2/contact/{uuid}/channel": lambda hm, c: hm.v2.add_channel(
+        c["uuid"], "email", "new@example.com"
+    ),
+    "POST /v1/contact/status": lambda hm, c: hm.get_contact_status(1),
+    "POST /v1/contact/set_status": lambda hm, c: hm.set_contact_status(1, status="blocked"),
+    "POST /v1/contacts/fields": lambda hm, c: hm.create_contact_fields(["Region"]),
+    "POST /v1/batch/contacts": lambda hm, c: hm.batch_create_contacts([{"phone": "15105550003"}]),
+    "POST /v1/tag": lambda hm, c: hm.create_tag("VIP"),
+    "GET /v1/tag/{id}": lambda hm, c: hm.get_tag(c["tag"]),
+    "DELETE /v1/tag/{id}": lambda hm, c: hm.delete_tag(c["tag"]),
+    "POST /v1/tags": lambda hm, c: hm.list_tags(),
+    "PUT /v2/contact/{uuid}": lambda hm, c: hm.v2.update_contact(c["uuid"], first="B"),
+    "DELETE /v2/contact/{uuid}": lambda hm, c: hm.v2.delete_contact(c["other_uuid"]),
+    "POST /v2/contacts": lambda hm, c: hm.v2.upsert_contacts([{"uuid": c["uuid"], "first": "C"}]),
+    "DELETE /v2/contacts": lambda hm, c: hm.v2.delete_contacts([c["other_uuid"]]),
+    "PUT /v2/contact/{uuid}/channel": lambda hm, c: hm.v2.update_channel(
+        c["uuid"], "email", "other@example.com"
+    ),
+    "patch_contact": lambda hm, c: hm.patch_contact(1, first="D"),
+}
+
+
+def retry_table() -> dict[str, bool]:
+    """The README's retry table: route (or ``patch_contact``) -> retried after a 503."""
+    text = section("Retries, deadlines, rate limits")
+    text = text.replace("`patch_contact`'s `PUT /v1/contact/{id}`", "`patch_contact`")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "`" in line]
+    assert len(rows) == 3, rows
+    table: dict[str, bool] = {}
+    for number, row in enumerate(rows):
+        operations = row.split("|")[1]
+        for route in re.findall(r"`((?:GET|POST|PUT|DELETE) /[^`]+|patch_contact)`", operations):
+            assert route not in table, f"{route} is in the table twice"
+            table[route] = number < 2  # reads, idempotent writes: retried; the rest: not
+    return table
+
+
+class TestRetryTable:
+    def test_it_names_every_route_once(self) -> None:
+        assert set(retry_table()) == set(ROUTES) | {"patch_contact"} == set(CALLS)
+
+    @pytest.mark.parametrize("route", sorted(CALLS))
+    async def test_each_route_is_retried_as_the_table_says(
+        self, fake: FakeHeymarket, route: str
+    ) -> None:
+        ctx = {
+            "phone": fake.contacts[1]["phone"],
+            "uuid": fake.contacts[1]["uuid"],
+            "other_uuid": fake.contacts[3]["uuid"],
+            "tag": fake.add_tag("T")["id"],
+        }
+        target = "PUT /v1/contact/{id}" if route == "patch_contact" else route
+        fake.faults.add(target, Fault.status(503), times=1)
+        hm = fake.client(retry=RetryPolicy(max_retries=1, backoff_base=0))
+        with contextlib.suppress(heymarket_async.ServerError):  # when it is not retried
+            await CALLS[route](hm, ctx)
+        sent = len(fake.requests_to(target))
+        assert sent == (2 if retry_table()[route] else 1)
 
 
 class TestCommandLine:
