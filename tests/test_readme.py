@@ -350,6 +350,42 @@ class TestMethodTable:
             assert public == listed, owner.__name__
 
 
+#: Inline code of the README that runs as printed (``hm`` and ``fake`` in scope), and what
+#: must then hold.
+INLINE: dict[str, Callable[[Any, FakeHeymarket], bool]] = {
+    'await hm.patch_contact(42, email="new@example.com")': lambda ref, fake: (
+        ref.id == 42 and fake.contacts[42]["email"] == "new@example.com"
+    ),
+    "hm.with_options(retry=RetryPolicy.disabled(), timeout=5)": lambda view, fake: (
+        isinstance(view, HeymarketClient) and view.base_url == fake.url
+    ),
+    "RetryPolicy(attempt_timeout=10)": lambda policy, fake: policy.attempt_timeout == 10,
+    "RetryPolicy.disabled()": lambda policy, fake: policy.max_retries == 0,
+    "fake.clock.freeze()": lambda _, fake: fake.clock.frozen,
+    "fake.client()": lambda client, fake: client.base_url == fake.url,
+}
+
+
+class TestInlineCode:
+    @pytest.mark.parametrize("code", list(INLINE))
+    async def test_it_runs_as_printed(
+        self, fake: FakeHeymarket, namespace: dict[str, Any], code: str
+    ) -> None:
+        assert f"`{code}`" in README
+        namespace["fake"] = fake
+        await run_block(f"value = {code}", namespace)
+        assert INLINE[code](namespace["value"], fake)
+
+    async def test_the_emulator_section_client_line(self) -> None:
+        code = 'HeymarketClient(api_key="test", base_url=fake.url)'
+        assert f"`{code}`" in README
+        async with FakeHeymarket(api_key="test") as fake:
+            fake.seed(3)
+            ns = await run_block(f"hm = {code}", {**public_names(), "fake": fake})
+            async with ns["hm"] as hm:
+                assert await hm.count_contacts() == 3
+
+
 #: One call per emulator route (and patch_contact, which writes through a route of its own
 #: kind); ``ctx`` holds ids of the seeded fake.
 CALLS: dict[str, Callable[[HeymarketClient, dict[str, Any]], Awaitable[Any]]] = {
