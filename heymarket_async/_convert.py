@@ -2,16 +2,22 @@
 
 Every special case is a hook registered here. ``Contact`` is structured by a hand-tuned hook
 because a bulk export structures hundreds of thousands of them: it does what cattrs' generated
-function does (tests hold the two equal) at about half the cost.
+function does (tests hold the two equal) at about a third of the cost. Much of the saving is in
+:func:`slot_builder`, which fills a frozen slotted instance without going through its
+``__init__``.
 """
 
 from __future__ import annotations
 
+import linecache
+import operator
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from types import MemberDescriptorType
 from typing import Any, Final, TypeVar
 
+import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
@@ -130,6 +136,48 @@ _TAG_CACHE: dict[int, Tag] = {}
 _TAG_CACHE_MAX: Final = 4096
 
 
+def slot_builder(cls: type[T]) -> Callable[..., T]:
+    """A function that makes a ``cls`` from its field values, positionally, in field order.
+
+    For frozen slotted attrs classes on hot paths: their ``__init__`` sets every field through
+    ``object.__setattr__`` by name; the builder, generated once, creates the instance with
+    ``object.__new__`` and stores each value through its slot's descriptor, about half the
+    cost. It does no checking, so it is refused for classes that have validators, converters,
+    ``__attrs_post_init__`` or no slots, whose ``__init__`` does more than store values.
+    """
+    fields = attrs.fields(cls)  # type: ignore[arg-type]  # T is any attrs class here
+    names = [a.name for a in fields]
+    if (
+        any(a.validator is not None or a.converter is not None or not a.init for a in fields)
+        or hasattr(cls, "__attrs_post_init__")
+        or hasattr(cls, "__attrs_pre_init__")
+        or not all(isinstance(cls.__dict__.get(n), MemberDescriptorType) for n in names)
+    ):
+        raise TypeError(f"{cls.__name__} needs its __init__: a slot builder would skip checks")
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    lines = [f"def build_{cls.__name__}({', '.join(f'v{i}' for i in range(len(names)))}, /):"]
+    lines.append("    obj = _new(_cls)")
+    for i, name in enumerate(names):
+        namespace[f"_set{i}"] = cls.__dict__[name].__set__
+        lines.append(f"    _set{i}(obj, v{i})  # {name}")
+    lines.append("    return obj")
+    source = "\n".join(lines) + "\n"
+    filename = f"<heymarket_async slot builder {cls.__module__}.{cls.__qualname__}>"
+    exec(compile(source, filename, "exec"), namespace)
+    # Tracebacks through the builder show its source, as for attrs' and cattrs' own functions.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    build: Callable[..., T] = namespace[f"build_{cls.__name__}"]
+    return build
+
+
+_build_contact: Final = slot_builder(Contact)
+_build_channel: Final = slot_builder(ContactChannel)
+#: Every Contact field, in the builder's order; missing keys read as None through _NONES.
+_CONTACT_KEYS: Final = tuple(a.name for a in attrs.fields(Contact))
+_NONES: Final = dict.fromkeys(_CONTACT_KEYS)
+_contact_values: Final = operator.itemgetter(*_CONTACT_KEYS)
+
+
 def _fast_timestamp(value: Any, field: str) -> datetime | None:
     # fromisoformat reads what Heymarket sends (RFC 3339 with "Z") on Python 3.11+ at C speed;
     # anything else (3.10, lowercase, naive) takes the tolerant path.
@@ -168,7 +216,7 @@ def _fast_channels(value: list[Any]) -> tuple[ContactChannel, ...]:
             kind = item.get("channel_type")
             ident = item.get("channel_id")
             if type(kind) is str and type(ident) is str:
-                out.append(ContactChannel(channel_type=kind, channel_id=ident))
+                out.append(_build_channel(kind, ident))
                 continue
         return _channels(value)
     return tuple(out)
@@ -190,62 +238,71 @@ def structure_contact(data: Any, _: Any = Contact) -> Contact:
     """One contact from its JSON object. Unknown keys are ignored; missing ones are defaults.
 
     The hot path of every walk: values that already have the right type are taken as they are
-    (checked with ``type() is``), everything else goes through the tolerant converters.
+    (checked with ``type() is``), everything else goes through the tolerant converters. The
+    26 values are read at C speed (a merge over all-None defaults, then one itemgetter).
     """
-    if type(data) is not dict:
-        if not isinstance(data, Mapping):
-            raise StructureError("contact", f"expected an object, got {type(data).__name__}")
-        data = dict(data)
-    g = data.get
-    id_ = g("id")
-    rev = g("rev")
-    assigned = g("assigned_user_id")
-    team = g("team_id")
-    creator = g("creator_id")
-    inbox = g("inbox_id")
-    parent = g("parent_id")
-    phone = g("phone")
-    custom = g("custom")
-    tags = g("tags")
-    channels = g("contact_channels")
-    created = g("created")
-    updated = g("updated")
-    note = g("note")
-    return Contact(
-        id=id_ if id_ is None or type(id_) is int else _to_int(id_, "id"),
-        uuid=_opt_str(g("uuid")),
-        phone=phone if phone is None or type(phone) is str else str(phone),
-        first=g("first"),
-        last=g("last"),
-        display_name=g("display_name"),
-        email=g("email"),
-        custom=_fast_custom(custom) if custom else {},
-        tags=_fast_tags(tags) if type(tags) is list else _tags(tags),
-        contact_channels=(
-            _fast_channels(channels) if type(channels) is list else _channels(channels)
-        ),
-        assigned_user_id=(
+    if type(data) is not dict and not isinstance(data, Mapping):
+        raise StructureError("contact", f"expected an object, got {type(data).__name__}")
+    (
+        id_,
+        uuid,
+        phone,
+        first,
+        last,
+        display_name,
+        email,
+        custom,
+        tags,
+        channels,
+        assigned,
+        is_opted_out,
+        avatar,
+        created,
+        updated,
+        rev,
+        team,
+        creator,
+        shared,
+        op,
+        external_id,
+        external_ref,
+        inbox,
+        parent,
+        type_,
+        note,
+    ) = _contact_values({**_NONES, **data})
+    # In field order: _build_contact takes the values positionally.
+    return _build_contact(
+        id_ if id_ is None or type(id_) is int else _to_int(id_, "id"),
+        uuid if uuid is None or type(uuid) is str else str(uuid),
+        phone if phone is None or type(phone) is str else str(phone),
+        first,
+        last,
+        display_name,
+        email,
+        _fast_custom(custom) if custom else {},
+        _fast_tags(tags) if type(tags) is list else _tags(tags),
+        _fast_channels(channels) if type(channels) is list else _channels(channels),
+        (
             assigned
             if assigned is None or type(assigned) is int
             else _to_int(assigned, "assigned_user_id")
         ),
-        is_opted_out=g("is_opted_out"),
-        avatar=g("avatar"),
-        created=None if created is None else _fast_timestamp(created, "created"),
-        updated=None if updated is None else _fast_timestamp(updated, "updated"),
-        rev=rev if rev is None or type(rev) is int else _to_int(rev, "rev"),
-        team_id=team if team is None or type(team) is int else _to_int(team, "team_id"),
-        creator_id=(
-            creator if creator is None or type(creator) is int else _to_int(creator, "creator_id")
-        ),
-        shared=g("shared"),
-        op=g("op"),
-        external_id=_opt_str(g("external_id")),
-        external_ref=_opt_str(g("external_ref")),
-        inbox_id=inbox if inbox is None or type(inbox) is int else _to_int(inbox, "inbox_id"),
-        parent_id=parent if parent is None or type(parent) is int else _to_int(parent, "parent_id"),
-        type=g("type"),
-        note=_note(note) if note else (),
+        is_opted_out,
+        avatar,
+        None if created is None else _fast_timestamp(created, "created"),
+        None if updated is None else _fast_timestamp(updated, "updated"),
+        rev if rev is None or type(rev) is int else _to_int(rev, "rev"),
+        team if team is None or type(team) is int else _to_int(team, "team_id"),
+        creator if creator is None or type(creator) is int else _to_int(creator, "creator_id"),
+        shared,
+        op,
+        _opt_str(external_id),
+        _opt_str(external_ref),
+        inbox if inbox is None or type(inbox) is int else _to_int(inbox, "inbox_id"),
+        parent if parent is None or type(parent) is int else _to_int(parent, "parent_id"),
+        type_,
+        _note(note) if note else (),
     )
 
 

@@ -6,12 +6,16 @@ with the same primitive hooks, on random valid contacts.
 
 from __future__ import annotations
 
+import copy
+import inspect
 import json
+import pickle
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import attrs
 import cattrs
 import pytest
 from cattrs.gen import make_dict_structure_fn
@@ -113,6 +117,119 @@ class TestStructureContactMatchesCattrs:
     def test_every_model_field_is_decoded(self) -> None:
         # A field added to Contact but forgotten in structure_contact would stay at its default.
         assert set(CONTACT_FIELDS) == {a.name for a in Contact.__attrs_attrs__}
+
+
+# Every Contact field with a value of its own, so a builder that swaps two fields shows.
+FULL_CONTACT: dict[str, Any] = {
+    "id": 1,
+    "uuid": "d8b5de26-73fd-4b29-8373-00000000ea60",
+    "phone": "15100060000",
+    "first": "Avery",
+    "last": "Patel",
+    "display_name": "Avery Patel",
+    "email": "avery@example.com",
+    "custom": {"123": "Enterprise"},
+    "tags": (Tag(id=58), Tag(id=60, name="vip")),
+    "contact_channels": (ContactChannel(channel_type="phone", channel_id="15100060000"),),
+    "assigned_user_id": 3018,
+    "is_opted_out": False,
+    "avatar": "https://example.com/a.png",
+    "created": datetime(2024, 6, 2, 5, 47, 50, tzinfo=UTC),
+    "updated": datetime(2025, 1, 1, 16, 39, 59, tzinfo=UTC),
+    "rev": 5,
+    "team_id": 1001,
+    "creator_id": 2001,
+    "shared": True,
+    "op": "update",
+    "external_id": "ext-1",
+    "external_ref": "ref-1",
+    "inbox_id": 77,
+    "parent_id": 9,
+    "type": "person",
+    "note": ("hello",),
+}
+
+
+class TestSlotBuilder:
+    def build_full(self) -> tuple[Contact, Contact]:
+        built = convert.slot_builder(Contact)(*FULL_CONTACT.values())
+        return built, Contact(**FULL_CONTACT)
+
+    def test_the_fixture_names_every_field_in_order(self) -> None:
+        assert list(FULL_CONTACT) == [a.name for a in attrs.fields(Contact)]
+
+    def test_built_equals_init_field_by_field(self) -> None:
+        built, made = self.build_full()
+        assert type(built) is Contact
+        assert built == made
+        assert attrs.asdict(built, recurse=False) == FULL_CONTACT
+        assert hash(built) == hash(made)
+        assert repr(built) == repr(made)
+
+    def test_built_contacts_stay_frozen(self) -> None:
+        built, _ = self.build_full()
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            built.first = "Bo"  # type: ignore[misc]
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            del built.first  # type: ignore[misc]
+        with pytest.raises(AttributeError):
+            built.nickname = "x"  # type: ignore[attr-defined]
+        assert built.first == "Avery"
+
+    def test_evolve_and_pickle_work_on_built_contacts(self) -> None:
+        built, made = self.build_full()
+        evolved = attrs.evolve(built, first="Bo")
+        assert evolved == attrs.evolve(made, first="Bo")
+        assert evolved.last == "Patel"
+        assert built.first == "Avery"
+        assert pickle.loads(pickle.dumps(built)) == made
+        assert copy.deepcopy(built) == made
+
+    def test_channels_are_built_the_same(self) -> None:
+        (channel,) = convert.structure_contact(
+            {"contact_channels": [{"channel_type": "email", "channel_id": "a@b.c"}]}
+        ).contact_channels
+        expected = ContactChannel(channel_type="email", channel_id="a@b.c")
+        assert type(channel) is ContactChannel
+        assert (channel, hash(channel)) == (expected, hash(expected))
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            channel.channel_id = "x"  # type: ignore[misc]
+
+    def test_a_builder_takes_exactly_every_field(self) -> None:
+        build = convert.slot_builder(ContactChannel)
+        with pytest.raises(TypeError):
+            build("phone")
+        with pytest.raises(TypeError):
+            build(channel_type="phone", channel_id="1")
+
+    def test_classes_whose_init_does_more_are_refused(self) -> None:
+        @attrs.frozen
+        class Checked:
+            n: int = attrs.field(validator=attrs.validators.instance_of(int))
+
+        @attrs.frozen
+        class Converted:
+            n: int = attrs.field(converter=int)
+
+        @attrs.frozen
+        class PostInit:
+            n: int
+
+            def __attrs_post_init__(self) -> None:
+                pass
+
+        @attrs.frozen(slots=False)
+        class NoSlots:
+            n: int
+
+        for cls in (Checked, Converted, PostInit, NoSlots):
+            with pytest.raises(TypeError, match="needs its __init__"):
+                convert.slot_builder(cls)
+
+    def test_the_generated_source_is_readable_for_tracebacks(self) -> None:
+        source = inspect.getsource(convert.slot_builder(ContactChannel))
+        assert "channel_type" in source
+        assert "channel_id" in source
 
 
 class TestRoundTrip:
