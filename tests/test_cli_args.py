@@ -10,17 +10,6 @@ from heymarket_async._cli import main
 from heymarket_async._cli._app import EXIT_USAGE, _rate_limit, build_parser
 
 
-@pytest.fixture(autouse=True)
-def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "HEYMARKET_API_KEY",
-        "HEYMARKET_SECRET_ID",
-        "HEYMARKET_SECRET_KEY",
-        "HEYMARKET_BASE_URL",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
 class TestParsing:
     def test_export_defaults(self) -> None:
         args = build_parser().parse_args(["export"])
