@@ -33,6 +33,7 @@ from heymarket_async import (
 from heymarket_async._pagination import _after, _raw_page, v1_step
 from heymarket_async._wire import Request, parse_timestamp
 from heymarket_async.testing import FakeHeymarket, Fault
+from tests._paging import assert_exactly_once, collect, ids_of
 
 BASE = datetime(2026, 5, 7, 12, 0, 0, tzinfo=timezone.utc)
 MODES = [
@@ -128,22 +129,6 @@ class Model:
 
 def server_error() -> ServerError:
     return ServerError(status=500, method="POST", url="/v2/contacts/list")
-
-
-async def ids_of(pager: V1ContactPager | V2ContactPager) -> list[int]:
-    return [c.id async for c in pager]  # type: ignore[misc]
-
-
-async def collect(pager: V1ContactPager | V2ContactPager, into: list[int]) -> None:
-    """Walk ``pager`` into ``into``, so a test can see what came out before an error."""
-    async for c in pager:
-        into.append(c.id)  # type: ignore[arg-type]
-
-
-def assert_exactly_once(got: list[int], expected: set[int]) -> None:
-    dupes = [i for i, k in Counter(got).items() if k > 1]
-    assert not dupes, f"duplicates: {dupes[:10]}"
-    assert set(got) == expected, f"missing: {sorted(expected - set(got))[:10]}"
 
 
 SIZES = [0, 1, 29, 30, 31, 60, 61, 2500]

@@ -22,11 +22,10 @@ from heymarket_async import (
     HeymarketClient,
     RetryPolicy,
     ServerError,
-    V1ContactPager,
     V1Position,
-    V2ContactPager,
 )
 from heymarket_async.testing import FakeHeymarket, Fault, RecordedRequest
+from tests._paging import assert_exactly_once, collect, ids_of
 
 START = datetime(2025, 1, 1, tzinfo=timezone.utc)
 V1_LIST = "POST /v1/contacts"
@@ -41,21 +40,6 @@ MODES = [
 
 def fake_for(order: str = "newest_first", inclusive: bool = False, **kw: Any) -> FakeHeymarket:
     return FakeHeymarket(v1_order=order, v1_cursor_inclusive=inclusive, **kw)  # type: ignore[arg-type]
-
-
-async def ids_of(pager: V1ContactPager | V2ContactPager) -> list[int]:
-    return [c.id async for c in pager]  # type: ignore[misc]
-
-
-async def collect(pager: V1ContactPager | V2ContactPager, into: list[int]) -> None:
-    async for c in pager:
-        into.append(c.id)  # type: ignore[arg-type]
-
-
-def assert_exactly_once(got: list[int], expected: set[int]) -> None:
-    dupes = sorted(i for i, k in Counter(got).items() if k > 1)
-    assert not dupes, f"duplicates: {dupes[:10]}"
-    assert set(got) == expected, f"missing: {sorted(expected - set(got))[:10]}"
 
 
 def others() -> set[asyncio.Task[Any]]:
