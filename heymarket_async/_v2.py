@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import _validate as check
 from ._bulk import (
     DEFAULT_BATCH_SIZE,
+    Answer,
     contact_keys,
     failures_answer,
     run_batches,
@@ -222,20 +223,7 @@ class V2Contacts:
         """
         items = check.items(contacts, "contacts")
         bodies = check.v2_bulk_contacts(items)
-        size = check.batch_size(batch_size)
-
-        async def send(batch: list[Any]) -> Any:
-            request = Request("POST", "/v2/contacts", Safety.CREATE, {"contacts": batch})
-            return await self._call(request, upsert_answer)
-
-        return await run_batches(
-            items,
-            bodies,
-            batch_size=size,
-            workers=self._client._max_concurrency,
-            send=send,
-            keys=contact_keys,
-        )
+        return await self._in_batches("POST", items, bodies, batch_size, upsert_answer)
 
     async def delete_contacts(
         self, contact_uuids: Iterable[str], *, batch_size: int = DEFAULT_BATCH_SIZE
@@ -249,16 +237,29 @@ class V2Contacts:
         """
         items = check.items(contact_uuids, "contact_uuids")
         uuids = check.contact_uuids(items)
+        return await self._in_batches("DELETE", items, uuids, batch_size, failures_answer)
+
+    async def _in_batches(
+        self,
+        method: str,
+        items: list[Any],
+        bodies: list[Any],
+        batch_size: int,
+        answer: Callable[[Any], Answer],
+    ) -> BulkResult[Any]:
+        """Send ``bodies`` to ``/v2/contacts`` as ``{"contacts": [...]}`` batches; see
+        :func:`run_batches`. Items are matched to the answer by UUID or channel."""
         size = check.batch_size(batch_size)
 
-        async def send(batch: list[Any]) -> Any:
-            # CREATE: retried only when it provably never arrived (see the docstring).
-            request = Request("DELETE", "/v2/contacts", Safety.CREATE, {"contacts": batch})
-            return await self._call(request, failures_answer)
+        async def send(batch: list[Any]) -> Answer:
+            # CREATE: a batch is retried only when it provably never arrived, for a delete too
+            # (a repeat would report the contacts it deleted as not found).
+            request = Request(method, "/v2/contacts", Safety.CREATE, {"contacts": batch})
+            return await self._call(request, answer)
 
         return await run_batches(
             items,
-            uuids,
+            bodies,
             batch_size=size,
             workers=self._client._max_concurrency,
             send=send,
