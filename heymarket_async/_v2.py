@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from . import _validate as check
 from ._bulk import (
@@ -25,8 +25,6 @@ from .models import UNSET, BulkResult, Contact, ContactChannel, ContactRef, Unse
 if TYPE_CHECKING:
     from ._client import HeymarketClient
 
-T = TypeVar("T")
-
 #: A channel given as a ContactChannel or a ``(channel_type, channel_id)`` pair.
 ChannelInput = ContactChannel | tuple[str, str]
 
@@ -36,9 +34,7 @@ class V2Contacts:
 
     def __init__(self, client: HeymarketClient) -> None:
         self._client = client
-
-    async def _call(self, request: Request, parse: Callable[[Any], T]) -> T:
-        return await self._client._call(request, parse)
+        self._call = client._call
 
     async def get_contact(self, contact_uuid: str) -> Contact:
         """The contact with this UUID (``GET /v2/contact/{uuid}``); :class:`NotFoundError` if none.
@@ -120,7 +116,7 @@ class V2Contacts:
         asked for; arguments are checked here (:class:`InvalidRequestError`).
         """
         return V2ContactPager(
-            self._client._call,
+            self._call,
             since=since,
             page_size=page_size,
             ascending=ascending,
