@@ -355,6 +355,7 @@ class HeymarketClient(V1Methods):
         deadline and the policy's ``attempt_timeout``."""
         clock = self._clock
         hooks = self._hooks
+        route = ""
         if hooks is not None:
             queued_at = clock()
             route = route_of(request.path)
@@ -391,40 +392,46 @@ class HeymarketClient(V1Methods):
             try:
                 response = await self._transport.send(request.method, url, headers, body, timeout)
             except TransportError as exc:
-                elapsed = clock() - started
-                if logger.isEnabledFor(logging.DEBUG):
-                    logger.debug(
-                        "%s %s -> %s after %.1f ms (attempt %d)",
-                        request.method,
-                        request.path,
-                        type(exc).__name__,
-                        elapsed * 1000,
-                        attempt,
-                    )
-                if hooks is not None and hooks.on_response is not None:
-                    hooks.on_response(
-                        RequestEvent(
-                            method=request.method,
-                            path=request.path,
-                            route=route,
-                            attempt=attempt,
-                            elapsed=elapsed,
-                            error=exc,
-                        )
-                    )
+                self._answered(request, route, attempt, clock() - started, error=exc)
                 raise
         finally:
             self._slots.release()
+        self._answered(request, route, attempt, clock() - started, response=response)
+        return response
+
+    def _answered(
+        self,
+        request: Request,
+        route: str,
+        attempt: int,
+        elapsed: float,
+        *,
+        response: RawResponse | None = None,
+        error: TransportError | None = None,
+    ) -> None:
+        """Log (at DEBUG) and pass to ``on_response`` how an attempt ended: the ``response``,
+        or the transport ``error`` that came instead of one."""
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "%s %s -> %d in %.1f ms (request id %s, attempt %d)",
-                request.method,
-                request.path,
-                response.status,
-                (clock() - started) * 1000,
-                response.request_id,
-                attempt,
-            )
+            if response is None:
+                logger.debug(
+                    "%s %s -> %s after %.1f ms (attempt %d)",
+                    request.method,
+                    request.path,
+                    type(error).__name__,
+                    elapsed * 1000,
+                    attempt,
+                )
+            else:
+                logger.debug(
+                    "%s %s -> %d in %.1f ms (request id %s, attempt %d)",
+                    request.method,
+                    request.path,
+                    response.status,
+                    elapsed * 1000,
+                    response.request_id,
+                    attempt,
+                )
+        hooks = self._hooks
         if hooks is not None and hooks.on_response is not None:
             hooks.on_response(
                 RequestEvent(
@@ -432,12 +439,12 @@ class HeymarketClient(V1Methods):
                     path=request.path,
                     route=route,
                     attempt=attempt,
-                    status=response.status,
-                    elapsed=clock() - started,
-                    request_id=response.request_id,
+                    status=None if response is None else response.status,
+                    elapsed=elapsed,
+                    request_id=None if response is None else response.request_id,
+                    error=error,
                 )
             )
-        return response
 
     async def _acquire_slot(self, request: Request, deadline: float | None) -> None:
         slots = self._slots
