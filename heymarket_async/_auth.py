@@ -115,28 +115,20 @@ def resolve_credentials(
     source. A half pair (an id without a key, or the reverse), given or in the environment, is
     an error, not a fallback; so is an API key that cannot go into a header as it is.
     """
-    if (secret_id is None) != (secret_key is None):
-        raise InvalidRequestError(
-            "secret_key" if secret_key is None else "secret_id",
-            "secret_id and secret_key must be given together",
-        )
-    if secret_id is not None and secret_key is not None:
-        return SecretCredentials(
-            _nonempty("secret_id", secret_id), _nonempty("secret_key", secret_key)
-        )
+    given = _secret_pair(secret_id, secret_key, "secret_id", "secret_key", "given")
+    if given is not None:
+        return given
     if api_key is not None:
         return ApiKeyCredentials(_header_safe("api_key", api_key))
-    env_id = environ.get("HEYMARKET_SECRET_ID") or None
-    env_key = environ.get("HEYMARKET_SECRET_KEY") or None
-    if (env_id is None) != (env_key is None):
-        raise InvalidRequestError(
-            "HEYMARKET_SECRET_KEY" if env_key is None else "HEYMARKET_SECRET_ID",
-            "HEYMARKET_SECRET_ID and HEYMARKET_SECRET_KEY must be set together",
-        )
-    if env_id is not None and env_key is not None:
-        return SecretCredentials(
-            _nonempty("HEYMARKET_SECRET_ID", env_id), _nonempty("HEYMARKET_SECRET_KEY", env_key)
-        )
+    env = _secret_pair(
+        environ.get("HEYMARKET_SECRET_ID") or None,
+        environ.get("HEYMARKET_SECRET_KEY") or None,
+        "HEYMARKET_SECRET_ID",
+        "HEYMARKET_SECRET_KEY",
+        "set",
+    )
+    if env is not None:
+        return env
     env_api_key = environ.get("HEYMARKET_API_KEY")
     if env_api_key:
         return ApiKeyCredentials(_header_safe("HEYMARKET_API_KEY", env_api_key))
@@ -145,6 +137,20 @@ def resolve_credentials(
         "no credentials: pass api_key=... or secret_id=... and secret_key=..., or set "
         "HEYMARKET_API_KEY, or HEYMARKET_SECRET_ID and HEYMARKET_SECRET_KEY",
     )
+
+
+def _secret_pair(
+    secret_id: str | None, secret_key: str | None, id_name: str, key_name: str, verb: str
+) -> SecretCredentials | None:
+    """The pair as credentials, ``None`` when neither is there; a half pair is an error."""
+    if secret_id is None and secret_key is None:
+        return None
+    if secret_id is None or secret_key is None:
+        raise InvalidRequestError(
+            key_name if secret_key is None else id_name,
+            f"{id_name} and {key_name} must be {verb} together",
+        )
+    return SecretCredentials(_nonempty(id_name, secret_id), _nonempty(key_name, secret_key))
 
 
 def _nonempty(field: str, value: str) -> str:
