@@ -356,8 +356,3 @@ class CsvEncoder:
 
 def _no_nul(value: Any) -> Any:
     return value.replace("\x00", "") if isinstance(value, str) else value
-
-
-def stdlib_jsonl() -> JsonlEncoder:
-    """A JSONL encoder on the standard library's json, whatever else is installed."""
-    return JsonlEncoder(use_orjson=False)
