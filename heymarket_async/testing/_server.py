@@ -25,6 +25,7 @@ from ._clock import FakeClock, to_micros
 from ._faults import AFTER_WRITE, Fault, FaultKind, Faults
 from ._seed import CREATOR_ID, TEAM_ID
 from ._store import ContactStore, Record, TagStore
+from ._timestamps import TimestampFormat
 
 if TYPE_CHECKING:
     from heymarket_async import HeymarketClient
@@ -228,7 +229,7 @@ class FakeHeymarket:
         v1_page_size: int = 30,
         v2_default_limit: int = 30,
         v2_max_limit: int = 100,
-        timestamp_format: Literal["milliseconds", "seconds", "microseconds"] = "milliseconds",
+        timestamp_format: TimestampFormat = "milliseconds",
         clock: FakeClock | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
