@@ -47,11 +47,12 @@ SendBatch = Callable[[list[Any]], Awaitable[Answer]]
 
 
 def may_have_written(exc: HeymarketError) -> bool:
-    """Whether a batch that failed with ``exc`` may have been applied, in whole or part."""
+    """Whether a write that failed with ``exc`` may have been applied (a batch: even in part)."""
     if isinstance(exc, TransportError):
         return exc.maybe_applied
     if isinstance(exc, APIError):
         return exc.status >= 500
+    # A 2xx whose body could not be read: the write was applied.
     return isinstance(exc, InvalidResponseError)
 
 

@@ -15,6 +15,7 @@ import aiohttp
 from yarl import URL
 
 from ._auth import Credentials, resolve_credentials
+from ._bulk import may_have_written
 from ._convert import StructureError
 from ._hooks import Hooks, RequestEvent, route_of
 from ._ratelimit import RateLimiter
@@ -330,7 +331,7 @@ class HeymarketClient(V1Methods):
             _add_note(exc, note)
         if why is not None:
             _add_note(exc, why)
-        if request.safety is Safety.CREATE and _may_have_written(exc):
+        if request.safety is Safety.CREATE and may_have_written(exc):
             what = _write_effect(request)
             _add_note(exc, f"not retried: the {what}; check before trying again")
             exc.args = (f"{exc.args[0]} (the write may have been applied)", *exc.args[1:])
@@ -523,15 +524,6 @@ def _write_effect(request: Request) -> str:
     if request.method == "DELETE":
         return "contacts may have been deleted"
     return _EFFECTS.get(request.path, "contact may have been created")
-
-
-def _may_have_written(exc: HeymarketError) -> bool:
-    if isinstance(exc, TransportError):
-        return exc.maybe_applied
-    if isinstance(exc, APIError):
-        return exc.status >= 500
-    # A 2xx whose body could not be read: the write was applied.
-    return isinstance(exc, InvalidResponseError)
 
 
 def _base_url(value: str | None, environ: Mapping[str, str] = os.environ) -> str:
