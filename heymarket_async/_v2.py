@@ -149,10 +149,8 @@ class V2Contacts:
 
         Not repeated after an answer that may follow a write, like a create.
         """
-        path = f"/v2/contact/{check.contact_uuid(contact_uuid)}/channel"
-        kind = check.channel_type(channel_type)
-        body = {"channel_type": kind, "channel_id": check.channel_id(kind, channel_id)}
-        return await self._call(Request("POST", path, Safety.CREATE, body), structure_channels)
+        request = _channel_request("POST", Safety.CREATE, contact_uuid, channel_type, channel_id)
+        return await self._call(request, structure_channels)
 
     async def update_contact(
         self,
@@ -192,10 +190,8 @@ class V2Contacts:
         Sends ``{"channel_type", "channel_id"}`` like :meth:`add_channel` and returns the
         contact's channels. Retried like an idempotent write.
         """
-        path = f"/v2/contact/{check.contact_uuid(contact_uuid)}/channel"
-        kind = check.channel_type(channel_type)
-        body = {"channel_type": kind, "channel_id": check.channel_id(kind, channel_id)}
-        return await self._call(Request("PUT", path, Safety.IDEMPOTENT, body), structure_channels)
+        request = _channel_request("PUT", Safety.IDEMPOTENT, contact_uuid, channel_type, channel_id)
+        return await self._call(request, structure_channels)
 
     async def upsert_contacts(
         self,
@@ -265,3 +261,13 @@ class V2Contacts:
 
 def _ignore(_: Any) -> None:
     return None
+
+
+def _channel_request(
+    method: str, safety: Safety, contact_uuid: str, channel_type: str, channel_id: str
+) -> Request:
+    """``{"channel_type", "channel_id"}`` to ``/v2/contact/{uuid}/channel``, checked."""
+    path = f"/v2/contact/{check.contact_uuid(contact_uuid)}/channel"
+    kind = check.channel_type(channel_type)
+    body = {"channel_type": kind, "channel_id": check.channel_id(kind, channel_id)}
+    return Request(method, path, safety, body)
