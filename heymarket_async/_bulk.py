@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from ._convert import StructureError, structure_contact
 from .errors import (
@@ -25,8 +25,6 @@ from .errors import (
     TransportError,
 )
 from .models import BulkItem, BulkResult, BulkStatus, Contact
-
-T = TypeVar("T")
 
 #: Items per request unless ``batch_size`` says otherwise. Heymarket documents no maximum for
 #: its batch endpoints; 100 is the documented maximum of a v2 list page, a size the API is

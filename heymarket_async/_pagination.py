@@ -24,7 +24,7 @@ import asyncio
 import collections
 import contextlib
 import json
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Final, TypeVar
@@ -33,7 +33,7 @@ import attrs
 
 from . import _validate as check
 from ._convert import StructureError, structure_contact
-from ._wire import Request, Safety, format_timestamp, parse_timestamp
+from ._wire import Call, Request, Safety, format_timestamp, parse_timestamp
 from .errors import InvalidRequestError, InvalidResponseError, PaginationError
 from .models import Contact
 
@@ -46,9 +46,7 @@ __all__ = [
     "v1_tie_step",
 ]
 
-T = TypeVar("T")
 RawContact = dict[str, Any]
-Call = Callable[[Request, Callable[[Any], T]], Awaitable[T]]
 
 V2_LIST: Final = "/v2/contacts/list"
 #: The documented v1 page size: a shorter page ends the walk.

@@ -8,15 +8,13 @@ brings no tag it has not seen.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
 from ._convert import raw_tags, structure_tag
-from ._wire import Request, Safety
+from ._wire import Call, Request, Safety
 from .models import Tag
 
-T = TypeVar("T")
-Call = Callable[[Request, Callable[[Any], T]], Awaitable[T]]
 Entry = tuple[Tag, str | None]
 
 __all__ = ["TagPager"]

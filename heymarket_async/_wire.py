@@ -11,10 +11,10 @@ import enum
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -90,6 +90,11 @@ class Request:
     @property
     def has_body(self) -> bool:
         return not isinstance(self.json, UnsetType)
+
+
+_T = TypeVar("_T")
+#: The client's ``_call``, as the pagers take it: send a request, parse the decoded body.
+Call = Callable[[Request, Callable[[Any], _T]], Awaitable[_T]]
 
 
 @attrs.frozen
