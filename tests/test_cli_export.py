@@ -295,22 +295,30 @@ class TestLock:
         assert result.resumed_from == 10
 
 
+def watching(paths: ExportPaths, seen: list[int]) -> type[ScriptedPages]:
+    """ScriptedPages that append the saved state's contact count to ``seen`` after each page."""
+
+    class Watching(ScriptedPages):
+        async def pages(self) -> AsyncIterator[Sequence[Contact]]:
+            async for page in super().pages():
+                yield page
+                state = load_state(paths.state)
+                assert state is not None
+                seen.append(state.contacts)
+
+    return Watching
+
+
 class TestCheckpoints:
     async def test_state_is_saved_at_most_every_interval_and_on_stop(self, tmp_path: Path) -> None:
         # A frozen clock: after the header, no page is recorded until the walk stops.
         seen: list[int] = []
         paths = ExportPaths.for_output(tmp_path / "out.jsonl")
 
-        class Watching(ScriptedPages):
-            async def pages(self) -> AsyncIterator[Sequence[Contact]]:
-                async for page in super().pages():
-                    yield page
-                    state = load_state(paths.state)
-                    assert state is not None
-                    seen.append(state.contacts)
+        watched = watching(paths, seen)
 
         def open_pages(client: Any, api: str, since: Any, position: Any) -> ScriptedPages:
-            return Watching(position, stop_at=2)
+            return watched(position, stop_at=2)
 
         with pytest.raises(ExportFailedError):
             await run_export(
@@ -332,18 +340,11 @@ class TestCheckpoints:
         paths = ExportPaths.for_output(tmp_path / "out.jsonl")
         seen: list[int] = []
 
-        class Watching(ScriptedPages):
-            async def pages(self) -> AsyncIterator[Sequence[Contact]]:
-                async for page in super().pages():
-                    yield page
-                    state = load_state(paths.state)
-                    assert state is not None
-                    seen.append(state.contacts)
-
+        watched = watching(paths, seen)
         await run_export(
             StubClient(),  # type: ignore[arg-type]
             ExportOptions(output=str(paths.output)),
-            open_pages=lambda c, a, s, p: Watching(p),
+            open_pages=lambda c, a, s, p: watched(p),
             progress=NullProgress(),
             stdout=io.BytesIO(),
             want_total=False,
