@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from ._wire import format_timestamp, is_rfc3339, parse_timestamp
 from .errors import InvalidRequestError
-from .models import UNASSIGN, ContactChannel, Tag, UnsetType
+from .models import UNASSIGN, ContactChannel, ContactStatusValue, Tag, UnsetType
 
 MAX_TAGS: Final = 5
 V2_MAX_LIMIT: Final = 100
@@ -316,7 +316,7 @@ CONTACT_FIELDS: Final = (
     "tags",
     "is_opted_out",
 )
-STATUSES: Final = ("active", "blocked", "unblocked", "subscribed", "unsubscribed")
+STATUSES: Final = tuple(s.value for s in ContactStatusValue)
 #: The most items a bulk helper puts in one request when asked (the API's own limit is not
 #: documented).
 MAX_BATCH_SIZE: Final = 1000
