@@ -143,7 +143,17 @@ async def run_export(
     pager = open_pages(client, options.api, options.since, saved.position if saved else None)
     checkpoints = None
     if paths is not None:
-        base = saved or _state(options, since, size, 0, None, columns, field_ids)
+        base = saved or ExportState(
+            format=options.format,
+            api=options.api,
+            source=options.source,
+            since=since,
+            bytes=size,
+            contacts=0,
+            position=None,
+            columns=columns,
+            field_ids=field_ids,
+        )
         checkpoints = _Checkpoints(paths.state, base, pager.position, clock)
     stream: IO[bytes] | None = None
     progress.start(done)
@@ -280,28 +290,6 @@ def _report_total(task: asyncio.Task[int], progress: Progress) -> None:
     # The total only feeds the bar: a failed count leaves the bar without one.
     if not task.cancelled() and task.exception() is None:
         progress.set_total(task.result())
-
-
-def _state(
-    options: ExportOptions,
-    since: str | None,
-    size: int,
-    done: int,
-    position: Any,
-    columns: tuple[str, ...],
-    field_ids: tuple[str, ...],
-) -> ExportState:
-    return ExportState(
-        format=options.format,
-        api=options.api,
-        source=options.source,
-        since=since,
-        bytes=size,
-        contacts=done,
-        position=position,
-        columns=columns,
-        field_ids=field_ids,
-    )
 
 
 def _resumable_state(
