@@ -654,11 +654,14 @@ class FakeHeymarket:
 
     def _v2_record(self, request: web.Request) -> Record:
         raw = request.match_info["uuid"]
-        contact_id = self.store.id_for_uuid(raw)
-        record = None if contact_id is None else self.store.get(contact_id)
+        record = self._by_uuid(raw)
         if record is None:
             raise _not_found(f"contact {raw} not found")
         return record
+
+    def _by_uuid(self, value: str) -> Record | None:
+        contact_id = self.store.id_for_uuid(value)
+        return None if contact_id is None else self.store.get(contact_id)
 
     # -- v1 ---------------------------------------------------------------------------------
 
@@ -891,8 +894,7 @@ class FakeHeymarket:
                 if item.get("uuid") is None:
                     done.append(self._create_v2(item).id)
                     continue
-                contact_id = self.store.id_for_uuid(str(item["uuid"]))
-                record = None if contact_id is None else self.store.get(contact_id)
+                record = self._by_uuid(str(item["uuid"]))
                 if record is None:
                     raise rules.BadData(f"no contact with uuid {item['uuid']}")
                 given = rules.contact_fields(item, phone_required=False)
