@@ -17,7 +17,7 @@ from ._bulk import (
 )
 from ._convert import structure, structure_channels, structure_contact, structure_contacts
 from ._pagination import V2ContactPager, V2Position
-from ._v1 import CustomValues, Tags
+from ._v1 import CustomValues, Tags, _ignore
 from ._wire import Request, Safety
 from .errors import InvalidRequestError
 from .models import UNSET, BulkResult, Contact, ContactChannel, ContactRef, UnsetType
@@ -257,10 +257,6 @@ class V2Contacts:
             send=send,
             keys=contact_keys,
         )
-
-
-def _ignore(_: Any) -> None:
-    return None
 
 
 def _channel_request(
