@@ -17,6 +17,7 @@ import pytest
 from aioresponses import aioresponses
 
 from heymarket_async import HeymarketClient, RetryPolicy
+from tests._cli_helpers import CREDENTIAL_VARS
 from tests._server import API_KEY, WireServer
 
 # -- aioresponses on aiohttp 3.14 -------------------------------------------------------------
@@ -70,10 +71,5 @@ async def client(wire: WireServer) -> AsyncIterator[HeymarketClient]:
 @pytest.fixture(autouse=True)
 def _no_env_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests see no credentials or base URL from the environment unless they set them."""
-    for name in (
-        "HEYMARKET_API_KEY",
-        "HEYMARKET_SECRET_ID",
-        "HEYMARKET_SECRET_KEY",
-        "HEYMARKET_BASE_URL",
-    ):
+    for name in CREDENTIAL_VARS:
         monkeypatch.delenv(name, raising=False)

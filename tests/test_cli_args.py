@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from heymarket_async._cli import main
 from heymarket_async._cli._app import EXIT_USAGE, _rate_limit, build_parser
+
+from ._cli_helpers import run
 
 
 class TestParsing:
@@ -52,12 +53,6 @@ class TestRateLimit:
     def test_bad_rates_are_usage_errors(self, value: str) -> None:
         with pytest.raises(SystemExit):
             build_parser().parse_args(["count", "--rate-limit", value])
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 class TestUsageErrors:

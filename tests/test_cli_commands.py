@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from heymarket_async._cli import main
 from heymarket_async._cli._app import EXIT_FAILURE, EXIT_USAGE
 from heymarket_async._cli._output import contact_record
 from heymarket_async._cli._state import ExportPaths, ExportState, save_state
 from heymarket_async._convert import structure_contact
 from heymarket_async.testing import FakeHeymarket, Fault
 
-from ._cli_helpers import CREDENTIAL_VARS, threaded_fake
+from ._cli_helpers import run, threaded_fake
 
 
 @pytest.fixture(scope="module")
@@ -26,16 +25,9 @@ def fake() -> Iterator[FakeHeymarket]:
 
 @pytest.fixture(autouse=True)
 def env(monkeypatch: pytest.MonkeyPatch, fake: FakeHeymarket) -> None:
-    for name in CREDENTIAL_VARS:
-        monkeypatch.delenv(name, raising=False)
+    # tests/conftest.py has already cleared the other Heymarket variables.
     monkeypatch.setenv("HEYMARKET_API_KEY", "test")
     monkeypatch.setenv("HEYMARKET_BASE_URL", fake.url)
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 class TestCount:

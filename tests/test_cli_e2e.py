@@ -25,7 +25,7 @@ from heymarket_async._cli._state import ExportPaths, load_state
 from heymarket_async._convert import structure_contact
 from heymarket_async.testing import FakeHeymarket
 
-from ._cli_helpers import clean_env
+from ._cli_helpers import clean_env, listing
 
 
 async def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -49,10 +49,6 @@ def store_records(fake: FakeHeymarket) -> dict[int, Any]:
         cid: json.loads(json.dumps(contact_record(structure_contact(fake.contacts[cid]))))
         for cid in fake.contacts
     }
-
-
-def listing(directory: Path) -> list[str]:
-    return sorted(p.name for p in directory.iterdir())
 
 
 def jsonl_ids(path: Path) -> list[int]:

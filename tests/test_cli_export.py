@@ -28,6 +28,8 @@ from heymarket_async._cli._export import (
 from heymarket_async._cli._progress import NullProgress
 from heymarket_async._cli._state import ExportPaths, StateError, load_state
 
+from ._cli_helpers import listing
+
 CONTACTS = [Contact(id=i, first=f"n{i}", custom={"7": f"v{i}"}) for i in range(1, 26)]
 
 
@@ -144,10 +146,6 @@ def locked(path: Path) -> Iterator[None]:
     with open(path, "rb") as held:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         yield
-
-
-def listing(directory: Path) -> list[str]:
-    return sorted(p.name for p in directory.iterdir())
 
 
 def append(path: Path, data: bytes) -> None:
