@@ -1015,8 +1015,7 @@ class V2ContactPager(_Pager):
         self._next_page = pos.page  # the first page not yet requested
         self._tasks: collections.deque[asyncio.Task[list[RawContact]]] = collections.deque()
         self._last_page: int | None = None  # the last page max_items can need
-        if self._left is not None:
-            self._last_page = pos.page + (pos.skip + self._left - 1) // pos.page_size
+        self._limit_pages()
 
     @property
     def position(self) -> V2Position:
@@ -1027,6 +1026,12 @@ class V2ContactPager(_Pager):
         if self._i < self._avail:
             return attrs.evolve(pos, skip=pos.skip + self._i)
         return attrs.evolve(pos, page=pos.page + 1, skip=0, done=self._done)
+
+    def _limit_pages(self) -> None:
+        """Set the last page ``max_items`` can need, counted from the buffered page."""
+        if self._left is not None:
+            pos = self._pos
+            self._last_page = pos.page + (pos.skip + self._left - 1) // pos.page_size
 
     def _request(self, page: int) -> Request:
         pos = self._pos
@@ -1083,10 +1088,7 @@ class V2ContactPager(_Pager):
             if lead != skip:
                 skip = lead
                 self._pos = attrs.evolve(self._pos, skip=skip)
-                if self._left is not None:
-                    self._last_page = (
-                        self._pos.page + (skip + self._left - 1) // self._pos.page_size
-                    )
+                self._limit_pages()
         if not last:
             self._schedule(self._prefetch)  # fetched while this page is handed out
         return page[skip:end] if skip or end < len(page) else page
