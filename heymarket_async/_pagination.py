@@ -944,12 +944,12 @@ class V1ContactPager(_Pager):
             pos = self._next_pos = attrs.evolve(pos, descending=descending)
         request = Request("POST", V2_LIST, Safety.READ, tie_request(pos))
         data = await self._call(request, _raw_page)
-        check = None
+        recheck = None
         if pos.tie_prev and pos.tie_page:
             # After the page: a list that moved up before or while it was read shows here.
             request = Request("POST", V2_LIST, Safety.READ, tie_check_request(pos))
-            check = await self._call(request, _raw_page)
-        step = v1_tie_step(pos, data, self._since, check)
+            recheck = await self._call(request, _raw_page)
+        step = v1_tie_step(pos, data, self._since, recheck)
         self._page_pos = pos
         self._next_pos = step.next
         self._tie_data = data
