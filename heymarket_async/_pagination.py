@@ -56,13 +56,29 @@ MAX_PREFETCH: Final = 8
 _FORMAT: Final = 1
 
 
+#: What an ``id`` or ``updated`` value may be: the walks use them as dict keys and set members.
+_KEY_TYPES: Final = frozenset([int, str, type(None)])
+
+
 def _raw_page(data: Any) -> list[RawContact]:
-    """A page as the raw JSON objects: checked to be an array of objects, structured later."""
+    """A page as the raw JSON objects: checked to be an array of objects, structured later.
+
+    Their ``id`` and ``updated`` are checked here too (a string, an integer or nothing): the
+    walk's bookkeeping hashes them before a contact is structured.
+    """
     if not isinstance(data, list):
         raise TypeError(f"expected an array of contacts, got {type(data).__name__}")
     for item in data:
-        if type(item) is not dict:
-            raise TypeError(f"expected contact objects, got {type(item).__name__}")
+        if (
+            type(item) is not dict
+            or type(item.get("id")) not in _KEY_TYPES
+            or type(item.get("updated")) not in _KEY_TYPES
+        ):
+            if type(item) is not dict:
+                raise TypeError(f"expected contact objects, got {type(item).__name__}")
+            raise TypeError(
+                f"a contact's id or updated is not a string or an integer: {item!r:.200}"
+            )
     return data
 
 
@@ -122,6 +138,25 @@ def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
         raise _bad_resume(f"{key} must be a string or null")
+    return value
+
+
+def _opt_time(data: Mapping[str, Any], key: str) -> str | None:
+    """A server's ``updated`` value kept in a position: sent as it is, so it must read as one."""
+    value = _opt_str(data, key)
+    if value is not None:
+        try:
+            parse_timestamp(value)
+        except ValueError:
+            why = f"{key} must be an RFC 3339 time or null, got {value!r:.100}"
+            raise _bad_resume(why) from None
+    return value
+
+
+def _id_list(value: Any, key: str) -> list[Any]:
+    """Contact ids as a position stores them: a list of strings, integers or nulls."""
+    if not isinstance(value, list) or any(type(v) not in _KEY_TYPES for v in value):
+        raise _bad_resume(f"{key} must be a list of contact ids")
     return value
 
 
@@ -187,16 +222,16 @@ class V1Position:
         """
         data = _load(data, "v1")
         seen = data.get("seen") or {}
-        if not isinstance(seen, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, list) for k, v in seen.items()
-        ):
+        if not isinstance(seen, Mapping) or not all(isinstance(k, str) for k in seen):
             raise _bad_resume("seen must map timestamps to lists of ids")
+        for ids in seen.values():
+            _id_list(ids, "seen")
         tie_prev = data.get("tie_prev")
-        tie_excl = data.get("tie_excl") or []
-        if not (tie_prev is None or isinstance(tie_prev, list)) or not isinstance(tie_excl, list):
-            raise _bad_resume("tie_prev and tie_excl must be lists of ids")
+        if tie_prev is not None:
+            _id_list(tie_prev, "tie_prev")
+        tie_excl = _id_list(data.get("tie_excl") or [], "tie_excl")
         return cls(
-            cursor=_opt_str(data, "cursor"),
+            cursor=_opt_time(data, "cursor"),
             seen=seen,
             since=_opt_since(data),
             descending=_opt_bool(data, "descending"),
@@ -204,15 +239,15 @@ class V1Position:
             own_cursor=bool(data.get("own_cursor", False)),
             page_size=check.bounded_int(data.get("page_size", V1_PAGE_SIZE), "resume.page_size", 1),
             done=bool(data.get("done", False)),
-            tie=_opt_str(data, "tie"),
+            tie=_opt_time(data, "tie"),
             tie_page=check.bounded_int(data.get("tie_page", 0), "resume.tie_page", 0),
             tie_skip=check.bounded_int(data.get("tie_skip", 0), "resume.tie_skip", 0),
-            tie_below=_opt_str(data, "tie_below"),
+            tie_below=_opt_time(data, "tie_below"),
             tie_matched=check.bounded_int(data.get("tie_matched", 0), "resume.tie_matched", 0),
             tie_prev=tie_prev,
             tie_excl=tie_excl,
-            resolved=_opt_str(data, "resolved"),
-            resolved_next=_opt_str(data, "resolved_next"),
+            resolved=_opt_time(data, "resolved"),
+            resolved_next=_opt_time(data, "resolved_next"),
         )
 
     def to_json(self) -> str:
@@ -920,7 +955,9 @@ class V1ContactPager(_Pager):
         if pos.tie is not None:
             return await self._fetch_tie(pos)
         body = {} if pos.cursor is None else {"date": pos.cursor}
-        page = await self._call(Request("POST", self._path, Safety.READ, body), _raw_page)
+        page = await self._read(Request("POST", self._path, Safety.READ, body))
+        if page is None:
+            return None
         step = v1_step(pos, page, self._since)
         self._stalls = 0 if step.new else self._stalls + 1
         if self._stalls > 2:
@@ -932,23 +969,40 @@ class V1ContactPager(_Pager):
         self._next_pos = step.next
         return step.keep
 
-    async def _fetch_tie(self, pos: V1Position) -> list[RawContact]:
-        """A page of a tie group's read through the v2 list (see :func:`v1_tie_step`)."""
+    async def _read(self, request: Request) -> list[RawContact] | None:
+        """One request of the walk: its page, or ``None`` if the walk was closed meanwhile (by
+        ``aclose()`` from another task): then the walk stays where it was, nothing is handed
+        out and no further request goes."""
+        page = await self._call(request, _raw_page)
+        return None if self._closed else page
+
+    async def _fetch_tie(self, pos: V1Position) -> list[RawContact] | None:
+        """A page of a tie group's read through the v2 list (see :func:`v1_tie_step`).
+
+        ``None`` when the walk was closed (from another task) during one of its requests.
+        """
         if pos.descending is None and pos.cursor is None:
             # The first page was the group: which end of the list is it? The oldest contact
             # says (if it is in the group, the list runs oldest-first, or it is all one group).
             # (After a cursor, a page of one time is enough to tell, see v1_step.)
             body = {"limit": 1, "page": 0, "ascending": True}
-            oldest = await self._call(Request("POST", V2_LIST, Safety.READ, body), _raw_page)
+            oldest = await self._read(Request("POST", V2_LIST, Safety.READ, body))
+            if oldest is None:
+                return None
             descending = bool(oldest) and _parse(_updated(oldest[0])) < _parse(pos.tie or "")
             pos = self._next_pos = attrs.evolve(pos, descending=descending)
         request = Request("POST", V2_LIST, Safety.READ, tie_request(pos))
-        data = await self._call(request, _raw_page)
+        data = await self._read(request)
+        if data is None:
+            return None
         recheck = None
         if pos.tie_prev and pos.tie_page:
             # After the page: a list that moved up before or while it was read shows here.
-            request = Request("POST", V2_LIST, Safety.READ, tie_check_request(pos))
-            recheck = await self._call(request, _raw_page)
+            recheck = await self._read(
+                Request("POST", V2_LIST, Safety.READ, tie_check_request(pos))
+            )
+            if recheck is None:
+                return None
         step = v1_tie_step(pos, data, self._since, recheck)
         self._page_pos = pos
         self._next_pos = step.next
@@ -1060,7 +1114,16 @@ class V2ContactPager(_Pager):
         if not self._tasks:
             return None
         # The task stays queued while awaited, so that a cancellation here cancels it in aclose.
-        page = await self._tasks[0]
+        try:
+            page = await self._tasks[0]
+        except asyncio.CancelledError:
+            # aclose() from another task cancels the page awaited here: that ends the walk, it
+            # does not cancel the task iterating (unless that task is being cancelled too).
+            if self._closed and not _cancelling():
+                return None
+            raise
+        if self._closed:
+            return None
         self._tasks.popleft()
         last = len(page) < self._pos.page_size
         since = self._since
@@ -1127,6 +1190,13 @@ def _after(contact: RawContact, since: datetime) -> bool:
 
 #: Stands for "no contact there" when the checked place is past the end of the list.
 _NONE: Final = object()
+
+
+def _cancelling() -> bool:
+    """Whether the running task is being cancelled (Python 3.11+; 3.10 cannot tell: False)."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return cancelling is not None and cancelling() > 0
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from heymarket_async import (
+    HeymarketClient,
     InvalidRequestError,
     InvalidResponseError,
     PaginationError,
@@ -34,6 +35,7 @@ from heymarket_async._pagination import _after, _raw_page, v1_step
 from heymarket_async._wire import Request, parse_timestamp
 from heymarket_async.testing import FakeHeymarket, Fault
 from tests._paging import assert_exactly_once, collect, ids_of
+from tests._server import WireServer, json_reply
 
 BASE = datetime(2026, 5, 7, 12, 0, 0, tzinfo=timezone.utc)
 MODES = [
@@ -737,6 +739,17 @@ class TestPositions:
             {"page_size": 0},
             {"tie_prev": 5},
             {"tie_excl": "7"},
+            # Times are sent as they are: they must read as times.
+            {"cursor": "yesterday"},
+            {"tie": "noon", "tie_page": 1},
+            {"tie_below": "2025-13-01T00:00:00Z"},
+            {"resolved": "x"},
+            {"resolved_next": ""},
+            # Ids are dict keys and set members of the walk: strings, integers or nulls.
+            {"seen": {"2025-01-01T00:00:00.000Z": [[1]]}},
+            {"seen": {"2025-01-01T00:00:00.000Z": [1.5]}},
+            {"tie_prev": [{"a": 1}]},
+            {"tie_excl": [[7]]},
         ],
     )
     def test_a_tampered_v1_position_is_refused(self, change: dict[str, Any]) -> None:
@@ -760,6 +773,22 @@ class TestBadPages:
             _raw_page({"contacts": []})
         with pytest.raises(TypeError, match="objects"):
             _raw_page([1, 2])
+
+    @pytest.mark.parametrize("bad", [{"id": [7]}, {"id": 1.5}, {"updated": {"t": 1}}])
+    def test_ids_and_times_must_be_strings_or_integers(self, bad: dict[str, Any]) -> None:
+        with pytest.raises(TypeError, match="id or updated"):
+            _raw_page([{"id": 1, "updated": stamp(1)}, {"id": 7, "updated": stamp(2), **bad}])
+        assert _raw_page([{}, {"id": "7", "updated": None}]) == [{}, {"id": "7", "updated": None}]
+
+    @pytest.mark.parametrize("bad", [{"id": [30]}, {"updated": {"t": 1}}])
+    async def test_an_id_or_time_that_cannot_be_a_key_is_an_invalid_response(
+        self, wire: WireServer, client: HeymarketClient, bad: dict[str, Any]
+    ) -> None:
+        # At the end of a full page: the walk's bookkeeping would hash it for the cursor.
+        page = [{"id": i, "updated": stamp(60 - i)} for i in range(1, 30)]
+        wire.reply(json_reply([*page, {"id": 30, "updated": stamp(1), **bad}]))
+        with pytest.raises(InvalidResponseError, match="id or updated"):
+            await ids_of(client.iter_contacts())
 
     async def test_a_page_that_is_not_an_array_is_an_invalid_response(self) -> None:
         async with FakeHeymarket() as fake:

@@ -321,6 +321,71 @@ class TestStopping:
             await self.quiet(slow)
 
 
+class TestAcloseFromAnotherTask:
+    """A shutdown handler or watchdog closes the walk while its task waits for a page: nothing
+    more comes out, no request follows, and the iterating task is not cancelled: its loop ends."""
+
+    @staticmethod
+    async def until(condition: Any) -> None:
+        for _ in range(2000):
+            if condition():
+                return
+            await asyncio.sleep(0.001)
+        raise AssertionError("the walk did not get there")
+
+    async def test_v1_page_on_its_way(self) -> None:
+        async with FakeHeymarket(v1_order="oldest_first") as fake:
+            fake.seed(130)
+            fake.faults.add(V1_LIST, Fault.latency(0.05), on=[2])
+            async with fake.client() as hm:
+                pager = hm.iter_contacts()
+                got: list[int] = []
+                task = asyncio.ensure_future(collect(pager, got))
+                await self.until(lambda: len(fake.requests_to(V1_LIST)) == 2)
+                saved = pager.position
+                await pager.aclose()
+                handed_out, sent = len(got), len(fake.requests)
+                await asyncio.wait_for(task, 1)
+                assert len(got) == handed_out == 30
+                assert len(fake.requests) == sent
+                # The page that came back after aclose() is not in the position either.
+                assert pager.position == saved
+                rest = await ids_of(hm.iter_contacts(resume=pager.position.to_json()))
+                assert_exactly_once(got + rest, set(range(1, 131)))
+
+    @pytest.mark.parametrize("slow", [1, 2], ids=["order-check", "tie-page"])
+    async def test_v1_tie_group_read(self, slow: int) -> None:
+        async with FakeHeymarket() as fake:
+            fake.seed(100, tie_group_size=100)  # the first v1 page is a tie group
+            # The tie read asks v2 for the oldest contact (to learn the order), then a page.
+            fake.faults.add(V2_LIST, Fault.latency(0.05), on=[slow])
+            async with fake.client() as hm:
+                pager = hm.iter_contacts()
+                got: list[int] = []
+                task = asyncio.ensure_future(collect(pager, got))
+                await self.until(lambda: len(fake.requests_to(V2_LIST)) == slow)
+                await pager.aclose()
+                handed_out, sent = len(got), len(fake.requests)
+                await asyncio.wait_for(task, 1)
+                await asyncio.sleep(0.06)
+                assert (len(got), len(fake.requests)) == (handed_out, sent)
+
+    async def test_v2_ends_the_loop_without_cancelling_the_task(self) -> None:
+        async with FakeHeymarket() as fake:
+            fake.seed(500)
+            fake.faults.add(V2_LIST, Fault.latency(0.05), on=range(2, 100))
+            async with fake.client() as hm:
+                pager = hm.v2.iter_contacts(page_size=100, prefetch=2)
+                got: list[int] = []
+                task = asyncio.ensure_future(collect(pager, got))
+                await self.until(lambda: len(got) == 100)
+                await pager.aclose()
+                await asyncio.wait_for(task, 1)  # not CancelledError
+                assert len(got) == 100
+                assert pager.position.page == 1
+                assert not others()
+
+
 class TestChangesDuringAWalk:
     """What the docstrings claim about contacts changed while a walk runs."""
 
