@@ -137,6 +137,27 @@ class TestWaitTurn:
         assert fake.now >= 30.0
         assert fake.sleeps[0] == 1.0
 
+    async def test_a_cancelled_waiter_gives_its_turn_back(self) -> None:
+        # Callers that time out (asyncio.wait_for) must not leave turns nobody will use: after
+        # one send and 15 cancelled waiters at 60/min, the next request may go 1 s later, not 16.
+        limiter = RateLimiter(60)
+
+        async def sleep_forever(_: float) -> None:
+            await asyncio.Event().wait()  # time stands still: the waiters are cancelled first
+
+        def clock() -> float:
+            return 100.0
+
+        tasks = [
+            asyncio.ensure_future(limiter.wait_turn(clock, sleep_forever, None)) for _ in range(16)
+        ]
+        await asyncio.sleep(0)
+        assert sum(t.done() for t in tasks) == 1  # one went at once, 15 wait
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        assert limiter.reserve(100.0) == 101.0
+
 
 # -- through the client ------------------------------------------------------------------------
 
