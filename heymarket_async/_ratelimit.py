@@ -2,26 +2,45 @@
 
 Heymarket allows 500 requests a minute and does not say how it counts (a fixed window, a
 sliding window, a token bucket). Requests spaced evenly at ``60 / rate`` seconds stay under
-every one of those, so the limiter grants no bursts: it hands out send times one interval
+every one of those, so the limiter grants no bursts: send times are at least one interval
 apart (GCRA with a burst of one). An idle client still sends at once.
+
+Waiting tasks queue in order and only the first one sleeps; it claims its send time when that
+time comes. A task that leaves the queue early (cancelled, or its deadline out of reach) so
+never holds a turn, and the tasks behind it move up.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 __all__ = ["RateLimiter"]
 
 
+class _Waiter:
+    """One task queued in :meth:`RateLimiter.wait_turn`."""
+
+    __slots__ = ("deadline", "gone", "woken")
+
+    def __init__(self, deadline: float | None, woken: asyncio.Future[None]) -> None:
+        self.deadline = deadline
+        #: Set when it becomes the first in the queue, or is told to leave.
+        self.woken = woken
+        #: Out of the queue (left, or told to leave); the entry is dropped once it is first.
+        self.gone = False
+
+
 class RateLimiter:
-    """Hands out send times ``60 / per_minute`` seconds apart, across every task.
+    """Hands out send times at least ``60 / per_minute`` seconds apart, across every task.
 
     The bookkeeping (:meth:`reserve`, :meth:`pause`) is synchronous and takes the time as an
     argument, so it is tested without an event loop; :meth:`wait_turn` does the waiting with
     whatever clock and sleep the client uses.
     """
 
-    __slots__ = ("_interval", "_next", "_paused_until", "per_minute")
+    __slots__ = ("_interval", "_next", "_queue", "_waiting", "per_minute")
 
     def __init__(self, per_minute: float) -> None:
         if isinstance(per_minute, bool) or not isinstance(per_minute, (int, float)):
@@ -32,8 +51,11 @@ class RateLimiter:
         self._interval = 60.0 / self.per_minute
         #: The earliest time the next request may be sent.
         self._next = float("-inf")
-        #: No request reserved before a pause may be sent before this time.
-        self._paused_until = float("-inf")
+        #: Tasks waiting in :meth:`wait_turn`, first come first served. The first entry, when
+        #: there is one, is never gone: it is the one sleeping until ``_next``.
+        self._queue: deque[_Waiter] = deque()
+        #: How many entries of ``_queue`` are not gone.
+        self._waiting = 0
 
     def reserve(self, now: float, deadline: float | None = None) -> float | None:
         """Claim the next send time (``<= now`` means go at once).
@@ -49,13 +71,23 @@ class RateLimiter:
     def pause(self, now: float, seconds: float) -> None:
         """Send nothing for ``seconds`` (the server said 429): every task waits, not only one.
 
-        Tasks already waiting for a time inside the pause take a new one after it.
+        Waiting tasks whose turn now falls at or after their deadline leave at once.
         """
         until = now + seconds
-        if until > self._paused_until:
-            self._paused_until = until
         if until > self._next:
             self._next = until
+        turn = self._next if self._next > now else now
+        first = True
+        for waiter in self._queue:
+            if waiter.gone:
+                continue
+            if first:
+                # It sleeps on the clock and looks at the deadline again when it wakes.
+                first = False
+            elif waiter.deadline is not None and turn >= waiter.deadline:
+                self._leave(waiter)
+                continue
+            turn += self._interval
 
     async def wait_turn(
         self,
@@ -63,18 +95,59 @@ class RateLimiter:
         sleep: Callable[[float], Awaitable[None]],
         deadline: float | None,
     ) -> bool:
-        """Wait until this task may send; ``False`` (at once) if that is not before ``deadline``."""
-        while True:
-            now = clock()
-            slot = self.reserve(now, deadline)
-            if slot is None:
-                return False
-            if slot <= now:
-                return True
-            await sleep(slot - now)
-            # A 429 elsewhere may have paused the bucket while this task slept.
-            if slot >= self._paused_until:
-                return True
+        """Wait until this task may send; ``False`` (at once) if that is not before ``deadline``.
+
+        Also ``False`` as soon as a pause puts the turn at or after ``deadline``. A task that
+        returns ``False`` or is cancelled uses no turn.
+        """
+        now = clock()
+        ahead = self._waiting
+        turn = (self._next if self._next > now else now) + ahead * self._interval
+        if deadline is not None and turn >= deadline:
+            return False
+        if turn <= now:
+            self._next = now + self._interval
+            return True
+        waiter = _Waiter(deadline, asyncio.get_running_loop().create_future())
+        self._queue.append(waiter)
+        self._waiting += 1
+        try:
+            if ahead:
+                await waiter.woken
+                if waiter.gone:
+                    return False
+            while True:
+                # Claimed only when due, so that leaving before then takes nothing from anyone;
+                # claimed at the time it is (not the time it was due), so that a late wake-up
+                # never lets two sends through closer than an interval.
+                now = clock()
+                turn = self._next if self._next > now else now
+                if deadline is not None and turn >= deadline:
+                    return False
+                if turn <= now:
+                    self._next = now + self._interval
+                    return True
+                # A 429 elsewhere may move ``_next`` while this task sleeps: look again.
+                await sleep(turn - now)
+        finally:
+            self._leave(waiter)
+
+    def _leave(self, waiter: _Waiter) -> None:
+        """Take ``waiter`` out of the queue; if it was first, wake the next one."""
+        if waiter.gone:
+            return
+        waiter.gone = True
+        self._waiting -= 1
+        queue = self._queue
+        if queue[0] is waiter:
+            queue.popleft()
+            while queue and queue[0].gone:
+                queue.popleft()
+            if not queue:
+                return
+            waiter = queue[0]
+        if not waiter.woken.done():
+            waiter.woken.set_result(None)
 
     def __repr__(self) -> str:
         return f"RateLimiter(per_minute={self.per_minute:g})"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
+import random
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -97,6 +100,52 @@ class TestReserve:
             RateLimiter(bad)  # type: ignore[arg-type]
 
 
+class VirtualTime:
+    """A clock that jumps from one timer to the next once every task is blocked.
+
+    Unlike ``FakeTime``, tasks sleeping side by side overlap as they would in real time, and a
+    test can schedule things (a cancellation, a 429 pause) to happen at a given time.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+
+    def clock(self) -> float:
+        return self.now
+
+    def at(self, when: float, action: Callable[[], None]) -> None:
+        heapq.heappush(self._timers, (when, next(self._seq), action))
+
+    async def sleep(self, seconds: float) -> None:
+        woken = asyncio.get_running_loop().create_future()
+        self.at(self.now + seconds, lambda: woken.done() or woken.set_result(None))
+        await woken
+
+    async def run(self) -> None:
+        """Fire the timers in order until none is left."""
+        while True:
+            for _ in range(20):  # every task runs until it blocks again
+                await asyncio.sleep(0)
+            if not self._timers:
+                return
+            when, _, action = heapq.heappop(self._timers)
+            self.now = max(self.now, when)
+            action()
+
+
+async def queue_at(
+    vt: VirtualTime,
+    limiter: RateLimiter,
+    log: dict[int, float | None],
+    k: int,
+    deadline: float | None = None,
+) -> None:
+    """Task ``k`` asks for a turn; ``log[k]`` is its send time, or None if it gave up."""
+    log[k] = vt.now if await limiter.wait_turn(vt.clock, vt.sleep, deadline) else None
+
+
 class TestWaitTurn:
     async def test_concurrent_tasks_go_one_interval_apart(self) -> None:
         fast = ScaledTime()
@@ -136,6 +185,127 @@ class TestWaitTurn:
         assert await limiter.wait_turn(fake.clock, sleep, None)
         assert fake.now >= 30.0
         assert fake.sleeps[0] == 1.0
+
+    async def test_a_cancelled_waiter_gives_its_turn_back(self) -> None:
+        # Callers that time out (asyncio.wait_for) must not leave turns nobody will use: after
+        # one send and 15 cancelled waiters at 60/min, the next request may go 1 s later, not 16.
+        limiter = RateLimiter(60)
+
+        async def sleep_forever(_: float) -> None:
+            await asyncio.Event().wait()  # time stands still: the waiters are cancelled first
+
+        def clock() -> float:
+            return 100.0
+
+        tasks = [
+            asyncio.ensure_future(limiter.wait_turn(clock, sleep_forever, None)) for _ in range(16)
+        ]
+        await asyncio.sleep(0)
+        assert sum(t.done() for t in tasks) == 1  # one went at once, 15 wait
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        assert limiter.reserve(100.0) == 101.0
+
+
+class TestLeavingTheQueue:
+    """Tasks that stop waiting (cancelled, deadline out of reach) use no turn."""
+
+    async def test_turns_freed_by_cancelled_waiters_go_to_the_tasks_behind(self) -> None:
+        vt = VirtualTime()
+        limiter = RateLimiter(60)
+        log: dict[int, float | None] = {}
+        tasks = [asyncio.create_task(queue_at(vt, limiter, log, k)) for k in range(10)]
+
+        def time_out() -> None:
+            for k in (1, 4, 5):
+                tasks[k].cancel()
+
+        # At 0.5 s three callers time out: the one about to go at 1 s and two further back.
+        vt.at(0.5, time_out)
+        await vt.run()
+        assert log == {0: 0.0, 2: 1.0, 3: 2.0, 6: 3.0, 7: 4.0, 8: 5.0, 9: 6.0}
+        assert all(tasks[k].cancelled() for k in (1, 4, 5))
+
+    async def test_a_pause_sends_away_at_once_a_waiter_it_makes_miss_its_deadline(self) -> None:
+        vt = VirtualTime()
+        limiter = RateLimiter(60)
+        log: dict[int, float | None] = {}
+        gave_up: list[float] = []
+
+        async def with_deadline() -> None:
+            await queue_at(vt, limiter, log, 3, deadline=10.0)
+            gave_up.append(vt.now)
+
+        tasks = [asyncio.create_task(queue_at(vt, limiter, log, k)) for k in range(3)]
+        tasks.append(asyncio.create_task(with_deadline()))
+        tasks.append(asyncio.create_task(queue_at(vt, limiter, log, 4)))
+        vt.at(0.5, lambda: limiter.pause(vt.now, 20.0))  # a 429 elsewhere: nothing until 20.5
+        await vt.run()
+        assert gave_up == [0.5]
+        assert log == {0: 0.0, 1: 20.5, 2: 21.5, 3: None, 4: 22.5}
+
+    async def test_a_wake_up_past_the_deadline_claims_no_turn(self) -> None:
+        fake = FakeTime(0.0)
+        limiter = RateLimiter(60)
+        limiter.reserve(0.0)  # someone went at 0: our turn is at 1
+
+        async def oversleep(seconds: float) -> None:
+            await fake.sleep(seconds + 20)  # a loop stalled far longer than asked
+
+        assert not await limiter.wait_turn(fake.clock, oversleep, 10.0)
+        assert limiter.reserve(fake.now) == fake.now
+
+    @pytest.mark.parametrize("seed", range(25))
+    async def test_never_over_the_rate_and_never_idle_while_a_task_waits(self, seed: int) -> None:
+        # Random arrivals, cancellations, deadlines and 429 pauses on a virtual clock.
+        rng = random.Random(seed)
+        vt = VirtualTime()
+        limiter = RateLimiter(60)  # one a second
+        log: dict[int, float | None] = {}
+        arrival: dict[int, float] = {}
+        deadline: dict[int, float | None] = {}
+        tasks: dict[int, asyncio.Task[None]] = {}
+        pauses: list[tuple[float, float]] = []
+
+        def start(k: int) -> None:
+            arrival[k] = vt.now
+            tasks[k] = asyncio.create_task(queue_at(vt, limiter, log, k, deadline[k]))
+
+        def cancel(k: int) -> None:
+            tasks[k].cancel()
+
+        def pause(seconds: float) -> None:
+            pauses.append((vt.now, vt.now + seconds))
+            limiter.pause(vt.now, seconds)
+
+        for k in range(40):
+            at = rng.uniform(0, 30)
+            deadline[k] = at + rng.uniform(0.5, 15) if rng.random() < 0.3 else None
+            vt.at(at, lambda k=k: start(k))
+            if rng.random() < 0.3:
+                vt.at(at + rng.uniform(0.01, 10), lambda k=k: cancel(k))
+        for _ in range(3):
+            seconds = rng.uniform(0.5, 8)
+            vt.at(rng.uniform(0, 40), lambda seconds=seconds: pause(seconds))
+        await vt.run()
+
+        assert all(task.done() for task in tasks.values())
+        sent = sorted((at, k) for k, at in log.items() if at is not None)
+        assert len(sent) >= 10
+        last = float("-inf")
+        for at, k in sent:
+            # Never closer than the interval, never inside a pause, never past a deadline.
+            assert at - last >= 1.0 - 1e-9
+            assert not any(p <= at < u for p, u in pauses)
+            assert deadline[k] is None or at < deadline[k]
+            # And never later than needed: the first moment allowed after the previous send
+            # and any pause, or the task's own arrival.
+            due = max(last + 1.0, arrival[k])
+            while any(p <= due < u for p, u in pauses):
+                due = max(u for p, u in pauses if p <= due < u)
+            assert at == pytest.approx(due)
+            last = at
 
 
 # -- through the client ------------------------------------------------------------------------
