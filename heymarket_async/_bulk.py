@@ -112,9 +112,13 @@ def _values(entry: Any, names: Iterable[str]) -> set[str]:
             value = entry.get(name)
             if isinstance(value, (str, int)) and not isinstance(value, bool) and value != "":
                 out.add(str(value))
-        for channel in entry.get("contact_channels") or ():
-            if isinstance(channel, Mapping) and channel.get("channel_id"):
-                out.add(str(channel["channel_id"]))
+        channels = entry.get("contact_channels")
+        # Only a list of mappings is read: any other shape names no channel.
+        for channel in channels if isinstance(channels, list) else ():
+            if isinstance(channel, Mapping):
+                value = channel.get("channel_id")
+                if isinstance(value, (str, int)) and not isinstance(value, bool) and value != "":
+                    out.add(str(value))
     elif isinstance(entry, Contact):
         out |= {v for v in (entry.uuid, entry.phone, entry.email) if v}
         out |= {c.channel_id for c in entry.contact_channels}
@@ -229,6 +233,16 @@ def _batch_failed(
     ]
 
 
+def _unmatched_answer(offset: int, inputs: Sequence[Any], exc: Exception) -> list[BulkItem[Any]]:
+    """The items of a batch that was applied (it answered) but whose answer could not be read
+    item by item: any of them may have failed."""
+    reason = f"the batch was answered, but its answer could not be matched to the items: {exc!r}"
+    return [
+        BulkItem(index=offset + i, input=item, status=BulkStatus.UNKNOWN, reason=reason)
+        for i, item in enumerate(inputs)
+    ]
+
+
 async def run_batches(
     inputs: Sequence[Any],
     bodies: Sequence[Any],
@@ -266,7 +280,10 @@ async def run_batches(
                 if isinstance(exc, _FATAL):
                     fatal = exc
             else:
-                done[k], strays[k] = settle(lo, inputs[lo:hi], bodies[lo:hi], answer, keys)
+                try:
+                    done[k], strays[k] = settle(lo, inputs[lo:hi], bodies[lo:hi], answer, keys)
+                except Exception as exc:  # one odd answer must not lose the other batches
+                    done[k] = _unmatched_answer(lo, inputs[lo:hi], exc)
 
     tasks = [asyncio.ensure_future(worker()) for _ in range(min(workers, len(starts)))]
     try:

@@ -16,6 +16,7 @@ from heymarket_async import (
     BulkItem,
     BulkResult,
     BulkStatus,
+    HeymarketClient,
     Hooks,
     InvalidResponseError,
     RetryPolicy,
@@ -35,6 +36,7 @@ from heymarket_async._bulk import (
 from heymarket_async._convert import StructureError
 from heymarket_async.testing import FakeHeymarket, Fault
 from tests._fakes import InstantSleep, ScaledTime
+from tests._server import API_KEY, WireServer, json_reply
 
 
 def _error(cls: type[Any], status: int) -> Any:
@@ -162,6 +164,67 @@ class TestSettle:
         items, _ = settle(0, bodies, bodies, (["x"], []), contact_keys)
         assert [i.result for i in items] == [None, None]
         assert all(i.ok for i in items)
+
+
+class TestOddEntries:
+    @pytest.mark.parametrize("channels", [5, "15105550000", {"channel_id": "x"}, [5, None]])
+    @pytest.mark.parametrize("keys", [phone_keys, contact_keys])
+    def test_odd_contact_channels_are_ignored(self, channels: Any, keys: Any) -> None:
+        bodies = [{"phone": "15105550000"}]
+        failed = [{"phone": "15105550000", "contact_channels": channels}]
+        items, _ = settle(0, bodies, bodies, (None, failed), keys)
+        assert [i.status for i in items] == [BulkStatus.FAILED]
+
+    def test_settle_tolerates_an_odd_failure_entry(self) -> None:
+        bodies = [{"phone": "15105550000"}, {"phone": "15105550001"}]
+        answer = (None, [{"phone": "15105550000", "contact_channels": 5}])
+        items, _ = settle(0, bodies, bodies, answer, phone_keys)
+        assert [i.status for i in items] == [BulkStatus.FAILED, BulkStatus.SUCCEEDED]
+
+    async def test_batch_create_reports_every_item_despite_an_odd_failure_entry(
+        self, wire: WireServer
+    ) -> None:
+        wire.reply(
+            json_reply("ok"),
+            json_reply([{"phone": "15105550002", "contact_channels": 5}]),
+        )
+        async with HeymarketClient(
+            API_KEY, base_url=wire.url, max_concurrency=1, retry=RetryPolicy.disabled()
+        ) as hm:
+            result = await hm.batch_create_contacts(
+                [{"phone": f"1510555000{n}"} for n in range(4)], batch_size=2
+            )
+        assert [i.status for i in result] == [
+            BulkStatus.SUCCEEDED,
+            BulkStatus.SUCCEEDED,
+            BulkStatus.FAILED,
+            BulkStatus.SUCCEEDED,
+        ]
+
+    async def test_a_batch_whose_answer_cannot_be_matched_is_unknown_and_the_rest_kept(
+        self,
+    ) -> None:
+        async def send(batch: list[Any]) -> Any:
+            return None, [{"phone": b["phone"]} for b in batch if b["phone"] == "2"]
+
+        def keys(entry: Any) -> Any:
+            if entry["phone"] == "3":
+                raise TypeError("an answer no one foresaw")
+            return phone_keys(entry)
+
+        bodies = [{"phone": str(n)} for n in range(6)]
+        result = await run_batches(bodies, bodies, batch_size=2, workers=2, send=send, keys=keys)
+        assert [i.status for i in result] == [
+            BulkStatus.SUCCEEDED,
+            BulkStatus.SUCCEEDED,
+            BulkStatus.UNKNOWN,
+            BulkStatus.UNKNOWN,
+            BulkStatus.SUCCEEDED,
+            BulkStatus.SUCCEEDED,
+        ]
+        reason = result.items[2].reason
+        assert reason is not None
+        assert "an answer no one foresaw" in reason
 
 
 class TestBulkResult:
