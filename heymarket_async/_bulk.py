@@ -261,8 +261,9 @@ def settle(
     there are such entries makes those items :attr:`BulkStatus.UNKNOWN`: a wrong "failed"
     invites a resend, and a duplicate. When the answer lists what it did but some items were
     not matched to an entry, the leftovers are paired with the leftover entries in order, if
-    there are as many of each. When failures could not be matched to any item, the items not
-    accounted for are unknown: any of them may be the one that failed.
+    there are as many of each; otherwise they are unknown (the server may have dropped them).
+    When failures could not be matched to any item, the items not accounted for are unknown:
+    any of them may be the one that failed.
     """
     done, failed = answer
     item_keys = [keys(body) for body in bodies]
@@ -296,6 +297,8 @@ def settle(
             doubt = "the batch returned fewer contacts than the items they may belong to"
         elif failures.stray:
             doubt = "the batch reported failures that match no item; this may be one"
+        elif done is not None:
+            doubt = "the batch's answer lists this item neither as done nor as failed"
         if doubt is None:
             items.append(BulkItem(**common, status=BulkStatus.SUCCEEDED))
         else:

@@ -230,7 +230,17 @@ class TestSettle:
     def test_leftover_results_are_not_paired_when_counts_differ(self) -> None:
         bodies = [{"uuid": "a"}, {"uuid": "b"}]
         items, _ = settle(0, bodies, bodies, (["x"], []), contact_keys)
-        assert [i.result for i in items] == [None, None]
+        assert [(i.status, i.result) for i in items] == [(BulkStatus.UNKNOWN, None)] * 2
+
+    def test_an_item_a_listing_answer_leaves_out_is_unknown(self) -> None:
+        # The answer lists what was done and what failed; an item in neither may have been
+        # dropped, and calling it succeeded would hide that.
+        bodies = [{"uuid": U_OLD}, {"uuid": U_NEW}]
+        done = [structure_contact({"uuid": U_OLD})]
+        items, _ = settle(0, bodies, bodies, (done, []), contact_keys)
+        assert [i.status for i in items] == [BulkStatus.SUCCEEDED, BulkStatus.UNKNOWN]
+        assert items[1].reason is not None
+        assert "neither" in items[1].reason
 
 
 class TestSettleByUuidFirst:
@@ -572,6 +582,16 @@ class TestOverTheEmulator:
             result = await hm.v2.delete_contacts([*gone, ghost], batch_size=2)
             assert [i.status for i in result] == [BulkStatus.SUCCEEDED] * 3 + [BulkStatus.FAILED]
             assert list(fake.contacts) == [kept["id"]]
+
+    async def test_v2_bulk_delete_of_one_uuid_twice_is_unknown_for_both(self) -> None:
+        async with FakeHeymarket() as fake:
+            uuid = fake.add_contact(phone="15105550001")["uuid"]
+            hm = fake.client()
+            result = await hm.v2.delete_contacts([uuid, uuid])
+            # The second delete found nothing: neither occurrence is the failed one for sure.
+            assert [i.status for i in result] == [BulkStatus.UNKNOWN] * 2
+            assert result.unmatched == ()
+            assert len(fake.contacts) == 0
 
     async def test_v2_bulk_delete_that_may_have_been_applied_is_unknown_and_not_resent(
         self,
