@@ -222,8 +222,8 @@ def _resolve(groups: Mapping[tuple[int, ...], list[Any]], inputs: Sequence[Keys]
     An entry with one possible owner is that item's. When a group of items shares as many
     entries as it has items (or more), each item has one; an entry goes to an item only when
     the items are alike (the same key given twice), in order. A group with fewer entries than
-    items is doubtful: ordering is no evidence of which item an entry speaks of (a duplicate
-    is as often refused second as first).
+    items is doubtful: order is no evidence of which item an entry speaks of (the first of
+    two duplicates is the one usually applied, not the one refused).
     """
     sure: dict[int, list[Any]] = {}
     counted: dict[int, list[Any]] = {}
