@@ -11,8 +11,8 @@ input items is pure and tested without a loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Awaitable, Callable, Container, Iterable, Mapping, Sequence
+from typing import Any, Final, NamedTuple
 
 from ._convert import StructureError, structure_contact
 from .errors import (
@@ -100,35 +100,57 @@ def upsert_answer(data: Any) -> Answer:
 # -- keys: how an answer's entry is matched to an input item -----------------------------------
 
 
-def _values(entry: Any, names: Iterable[str]) -> set[str]:
-    if isinstance(entry, (str, int)) and not isinstance(entry, bool):
-        return {str(entry)}
+class Keys(NamedTuple):
+    """How an item or an answer's entry is known.
+
+    ``ids`` name one contact each (a v2 UUID, a v1 phone): an item that has one is matched only
+    by it. ``channels`` (a v2 item's phones and emails) match only the items that have no id.
+    """
+
+    ids: frozenset[str]
+    channels: frozenset[str] = frozenset()
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and value != "":
+        return str(value)
+    return None
+
+
+def _values(entry: Any, names: Iterable[str], *, channels: bool) -> set[str]:
+    """The values of ``names`` in a mapping (and in its nested ``contact``) or a Contact, and
+    with ``channels`` the ``channel_id`` of each of its ``contact_channels``."""
     out: set[str] = set()
     if isinstance(entry, Mapping):
         nested = entry.get("contact")
         if isinstance(nested, Mapping):
-            out |= _values(nested, names)
-        for name in names:
-            value = entry.get(name)
-            if isinstance(value, (str, int)) and not isinstance(value, bool) and value != "":
-                out.add(str(value))
-        for channel in entry.get("contact_channels") or ():
-            if isinstance(channel, Mapping) and channel.get("channel_id"):
-                out.add(str(channel["channel_id"]))
+            out |= _values(nested, names, channels=channels)
+        out |= {v for name in names if (v := _text(entry.get(name))) is not None}
+        listed = entry.get("contact_channels") if channels else None
+        # Only a list of mappings is read: any other shape names no channel.
+        for channel in listed if isinstance(listed, list) else ():
+            if isinstance(channel, Mapping) and (v := _text(channel.get("channel_id"))):
+                out.add(v)
     elif isinstance(entry, Contact):
-        out |= {v for v in (entry.uuid, entry.phone, entry.email) if v}
-        out |= {c.channel_id for c in entry.contact_channels}
+        out |= {v for name in names if (v := _text(getattr(entry, name, None))) is not None}
+        if channels:
+            out |= {c.channel_id for c in entry.contact_channels if c.channel_id}
     return out
 
 
-def phone_keys(entry: Any) -> set[str]:
+def phone_keys(entry: Any) -> Keys:
     """A v1 batch item or failure entry, known by its phone (or a bare phone string)."""
-    return _values(entry, ("phone",))
+    if (text := _text(entry)) is not None:
+        return Keys(frozenset({text}))
+    return Keys(frozenset(_values(entry, ("phone",), channels=True)))
 
 
-def contact_keys(entry: Any) -> set[str]:
-    """A v2 item, contact or failure entry, known by its UUID and channel values."""
-    return _values(entry, ("uuid", "phone", "email"))
+def contact_keys(entry: Any) -> Keys:
+    """A v2 item, contact or failure entry: its UUID (a bare string is one) and its channels."""
+    if (text := _text(entry)) is not None:
+        return Keys(frozenset({text.lower()}))
+    uuids = frozenset(v.lower() for v in _values(entry, ("uuid",), channels=False))
+    return Keys(uuids, frozenset(_values(entry, ("phone", "email"), channels=True)))
 
 
 def reason_of(entry: Any) -> str | None:
@@ -143,30 +165,85 @@ def reason_of(entry: Any) -> str | None:
     return None
 
 
-def match(
-    inputs: Sequence[set[str]], entries: Iterable[Any], keys: Callable[[Any], set[str]]
-) -> tuple[dict[int, Any], list[Any]]:
-    """Each entry given to the first input item that shares a key with it and has none yet.
+class Matched(NamedTuple):
+    """The entries of an answer by the items they may belong to (in input order), and the
+    entries that may belong to none."""
 
-    Returns ``{input index: entry}`` and the entries that matched no item.
+    groups: dict[tuple[int, ...], list[Any]]
+    stray: list[Any]
+
+
+def match(
+    inputs: Sequence[Keys],
+    entries: Iterable[Any],
+    keys: Callable[[Any], Keys],
+    *,
+    skip: Container[int] = (),
+) -> Matched:
+    """Each entry under the items it may belong to: the items that share an id with it or,
+    when none does, the items without an id that share a channel with it. Items in ``skip``
+    are known but belong to no entry.
     """
-    owners: dict[str, list[int]] = {}
-    for i, item_keys in enumerate(inputs):
-        for key in item_keys:
-            owners.setdefault(key, []).append(i)
-    claimed: dict[int, Any] = {}
-    unmatched: list[Any] = []
+    by_id: dict[str, list[int]] = {}
+    by_channel: dict[str, list[int]] = {}
+    for i, item in enumerate(inputs):
+        for key in item.ids:
+            by_id.setdefault(key, []).append(i)
+        for key in () if item.ids else item.channels:
+            by_channel.setdefault(key, []).append(i)
+    matched = Matched({}, [])
     for entry in entries:
-        found = None
-        for key in sorted(keys(entry)):
-            found = next((i for i in owners.get(key, ()) if i not in claimed), None)
-            if found is not None:
-                break
-        if found is None:
-            unmatched.append(entry)
+        entry_keys = keys(entry)
+        owners = {i for key in entry_keys.ids for i in by_id.get(key, ())}
+        if not owners:
+            owners = {
+                i for key in entry_keys.ids | entry_keys.channels for i in by_channel.get(key, ())
+            }
+        owners -= {i for i in owners if i in skip}
+        if owners:
+            matched.groups.setdefault(tuple(sorted(owners)), []).append(entry)
         else:
-            claimed[found] = entry
-    return claimed, unmatched
+            matched.stray.append(entry)
+    return matched
+
+
+class _Resolved(NamedTuple):
+    #: The items the entries surely or by count belong to, each with its entry (``None`` when
+    #: which of several entries is its own cannot be told).
+    owned: dict[int, Any]
+    #: The items that share entries with more items than there are entries: some of them have
+    #: none, and which is unknown.
+    doubtful: set[int]
+
+
+def _resolve(groups: Mapping[tuple[int, ...], list[Any]], inputs: Sequence[Keys]) -> _Resolved:
+    """Which items the grouped entries belong to, never by a guess.
+
+    An entry with one possible owner is that item's. When a group of items shares as many
+    entries as it has items (or more), each item has one; an entry goes to an item only when
+    the items are alike (the same key given twice), in order. A group with fewer entries than
+    items is doubtful: order is no evidence of which item an entry speaks of (the first of
+    two duplicates is the one usually applied, not the one refused).
+    """
+    sure: dict[int, list[Any]] = {}
+    counted: dict[int, list[Any]] = {}
+    doubtful: set[int] = set()
+    for owners, entries in groups.items():
+        if len(owners) == 1:
+            sure.setdefault(owners[0], []).extend(entries)
+        elif len(entries) < len(owners):
+            doubtful.update(owners)
+        else:
+            alike = len(entries) == len(owners) and len({inputs[i] for i in owners}) == 1
+            for n, i in enumerate(owners):
+                counted.setdefault(i, []).append(entries[n] if alike else None)
+    owned: dict[int, Any] = {}
+    for i in sorted(sure.keys() | counted.keys()):
+        if i in doubtful and i not in sure:
+            continue
+        mine = sure.get(i, []) + counted.get(i, [])
+        owned[i] = mine[0] if len(mine) == 1 else None
+    return _Resolved(owned, doubtful - sure.keys())
 
 
 def settle(
@@ -174,48 +251,59 @@ def settle(
     inputs: Sequence[Any],
     bodies: Sequence[Any],
     answer: Answer,
-    keys: Callable[[Any], set[str]],
+    keys: Callable[[Any], Keys],
 ) -> tuple[list[BulkItem[Any]], list[Any]]:
     """The items of one batch from its answer, and the failure entries matched to no item.
 
-    An item named by a failure entry failed; an item matched to a returned entry succeeded with
-    it as ``result``. When the answer lists what it did but some items were not matched to an
-    entry, the leftovers are paired with the leftover entries in order, if there are as many of
-    each. When failures could not be matched to any item, the items not accounted for are
-    :attr:`BulkStatus.UNKNOWN`: any of them may be the one that failed.
+    Entries are matched by id first (an item with a UUID is known by it alone), by channel for
+    the items without one. An item named by a failure entry failed; an item matched to a
+    returned entry succeeded with it as ``result``. An entry that may belong to more items than
+    there are such entries makes those items :attr:`BulkStatus.UNKNOWN`: a wrong "failed"
+    invites a resend, and a duplicate. When the answer lists what it did but some items were
+    not matched to an entry, the leftovers are paired with the leftover entries in order, if
+    there are as many of each; otherwise they are unknown (the server may have dropped them).
+    When failures could not be matched to any item, the items not accounted for are unknown:
+    any of them may be the one that failed.
     """
     done, failed = answer
     item_keys = [keys(body) for body in bodies]
-    failures, stray_failures = match(item_keys, failed, keys)
-    open_keys = [set() if i in failures else k for i, k in enumerate(item_keys)]
-    results, stray_results = match(open_keys, done or (), keys)
-    leftovers = [i for i in range(len(bodies)) if i not in failures and i not in results]
-    if stray_results and len(stray_results) == len(leftovers) and not stray_failures:
+    failures = match(item_keys, failed, keys)
+    failing = _resolve(failures.groups, item_keys)
+    results = match(item_keys, done or (), keys, skip=failing.owned.keys() | failing.doubtful)
+    succeeding = _resolve(results.groups, item_keys)
+    owned = dict(succeeding.owned)
+    taken = failing.owned.keys() | failing.doubtful | owned.keys() | succeeding.doubtful
+    leftovers = [i for i in range(len(bodies)) if i not in taken]
+    if results.stray and len(results.stray) == len(leftovers) and not failures.stray:
         # The server's echo did not carry a key we know (it normalized a value, say): pair the
         # rest in order, the order being all that is left to go by.
-        results.update(zip(leftovers, stray_results, strict=True))
-        leftovers = []
+        owned.update(zip(leftovers, results.stray, strict=True))
     items: list[BulkItem[Any]] = []
     for i in range(len(bodies)):
         common = {"index": offset + i, "input": inputs[i]}
-        if i in failures:
-            entry = failures[i]
+        doubt = None
+        if i in failing.owned:
+            entry = failing.owned[i]
             items.append(
                 BulkItem(**common, status=BulkStatus.FAILED, reason=reason_of(entry), detail=entry)
             )
-        elif i in results:
-            items.append(BulkItem(**common, status=BulkStatus.SUCCEEDED, result=results[i]))
-        elif stray_failures:
-            items.append(
-                BulkItem(
-                    **common,
-                    status=BulkStatus.UNKNOWN,
-                    reason="the batch reported failures that match no item; this may be one",
-                )
-            )
-        else:
+            continue
+        if i in failing.doubtful:
+            doubt = "a failure the batch reported names this item and another; either may be it"
+        elif i in owned:
+            items.append(BulkItem(**common, status=BulkStatus.SUCCEEDED, result=owned[i]))
+            continue
+        elif i in succeeding.doubtful:
+            doubt = "the batch returned fewer contacts than the items they may belong to"
+        elif failures.stray:
+            doubt = "the batch reported failures that match no item; this may be one"
+        elif done is not None:
+            doubt = "the batch's answer lists this item neither as done nor as failed"
+        if doubt is None:
             items.append(BulkItem(**common, status=BulkStatus.SUCCEEDED))
-    return items, stray_failures
+        else:
+            items.append(BulkItem(**common, status=BulkStatus.UNKNOWN, reason=doubt))
+    return items, failures.stray
 
 
 def _batch_failed(
@@ -229,6 +317,16 @@ def _batch_failed(
     ]
 
 
+def _unmatched_answer(offset: int, inputs: Sequence[Any], exc: Exception) -> list[BulkItem[Any]]:
+    """The items of a batch that was applied (it answered) but whose answer could not be read
+    item by item: any of them may have failed."""
+    reason = f"the batch was answered, but its answer could not be matched to the items: {exc!r}"
+    return [
+        BulkItem(index=offset + i, input=item, status=BulkStatus.UNKNOWN, reason=reason)
+        for i, item in enumerate(inputs)
+    ]
+
+
 async def run_batches(
     inputs: Sequence[Any],
     bodies: Sequence[Any],
@@ -236,7 +334,7 @@ async def run_batches(
     batch_size: int,
     workers: int,
     send: SendBatch,
-    keys: Callable[[Any], set[str]],
+    keys: Callable[[Any], Keys],
 ) -> BulkResult[Any]:
     """Send ``bodies`` in batches of ``batch_size``, at most ``workers`` at a time.
 
@@ -266,7 +364,10 @@ async def run_batches(
                 if isinstance(exc, _FATAL):
                     fatal = exc
             else:
-                done[k], strays[k] = settle(lo, inputs[lo:hi], bodies[lo:hi], answer, keys)
+                try:
+                    done[k], strays[k] = settle(lo, inputs[lo:hi], bodies[lo:hi], answer, keys)
+                except Exception as exc:  # one odd answer must not lose the other batches
+                    done[k] = _unmatched_answer(lo, inputs[lo:hi], exc)
 
     tasks = [asyncio.ensure_future(worker()) for _ in range(min(workers, len(starts)))]
     try:

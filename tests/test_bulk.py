@@ -16,12 +16,15 @@ from heymarket_async import (
     BulkItem,
     BulkResult,
     BulkStatus,
+    HeymarketClient,
     Hooks,
     InvalidResponseError,
     RetryPolicy,
     ServerError,
 )
 from heymarket_async._bulk import (
+    Keys,
+    Matched,
     contact_keys,
     failures_answer,
     match,
@@ -32,9 +35,14 @@ from heymarket_async._bulk import (
     settle,
     upsert_answer,
 )
-from heymarket_async._convert import StructureError
+from heymarket_async._convert import StructureError, structure_contact
+from heymarket_async.models import Contact
 from heymarket_async.testing import FakeHeymarket, Fault
 from tests._fakes import InstantSleep, ScaledTime
+from tests._server import API_KEY, WireServer, json_reply
+
+U_OLD = "e3e70682-c209-4cac-a29f-6fbed82c07cd"
+U_NEW = "eb1167b3-67a9-4378-bc65-c1e582e2e662"
 
 
 def _error(cls: type[Any], status: int) -> Any:
@@ -75,17 +83,22 @@ class TestAnswers:
 
 class TestKeysAndReasons:
     def test_phone_keys_of_items_entries_and_bare_strings(self) -> None:
-        assert phone_keys({"phone": "15105553344", "first": "A"}) == {"15105553344"}
-        assert phone_keys({"contact": {"phone": "15105553344"}}) == {"15105553344"}
-        assert phone_keys("15105553344") == {"15105553344"}
-        assert phone_keys({"phone": True}) == set()
+        phone = Keys(frozenset({"15105553344"}))
+        assert phone_keys({"phone": "15105553344", "first": "A"}) == phone
+        assert phone_keys({"contact": {"phone": "15105553344"}}) == phone
+        assert phone_keys("15105553344") == phone
+        assert phone_keys({"phone": True}) == Keys(frozenset())
 
-    def test_contact_keys_cover_uuid_and_channels(self) -> None:
+    def test_contact_keys_tell_the_uuid_from_the_channels(self) -> None:
         body = {
-            "uuid": "u-1",
+            "uuid": U_OLD.upper(),
+            "phone": "15105553344",
             "contact_channels": [{"channel_type": "email", "channel_id": "a@b.c"}],
         }
-        assert contact_keys(body) == {"u-1", "a@b.c"}
+        assert contact_keys(body) == Keys(frozenset({U_OLD}), frozenset({"15105553344", "a@b.c"}))
+        assert contact_keys(U_OLD) == Keys(frozenset({U_OLD}))
+        contact = structure_contact({"uuid": U_OLD, "email": "a@b.c"})
+        assert contact_keys(contact) == Keys(frozenset({U_OLD}), frozenset({"a@b.c"}))
 
     @pytest.mark.parametrize(
         ("entry", "reason"),
@@ -114,24 +127,51 @@ class TestKeysAndReasons:
         assert may_have_written(exc) is written
 
 
-class TestMatch:
-    def test_each_entry_claims_the_first_free_item_with_its_key(self) -> None:
-        claimed, unmatched = match([{"a"}, {"a"}, {"b"}], ["a", "a", "a", "c"], lambda e: {e})
-        assert claimed == {0: "a", 1: "a"}
-        assert unmatched == ["a", "c"]
+def _key(entry: str) -> Keys:
+    """``"u:x"`` is known by the id ``x``, ``"c:x"`` by the channel ``x``."""
+    kind, _, value = entry.partition(":")
+    return Keys(frozenset({value})) if kind == "u" else Keys(frozenset(), frozenset({value}))
 
-    @given(st.lists(st.sampled_from("abcde"), max_size=12), st.lists(st.sampled_from("abcdef")))
-    def test_every_entry_is_claimed_once_or_left_unmatched(
+
+class TestMatch:
+    def test_entries_are_grouped_under_every_item_they_may_belong_to(self) -> None:
+        inputs = [_key("u:a"), _key("u:a"), _key("u:b"), _key("c:p")]
+        matched = match(inputs, ["u:a", "u:a", "u:a", "u:c", "c:p", "u:p"], _key)
+        assert matched.groups == {(0, 1): ["u:a", "u:a", "u:a"], (3,): ["c:p", "u:p"]}
+        assert matched.stray == ["u:c"]
+
+    def test_an_id_wins_over_a_channel_and_an_item_with_an_id_has_no_channel(self) -> None:
+        with_id = Keys(frozenset({"a"}), frozenset({"p"}))
+        without = _key("c:p")
+        entry = Keys(frozenset({"a"}), frozenset({"p"}))
+        assert match([with_id, without], [entry], lambda e: e).groups == {(0,): [entry]}
+        other = Keys(frozenset({"z"}), frozenset({"p"}))
+        assert match([with_id, without], [other], lambda e: e).groups == {(1,): [other]}
+
+    def test_skipped_items_belong_to_no_entry(self) -> None:
+        inputs = [_key("u:a"), _key("c:p")]
+        entry = Keys(frozenset({"a"}), frozenset({"p"}))
+        matched = match(inputs, [entry], lambda e: e, skip={0})
+        assert matched == Matched({}, [entry]), "no falling back to the channel of another item"
+
+    @given(
+        st.lists(st.sampled_from(["u:a", "u:b", "c:p", "c:q"]), max_size=12),
+        st.lists(st.sampled_from(["u:a", "u:b", "u:z", "c:p", "c:q", "c:r"])),
+    )
+    def test_every_entry_is_grouped_once_or_left_unmatched(
         self, items: list[str], entries: list[str]
     ) -> None:
-        claimed, unmatched = match([{k} for k in items], entries, lambda e: {e})
-        assert len(claimed) + len(unmatched) == len(entries)
-        for i, entry in claimed.items():
-            assert items[i] == entry
-        # An entry is left over only when no free item shared its key.
-        for entry in set(unmatched):
-            free = [i for i, k in enumerate(items) if k == entry and i not in claimed]
-            assert free == []
+        matched = match([_key(k) for k in items], entries, _key)
+        assert sum(map(len, matched.groups.values())) + len(matched.stray) == len(entries)
+        for owners, grouped in matched.groups.items():
+            for entry in grouped:
+                kind = entry[0]
+                same = [i for i, k in enumerate(items) if k[2:] == entry[2:]]
+                # An id names every item with that id; a channel only the items without one.
+                assert list(owners) == same
+                assert all(items[i][0] == kind for i in owners)
+        for entry in matched.stray:
+            assert entry[2:] not in {k[2:] for k in items}
 
 
 class TestSettle:
@@ -151,17 +191,189 @@ class TestSettle:
         assert stray == [{"phone": "9"}]
         assert {i.status for i in items} == {BulkStatus.UNKNOWN}
 
-    def test_same_phone_twice_is_matched_once_each(self) -> None:
-        bodies = [{"phone": "1"}, {"phone": "1"}]
+    def test_same_phone_twice_with_one_failure_is_unknown_for_both(self) -> None:
+        # The server more likely refused the second as a duplicate: calling the first failed
+        # ("safe to resend") would be a guess, and a wrong one invites another duplicate.
+        bodies = [{"phone": "1"}, {"phone": "1"}, {"phone": "2"}]
         failed = [{"phone": "1", "error": "dup"}]
-        items, _ = settle(0, bodies, bodies, (None, failed), phone_keys)
-        assert [i.status for i in items] == [BulkStatus.FAILED, BulkStatus.SUCCEEDED]
+        items, stray = settle(0, bodies, bodies, (None, failed), phone_keys)
+        assert stray == []
+        assert [i.status for i in items] == [
+            BulkStatus.UNKNOWN,
+            BulkStatus.UNKNOWN,
+            BulkStatus.SUCCEEDED,
+        ]
+
+    def test_same_key_twice_with_as_many_failures_fails_both(self) -> None:
+        bodies = [U_OLD, U_OLD]
+        failed = [{"uuid": U_OLD, "error": "not found"}] * 2
+        items, _ = settle(0, bodies, bodies, (None, failed), contact_keys)
+        assert [(i.status, i.reason) for i in items] == [(BulkStatus.FAILED, "not found")] * 2
+
+    def test_same_uuid_twice_gets_its_contacts_in_order(self) -> None:
+        bodies = [{"uuid": U_OLD, "first": "A"}, {"uuid": U_OLD, "first": "B"}]
+        done = [structure_contact({"uuid": U_OLD, "first": f}) for f in "AB"]
+        items, _ = settle(0, bodies, bodies, (done, []), contact_keys)
+        assert [(i.status, i.result) for i in items] == [
+            (BulkStatus.SUCCEEDED, done[0]),
+            (BulkStatus.SUCCEEDED, done[1]),
+        ]
+
+    def test_leftover_results_are_paired_in_order_when_counts_agree(self) -> None:
+        bodies = [{"uuid": "a"}, {"uuid": "b"}]
+        items, _ = settle(0, bodies, bodies, (["x", "y"], []), contact_keys)
+        assert [(i.status, i.result) for i in items] == [
+            (BulkStatus.SUCCEEDED, "x"),
+            (BulkStatus.SUCCEEDED, "y"),
+        ]
 
     def test_leftover_results_are_not_paired_when_counts_differ(self) -> None:
         bodies = [{"uuid": "a"}, {"uuid": "b"}]
         items, _ = settle(0, bodies, bodies, (["x"], []), contact_keys)
-        assert [i.result for i in items] == [None, None]
-        assert all(i.ok for i in items)
+        assert [(i.status, i.result) for i in items] == [(BulkStatus.UNKNOWN, None)] * 2
+
+    def test_an_item_a_listing_answer_leaves_out_is_unknown(self) -> None:
+        # The answer lists what was done and what failed; an item in neither may have been
+        # dropped, and calling it succeeded would hide that.
+        bodies = [{"uuid": U_OLD}, {"uuid": U_NEW}]
+        done = [structure_contact({"uuid": U_OLD})]
+        items, _ = settle(0, bodies, bodies, (done, []), contact_keys)
+        assert [i.status for i in items] == [BulkStatus.SUCCEEDED, BulkStatus.UNKNOWN]
+        assert items[1].reason is not None
+        assert "neither" in items[1].reason
+
+
+class TestSettleByUuidFirst:
+    """An item with a uuid is known by it alone; channels identify only the items without one."""
+
+    BODIES: list[dict[str, Any]] = [  # noqa: RUF012
+        {"uuid": U_OLD, "first": "X"},
+        {"contact_channels": [{"channel_type": "phone", "channel_id": "15105550001"}]},
+    ]
+
+    @staticmethod
+    def _contact(uuid: str, first: str) -> Contact:
+        return structure_contact({"uuid": uuid, "phone": "15105550001", "first": first})
+
+    def test_an_item_with_a_uuid_gets_the_contact_with_that_uuid(self) -> None:
+        answer = ([self._contact(U_OLD, "X"), self._contact(U_NEW, "Y")], [])
+        items, _ = settle(0, self.BODIES, self.BODIES, answer, contact_keys)
+        assert [i.status for i in items] == [BulkStatus.SUCCEEDED] * 2
+        assert [(i.result.uuid, i.result.first) for i in items if i.result] == [
+            (U_OLD, "X"),
+            (U_NEW, "Y"),
+        ]
+
+    def test_a_failure_naming_the_uuid_marks_that_item_not_its_neighbour(self) -> None:
+        # The update by uuid failed (the entry names the uuid and the contact's phone); the new
+        # contact with that phone was created. Reporting the create as failed would invite a
+        # resend, and a duplicate.
+        failed = [{"uuid": U_OLD, "phone": "15105550001", "error": "locked"}]
+        answer = ([self._contact(U_NEW, "Y")], failed)
+        items, stray = settle(0, self.BODIES, self.BODIES, answer, contact_keys)
+        assert stray == []
+        assert [i.status for i in items] == [BulkStatus.FAILED, BulkStatus.SUCCEEDED]
+        assert items[0].reason == "locked"
+        assert items[1].result is not None
+        assert items[1].result.uuid == U_NEW
+
+    def test_a_uuid_item_is_not_matched_by_a_channel(self) -> None:
+        # The entry's uuid is not in the batch: only the item without a uuid may be its owner.
+        failed = [{"uuid": U_NEW, "phone": "15105550001"}]
+        bodies = [{"uuid": U_OLD, "phone": "15105550001"}, self.BODIES[1]]
+        items, _ = settle(0, bodies, bodies, (None, failed), contact_keys)
+        assert [i.status for i in items] == [BulkStatus.SUCCEEDED, BulkStatus.FAILED]
+
+    def test_uuids_match_whatever_their_case(self) -> None:
+        items, _ = settle(0, [U_OLD], [U_OLD], (None, [U_OLD.upper()]), contact_keys)
+        assert [i.status for i in items] == [BulkStatus.FAILED]
+
+    def test_a_failure_shared_by_items_without_a_uuid_makes_them_unknown(self) -> None:
+        phone = {"channel_type": "phone", "channel_id": "15105550001"}
+        email = {"channel_type": "email", "channel_id": "a@b.c"}
+        bodies = [{"contact_channels": [phone]}, {"contact_channels": [phone, email]}]
+        failed = [{"contact_channels": [phone], "error": "taken"}]
+        items, stray = settle(0, bodies, bodies, (None, failed), contact_keys)
+        assert stray == []
+        assert [i.status for i in items] == [BulkStatus.UNKNOWN] * 2
+
+    async def test_over_the_emulator(self) -> None:
+        async with FakeHeymarket() as fake:
+            old = fake.add_contact(phone="15105550001", first="Old")
+            hm = fake.client()
+            result = await hm.v2.upsert_contacts(
+                [
+                    {"uuid": old["uuid"], "first": "X"},
+                    {"channels": [("phone", "15105550001")], "first": "Y"},
+                ]
+            )
+            assert [i.status for i in result] == [BulkStatus.SUCCEEDED] * 2
+            first, second = (i.result for i in result)
+            assert first is not None
+            assert second is not None
+            assert (first.uuid, first.first) == (old["uuid"], "X")
+            assert (second.uuid != old["uuid"], second.first) == (True, "Y")
+
+
+class TestOddEntries:
+    @pytest.mark.parametrize("channels", [5, "15105550000", {"channel_id": "x"}, [5, None]])
+    @pytest.mark.parametrize("keys", [phone_keys, contact_keys])
+    def test_odd_contact_channels_are_ignored(self, channels: Any, keys: Any) -> None:
+        bodies = [{"phone": "15105550000"}]
+        failed = [{"phone": "15105550000", "contact_channels": channels}]
+        items, _ = settle(0, bodies, bodies, (None, failed), keys)
+        assert [i.status for i in items] == [BulkStatus.FAILED]
+
+    def test_settle_tolerates_an_odd_failure_entry(self) -> None:
+        bodies = [{"phone": "15105550000"}, {"phone": "15105550001"}]
+        answer = (None, [{"phone": "15105550000", "contact_channels": 5}])
+        items, _ = settle(0, bodies, bodies, answer, phone_keys)
+        assert [i.status for i in items] == [BulkStatus.FAILED, BulkStatus.SUCCEEDED]
+
+    async def test_batch_create_reports_every_item_despite_an_odd_failure_entry(
+        self, wire: WireServer
+    ) -> None:
+        wire.reply(
+            json_reply("ok"),
+            json_reply([{"phone": "15105550002", "contact_channels": 5}]),
+        )
+        async with HeymarketClient(
+            API_KEY, base_url=wire.url, max_concurrency=1, retry=RetryPolicy.disabled()
+        ) as hm:
+            result = await hm.batch_create_contacts(
+                [{"phone": f"1510555000{n}"} for n in range(4)], batch_size=2
+            )
+        assert [i.status for i in result] == [
+            BulkStatus.SUCCEEDED,
+            BulkStatus.SUCCEEDED,
+            BulkStatus.FAILED,
+            BulkStatus.SUCCEEDED,
+        ]
+
+    async def test_a_batch_whose_answer_cannot_be_matched_is_unknown_and_the_rest_kept(
+        self,
+    ) -> None:
+        async def send(batch: list[Any]) -> Any:
+            return None, [{"phone": b["phone"]} for b in batch if b["phone"] == "2"]
+
+        def keys(entry: Any) -> Any:
+            if entry["phone"] == "3":
+                raise TypeError("an answer no one foresaw")
+            return phone_keys(entry)
+
+        bodies = [{"phone": str(n)} for n in range(6)]
+        result = await run_batches(bodies, bodies, batch_size=2, workers=2, send=send, keys=keys)
+        assert [i.status for i in result] == [
+            BulkStatus.SUCCEEDED,
+            BulkStatus.SUCCEEDED,
+            BulkStatus.UNKNOWN,
+            BulkStatus.UNKNOWN,
+            BulkStatus.SUCCEEDED,
+            BulkStatus.SUCCEEDED,
+        ]
+        reason = result.items[2].reason
+        assert reason is not None
+        assert "an answer no one foresaw" in reason
 
 
 class TestBulkResult:
@@ -251,7 +463,9 @@ class TestRunBatches:
             raise _error(AuthenticationError, 401)
 
         bodies = list(range(10))
-        result = await run_batches(bodies, bodies, batch_size=2, workers=1, send=send, keys=set)
+        result = await run_batches(
+            bodies, bodies, batch_size=2, workers=1, send=send, keys=phone_keys
+        )
         assert len(sent) == 1
         assert {i.status for i in result} == {BulkStatus.FAILED}
         assert result.items[2].reason is not None
@@ -272,7 +486,7 @@ class TestRunBatches:
 
         bodies = list(range(10))
         task = asyncio.ensure_future(
-            run_batches(bodies, bodies, batch_size=1, workers=3, send=send, keys=set)
+            run_batches(bodies, bodies, batch_size=1, workers=3, send=send, keys=phone_keys)
         )
         await started.wait()
         task.cancel()
@@ -368,6 +582,16 @@ class TestOverTheEmulator:
             result = await hm.v2.delete_contacts([*gone, ghost], batch_size=2)
             assert [i.status for i in result] == [BulkStatus.SUCCEEDED] * 3 + [BulkStatus.FAILED]
             assert list(fake.contacts) == [kept["id"]]
+
+    async def test_v2_bulk_delete_of_one_uuid_twice_is_unknown_for_both(self) -> None:
+        async with FakeHeymarket() as fake:
+            uuid = fake.add_contact(phone="15105550001")["uuid"]
+            hm = fake.client()
+            result = await hm.v2.delete_contacts([uuid, uuid])
+            # The second delete found nothing: neither occurrence is the failed one for sure.
+            assert [i.status for i in result] == [BulkStatus.UNKNOWN] * 2
+            assert result.unmatched == ()
+            assert len(fake.contacts) == 0
 
     async def test_v2_bulk_delete_that_may_have_been_applied_is_unknown_and_not_resent(
         self,
