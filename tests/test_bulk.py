@@ -615,15 +615,16 @@ class TestOverTheEmulator:
 
     async def test_batches_go_through_the_clients_rate_limiter(self) -> None:
         async with FakeHeymarket() as fake:
-            # 60 a minute is one a second; ScaledTime makes a second a millisecond. Send times
-            # are read on the client's clock, in the hook the pipeline calls as it sends.
-            time = ScaledTime(1000)
+            # 60 a minute is one a second; ScaledTime makes a second 10 ms. Send times are read
+            # on the client's clock, in the hook the pipeline calls as it sends.
+            time = ScaledTime(100)
             sent: list[float] = []
             hooks = Hooks(on_request=lambda _: sent.append(time.clock()))
             hm = time.install(fake.client(max_concurrency=4, rate_limit=60, hooks=hooks))
             result = await hm.batch_create_contacts([{"phone": p} for p in PHONES], batch_size=5)
             assert result.ok
             assert len(sent) == 5
-            # The first goes at once and each later one a slot (1 s) after the one before.
+            # The first goes at once and each later one a slot (1 s) after the one before. (How
+            # many sleeps that takes is the limiter's business: a task woken late may not need one.)
             assert max(sent) - min(sent) >= 4 - 0.1
-            assert len(time.sleeps) >= 4
+            assert time.sleeps
