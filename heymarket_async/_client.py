@@ -225,7 +225,7 @@ class HeymarketClient(V1Methods):
             target += "?" + "&".join(f"{k}={v}" for k, v in request.query.items())
         # Paths and queries are built from validated ids and fixed words: nothing to quote.
         url = URL(target, encoded=True)
-        body = json_dumps(request.json) if request.has_body else None
+        body = self._encode(request) if request.has_body else None
         policy = self._retry
         clock = self._clock
         deadline = None if self._timeout is None else clock() + self._timeout
@@ -299,6 +299,21 @@ class HeymarketClient(V1Methods):
             self._scrub(error)
             self._finish(error, request, attempt, failures, None)
             raise error from exc
+
+    def _encode(self, request: Request) -> bytes:
+        """The JSON of a request's body; what no encoder can write is bad input, not sent.
+
+        Validation already refuses such values (a lone surrogate, an int past 64 bits); this
+        keeps a bare TypeError or UnicodeEncodeError of the encoder from reaching the caller
+        should anything slip past it.
+        """
+        try:
+            return json_dumps(request.json)
+        except (TypeError, ValueError) as exc:  # orjson's JSONEncodeError is a TypeError
+            reason = mask(str(exc), self._secrets, keep_pii=self._log_pii)
+            raise InvalidRequestError(
+                "body", f"cannot be encoded as JSON, so nothing was sent: {reason}"
+            ) from exc
 
     def _scrub(self, exc: HeymarketError) -> None:
         """Take every secret and JWT out of an error's text, whatever put it there.

@@ -31,9 +31,18 @@ from heymarket_async import (
     RetryPolicy,
     ServerError,
 )
+from heymarket_async import _client as client_module
 from heymarket_async._auth import SecretCredentials
+from heymarket_async._wire import Request, Safety, std_json_dumps
 from tests import _docs
 from tests._server import API_KEY, Reply, WireServer, json_reply, text_reply
+
+try:
+    import orjson
+except ImportError:  # the [fast] extra is optional
+    ENCODERS: list[Any] = [std_json_dumps]
+else:
+    ENCODERS = [std_json_dumps, orjson.dumps]
 
 
 async def wait_until(predicate: Any, *, limit: float = 2.0) -> None:
@@ -437,6 +446,35 @@ class TestNoSecretLeaks:
                 await client.get_contact(1)
             assert API_KEY not in str(info.value)
             assert API_KEY not in repr(info.value)
+
+
+class TestBodiesNoEncoderCanWrite:
+    """What validation lets through by mistake is still refused before it is sent."""
+
+    async def test_a_lone_surrogate_is_bad_input_and_nothing_is_sent(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        request = Request("POST", "/v1/contacts", Safety.READ, {"date": "x\ud800"})
+        with pytest.raises(InvalidRequestError, match="cannot be encoded as JSON") as info:
+            await client._call(request, lambda data: data)
+        assert info.value.field == "body"
+        assert wire.requests == []
+
+    @pytest.mark.parametrize("encoder", ENCODERS)
+    async def test_whatever_the_encoder_raises_is_bad_input(
+        self,
+        wire: WireServer,
+        client: HeymarketClient,
+        monkeypatch: pytest.MonkeyPatch,
+        encoder: Any,
+    ) -> None:
+        monkeypatch.setattr(client_module, "json_dumps", encoder)
+        for body in ({"first": "\udcff"}, {"n": object()}):
+            request = Request("POST", "/v1/contact", Safety.CREATE, body)
+            with pytest.raises(InvalidRequestError) as info:
+                await client._call(request, lambda data: data)
+            assert info.value.field == "body"
+        assert wire.requests == []
 
 
 class TestPipelineBasics:
