@@ -553,9 +553,21 @@ def _base_url(value: str | None, environ: Mapping[str, str] = os.environ) -> str
     return str(url).rstrip("/")
 
 
+#: The longest timeout: the largest float (``math.inf``, or an int beyond it, cannot be a timer).
+_MAX_SECONDS: Final = sys.float_info.max
+
+
 def _timeout(value: float | None) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise InvalidRequestError("timeout", "must be a number of seconds > 0, or None")
+    # Finite: aiohttp cannot arm a timer for math.inf, nor for an int past the largest float
+    # (every call would raise OverflowError).
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value <= _MAX_SECONDS
+    ):
+        raise InvalidRequestError(
+            "timeout", "must be a finite number of seconds > 0, or None for no limit"
+        )
     return float(value)

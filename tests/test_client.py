@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import socket
+import sys
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
@@ -228,6 +230,8 @@ class TestWithOptions:
     def test_an_invalid_timeout_is_refused(self) -> None:
         with pytest.raises(InvalidRequestError):
             HeymarketClient(API_KEY).with_options(timeout=0)
+        with pytest.raises(InvalidRequestError):
+            HeymarketClient(API_KEY).with_options(timeout=math.inf)
 
 
 class TestOptions:
@@ -243,6 +247,11 @@ class TestOptions:
             ({"timeout": -1.0}, "timeout"),
             ({"timeout": "5"}, "timeout"),
             ({"timeout": True}, "timeout"),
+            # aiohttp cannot arm a timer for an infinite timeout (OverflowError on every call).
+            ({"timeout": math.inf}, "timeout"),
+            ({"timeout": -math.inf}, "timeout"),
+            ({"timeout": math.nan}, "timeout"),
+            ({"timeout": 10**400}, "timeout"),  # no float holds it
             ({"base_url": "ftp://api.heymarket.com"}, "base_url"),
             ({"base_url": "api.heymarket.com"}, "base_url"),
             ({"base_url": "https://user:pw@api.heymarket.com"}, "base_url"),
@@ -263,6 +272,14 @@ class TestOptions:
         assert hm._retry == RetryPolicy(max_retries=3)
         assert HeymarketClient(API_KEY, timeout=None)._timeout is None
         assert HeymarketClient(API_KEY, max_retries=0)._retry.max_retries == 0
+
+    async def test_the_longest_finite_timeouts_work(self, wire: WireServer) -> None:
+        longest = RetryPolicy(attempt_timeout=sys.float_info.max)
+        async with HeymarketClient(
+            API_KEY, base_url=wire.url, timeout=sys.float_info.max, retry=longest
+        ) as hm:
+            await hm.delete_contact(5)
+        assert wire.last.path == "/v1/contact/5"
 
     async def test_a_base_url_with_a_path_prefix_keeps_it(self, wire: WireServer) -> None:
         async with HeymarketClient(API_KEY, base_url=wire.url + "/proxy/") as hm:
