@@ -19,7 +19,7 @@ from ._bulk import may_have_written
 from ._convert import StructureError
 from ._hooks import Hooks, RequestEvent, route_of
 from ._ratelimit import RateLimiter
-from ._redact import mask
+from ._redact import mask, mask_data
 from ._retry import RetryPolicy, plan_retry
 from ._transport import USER_AGENT, Transport
 from ._v1 import V1Methods
@@ -294,7 +294,7 @@ class HeymarketClient(V1Methods):
                 method=request.method,
                 url=target,
                 request_id=response.request_id,
-                text=body_text(response.body),
+                text=body_text(response.body, self._secrets),
             )
             self._scrub(error)
             self._finish(error, request, attempt, failures, None)
@@ -318,18 +318,20 @@ class HeymarketClient(V1Methods):
     def _scrub(self, exc: HeymarketError) -> None:
         """Take every secret and JWT out of an error's text, whatever put it there.
 
-        Server messages are already masked as they are read; this also covers transport
-        messages and the raw ``text`` of a body that echoed a credential back.
+        Server answers are already masked as they are read (message, text, every string of
+        the body); this also covers transport messages and errors made anywhere else.
         """
         secrets = self._credentials.secrets()
         if exc.args and isinstance(exc.args[0], str):
             line = mask(exc.args[0], secrets, keep_pii=True)
             if line != exc.args[0]:
                 exc.args = (line, *exc.args[1:])
-        for name in ("message", "text", "body"):
+        for name in ("message", "text"):
             value = getattr(exc, name, None)
             if isinstance(value, str):
                 setattr(exc, name, mask(value, secrets, keep_pii=True))
+        if isinstance(exc, APIError) and exc.body is not None:
+            exc.body = mask_data(exc.body, secrets, keep_pii=True)
 
     def _finish(
         self,

@@ -464,6 +464,50 @@ class TestNoSecretLeaks:
             assert API_KEY not in str(info.value)
             assert API_KEY not in repr(info.value)
 
+    async def test_a_key_echoed_across_the_cut_of_the_text_leaves_no_part_of_it(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        # The text is cut to 2,000 characters: masked after the cut, the key's head would stay.
+        wire.reply(text_reply("x" * 1980 + f" key {API_KEY}", 401, "text/plain"))
+        with pytest.raises(AuthenticationError) as info:
+            await client.get_contact(1)
+        assert info.value.text == "x" * 1980 + " key ***"
+        assert API_KEY[:8] not in repr(info.value.body)
+
+    async def test_a_key_anywhere_in_a_json_body_is_masked_and_the_shape_kept(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(
+            json_reply(
+                {
+                    "error": "invalid key",
+                    "api_key": API_KEY,
+                    "seen": [{"header": f"Bearer {API_KEY}", "count": 2}, API_KEY, None],
+                },
+                401,
+            )
+        )
+        with pytest.raises(AuthenticationError) as info:
+            await client.get_contact(1)
+        assert info.value.body == {
+            "error": "invalid key",
+            "api_key": "***",
+            "seen": [{"header": "Bearer ***", "count": 2}, "***", None],
+        }
+        assert API_KEY not in info.value.text
+
+    async def test_a_key_in_a_body_of_the_wrong_shape_is_masked_in_the_text(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(Reply(200, ("x" * 1995 + API_KEY).encode()))
+        with pytest.raises(InvalidResponseError) as info:
+            await client.get_contact(1)
+        assert info.value.text == "x" * 1995 + "***"
+        wire.reply(json_reply(["y" * 1995 + API_KEY]))
+        with pytest.raises(InvalidResponseError, match="unexpected response shape") as info:
+            await client.get_contact(1)
+        assert API_KEY[:6] not in info.value.text
+
 
 class TestBodiesNoEncoderCanWrite:
     """What validation lets through by mistake is still refused before it is sent."""
