@@ -19,7 +19,7 @@ from ._bulk import may_have_written
 from ._convert import StructureError
 from ._hooks import Hooks, RequestEvent, route_of
 from ._ratelimit import RateLimiter
-from ._redact import mask
+from ._redact import mask, mask_data
 from ._retry import RetryPolicy, plan_retry
 from ._transport import USER_AGENT, Transport
 from ._v1 import V1Methods
@@ -225,7 +225,7 @@ class HeymarketClient(V1Methods):
             target += "?" + "&".join(f"{k}={v}" for k, v in request.query.items())
         # Paths and queries are built from validated ids and fixed words: nothing to quote.
         url = URL(target, encoded=True)
-        body = json_dumps(request.json) if request.has_body else None
+        body = self._encode(request) if request.has_body else None
         policy = self._retry
         clock = self._clock
         deadline = None if self._timeout is None else clock() + self._timeout
@@ -294,27 +294,44 @@ class HeymarketClient(V1Methods):
                 method=request.method,
                 url=target,
                 request_id=response.request_id,
-                text=body_text(response.body),
+                text=body_text(response.body, self._secrets),
             )
             self._scrub(error)
             self._finish(error, request, attempt, failures, None)
             raise error from exc
 
+    def _encode(self, request: Request) -> bytes:
+        """The JSON of a request's body; what no encoder can write is bad input, not sent.
+
+        Validation already refuses such values (a lone surrogate, an int past 64 bits); this
+        keeps a bare TypeError or UnicodeEncodeError of the encoder from reaching the caller
+        should anything slip past it.
+        """
+        try:
+            return json_dumps(request.json)
+        except (TypeError, ValueError) as exc:  # orjson's JSONEncodeError is a TypeError
+            reason = mask(str(exc), self._secrets, keep_pii=self._log_pii)
+            raise InvalidRequestError(
+                "body", f"cannot be encoded as JSON, so nothing was sent: {reason}"
+            ) from exc
+
     def _scrub(self, exc: HeymarketError) -> None:
         """Take every secret and JWT out of an error's text, whatever put it there.
 
-        Server messages are already masked as they are read; this also covers transport
-        messages and the raw ``text`` of a body that echoed a credential back.
+        Server answers are already masked as they are read (message, text, every string of
+        the body); this also covers transport messages and errors made anywhere else.
         """
         secrets = self._credentials.secrets()
         if exc.args and isinstance(exc.args[0], str):
             line = mask(exc.args[0], secrets, keep_pii=True)
             if line != exc.args[0]:
                 exc.args = (line, *exc.args[1:])
-        for name in ("message", "text", "body"):
+        for name in ("message", "text"):
             value = getattr(exc, name, None)
             if isinstance(value, str):
                 setattr(exc, name, mask(value, secrets, keep_pii=True))
+        if isinstance(exc, APIError) and exc.body is not None:
+            exc.body = mask_data(exc.body, secrets, keep_pii=True)
 
     def _finish(
         self,
@@ -538,9 +555,21 @@ def _base_url(value: str | None, environ: Mapping[str, str] = os.environ) -> str
     return str(url).rstrip("/")
 
 
+#: The longest timeout: the largest float (``math.inf``, or an int beyond it, cannot be a timer).
+_MAX_SECONDS: Final = sys.float_info.max
+
+
 def _timeout(value: float | None) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise InvalidRequestError("timeout", "must be a number of seconds > 0, or None")
+    # Finite: aiohttp cannot arm a timer for math.inf, nor for an int past the largest float
+    # (every call would raise OverflowError).
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value <= _MAX_SECONDS
+    ):
+        raise InvalidRequestError(
+            "timeout", "must be a finite number of seconds > 0, or None for no limit"
+        )
     return float(value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Final
+from typing import Any, Final
 
 _EMAIL: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A bare run of 8-15 digits (E.164 without "+", or with it), or a number written the North
@@ -17,6 +17,7 @@ _PHONE: Final = re.compile(
 )
 # A JWT (header.payload.signature, base64url; the header always starts '{"' = "eyJ").
 _JWT: Final = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]+")
+_NOT_BASE64URL: Final = re.compile(r"[^\w-]")
 #: Secrets shorter than this are not searched for: they would mask ordinary words.
 _MIN_SECRET: Final = 6
 
@@ -31,6 +32,31 @@ def _mask_email(match: re.Match[str]) -> str:
     return f"{local[:1]}***@{domain}"
 
 
+def _mask_jwts(text: str) -> str:
+    """``_JWT.sub("***", text)`` in linear time.
+
+    ``re.sub`` tries the pattern at every "eyJ" of a run of base64url characters, and each try
+    scans to the run's end: quadratic, so that a body of "eyJeyJeyJ..." would hold the event
+    loop for minutes. Every try in one run stops at the same character, so when the first fails
+    the rest of the run is skipped.
+    """
+    parts: list[str] = []
+    done = 0  # text[:done] is in parts
+    start = text.find("eyJ")
+    while start >= 0:
+        match = _JWT.match(text, start)
+        if match is None:
+            stop = _NOT_BASE64URL.search(text, start)
+            end = len(text) if stop is None else stop.start()
+        else:
+            parts.append(text[done:start])
+            parts.append("***")
+            done = end = match.end()
+        start = text.find("eyJ", end)
+    parts.append(text[done:])
+    return "".join(parts)
+
+
 def mask(text: str, secrets: Iterable[str] = (), *, keep_pii: bool = False) -> str:
     """``text`` with phone numbers reduced to their last two digits, email local parts hidden,
     and any JWT or any of ``secrets`` (an API key a server echoed back) replaced by ``***``.
@@ -41,7 +67,37 @@ def mask(text: str, secrets: Iterable[str] = (), *, keep_pii: bool = False) -> s
     for secret in secrets:
         if len(secret) >= _MIN_SECRET:
             text = text.replace(secret, "***")
-    text = _JWT.sub("***", text)
+    if "eyJ" in text:
+        text = _mask_jwts(text)
     if keep_pii:
         return text
     return _PHONE.sub(_mask_phone, _EMAIL.sub(_mask_email, text))
+
+
+def mask_data(data: Any, secrets: Iterable[str] = (), *, keep_pii: bool = False) -> Any:
+    """A copy of decoded JSON ``data`` with every string in it (keys too) passed through
+    :func:`mask`; dicts and lists keep their shape, other values are kept as they are.
+
+    Walked without recursion, so no nesting depth raises ``RecursionError``.
+    """
+    secrets = tuple(secrets)
+    pending: list[tuple[Any, Any]] = []
+
+    def copy(value: Any) -> Any:
+        if isinstance(value, str):
+            return mask(value, secrets, keep_pii=keep_pii)
+        if isinstance(value, (dict, list)):
+            empty: Any = {} if isinstance(value, dict) else []
+            pending.append((value, empty))
+            return empty
+        return value
+
+    top = copy(data)
+    while pending:
+        source, target = pending.pop()
+        if isinstance(source, dict):
+            for key, value in source.items():
+                target[copy(key)] = copy(value)
+        else:
+            target.extend([copy(value) for value in source])
+    return top

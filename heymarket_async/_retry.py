@@ -8,6 +8,7 @@ Everything here is pure (the random source is a parameter), so it is tested with
 from __future__ import annotations
 
 import random
+import sys
 from typing import Final
 
 import attrs
@@ -21,6 +22,10 @@ __all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "backoff_delay", "is_retryable",
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 
 
+#: The longest timeout: the largest float (``math.inf``, or an int beyond it, cannot be a timer).
+_MAX_SECONDS: Final = sys.float_info.max
+
+
 def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
         raise ValueError(f"{attribute.name} must be >= 0 (seconds), got {value!r}")
@@ -29,8 +34,16 @@ def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) ->
 def _positive_or_none(_: object, attribute: attrs.Attribute[float | None], value: object) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{attribute.name} must be a number of seconds > 0 or None, got {value!r}")
+    # Finite: aiohttp cannot arm a timer for math.inf, nor for an int past the largest float
+    # (every call would raise OverflowError).
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value <= _MAX_SECONDS
+    ):
+        raise ValueError(
+            f"{attribute.name} must be a finite number of seconds > 0 or None, got {value!r}"
+        )
 
 
 def _max_retries(_: object, attribute: attrs.Attribute[int], value: object) -> None:

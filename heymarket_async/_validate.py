@@ -1,6 +1,10 @@
 """Input checks and request bodies: everything is checked before a request is built.
 
 Each check raises :class:`InvalidRequestError` naming the argument; nothing is sent.
+
+What goes into a body must be something JSON can carry: text with a UTF-8 form (no lone
+surrogate, as ``errors="surrogateescape"`` leaves in a name read from a badly encoded file) and
+ints the API's 64-bit signed integers hold (an id is 1 to 2**63 - 1).
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from .errors import InvalidRequestError
 from .models import UNASSIGN, ContactChannel, ContactStatusValue, Tag, UnsetType
 
 MAX_TAGS: Final = 5
+#: The largest int a request may carry: the API's ids are 64-bit signed integers (orjson cannot
+#: even write an int of 2**64 or more, and the stdlib encoder would send it to be refused).
+MAX_INT: Final = 2**63 - 1
 V2_MAX_LIMIT: Final = 100
 
 _PHONE_FORMATTING: Final = re.compile(r"[\s().\-/]")
@@ -64,7 +71,31 @@ def phone(value: object, field: str = "phone") -> str:
 def _int(value: object, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidRequestError(field, f"must be an int, not {type(value).__name__}")
+    if not -MAX_INT - 1 <= value <= MAX_INT:
+        raise InvalidRequestError(field, "is out of range: the API takes ints up to 2**63 - 1")
     return value
+
+
+def _text(value: str, field: str) -> str:
+    """``value``, once it is known to have a UTF-8 form (which JSON needs)."""
+    if not value.isascii():  # the common case costs one scan
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidRequestError(
+                field,
+                f"holds {value[exc.start]!r} at index {exc.start}, which has no UTF-8 form "
+                "(a lone surrogate, as errors='surrogateescape' leaves): it cannot be sent",
+            ) from None
+    return value
+
+
+def _decimal(value: int, field: str) -> str:
+    """An int as its decimal digits; past Python's limit on int to str (4300 digits), bad input."""
+    try:
+        return str(int(value))  # int() first: str() of an IntEnum member is its name on 3.10
+    except ValueError:
+        raise InvalidRequestError(field, "is an int too long to write out") from None
 
 
 def contact_id(value: object) -> int:
@@ -153,7 +184,7 @@ def custom(value: object) -> dict[str, str]:
     for key, item in value.items():
         if isinstance(key, bool) or not isinstance(key, (int, str)):
             raise InvalidRequestError("custom", f"key {key!r} is not a numeric field id")
-        name = str(int(key)) if isinstance(key, int) else key
+        name = _decimal(key, "custom") if isinstance(key, int) else key
         if not name.isdigit() or not name.isascii():
             raise InvalidRequestError(
                 "custom",
@@ -165,11 +196,11 @@ def custom(value: object) -> dict[str, str]:
 
 def _custom_value(value: object, field: str) -> str:
     if isinstance(value, str):
-        return value
+        return _text(value, field)
     if isinstance(value, bool):
         raise InvalidRequestError(field, "a bool is ambiguous: pass the string the field expects")
     if isinstance(value, int):
-        return str(int(value))  # int() first: str() of an IntEnum member is its name on 3.10
+        return _decimal(value, field)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             return value.isoformat()
@@ -182,8 +213,10 @@ def _custom_value(value: object, field: str) -> str:
 
 
 def _optional_str(value: object, field: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _text(value, field)
     raise InvalidRequestError(field, f"must be a str, not {type(value).__name__}")
 
 
@@ -257,7 +290,7 @@ def channel_id(kind: str, value: object, field: str = "channel_id") -> str:
         raise InvalidRequestError(field, "must be a non-empty string")
     if kind == "email" and "@" not in value:
         raise InvalidRequestError(field, "is not an email address")
-    return value
+    return _text(value, field)
 
 
 def channels(value: object) -> list[dict[str, str]]:
@@ -283,7 +316,9 @@ def search_values(values: tuple[object, ...], kind: str | None) -> list[str]:
         # Only digits and phone punctuation: a phone number written some friendly way. Other
         # channel ids (which may hold digits too) go to the server as given, for it to infer.
         looks_like_phone = _PHONE_LIKE.fullmatch(value) is not None
-        out.append(phone(value, f"values[{i}]") if looks_like_phone else value)
+        out.append(
+            phone(value, f"values[{i}]") if looks_like_phone else _text(value, f"values[{i}]")
+        )
     return out
 
 
@@ -352,7 +387,7 @@ def field_titles(value: object) -> list[dict[str, str]]:
             raise InvalidRequestError(f"titles[{i}]", f"must be a str, not {type(title).__name__}")
         if not title.strip():
             raise InvalidRequestError(f"titles[{i}]", "must not be empty")
-        out.append({"title": title})
+        out.append({"title": _text(title, f"titles[{i}]")})
     if not out:
         raise InvalidRequestError("titles", "give at least one title")
     return out
@@ -369,7 +404,7 @@ def tag_id(value: object) -> int:
 def tag_body(name: object, color: object) -> dict[str, Any]:
     if not isinstance(name, str) or not name.strip():
         raise InvalidRequestError("name", "must be a non-empty string")
-    body: dict[str, Any] = {"name": name}
+    body: dict[str, Any] = {"name": _text(name, "name")}
     if not isinstance(color, UnsetType):
         body["color"] = _optional_str(color, "color")
     return body

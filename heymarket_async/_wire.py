@@ -18,7 +18,7 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from ._redact import mask
+from ._redact import mask, mask_data
 from .errors import (
     APIError,
     AuthenticationError,
@@ -62,7 +62,7 @@ else:
 JSONDecodeError: Final = (ValueError, RecursionError)
 
 REQUEST_ID_HEADER: Final = "X-Request-Id"
-#: How much of an undecodable body an error keeps in its message and ``text``.
+#: How many characters of a body an error keeps in its ``text``.
 TEXT_LIMIT: Final = 2000
 
 
@@ -188,9 +188,14 @@ def error_class(status: int) -> type[APIError]:
     return ServerError if status >= 500 else APIError
 
 
-def body_text(body: bytes, limit: int = TEXT_LIMIT) -> str:
-    """The first part of a body as text, whatever its encoding."""
-    return body[:limit].decode("utf-8", errors="replace")
+def body_text(body: bytes, secrets: Iterable[str] = (), limit: int = TEXT_LIMIT) -> str:
+    """The first ``limit`` characters of a body as text, whatever its encoding, with any JWT
+    or any of ``secrets`` masked.
+
+    The whole body is masked before it is cut, so that a cut never leaves the head of a key.
+    Phone numbers and emails are left as they are: this is the raw text, for debugging.
+    """
+    return mask(body.decode("utf-8", errors="replace"), secrets, keep_pii=True)[:limit]
 
 
 def decode_response(
@@ -220,7 +225,7 @@ def decode_response(
                 method=method,
                 url=url,
                 request_id=response.request_id,
-                text=body_text(response.body),
+                text=body_text(response.body, secrets),
             ) from None
     raise api_error(response, method, url, secrets, keep_pii=keep_pii)
 
@@ -233,12 +238,17 @@ def api_error(
     *,
     keep_pii: bool = False,
 ) -> APIError:
-    """The typed error for an error answer, with its parsed body and the server's message."""
-    text = body_text(response.body)
+    """The typed error for an error answer, with its parsed body and the server's message.
+
+    Any of ``secrets`` (or any JWT) the server echoed is masked in every string of ``body``
+    and in ``text``; phone numbers and emails only in ``message`` (unless ``keep_pii``).
+    """
+    secrets = tuple(secrets)
+    text = body_text(response.body, secrets)
     body: Any = text
     if response.body:
         with contextlib.suppress(*JSONDecodeError):
-            body = json_loads(response.body)
+            body = mask_data(json_loads(response.body), secrets, keep_pii=True)
     cls = error_class(response.status)
     kwargs: dict[str, Any] = {
         "status": response.status,

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import socket
+import sys
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
@@ -31,9 +33,18 @@ from heymarket_async import (
     RetryPolicy,
     ServerError,
 )
+from heymarket_async import _client as client_module
 from heymarket_async._auth import SecretCredentials
+from heymarket_async._wire import Request, Safety, std_json_dumps
 from tests import _docs
 from tests._server import API_KEY, Reply, WireServer, json_reply, text_reply
+
+try:
+    import orjson
+except ImportError:  # the [fast] extra is optional
+    ENCODERS: list[Any] = [std_json_dumps]
+else:
+    ENCODERS = [std_json_dumps, orjson.dumps]
 
 
 async def wait_until(predicate: Any, *, limit: float = 2.0) -> None:
@@ -219,6 +230,8 @@ class TestWithOptions:
     def test_an_invalid_timeout_is_refused(self) -> None:
         with pytest.raises(InvalidRequestError):
             HeymarketClient(API_KEY).with_options(timeout=0)
+        with pytest.raises(InvalidRequestError):
+            HeymarketClient(API_KEY).with_options(timeout=math.inf)
 
 
 class TestOptions:
@@ -234,6 +247,11 @@ class TestOptions:
             ({"timeout": -1.0}, "timeout"),
             ({"timeout": "5"}, "timeout"),
             ({"timeout": True}, "timeout"),
+            # aiohttp cannot arm a timer for an infinite timeout (OverflowError on every call).
+            ({"timeout": math.inf}, "timeout"),
+            ({"timeout": -math.inf}, "timeout"),
+            ({"timeout": math.nan}, "timeout"),
+            ({"timeout": 10**400}, "timeout"),  # no float holds it
             ({"base_url": "ftp://api.heymarket.com"}, "base_url"),
             ({"base_url": "api.heymarket.com"}, "base_url"),
             ({"base_url": "https://user:pw@api.heymarket.com"}, "base_url"),
@@ -254,6 +272,14 @@ class TestOptions:
         assert hm._retry == RetryPolicy(max_retries=3)
         assert HeymarketClient(API_KEY, timeout=None)._timeout is None
         assert HeymarketClient(API_KEY, max_retries=0)._retry.max_retries == 0
+
+    async def test_the_longest_finite_timeouts_work(self, wire: WireServer) -> None:
+        longest = RetryPolicy(attempt_timeout=sys.float_info.max)
+        async with HeymarketClient(
+            API_KEY, base_url=wire.url, timeout=sys.float_info.max, retry=longest
+        ) as hm:
+            await hm.delete_contact(5)
+        assert wire.last.path == "/v1/contact/5"
 
     async def test_a_base_url_with_a_path_prefix_keeps_it(self, wire: WireServer) -> None:
         async with HeymarketClient(API_KEY, base_url=wire.url + "/proxy/") as hm:
@@ -437,6 +463,79 @@ class TestNoSecretLeaks:
                 await client.get_contact(1)
             assert API_KEY not in str(info.value)
             assert API_KEY not in repr(info.value)
+
+    async def test_a_key_echoed_across_the_cut_of_the_text_leaves_no_part_of_it(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        # The text is cut to 2,000 characters: masked after the cut, the key's head would stay.
+        wire.reply(text_reply("x" * 1980 + f" key {API_KEY}", 401, "text/plain"))
+        with pytest.raises(AuthenticationError) as info:
+            await client.get_contact(1)
+        assert info.value.text == "x" * 1980 + " key ***"
+        assert API_KEY[:8] not in repr(info.value.body)
+
+    async def test_a_key_anywhere_in_a_json_body_is_masked_and_the_shape_kept(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(
+            json_reply(
+                {
+                    "error": "invalid key",
+                    "api_key": API_KEY,
+                    "seen": [{"header": f"Bearer {API_KEY}", "count": 2}, API_KEY, None],
+                },
+                401,
+            )
+        )
+        with pytest.raises(AuthenticationError) as info:
+            await client.get_contact(1)
+        assert info.value.body == {
+            "error": "invalid key",
+            "api_key": "***",
+            "seen": [{"header": "Bearer ***", "count": 2}, "***", None],
+        }
+        assert API_KEY not in info.value.text
+
+    async def test_a_key_in_a_body_of_the_wrong_shape_is_masked_in_the_text(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        wire.reply(Reply(200, ("x" * 1995 + API_KEY).encode()))
+        with pytest.raises(InvalidResponseError) as info:
+            await client.get_contact(1)
+        assert info.value.text == "x" * 1995 + "***"
+        wire.reply(json_reply(["y" * 1995 + API_KEY]))
+        with pytest.raises(InvalidResponseError, match="unexpected response shape") as info:
+            await client.get_contact(1)
+        assert API_KEY[:6] not in info.value.text
+
+
+class TestBodiesNoEncoderCanWrite:
+    """What validation lets through by mistake is still refused before it is sent."""
+
+    async def test_a_lone_surrogate_is_bad_input_and_nothing_is_sent(
+        self, wire: WireServer, client: HeymarketClient
+    ) -> None:
+        request = Request("POST", "/v1/contacts", Safety.READ, {"date": "x\ud800"})
+        with pytest.raises(InvalidRequestError, match="cannot be encoded as JSON") as info:
+            await client._call(request, lambda data: data)
+        assert info.value.field == "body"
+        assert wire.requests == []
+
+    @pytest.mark.parametrize("encoder", ENCODERS)
+    async def test_whatever_the_encoder_raises_is_bad_input(
+        self,
+        wire: WireServer,
+        client: HeymarketClient,
+        monkeypatch: pytest.MonkeyPatch,
+        encoder: Any,
+    ) -> None:
+        monkeypatch.setattr(client_module, "json_dumps", encoder)
+        for body in ({"first": "\udcff"}, {"n": object()}):
+            request = Request("POST", "/v1/contact", Safety.CREATE, body)
+            with pytest.raises(InvalidRequestError) as info:
+                await client._call(request, lambda data: data)
+            assert info.value.field == "body"
+        assert wire.requests == []
 
 
 class TestPipelineBasics:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from heymarket_async._auth import sign_jwt
-from heymarket_async._redact import mask
+from heymarket_async._redact import _JWT, _mask_jwts, mask, mask_data
 
 
 class TestPhones:
@@ -57,9 +61,61 @@ class TestCredentials:
         token = sign_jwt("someone", "their-secret", 1_700_000_000)
         assert mask(f"token {token} expired") == "token *** expired"
 
+    @pytest.mark.parametrize("before", ["Bearer ", '{"token":"', "jwt=", "(", "x.", ""])
+    def test_a_jwt_is_hidden_wherever_it_follows_punctuation(self, before: str) -> None:
+        token = sign_jwt("someone", "their-secret", 1_700_000_000)
+        assert mask(f"{before}{token}") == f"{before}***"
+
     def test_the_given_secrets_are_hidden(self) -> None:
         assert mask("bad key sk_live_abcdef", ["sk_live_abcdef"]) == "bad key ***"
 
     def test_very_short_secrets_are_not_searched(self) -> None:
         # A 3-character "secret" would mask ordinary words; real keys are far longer.
         assert mask("the end", ["the"]) == "the end"
+
+    @given(st.lists(st.sampled_from(["eyJ", "ey", "J", ".", "-", "_", "a9", " ", "é", "\n"])))
+    def test_jwts_are_found_as_the_pattern_finds_them(self, pieces: list[str]) -> None:
+        text = "".join(pieces)
+        assert _mask_jwts(text) == _JWT.sub("***", text)
+
+    def test_masking_a_long_run_of_jwt_starts_takes_linear_time(self) -> None:
+        # Tried at every "eyJ" of one run, the JWT search was quadratic: about 30 s for this.
+        start = time.perf_counter()
+        assert mask("eyJ" * 100_000, keep_pii=True) == "eyJ" * 100_000
+        assert time.perf_counter() - start < 2
+
+
+class TestData:
+    def test_every_string_of_a_decoded_body_is_masked_and_its_shape_kept(self) -> None:
+        body = {
+            "error": "bad key sk_live_abcdef",
+            "sk_live_abcdef": ["sk_live_abcdef", {"n": 1, "ok": True, "x": None, "f": 1.5}],
+        }
+        assert mask_data(body, ["sk_live_abcdef"], keep_pii=True) == {
+            "error": "bad key ***",
+            "***": ["***", {"n": 1, "ok": True, "x": None, "f": 1.5}],
+        }
+
+    def test_a_string_or_scalar_alone(self) -> None:
+        assert mask_data("key sk_live_abcdef", ["sk_live_abcdef"]) == "key ***"
+        assert mask_data(15105553344) == 15105553344
+        assert mask_data(None) is None
+
+    def test_pii_is_masked_unless_kept(self) -> None:
+        assert mask_data(["15105553344"]) == ["*********44"]
+        assert mask_data(["15105553344"], keep_pii=True) == ["15105553344"]
+
+    def test_the_input_is_left_unchanged(self) -> None:
+        body = {"a": ["sk_live_abcdef"]}
+        mask_data(body, ["sk_live_abcdef"])
+        assert body == {"a": ["sk_live_abcdef"]}
+
+    def test_a_deeply_nested_body_is_no_recursion_error(self) -> None:
+        body: object = "sk_live_abcdef"
+        for _ in range(100_000):
+            body = [body]
+        masked = mask_data(body, ["sk_live_abcdef"])
+        for _ in range(100_000):
+            assert isinstance(masked, list)
+            masked = masked[0]
+        assert masked == "***"

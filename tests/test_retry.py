@@ -179,6 +179,10 @@ class TestRetryPolicy:
             {"attempt_timeout": 0},
             {"attempt_timeout": -2},
             {"attempt_timeout": "5"},
+            # aiohttp cannot arm a timer for an infinite timeout (OverflowError on every call).
+            {"attempt_timeout": float("inf")},
+            {"attempt_timeout": float("nan")},
+            {"attempt_timeout": 10**400},
         ],
     )
     def test_rejects_nonsense(self, kwargs: dict[str, object]) -> None:

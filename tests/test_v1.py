@@ -312,6 +312,11 @@ class TestNothingIsSentForBadInput:
             (lambda hm: hm.create_contact("15105553344", first=5), "first"),
             (lambda hm: hm.create_contact("15105553344", is_opted_out="no"), "is_opted_out"),
             (lambda hm: hm.create_contact("15105553344", assignee_id=0), "assignee_id"),
+            # Text and numbers no JSON encoder can send: a lone surrogate, an int past 64 bits.
+            (lambda hm: hm.create_contact("15105553344", first="bad \ud800 text"), "first"),
+            (lambda hm: hm.create_contact("15105553344", assignee_id=2**64), "assignee_id"),
+            (lambda hm: hm.create_contact("15105553344", tags=[2**64]), "tags[0]"),
+            (lambda hm: hm.get_contact(2**63), "contact_id"),
             (lambda hm: hm.get_contact("98765"), "contact_id"),
             (lambda hm: hm.get_contact(uuid.UUID(_docs.DOCS_UUID)), "contact_id"),
             (lambda hm: hm.get_contact(0), "contact_id"),
@@ -664,7 +669,21 @@ class TestNothingIsSentForBadInputToTheRest:
                 lambda hm: hm.batch_create_contacts([{"phone": "15105553344"}], batch_size=0),
                 "batch_size",
             ),
+            (
+                # The batches before the bad item are not sent either.
+                lambda hm: hm.batch_create_contacts(
+                    [
+                        *({"phone": f"1510555{n:04d}"} for n in range(3)),
+                        {"phone": "15105550003", "first": "\udcff"},
+                    ],
+                    batch_size=2,
+                ),
+                "contacts[3].first",
+            ),
+            (lambda hm: hm.create_contact_fields(["Plan", "\ud800"]), "titles[1]"),
             (lambda hm: hm.create_tag(""), "name"),
+            (lambda hm: hm.create_tag("VIP \ud800"), "name"),
+            (lambda hm: hm.get_tag(2**64), "tag_id"),
             (lambda hm: hm.get_tag(0), "tag_id"),
             (lambda hm: hm.delete_tag("55"), "tag_id"),
             (lambda hm: hm.list_tags(date="yesterday"), "date"),

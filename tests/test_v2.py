@@ -212,7 +212,12 @@ class TestNothingIsSentForBadInput:
             (lambda hm: hm.v2.create_contact([("sms", "  ")]), "channels[0].channel_id"),
             (lambda hm: hm.v2.create_contact("15105553344"), "channels"),
             (lambda hm: hm.v2.create_contact([("phone", "15105553344")], tags=[0]), "tags[0]"),
+            (lambda hm: hm.v2.create_contact([("sms", "\ud800")]), "channels[0].channel_id"),
+            (lambda hm: hm.v2.create_contact([("phone", "15105553344")], last="\ud800"), "last"),
+            (lambda hm: hm.v2.create_contact([("phone", "15105553344")], tags=[2**63]), "tags[0]"),
             (lambda hm: hm.v2.list_contacts(limit=0), "limit"),
+            (lambda hm: hm.v2.list_contacts(page=2**64), "page"),
+            (lambda hm: hm.v2.search_contacts("a@b.c", "\ud800"), "values[1]"),
             (lambda hm: hm.v2.list_contacts(limit=101), "limit"),
             (lambda hm: hm.v2.list_contacts(limit=True), "limit"),
             (lambda hm: hm.v2.list_contacts(page=-1), "page"),
@@ -359,6 +364,15 @@ class TestNothingIsSentForBadInputToTheRest:
             (
                 lambda hm: hm.v2.upsert_contacts([{"channels": [("phone", "15105553344")]}, "x"]),
                 "contacts[1]",
+            ),
+            (
+                # The batches before the bad item are not sent either.
+                lambda hm: hm.v2.upsert_contacts(
+                    [{"channels": [("sms", f"id{n}")]} for n in range(3)]
+                    + [{"uuid": _docs.DOCS_UUID, "first": "\ud800"}],
+                    batch_size=2,
+                ),
+                "contacts[3].first",
             ),
             (lambda hm: hm.v2.delete_contacts([]), "contact_uuids"),
             (lambda hm: hm.v2.delete_contacts([_docs.DOCS_UUID, 42]), "contact_uuids[1]"),

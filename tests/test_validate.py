@@ -403,3 +403,84 @@ class TestNumbers:
     @pytest.mark.parametrize("bad", [1, 0, "true", None])
     def test_boolean_takes_only_bools(self, bad: object) -> None:
         assert _field_of(lambda: check.boolean(bad, "ascending")) == "ascending"
+
+
+# -- what JSON can carry --------------------------------------------------------------------------
+
+# A lone surrogate: what a name read with errors="surrogateescape" holds. It is a valid str but
+# has no UTF-8 form, so no JSON encoder can send it.
+LONE = "bad \ud800 text"
+
+
+class TestTextThatCannotBeSent:
+    @pytest.mark.parametrize(
+        ("call", "field"),
+        [
+            (lambda: check.contact_body({"first": LONE}), "first"),
+            (lambda: check.contact_body({"last": LONE}), "last"),
+            (lambda: check.contact_body({"display_name": LONE}), "display_name"),
+            (lambda: check.contact_body({"email": LONE}), "email"),
+            (lambda: check.contact_body({"avatar": LONE}), "avatar"),
+            (lambda: check.custom({1: LONE}), "custom[1]"),
+            (lambda: check.channels([("sms", LONE)]), "channels[0].channel_id"),
+            (lambda: check.channels([("email", LONE + "@x.y")]), "channels[0].channel_id"),
+            (lambda: check.search_values(("ok", LONE), None), "values[1]"),
+            (lambda: check.search_values((LONE,), "sms"), "values[0]"),
+            (lambda: check.field_titles(["Plan", LONE]), "titles[1]"),
+            (lambda: check.tag_body(LONE, UNSET), "name"),
+            (lambda: check.tag_body("VIP", LONE), "color"),
+            (
+                lambda: check.v1_batch_contacts([{"phone": "15105553344", "last": LONE}]),
+                "contacts[0].last",
+            ),
+            (
+                lambda: check.v2_bulk_contacts([{"channels": [("sms", "a")], "first": LONE}]),
+                "contacts[0].first",
+            ),
+        ],
+    )
+    def test_a_lone_surrogate_is_refused_naming_the_field(
+        self, call: Callable[[], object], field: str
+    ) -> None:
+        with pytest.raises(InvalidRequestError, match="UTF-8") as info:
+            call()
+        assert info.value.field == field
+
+    def test_any_text_with_a_utf8_form_passes(self) -> None:
+        text = "Zoë 😀 \u4e2d\u6587 \ud7ff\ue000"
+        assert check.contact_body({"first": text}) == {"first": text}
+        assert check.custom({1: text}) == {"1": text}
+        assert check.channels([("sms", text)]) == [{"channel_type": "sms", "channel_id": text}]
+
+
+class TestNumbersThatCannotBeSent:
+    """Ids must fit the API's 64-bit signed integers: 1 to 2**63 - 1."""
+
+    @pytest.mark.parametrize("number", [2**63, 2**64, 10**30])
+    @pytest.mark.parametrize(
+        ("call", "field"),
+        [
+            (check.contact_id, "contact_id"),
+            (check.tag_id, "tag_id"),
+            (lambda n: check.tags([1, n]), "tags[1]"),
+            (check.assignee, "assignee_id"),
+            (lambda n: check.bounded_int(n, "page", 0), "page"),
+            (lambda n: check.contact_lookup(n, None), "contact_id"),
+        ],
+    )
+    def test_an_int_beyond_64_bits_is_refused_naming_the_field(
+        self, call: Callable[[object], object], field: str, number: int
+    ) -> None:
+        with pytest.raises(InvalidRequestError, match=r"2\*\*63") as info:
+            call(number)
+        assert info.value.field == field
+
+    def test_the_largest_64_bit_id_passes(self) -> None:
+        top = 2**63 - 1
+        assert check.contact_id(top) == check.tag_id(top) == check.assignee(top) == top
+        assert check.tags([top]) == [{"tag_id": top}]
+
+    def test_a_custom_value_or_key_too_long_to_write_is_refused(self) -> None:
+        # str() of an int of more than 4300 digits raises a bare ValueError (CVE-2020-10735).
+        assert _field_of(lambda: check.custom({1: 10**5000})) == "custom[1]"
+        assert _field_of(lambda: check.custom({10**5000: "x"})) == "custom"

@@ -212,6 +212,45 @@ class TestDecodeSuccess:
         assert info.value.text == "x" * wire.TEXT_LIMIT
 
 
+SECRET = "sk_live_0123456789abcdef"
+
+
+class TestSecretsInErrors:
+    """A credential the server echoes back is masked in every part of the error."""
+
+    def test_a_secret_across_the_cut_of_the_text_leaves_no_part_of_it(self) -> None:
+        body = ("x" * (wire.TEXT_LIMIT - 10) + SECRET).encode()
+        exc = wire.api_error(raw(401, body), "GET", URL, [SECRET])
+        assert exc.text == "x" * (wire.TEXT_LIMIT - 10) + "***"
+        assert exc.body == exc.text
+        with pytest.raises(InvalidResponseError) as info:
+            wire.decode_response(raw(200, body), "GET", URL, [SECRET])
+        assert info.value.text == exc.text
+
+    def test_a_jwt_across_the_cut_is_masked_without_secrets(self) -> None:
+        jwt = "eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJ4In0.c2lnbmF0dXJl"
+        body = ("x" * (wire.TEXT_LIMIT - 20) + jwt).encode()
+        exc = wire.api_error(raw(401, body), "GET", URL)
+        assert exc.text == "x" * (wire.TEXT_LIMIT - 20) + "***"
+
+    def test_the_text_is_cut_to_the_limit_after_masking(self) -> None:
+        body = (SECRET + "y" * (wire.TEXT_LIMIT * 2)).encode()
+        exc = wire.api_error(raw(500, body), "GET", URL, [SECRET])
+        assert exc.text == "***" + "y" * (wire.TEXT_LIMIT - 3)
+
+    def test_every_string_of_a_json_body_is_masked(self) -> None:
+        body = (
+            b'{"error": "bad", "key": "'
+            + SECRET.encode()
+            + b'", "list": [1, "'
+            + SECRET.encode()
+            + b'"]}'
+        )
+        exc = wire.api_error(raw(401, body), "GET", URL, [SECRET])
+        assert exc.body == {"error": "bad", "key": "***", "list": [1, "***"]}
+        assert SECRET not in exc.text
+
+
 STATUS_CLASSES = [
     (400, BadRequestError),
     (401, AuthenticationError),
