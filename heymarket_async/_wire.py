@@ -53,7 +53,20 @@ try:  # orjson is optional (the [fast] extra): about three times faster on a pag
 except ImportError:  # pragma: no cover - depends on what is installed
     pass
 else:
-    json_loads = orjson.loads
+    _orjson_loads = orjson.loads
+
+    def orjson_loads(data: bytes | str) -> Any:
+        """``orjson.loads``, and ``json.loads`` for what orjson alone refuses.
+
+        orjson rejects a lone surrogate escape (``"\\ud800"``), which JSON allows and the
+        standard decoder reads: with or without the extra, a body decodes the same.
+        """
+        try:
+            return _orjson_loads(data)
+        except orjson.JSONDecodeError:
+            return std_json_loads(data)
+
+    json_loads = orjson_loads
     json_dumps = orjson.dumps
 
 #: What json and orjson raise for a body that is not JSON (both subclass ValueError; invalid

@@ -156,6 +156,16 @@ class TestJson:
     def test_the_chosen_codec_reads_what_it_writes(self) -> None:
         assert wire.json_loads(wire.json_dumps({"a": [1, None, "é"]})) == {"a": [1, None, "é"]}
 
+    def test_the_chosen_decoder_reads_a_lone_surrogate_as_json_does(self) -> None:
+        # JSON allows the escape; orjson alone refuses it, and falls back to the stdlib.
+        body = b'[{"first": "\\ud800x"}]'
+        assert wire.json_loads(body) == wire.std_json_loads(body) == [{"first": "\ud800x"}]
+
+    @pytest.mark.parametrize("body", [b"ok", b'{"a": ', b"\xff\xfe", b'["\\ud800'])
+    def test_the_chosen_decoder_still_refuses_what_is_not_json(self, body: bytes) -> None:
+        with pytest.raises(wire.JSONDecodeError):
+            wire.json_loads(body)
+
 
 class TestRequest:
     def test_has_a_body_only_when_json_was_given(self) -> None:
