@@ -131,11 +131,12 @@ class TestUsageErrors:
         ["--api-key=sk-SECRET-1", "count"],
         ["count", "--secret-id", "sid", "--secret-key", "sk-SECRET-1", "--bogus"],
         ["--secret-key", "sk-SECRET-1"],
-        # Cut short: refused (no abbreviations), and the value still hidden.
+        # Cut short: refused (no abbreviations), and the value still hidden. (--sandbox: were
+        # the flag taken, the command would run against no real network.)
         ["--api-ke", "sk-SECRET-1", "count"],
-        ["count", "--api-ke", "sk-SECRET-1"],
-        ["count", "--secret-k=sk-SECRET-1"],
-        ["count", "--secret", "sk-SECRET-1"],
+        ["count", "--sandbox", "1", "--api-ke", "sk-SECRET-1"],
+        ["count", "--sandbox", "1", "--secret-k=sk-SECRET-1"],
+        ["count", "--sandbox", "1", "--secret", "sk-SECRET-1"],
     ],
 )
 def test_usage_errors_never_show_a_credential(
