@@ -66,6 +66,12 @@ class TestUsageErrors:
             (["export", "--sandbox", "-5"], "not a count"),
             (["export", "--bogus"], "unrecognized arguments: --bogus"),
             (["get"], "required: ID|UUID|PHONE"),
+            (["count", "--timeout", "inf"], "'inf' is not a duration"),
+            (["count", "--timeout", "nan"], "'nan' is not a duration"),
+            (["count", "--timeout", "0"], "'0' is not a duration"),
+            (["count", "--timeout", "-1"], "'-1' is not a duration"),
+            (["count", "--timeout", "soon"], "'soon' is not a duration"),
+            (["export", "--res"], "unrecognized arguments: --res"),
         ],
     )
     def test_argparse_errors_exit_2(
@@ -125,6 +131,12 @@ class TestUsageErrors:
         ["--api-key=sk-SECRET-1", "count"],
         ["count", "--secret-id", "sid", "--secret-key", "sk-SECRET-1", "--bogus"],
         ["--secret-key", "sk-SECRET-1"],
+        # Cut short: refused (no abbreviations), and the value still hidden. (--sandbox: were
+        # the flag taken, the command would run against no real network.)
+        ["--api-ke", "sk-SECRET-1", "count"],
+        ["count", "--sandbox", "1", "--api-ke", "sk-SECRET-1"],
+        ["count", "--sandbox", "1", "--secret-k=sk-SECRET-1"],
+        ["count", "--sandbox", "1", "--secret", "sk-SECRET-1"],
     ],
 )
 def test_usage_errors_never_show_a_credential(
@@ -134,6 +146,16 @@ def test_usage_errors_never_show_a_credential(
     assert code == EXIT_USAGE
     assert "sk-SECRET-1" not in out + err
     assert "error:" in err
+
+
+@pytest.mark.parametrize("flag", ["--api-ke", "--secret-k", "--base", "--max-r"])
+def test_abbreviated_flags_are_refused(flag: str) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["count", flag, "x"])
+
+
+def test_timeout_takes_seconds() -> None:
+    assert build_parser().parse_args(["count", "--timeout", "2.5"]).timeout == 2.5
 
 
 def test_help_lists_commands_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:

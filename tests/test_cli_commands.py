@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import Iterator
+import os
+import signal
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from heymarket_async._cli import _app
 from heymarket_async._cli._app import EXIT_FAILURE, EXIT_USAGE
 from heymarket_async._cli._output import contact_record
 from heymarket_async._cli._state import ExportPaths, ExportState, save_state
 from heymarket_async._convert import structure_contact
 from heymarket_async.testing import FakeHeymarket, Fault
 
-from ._cli_helpers import run, threaded_fake
+from ._cli_helpers import listing, run, threaded_fake
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +77,15 @@ class TestGet:
         assert (code, json.loads(out)["id"]) == (0, 9)
         code, out, _ = run(["get", "--phone", phone], capsys)
         assert (code, json.loads(out)["id"]) == (0, 9)
+
+    @pytest.mark.parametrize("value", ["\u00b2", "\u0661", "\u0661\u0662"])
+    def test_non_ascii_digits_are_not_an_id(
+        self, value: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # str.isdigit() takes them, but "\u00b2" is no int and "\u0661" would read as id 1.
+        code, out, err = run(["get", value], capsys)
+        assert (code, out) == (EXIT_USAGE, "")
+        assert err.startswith("heymarket-async: error: phone:")
 
     def test_missing_contact_is_one_line_with_the_request_id(
         self, capsys: pytest.CaptureFixture[str]
@@ -179,6 +194,29 @@ class TestSandboxInProcess:
         code, _, err = run(["export", "--sandbox", "5", "-o", str(out), "--resume"], capsys)
         assert code == EXIT_USAGE
         assert "is for --base-url sandbox:99, not sandbox:5" in err
+
+
+class TestSignals:
+    def test_ctrl_c_after_the_export_finished_exits_0(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        real_sandbox = _app._sandbox
+
+        @contextlib.asynccontextmanager
+        async def sandbox(n: int, timeout: float, retries: int) -> AsyncIterator[Any]:
+            async with real_sandbox(n, timeout, retries) as client:
+                yield client
+                # The file is complete; Ctrl-C arrives while the emulator is being closed.
+                os.kill(os.getpid(), signal.SIGINT)
+                await asyncio.sleep(0.05)
+
+        monkeypatch.setattr(_app, "_sandbox", sandbox)
+        out = tmp_path / "c.jsonl"
+        code, _, err = run(["export", "--sandbox", "50", "-o", str(out)], capsys)
+        assert (code, err.count("\n")) == (0, 1), err
+        assert err.startswith("heymarket-async: exported 50 contacts")
+        assert len(out.read_text().splitlines()) == 50
+        assert listing(tmp_path) == ["c.jsonl"]
 
 
 class TestFailures:

@@ -10,6 +10,7 @@ import asyncio
 import csv
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -269,6 +270,23 @@ def test_a_closed_stdout_stops_quietly() -> None:
     proc.stderr.close()
     assert proc.wait(timeout=30) == 141
     assert err == b""
+
+
+@pytest.mark.parametrize("command", [["fields"], ["get", "1"], ["count"]])
+def test_a_closed_stdout_stops_every_command_quietly(command: list[str]) -> None:
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the command writes (like `| head -0`)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "heymarket_async._cli", *command, "--sandbox", "5"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            env=clean_env(),
+            timeout=30,
+        )
+    finally:
+        os.close(write)
+    assert (proc.returncode, proc.stderr) == (141, b"")
 
 
 def test_console_script_is_declared() -> None:

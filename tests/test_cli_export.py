@@ -7,9 +7,11 @@ emulator are in test_cli_e2e.py.
 from __future__ import annotations
 
 import asyncio
+import errno
 import fcntl
 import io
 import json
+import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -18,17 +20,21 @@ from typing import Any
 
 import pytest
 
-from heymarket_async import APIConnectionError, Contact, ContactField
+from heymarket_async import APIConnectionError, Contact, ContactField, InvalidResponseError
+from heymarket_async._cli import _export
 from heymarket_async._cli._export import (
     ExportFailedError,
     ExportOptions,
     ExportStatus,
     run_export,
 )
+from heymarket_async._cli._pages import open_pages
 from heymarket_async._cli._progress import NullProgress
 from heymarket_async._cli._state import ExportPaths, StateError, load_state
+from heymarket_async._wire import parse_timestamp
+from heymarket_async.testing import FakeHeymarket
 
-from ._cli_helpers import listing
+from ._cli_helpers import listing, run
 
 CONTACTS = [Contact(id=i, first=f"n{i}", custom={"7": f"v{i}"}) for i in range(1, 26)]
 
@@ -292,6 +298,30 @@ class TestLock:
         result = await export(tmp_path, resume=True)
         assert result.resumed_from == 10
 
+    async def test_the_lock_is_held_until_the_file_is_renamed(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Released before the rename, another export could take the partial file and cut it.
+        part = ExportPaths.for_output(tmp_path / "out.jsonl").part
+        real_replace = os.replace
+        renames: list[bool] = []
+
+        def replace(src: Any, dst: Any) -> None:
+            if Path(src) == part:
+                with open(part, "rb") as other:
+                    try:
+                        fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        renames.append(True)
+                    else:
+                        renames.append(False)
+            real_replace(src, dst)
+
+        monkeypatch.setattr(os, "replace", replace)
+        await export(tmp_path)
+        assert renames == [True]
+        assert ids_in(tmp_path / "out.jsonl") == list(range(1, 26))
+
 
 def watching(paths: ExportPaths, seen: list[int]) -> type[ScriptedPages]:
     """ScriptedPages that append the saved state's contact count to ``seen`` after each page."""
@@ -364,3 +394,116 @@ class TestCancellation:
         result = await export(tmp_path, resume=True)
         assert result.resumed_from == 20
         assert ids_in(tmp_path / "out.jsonl") == list(range(1, 26))
+
+
+class DiskFullOnWrite:
+    """The partial file, whose ``fail_on``-th write fails as on a full disk."""
+
+    def __init__(self, stream: Any, fail_on: int) -> None:
+        self._stream = stream
+        self._writes = 0
+        self._fail_on = fail_on
+
+    def write(self, data: bytes) -> int:
+        self._writes += 1
+        if self._writes == self._fail_on:
+            raise OSError(errno.ENOSPC, "No space left on device", "out.part")
+        written: int = self._stream.write(data)
+        return written
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class TestResumeNeverSkips:
+    """A saved state is a file length and the position after the same page, never a later one."""
+
+    @pytest.mark.parametrize("fail_on", [1, 2, 3])
+    async def test_a_failed_write_is_written_again_on_resume(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_on: int
+    ) -> None:
+        # Pages saved lazily (a frozen clock): the page whose write fails is not in the state.
+        real_open_part = _export._open_part
+        monkeypatch.setattr(
+            _export,
+            "_open_part",
+            lambda paths, saved: DiskFullOnWrite(real_open_part(paths, saved), fail_on),
+        )
+        paths = ExportPaths.for_output(tmp_path / "out.jsonl")
+
+        def open_pages(client: Any, api: str, since: Any, position: Any) -> ScriptedPages:
+            return ScriptedPages(position)
+
+        with pytest.raises(ExportFailedError) as info:
+            await run_export(
+                StubClient(),  # type: ignore[arg-type]
+                ExportOptions(output=str(paths.output), source="http://127.0.0.1:1"),
+                open_pages=open_pages,
+                progress=NullProgress(),
+                stdout=io.BytesIO(),
+                want_total=False,
+                clock=lambda: 5.0,
+            )
+        assert isinstance(info.value.cause, OSError)
+        state = load_state(paths.state)
+        assert state is not None
+        assert (state.contacts, state.position) == (10 * (fail_on - 1), {"index": state.contacts})
+        assert state.bytes == paths.part.stat().st_size
+
+        monkeypatch.setattr(_export, "_open_part", real_open_part)  # space freed
+        result = await export(tmp_path, resume=True)
+        assert result.contacts == 25
+        assert ids_in(paths.output) == list(range(1, 26))
+
+    def test_disk_full_then_resume_keeps_every_contact(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        out = tmp_path / "contacts.jsonl"
+        monkeypatch.setattr(_export, "SAVE_INTERVAL", 60.0)  # a fast walk: pages saved lazily
+        real_open_part = _export._open_part
+        monkeypatch.setattr(
+            _export,
+            "_open_part",
+            lambda paths, saved: DiskFullOnWrite(real_open_part(paths, saved), 2),
+        )
+        assert run(["export", "--sandbox", "300", "-o", str(out), "-q"], capsys)[0] == 1
+
+        monkeypatch.setattr(_export, "_open_part", real_open_part)
+        code, _, err = run(["export", "--sandbox", "300", "-o", str(out), "-q", "--resume"], capsys)
+        assert code == 0, err
+        assert sorted(ids_in(out)) == list(range(1, 301))
+
+    async def test_an_unreadable_contact_is_read_again_on_resume(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # The pager passes a contact it cannot read when it raises for it: the state saved on
+        # the way out must still be the one before it, so a resume once it is fixed gets it.
+        monkeypatch.setattr(_export, "SAVE_INTERVAL", 60.0)
+        out = tmp_path / "c.jsonl"
+        async with FakeHeymarket(api_key="test") as fake:
+            fake.seed(300, seed=0)
+            cid = sorted(fake.contacts)[149]
+            when = parse_timestamp(fake.contacts[cid]["updated"])
+            good = fake.contacts[cid]["custom"]
+            fake.update_contact(cid, updated=when, custom="not an object")
+            async with fake.client() as client:
+
+                async def go(resume: bool) -> Any:
+                    return await run_export(
+                        client,
+                        ExportOptions(output=str(out), resume=resume, source="x"),
+                        open_pages=open_pages,
+                        progress=NullProgress(),
+                        stdout=io.BytesIO(),
+                        want_total=False,
+                    )
+
+                with pytest.raises(ExportFailedError) as info:
+                    await go(False)
+                assert isinstance(info.value.cause, InvalidResponseError)
+                fake.update_contact(cid, updated=when, custom=good)
+                result = await go(True)
+        ids = ids_in(out)
+        assert len(ids) == len(set(ids))
+        assert sorted(ids) == sorted(fake.contacts)
+        assert result.contacts == 300

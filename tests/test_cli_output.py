@@ -173,6 +173,42 @@ class TestCsvColumns:
         ]
         assert csv_columns(fields)[-3:] == ["Plan (1)", "Plan (2)", "email (3)"]
 
+    def test_a_renamed_column_never_takes_a_name_already_given(self) -> None:
+        fields = [
+            ContactField(id=5, name="Plan (12)"),
+            ContactField(id=12, name="Plan"),
+            ContactField(id=13, name="Plan"),
+        ]
+        assert csv_columns(fields)[-3:] == ["Plan (12)", "Plan (12) (12)", "Plan (13)"]
+        fields = [
+            ContactField(id=12, name="Plan"),
+            ContactField(id=13, name="Plan"),
+            ContactField(id=5, name="Plan (12)"),
+            ContactField(id=6, name="5"),
+            ContactField(id=5, name=None),
+        ]
+        assert csv_columns(fields)[-5:] == [
+            "Plan (12)",
+            "Plan (13)",
+            "Plan (12) (5)",
+            "5 (6)",
+            "5 (5)",
+        ]
+
+    @given(
+        st.lists(
+            st.builds(
+                ContactField,
+                id=st.integers(min_value=1, max_value=20),
+                name=st.none() | st.sampled_from(["Plan", "Plan (3)", "Plan (3) (3)", "3", "id"]),
+            ),
+            max_size=8,
+        )
+    )
+    def test_every_column_name_is_unique(self, fields: list[ContactField]) -> None:
+        columns = csv_columns(fields)
+        assert len(columns) == len(set(columns)) == len(STANDARD_COLUMNS) + len(fields)
+
 
 def _rows(enc: CsvEncoder, page: list[Contact]) -> list[dict[str, str]]:
     text = (enc.header() + enc.encode(page)).decode("utf-8")

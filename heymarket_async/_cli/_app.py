@@ -93,6 +93,17 @@ def _count(value: str) -> int:
     return n
 
 
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    # Not ``seconds <= 0``: NaN compares false to everything.
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a duration (seconds > 0)")
+    return seconds
+
+
 _SECRET_FLAGS: Final = ("--api-key", "--secret-id", "--secret-key")
 
 
@@ -100,6 +111,12 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose error messages never show the strings in ``hide``."""
 
     hide: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # No abbreviations: ``--api-ke KEY`` must not be read as ``--api-key KEY``, and a flag
+        # spelt in full is the only one whose value ``_secrets_in`` needs to find.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         # argparse quotes what it did not understand, which may be a key typed before the
@@ -110,11 +127,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _secrets_in(argv: Sequence[str]) -> list[str]:
-    """The values given to the credential flags, as ``--flag VALUE`` or ``--flag=VALUE``."""
+    """The values given to the credential flags, as ``--flag VALUE`` or ``--flag=VALUE``.
+
+    A flag cut short (``--api-ke``) counts too: it is refused, and the message that says so
+    quotes the value after it.
+    """
     found = []
     for i, arg in enumerate(argv):
         flag, eq, value = arg.partition("=")
-        if flag in _SECRET_FLAGS:
+        if len(flag) > 2 and any(s.startswith(flag) for s in _SECRET_FLAGS):
             if eq:
                 found.append(value)
             elif i + 1 < len(argv):
@@ -152,7 +173,7 @@ def build_parser(*, hide: Sequence[str] = ()) -> argparse.ArgumentParser:
     group.add_argument(
         "--timeout",
         metavar="SECONDS",
-        type=float,
+        type=_seconds,
         default=60.0,
         help="for each call, its retries included (default 60)",
     )
@@ -273,10 +294,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as exc:
         streams.error(str(exc))
         return EXIT_USAGE
+    status = ExportStatus()
     try:
-        return asyncio.run(_run(args, streams))
+        return asyncio.run(_run(args, streams, status))
     except KeyboardInterrupt:
         # Ctrl-C before the loop's own handler was in place, or after it was removed.
+        if status.finished:
+            return EXIT_OK
         streams.note("interrupted")
         return EXIT_INTERRUPTED
 
@@ -303,10 +327,13 @@ def _check(args: argparse.Namespace) -> None:
             raise _UsageError(f"{args.output} is a directory: give a file name with -o")
 
 
-async def _run(args: argparse.Namespace, streams: _Streams) -> int:
-    """Run the command in a task that SIGINT and SIGTERM cancel, so it stops between pages."""
+async def _run(args: argparse.Namespace, streams: _Streams, status: ExportStatus) -> int:
+    """Run the command in a task that SIGINT and SIGTERM cancel, so it stops between pages.
+
+    A signal after an export finished (while the client closes) changes nothing: it exits 0.
+    """
     loop = asyncio.get_running_loop()
-    task = asyncio.create_task(_dispatch(args, streams))
+    task = asyncio.create_task(_dispatch(args, streams, status))
     received: list[int] = []
 
     def stop(signum: int) -> None:
@@ -325,28 +352,29 @@ async def _run(args: argparse.Namespace, streams: _Streams) -> int:
     except asyncio.CancelledError:
         if not received:
             raise
+        if status.finished:
+            return EXIT_OK
         return EXIT_TERMINATED if received[0] == signal.SIGTERM else EXIT_INTERRUPTED
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
 
 
-async def _dispatch(args: argparse.Namespace, streams: _Streams) -> int:
-    status = ExportStatus()
+async def _dispatch(args: argparse.Namespace, streams: _Streams, status: ExportStatus) -> int:
     try:
         async with _connect(args) as (client, source):
             if args.command == "export":
                 return await _export(client, source, args, streams, status)
             if args.command == "count":
-                streams.stdout.write(f"{await client.count_contacts(since=args.since)}\n")
+                text = f"{await client.count_contacts(since=args.since)}\n"
             elif args.command == "fields":
                 fields = await client.list_contact_fields()
-                _print_json(streams.stdout, [{"id": f.id, "name": f.name} for f in fields])
+                text = _json([{"id": f.id, "name": f.name} for f in fields])
             else:
-                _print_json(streams.stdout, contact_record(await _get(client, args)))
-            return EXIT_OK
+                text = _json(contact_record(await _get(client, args)))
+            return _print(streams.stdout, text)
     except asyncio.CancelledError:
-        if args.command == "export":
+        if args.command == "export" and not status.finished:
             _interrupted(args, status, streams)
         raise
     except InvalidRequestError as exc:
@@ -404,15 +432,26 @@ def _invalid_request_message(exc: InvalidRequestError) -> str:
     return str(exc)
 
 
-def _print_json(stream: TextIO, data: Any) -> None:
-    stream.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _print(stream: TextIO, text: str) -> int:
+    """Write a command's output; flushed here, so that a closed stdout exits 141, quietly."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        return _closed_pipe()
+    return EXIT_OK
 
 
 async def _get(client: HeymarketClient, args: argparse.Namespace) -> Any:
     value: str = args.contact.strip()
     if args.phone:
         return await client.get_contact_by_phone(value)
-    if value.isdigit():
+    # ASCII only: str.isdigit() also takes "\u00b2" (int() refuses it) and "\u0661" (read as 1).
+    if value.isascii() and value.isdigit():
         return await client.get_contact(int(value))
     if _UUID.fullmatch(value):
         return await client.v2.get_contact(value)

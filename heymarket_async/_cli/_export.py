@@ -30,6 +30,10 @@ from ._state import ExportPaths, ExportState, StateError, load_state, save_state
 #: Seconds between two saves of the resume state during a walk (see ``_Checkpoints``).
 SAVE_INTERVAL = 0.5
 
+#: POSIX renames an open file, so the finished partial file is renamed before it is closed (and
+#: its lock released); Windows refuses to, and has no lock to keep.
+_RENAME_OPEN = os.name == "posix"
+
 __all__ = [
     "ExportFailedError",
     "ExportOptions",
@@ -93,6 +97,8 @@ class ExportStatus:
     contacts: int = 0
     #: True once a state file exists that ``--resume`` can continue from.
     resumable: bool = False
+    #: True once every contact is in the output (renamed into place): nothing left to resume.
+    finished: bool = False
 
 
 async def run_export(
@@ -156,6 +162,7 @@ async def run_export(
         )
         checkpoints = _Checkpoints(paths.state, base, pager.position, clock)
     stream: IO[bytes] | None = None
+    walked = False
     progress.start(done)
     try:
         stream = stdout if paths is None else _open_part(paths, saved)
@@ -180,6 +187,7 @@ async def run_export(
             progress.advance(len(page))
         if paths is not None:
             os.fsync(stream.fileno())
+        walked = True
     except (HeymarketError, OSError) as exc:
         raise ExportFailedError(exc, done, resumable=status.resumable) from exc
     finally:
@@ -189,13 +197,24 @@ async def run_export(
         await pager.aclose()
         if total_task is not None and not total_task.done():
             total_task.cancel()
-        if paths is not None and stream is not None:
-            stream.close()
+        if paths is not None and stream is not None and not (walked and _RENAME_OPEN):
+            # After a failure, closing may flush a write that failed again: the state on disk
+            # already resumes from before it, and the error that stopped the walk is the one to
+            # report.
+            with contextlib.suppress(OSError):
+                stream.close()
         progress.close()
     if paths is not None:
-        os.replace(paths.part, paths.output)
-        with contextlib.suppress(FileNotFoundError):
-            paths.state.unlink()
+        assert stream is not None
+        try:
+            # Renamed while the lock is held: another export cannot take the partial file
+            # (and cut it) between the last write and the rename.
+            os.replace(paths.part, paths.output)
+            with contextlib.suppress(FileNotFoundError):
+                paths.state.unlink()
+        finally:
+            stream.close()
+    status.finished = True
     unlisted = tuple(sorted(encoder.unlisted_fields)) if isinstance(encoder, CsvEncoder) else ()
     return ExportResult(
         contacts=done,
@@ -226,26 +245,30 @@ class _Checkpoints:
         self._base = base
         self._position = position
         self._clock = clock
-        self._pending: tuple[int, int] | None = None
+        self._pending: ExportState | None = None
         self._saved_at = -SAVE_INTERVAL
 
     def record(self, size: int, done: int, *, force: bool = False) -> None:
-        """The file now holds ``size`` bytes, ``done`` contacts: every page yielded so far."""
+        """The file now holds ``size`` bytes, ``done`` contacts: every page yielded so far.
+
+        The pager's position is read here, with the length it belongs to: read later (when the
+        state is saved on the way out), it could already be past a page whose write failed, or
+        past a contact the pager could not read, and a resume would skip them.
+        """
+        state = attrs.evolve(self._base, bytes=size, contacts=done, position=self._position())
         now = self._clock()
         if force or now - self._saved_at >= SAVE_INTERVAL:
-            self._save(size, done)
+            self._save(state)
             self._saved_at = now
         else:
-            self._pending = (size, done)
+            self._pending = state
 
     def save_pending(self) -> None:
+        """Save the last page recorded, if it is not saved yet."""
         if self._pending is not None:
-            self._save(*self._pending)
+            self._save(self._pending)
 
-    def _save(self, size: int, done: int) -> None:
-        # Read only when saving: the pager's position stays "after the last page yielded"
-        # until the next one is, even when the walk has failed or been cancelled since.
-        state = attrs.evolve(self._base, bytes=size, contacts=done, position=self._position())
+    def _save(self, state: ExportState) -> None:
         save_state(self._path, state)
         self._pending = None
 

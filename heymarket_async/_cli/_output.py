@@ -7,6 +7,7 @@ page.
 
 from __future__ import annotations
 
+import collections
 import csv
 import io
 import json
@@ -256,14 +257,19 @@ def csv_columns(fields: Sequence[ContactField]) -> list[str]:
     """The CSV header: the standard columns, then one per custom field, named as the team names it.
 
     A field without a name is headed by its id; a name that repeats another column's gets its id
-    appended (``"Plan (12)"``), so every column can be told apart.
+    appended (``"Plan (12)"``), again until it names no other column, so every column can be
+    told apart.
     """
     names = [f.name if f.name else str(f.id) for f in fields]
+    repeated = {name for name, n in collections.Counter(names).items() if n > 1}
     taken = set(STANDARD_COLUMNS)
     out = list(STANDARD_COLUMNS)
     for field, name in zip(fields, names, strict=True):
-        if name in taken or names.count(name) > 1:
+        if name in taken or name in repeated:
             name = f"{name} ({field.id})"
+            # A field may be named so already ("Plan (12)" beside two fields named "Plan").
+            while name in taken:
+                name = f"{name} ({field.id})"
         taken.add(name)
         out.append(name)
     return out

@@ -9,25 +9,66 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from ._server import FakeHeymarket
+
+#: The exit status of a usage error: a bad flag, or a port or seed the emulator cannot take.
+EXIT_USAGE = 2
+
+
+class SetupError(Exception):
+    """The emulator could not start as asked (a port in use, a host that does not resolve)."""
+
+
+def _int_at_least(low: int, high: int | None = None) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            n = int(value)
+        except ValueError:
+            n = low - 1
+        if n < low or (high is not None and n > high):
+            within = f">= {low}" if high is None else f"from {low} to {high}"
+            raise argparse.ArgumentTypeError(f"{value!r} is not an int {within}")
+        return n
+
+    return parse
+
+
+def _milliseconds(value: str) -> float:
+    try:
+        ms = float(value)
+    except ValueError:
+        ms = -1.0
+    if not (ms >= 0 and math.isfinite(ms)):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a duration (milliseconds >= 0)")
+    return ms
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m heymarket_async.testing",
         description="Serve an emulated Heymarket contacts API on 127.0.0.1.",
+        allow_abbrev=False,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8787, help="port (0: a free one)")
-    parser.add_argument("--contacts", type=int, default=0, help="seed this many contacts")
+    parser.add_argument(
+        "--port", type=_int_at_least(0, 65535), default=8787, help="port (0: a free one)"
+    )
+    parser.add_argument(
+        "--contacts", type=_int_at_least(0), default=0, help="seed this many contacts"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the seeded contacts")
-    parser.add_argument("--tie-group-size", type=int, default=1, help="contacts per updated")
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every request")
+    parser.add_argument(
+        "--tie-group-size", type=_int_at_least(1), default=1, help="contacts per updated"
+    )
+    parser.add_argument(
+        "--latency-ms", type=_milliseconds, default=0.0, help="added to every request"
+    )
     parser.add_argument("--api-key", default="test", help="the API key to accept")
     parser.add_argument("--order", choices=["newest_first", "oldest_first"], default="newest_first")
     parser.add_argument(
@@ -39,33 +80,51 @@ def build_parser() -> argparse.ArgumentParser:
         default="milliseconds",
     )
     parser.add_argument(
-        "--record", type=int, default=1000, help="keep the last n requests (memory bound)"
+        "--record",
+        type=_int_at_least(0),
+        default=1000,
+        help="keep the last n requests (memory bound)",
     )
     return parser
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
-    """Parse ``argv`` (default ``sys.argv[1:]``), serve until a signal, return the exit status."""
-    args = build_parser().parse_args(argv)
-    # A second Ctrl-C during shutdown lands here: quiet, like the first.
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args, out or sys.stdout))
+    """Parse ``argv`` (default ``sys.argv[1:]``), serve until a signal, return the exit status.
+
+    0 after a signal; 2 (with one line on stderr) for a bad flag, or an emulator that cannot
+    start as asked.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        # A second Ctrl-C during shutdown lands here: quiet, like the first.
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(args, out or sys.stdout))
+    except SetupError as exc:
+        sys.stderr.write(f"{parser.prog}: error: {exc}\n")
+        return EXIT_USAGE
     return 0
 
 
 async def serve(args: argparse.Namespace, out: TextIO, stop: asyncio.Event | None = None) -> None:
-    """Serve until ``stop`` is set, or SIGINT/SIGTERM arrives (in the main thread)."""
-    fake = FakeHeymarket(
-        api_key=args.api_key,
-        host=args.host,
-        port=args.port,
-        latency=args.latency_ms / 1000.0,
-        v1_order=args.order,
-        v1_cursor_inclusive=args.inclusive,
-        timestamp_format=args.timestamp_format,
-        record_limit=args.record,
-    )
-    fake.seed(args.contacts, seed=args.seed, tie_group_size=args.tie_group_size)
+    """Serve until ``stop`` is set, or SIGINT/SIGTERM arrives (in the main thread).
+
+    Raises ``SetupError`` when the emulator cannot be made, seeded or started as ``args`` ask.
+    """
+    try:
+        fake = FakeHeymarket(
+            api_key=args.api_key,
+            host=args.host,
+            port=args.port,
+            latency=args.latency_ms / 1000.0,
+            v1_order=args.order,
+            v1_cursor_inclusive=args.inclusive,
+            timestamp_format=args.timestamp_format,
+            record_limit=args.record,
+        )
+        fake.seed(args.contacts, seed=args.seed, tie_group_size=args.tie_group_size)
+    except ValueError as exc:
+        raise SetupError(str(exc)) from exc
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -73,6 +132,12 @@ async def serve(args: argparse.Namespace, out: TextIO, stop: asyncio.Event | Non
         # main thread, where the caller stops the server through ``stop``.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    try:
+        await fake.start()
+    except OSError as exc:
+        raise SetupError(
+            f"cannot listen on {args.host} port {args.port}: {exc.strerror or exc}"
+        ) from exc
     async with fake:
         print(f"Heymarket emulator listening on {fake.url}", file=out)
         print(f"API key: {args.api_key}  ({len(fake.store)} contacts)", file=out)

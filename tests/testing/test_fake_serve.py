@@ -7,6 +7,7 @@ import io
 import os
 import runpy
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -32,6 +33,52 @@ class TestParser:
     def test_rejects_an_unknown_order(self) -> None:
         with pytest.raises(SystemExit):
             _serve.build_parser().parse_args(["--order", "random"])
+
+    @pytest.mark.parametrize(
+        ("argv", "message"),
+        [
+            (["--contacts", "-5"], "--contacts: '-5' is not an int >= 0"),
+            (["--port", "99999"], "--port: '99999' is not an int from 0 to 65535"),
+            (["--port", "-1"], "--port: '-1' is not an int from 0 to 65535"),
+            (["--tie-group-size", "0"], "--tie-group-size: '0' is not an int >= 1"),
+            (["--latency-ms", "inf"], "--latency-ms: 'inf' is not a duration"),
+            (["--record", "-1"], "--record: '-1' is not an int >= 0"),
+            (["--cont", "5"], "unrecognized arguments: --cont"),
+        ],
+    )
+    def test_bad_values_are_usage_errors(
+        self, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        with pytest.raises(SystemExit) as info:
+            _serve.build_parser().parse_args(argv)
+        assert info.value.code == 2
+        assert message in capsys.readouterr().err
+
+
+class TestSetupErrors:
+    def test_a_seed_the_store_refuses_is_one_line(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert _serve.main(["--port", "0", "--contacts", "99999999999"]) == 2
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert err == "python -m heymarket_async.testing: error: seeded ids stop at 9999999\n"
+
+    def test_a_port_in_use_is_one_line(self) -> None:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            proc = subprocess.run(
+                [sys.executable, "-m", "heymarket_async._cli", "fake-server", "--port", str(port)],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+        assert proc.returncode == 2
+        assert proc.stdout == ""
+        assert proc.stderr.startswith(
+            f"python -m heymarket_async.testing: error: cannot listen on 127.0.0.1 port {port}: "
+        )
+        assert proc.stderr.count("\n") == 1
 
 
 async def read_url(process: asyncio.subprocess.Process) -> str:
