@@ -549,7 +549,12 @@ def _base_url(value: str | None, environ: Mapping[str, str] = os.environ) -> str
         raise InvalidRequestError("base_url", "must be a string")
     url = URL(raw)
     if url.scheme not in ("http", "https") or not url.host:
-        raise InvalidRequestError("base_url", f"must be an http(s) URL, got {raw!r}")
+        # Not the URL itself: a mistyped one may still hold a password or a token.
+        raise InvalidRequestError(
+            "base_url",
+            f"must be an http(s) URL such as {DEFAULT_BASE_URL}, got one with scheme "
+            f"{url.scheme!r} and host {url.host!r}",
+        )
     if url.user or url.password or url.query_string or url.fragment:
         raise InvalidRequestError("base_url", "must hold no credentials, query or fragment")
     return str(url).rstrip("/")

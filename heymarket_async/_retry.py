@@ -31,6 +31,12 @@ def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) ->
         raise ValueError(f"{attribute.name} must be >= 0 (seconds), got {value!r}")
 
 
+def _finite_non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    # A backoff of math.inf would wait forever (or, with a timeout, never retry at all).
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e9:
+        raise ValueError(f"{attribute.name} must be a finite number of seconds >= 0, got {value!r}")
+
+
 def _positive_or_none(_: object, attribute: attrs.Attribute[float | None], value: object) -> None:
     if value is None:
         return
@@ -77,8 +83,8 @@ class RetryPolicy:
     """
 
     max_retries: int = attrs.field(default=3, validator=_max_retries)
-    backoff_base: float = attrs.field(default=0.5, validator=_non_negative)
-    backoff_max: float = attrs.field(default=8.0, validator=_non_negative)
+    backoff_base: float = attrs.field(default=0.5, validator=_finite_non_negative)
+    backoff_max: float = attrs.field(default=8.0, validator=_finite_non_negative)
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
     attempt_timeout: float | None = attrs.field(default=None, validator=_positive_or_none)
     retry_statuses: frozenset[int] = attrs.field(default=RETRYABLE_STATUSES, converter=frozenset)

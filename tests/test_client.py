@@ -265,6 +265,16 @@ class TestOptions:
             HeymarketClient(API_KEY, **kwargs)
         assert info.value.field == field
 
+    @pytest.mark.parametrize(
+        "url",
+        ["htps://user:s3cr3t-pw@host", "htps://host/?token=s3cr3t-pw", "s3cr3t-pw", "https://"],
+    )
+    def test_a_bad_base_url_is_not_echoed(self, url: str) -> None:
+        # A mistyped URL may still hold a password or a token.
+        with pytest.raises(InvalidRequestError, match="http\\(s\\) URL") as info:
+            HeymarketClient(API_KEY, base_url=url)
+        assert "s3cr3t" not in str(info.value)
+
     def test_defaults(self) -> None:
         hm = HeymarketClient(API_KEY)
         assert hm.base_url == "https://api.heymarket.com"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from heymarket_async._auth import sign_jwt
-from heymarket_async._redact import _JWT, _mask_jwts, mask, mask_data
+from heymarket_async._redact import _EMAIL, _JWT, _mask_jwts, mask, mask_data
 
 
 class TestPhones:
@@ -82,6 +83,24 @@ class TestCredentials:
         # Tried at every "eyJ" of one run, the JWT search was quadratic: about 30 s for this.
         start = time.perf_counter()
         assert mask("eyJ" * 100_000, keep_pii=True) == "eyJ" * 100_000
+        assert time.perf_counter() - start < 2
+
+    @given(st.lists(st.sampled_from(["a", "1", ".", "+", "-", "@", "b.c", " ", "é", "_"])))
+    def test_emails_are_found_as_an_unanchored_pattern_finds_them(self, pieces: list[str]) -> None:
+        text = "".join(pieces)
+        unanchored = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+        assert [m.span() for m in _EMAIL.finditer(text)] == [
+            m.span() for m in unanchored.finditer(text)
+        ]
+
+    @pytest.mark.parametrize("run", ["a", "1", "a.", "ab1-"])
+    def test_masking_a_long_run_without_an_at_sign_takes_linear_time(self, run: str) -> None:
+        # Tried at every character of the run, the email search was quadratic: seconds for
+        # 30,000 characters, 5-15 s for these; linear, a few milliseconds. (A guard on the
+        # complexity with a wide margin, not a measure of speed.)
+        text = run * (60_000 // len(run))
+        start = time.perf_counter()
+        assert mask(text) == text
         assert time.perf_counter() - start < 2
 
 

@@ -183,6 +183,9 @@ class TestRetryPolicy:
             {"attempt_timeout": float("inf")},
             {"attempt_timeout": float("nan")},
             {"attempt_timeout": 10**400},
+            # An infinite backoff would wait forever.
+            {"backoff_base": float("inf")},
+            {"backoff_max": float("inf")},
         ],
     )
     def test_rejects_nonsense(self, kwargs: dict[str, object]) -> None:
