@@ -215,9 +215,13 @@ class HeymarketClient(V1Methods):
     # what the request needs, formats log lines only when they are enabled, and skips the
     # limiter and hooks when there are none.
 
-    async def _call(self, request: Request, parse: Callable[[Any], T]) -> T:
+    async def _call(
+        self, request: Request, parse: Callable[[Any], T], deadline: float | None = None
+    ) -> T:
         """Send ``request`` (with retries as its safety allows) and parse the decoded body.
 
+        ``deadline`` (on the client's clock) is for a call made of several requests: they share
+        it (see :meth:`_deadline`); by default the request has ``timeout`` of its own.
         The error finally raised has ``attempts`` set, and the earlier failures as notes.
         """
         target = self._base_url + request.path
@@ -228,7 +232,8 @@ class HeymarketClient(V1Methods):
         body = self._encode(request) if request.has_body else None
         policy = self._retry
         clock = self._clock
-        deadline = None if self._timeout is None else clock() + self._timeout
+        if deadline is None:
+            deadline = self._deadline()
         attempt = 0
         failures: list[str] | None = None
         while True:
@@ -299,6 +304,10 @@ class HeymarketClient(V1Methods):
             self._scrub(error)
             self._finish(error, request, attempt, failures, None)
             raise error from exc
+
+    def _deadline(self) -> float | None:
+        """When a call started now must be over: ``timeout`` from now, or never."""
+        return None if self._timeout is None else self._clock() + self._timeout
 
     def _encode(self, request: Request) -> bytes:
         """The JSON of a request's body; what no encoder can write is bad input, not sent.

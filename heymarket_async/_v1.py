@@ -54,7 +54,12 @@ class V1Methods:
     _max_concurrency: int
     _base_url: str
 
-    async def _call(self, request: Request, parse: Callable[[Any], T]) -> T:
+    async def _call(
+        self, request: Request, parse: Callable[[Any], T], deadline: float | None = None
+    ) -> T:
+        raise NotImplementedError
+
+    def _deadline(self) -> float | None:
         raise NotImplementedError
 
     async def create_contact(
@@ -333,17 +338,19 @@ class V1Methods:
         if "phone" in changes:
             body["phone"] = check.phone(changes["phone"])
         body.update(check.contact_body({k: v for k, v in changes.items() if k != "phone"}))
-        current = await self.get_contact(cid)
+        # One deadline for the read and the write: ``timeout`` is the whole call's.
+        deadline = self._deadline()
+        path = f"/v1/contact/{cid}"
+        current = await self._call(Request("GET", path, Safety.READ), structure_contact, deadline)
         merged = {**_snapshot(current), **body}
         if merged.get("phone") is None:
             raise InvalidRequestError(
                 "phone", "the contact has no phone to keep: give one in the changes"
             )
-        path = f"/v1/contact/{cid}"
         # CREATE: sent again only when it provably never arrived, since a second write would
         # move the rev and pass for someone else's change.
         request = Request("PUT", path, Safety.CREATE, merged, {"overwrite": "false"})
-        ref = await self._call(request, _ref)
+        ref = await self._call(request, _ref, deadline)
         if current.rev is not None and ref.rev is not None and ref.rev != current.rev + 1:
             raise ConcurrentModificationError(
                 contact_id=cid,

@@ -30,7 +30,7 @@ from heymarket_async import (
     RetryPolicy,
     ServerError,
 )
-from heymarket_async._wire import RawResponse, Request, Safety
+from heymarket_async._wire import RawResponse, Request, Safety, json_dumps
 from tests._fakes import FakeTime
 from tests._server import API_KEY, Reply, WireServer, json_reply, text_reply
 
@@ -464,6 +464,34 @@ class TestDeadline:
         assert timeouts[1] == pytest.approx(30 - 25 - fake.sleeps[0])
         assert info.value.attempts == 2
         assert "deadline" in info.value.__notes__[-1]
+
+    async def test_a_patch_reads_and_writes_within_one_timeout(self, fake: FakeTime) -> None:
+        # patch_contact is a GET and a PUT: the timeout is the deadline of both together.
+        timeouts: list[float | None] = []
+
+        async def send(
+            method: str,
+            url: URL,
+            headers: Mapping[str, str],
+            body: bytes | None,
+            timeout: float | None,
+        ) -> RawResponse:
+            timeouts.append(timeout)
+            if method == "GET":
+                fake.advance(20)  # a slow read
+                return RawResponse(200, {}, json_dumps({**CONTACT, "rev": 1}))
+            assert timeout is not None
+            fake.advance(timeout)
+            raise APITimeoutError(f"timed out after {timeout:g} s", method=method, url=str(url))
+
+        async with HeymarketClient(API_KEY, timeout=30) as hm:
+            fake.install(hm)
+            hm._transport.send = send  # type: ignore[method-assign]
+            start = fake.now
+            with pytest.raises(APITimeoutError):
+                await hm.patch_contact(42, first="Ada")
+        assert timeouts == [30, pytest.approx(10)]
+        assert fake.now - start == pytest.approx(30)
 
     async def test_no_retry_whose_wait_would_cross_the_deadline(
         self, wire: WireServer, fake: FakeTime

@@ -341,8 +341,12 @@ class FakeHeymarket:
         self._closing = asyncio.Event()
         runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=0.5)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
-        await site.start()
+        try:
+            await web.TCPSite(runner, self.host, self.port).start()
+        except BaseException:
+            # A port in use, say: nothing is left set up (close() would not know of it).
+            await runner.cleanup()
+            raise
         self._runner = runner
         host, port = runner.addresses[0][:2]
         self.port = port

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from _fake_http import Raw
+from aiohttp import web
 
 from heymarket_async import (
     BadRequestError,
@@ -56,6 +57,24 @@ class TestLifecycle:
         await fake.close()
         assert client.closed, "the fake closes the clients it made"
         await fake.close()  # twice is fine
+
+    async def test_a_port_in_use_leaves_nothing_set_up(
+        self, fake: FakeHeymarket, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        cleaned: list[web.AppRunner] = []
+        cleanup = web.AppRunner.cleanup
+
+        async def spy(runner: web.AppRunner) -> None:
+            cleaned.append(runner)
+            await cleanup(runner)
+
+        monkeypatch.setattr(web.AppRunner, "cleanup", spy)
+        second = FakeHeymarket(port=fake.port)
+        with pytest.raises(OSError, match="in use"):
+            await second.start()
+        assert len(cleaned) == 1
+        await second.close()  # still fine
+        assert len(cleaned) == 1
 
     @pytest.mark.parametrize(
         ("options", "message"),
