@@ -24,7 +24,7 @@ import asyncio
 import collections
 import contextlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Final, TypeVar
@@ -33,6 +33,7 @@ import attrs
 
 from . import _validate as check
 from ._convert import StructureError, structure_contact
+from ._redact import mask
 from ._wire import Call, Request, Safety, format_timestamp, parse_timestamp
 from .errors import InvalidRequestError, InvalidResponseError, PaginationError
 from .models import Contact
@@ -746,6 +747,9 @@ class _Pager:
     """What both pagers share: the buffer of raw contacts, ``max_items``, closing."""
 
     _path: str = ""
+    #: How a bad contact's text shows in the error: the client sets its own (its secrets, and
+    #: phones and emails unless ``log_pii``); phones and emails are masked by default.
+    _scrub: Callable[[str], str] = staticmethod(mask)
 
     def __init__(self, max_items: int | None) -> None:
         self._buf: list[RawContact] = []  # the page being handed out, cut to max_items
@@ -800,7 +804,10 @@ class _Pager:
 
     def _bad_contact(self, exc: StructureError) -> InvalidResponseError:
         return InvalidResponseError(
-            f"unexpected contact in a page: {exc}", status=200, method="POST", url=self._path
+            f"unexpected contact in a page: {self._scrub(str(exc))}",
+            status=200,
+            method="POST",
+            url=self._path,
         )
 
     async def _refill(self) -> None:

@@ -19,6 +19,7 @@ from ._convert import (
     structure_tag,
 )
 from ._pagination import V1ContactPager, V1Position
+from ._redact import mask
 from ._tags import TagPager
 from ._wire import Request, Safety
 from .errors import ConcurrentModificationError, InvalidRequestError
@@ -53,6 +54,8 @@ class V1Methods:
 
     _max_concurrency: int
     _base_url: str
+    _secrets: Iterable[str]
+    _log_pii: bool
 
     async def _call(
         self, request: Request, parse: Callable[[Any], T], deadline: float | None = None
@@ -61,6 +64,11 @@ class V1Methods:
 
     def _deadline(self) -> float | None:
         raise NotImplementedError
+
+    def _scrub_text(self, text: str) -> str:
+        """``text`` as this client's errors show it: no secret, and no phone or email unless
+        ``log_pii``."""
+        return mask(text, self._secrets, keep_pii=self._log_pii)
 
     async def create_contact(
         self,
@@ -164,7 +172,9 @@ class V1Methods:
         :class:`V1Position`, its ``to_dict()`` or its ``to_json()``). Nothing is sent until the
         first contact is asked for. Arguments are checked here (:class:`InvalidRequestError`).
         """
-        return V1ContactPager(self._call, since=since, max_items=max_items, resume=resume)
+        pager = V1ContactPager(self._call, since=since, max_items=max_items, resume=resume)
+        pager._scrub = self._scrub_text
+        return pager
 
     async def count_contacts(self, *, since: datetime | str | None = None) -> int:
         """How many contacts the team has (``POST /v1/contacts/count``).

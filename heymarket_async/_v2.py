@@ -115,7 +115,7 @@ class V2Contacts:
         ``ascending``. See :class:`V2ContactPager`. Nothing is sent until the first contact is
         asked for; arguments are checked here (:class:`InvalidRequestError`).
         """
-        return V2ContactPager(
+        pager = V2ContactPager(
             self._call,
             since=since,
             page_size=page_size,
@@ -124,6 +124,8 @@ class V2Contacts:
             prefetch=prefetch,
             resume=resume,
         )
+        pager._scrub = self._client._scrub_text
+        return pager
 
     async def search_contacts(self, *values: str, channel_type: str | None = None) -> list[Contact]:
         """The contacts reached by any of these phone numbers or email addresses.

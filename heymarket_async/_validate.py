@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, Final
 
+from ._redact import mask
 from ._wire import format_timestamp, is_rfc3339, parse_timestamp
 from .errors import InvalidRequestError
 from .models import UNASSIGN, ContactChannel, ContactStatusValue, Tag, UnsetType
@@ -124,7 +125,8 @@ def contact_uuid(value: object) -> str:
     try:
         return str(uuid.UUID(value))
     except ValueError:
-        raise InvalidRequestError("contact_uuid", f"{value!r} is not a UUID") from None
+        # Masked: a phone number or an email given by mistake is customer data.
+        raise InvalidRequestError("contact_uuid", f"{mask(repr(value))} is not a UUID") from None
 
 
 def timestamp(value: object, field: str) -> str:
@@ -150,7 +152,7 @@ def timestamp(value: object, field: str) -> str:
         if not valid:
             raise InvalidRequestError(
                 field,
-                f"{value!r} is not an RFC 3339 timestamp with an offset, such as "
+                f"{mask(repr(value))} is not an RFC 3339 timestamp with an offset, such as "
                 "'2026-04-01T00:00:00Z'",
             )
         return value

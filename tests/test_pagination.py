@@ -35,7 +35,7 @@ from heymarket_async._pagination import _after, _raw_page, v1_step
 from heymarket_async._wire import Request, parse_timestamp
 from heymarket_async.testing import FakeHeymarket, Fault
 from tests._paging import assert_exactly_once, collect, ids_of
-from tests._server import WireServer, json_reply
+from tests._server import API_KEY, WireServer, json_reply
 
 BASE = datetime(2026, 5, 7, 12, 0, 0, tzinfo=timezone.utc)
 MODES = [
@@ -779,6 +779,21 @@ class TestBadPages:
         with pytest.raises(TypeError, match="id or updated"):
             _raw_page([{"id": 1, "updated": stamp(1)}, {"id": 7, "updated": stamp(2), **bad}])
         assert _raw_page([{}, {"id": "7", "updated": None}]) == [{}, {"id": "7", "updated": None}]
+
+    @pytest.mark.parametrize("version", ["v1", "v2"])
+    @pytest.mark.parametrize("log_pii", [False, True])
+    async def test_a_bad_contacts_phone_is_masked_in_the_error_unless_log_pii(
+        self, wire: WireServer, version: str, log_pii: bool
+    ) -> None:
+        bad = {"id": 2, "updated": stamp(1), "contact_channels": [{"channel_id": "15105553344"}]}
+        wire.reply(json_reply([{"id": 1, "updated": stamp(2)}, bad]))
+        async with HeymarketClient(
+            API_KEY, base_url=wire.url, retry=RetryPolicy.disabled(), log_pii=log_pii
+        ) as hm:
+            pager = hm.iter_contacts() if version == "v1" else hm.v2.iter_contacts()
+            with pytest.raises(InvalidResponseError, match="contact_channels") as info:
+                await ids_of(pager)
+        assert ("15105553344" in str(info.value)) is log_pii
 
     @pytest.mark.parametrize("bad", [{"id": [30]}, {"updated": {"t": 1}}])
     async def test_an_id_or_time_that_cannot_be_a_key_is_an_invalid_response(

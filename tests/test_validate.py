@@ -264,6 +264,20 @@ class TestContactUuid:
     def test_rejects_what_is_not_a_uuid(self, bad: object) -> None:
         assert _field_of(lambda: check.contact_uuid(bad)) == "contact_uuid"
 
+    @pytest.mark.parametrize(
+        ("bad", "secret"),
+        [("+1 (510) 555-3344", "555-3344"), ("avery.patel@example.com", "very.patel")],
+    )
+    def test_a_phone_or_email_given_as_a_uuid_is_masked(self, bad: str, secret: str) -> None:
+        with pytest.raises(InvalidRequestError, match="is not a UUID") as info:
+            check.contact_uuid(bad)
+        assert secret not in str(info.value)
+
+    def test_a_phone_given_as_a_timestamp_is_masked(self) -> None:
+        with pytest.raises(InvalidRequestError, match="RFC 3339") as info:
+            check.timestamp("15105553344", "since")
+        assert "5553344" not in str(info.value)
+
 
 # -- timestamps ---------------------------------------------------------------------------------
 
