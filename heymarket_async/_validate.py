@@ -364,7 +364,9 @@ def contact_lookup(ident: object, number: object) -> dict[str, Any]:
 
     The id goes as a string, as the docs show it for ``POST /v1/contact/get``.
     """
-    if (ident is None) == (number is None):
+    if ident is None and number is None:
+        raise InvalidRequestError("contact_id", "give contact_id or phone")
+    if ident is not None and number is not None:
         raise InvalidRequestError("contact_id", "give either contact_id or phone, not both")
     if ident is not None:
         return {"id": str(contact_id(ident))}

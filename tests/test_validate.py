@@ -498,3 +498,15 @@ class TestNumbersThatCannotBeSent:
         # str() of an int of more than 4300 digits raises a bare ValueError (CVE-2020-10735).
         assert _field_of(lambda: check.custom({1: 10**5000})) == "custom[1]"
         assert _field_of(lambda: check.custom({10**5000: "x"})) == "custom"
+
+
+@pytest.mark.parametrize(
+    ("ident", "number", "message"),
+    [(None, None, "give contact_id or phone$"), (1, "15105553344", "not both")],
+)
+def test_a_status_lookup_needs_exactly_one_of_id_and_phone(
+    ident: object, number: object, message: str
+) -> None:
+    with pytest.raises(InvalidRequestError, match=message) as info:
+        check.contact_lookup(ident, number)
+    assert info.value.field == "contact_id"
