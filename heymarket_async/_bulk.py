@@ -32,7 +32,7 @@ from .models import BulkItem, BulkResult, BulkStatus, Contact
 DEFAULT_BATCH_SIZE: Final = 100
 
 #: Batch answers that mean "all applied".
-_OK_WORDS: Final = frozenset({"ok", "success", "true"})
+OK_WORDS: Final = frozenset({"ok", "success", "true"})
 _REASON_KEYS: Final = ("error", "message", "reason", "error_message", "errors", "error_code")
 #: Errors after which no further batch is sent: every one would fail the same way.
 _FATAL: Final = (AuthenticationError, PermissionDeniedError, ClientClosedError)
@@ -54,6 +54,10 @@ def may_have_written(exc: HeymarketError) -> bool:
     return isinstance(exc, InvalidResponseError)
 
 
+#: Keys of an object that reads as an error rather than a result.
+ERROR_KEYS: Final = ("error", "message", "detail", "error_description", "error_code")
+
+
 def _failure_list(data: Mapping[str, Any]) -> list[Any]:
     for key in ("failed_contacts", "failed", "failures", "errors"):
         value = data.get(key)
@@ -61,6 +65,10 @@ def _failure_list(data: Mapping[str, Any]) -> list[Any]:
             if not isinstance(value, list):
                 raise StructureError(key, f"expected an array, got {type(value).__name__}")
             return value
+    if any(data.get(key) for key in ERROR_KEYS):
+        # {"error": "..."} with a 200 lists no failure, yet is no "all done" either: the
+        # items' fate is unknown, not a success.
+        raise StructureError("batch", f"an answer that reads as an error: {data!r:.200}")
     return []
 
 
@@ -74,7 +82,7 @@ def failures_answer(data: Any) -> Answer:
     if data is None or (isinstance(data, bool) and data):
         return None, []
     if isinstance(data, str):
-        if data.strip().lower() in _OK_WORDS:
+        if data.strip().lower() in OK_WORDS:
             return None, []
         raise StructureError("batch", f"unexpected answer {data[:50]!r}")
     if isinstance(data, list):
@@ -86,7 +94,7 @@ def failures_answer(data: Any) -> Answer:
 
 def upsert_answer(data: Any) -> Answer:
     """The answer of ``POST /v2/contacts``: ``{"contacts": [...], "failed_contacts": [...]}``."""
-    if isinstance(data, str) and data.strip().lower() in _OK_WORDS:
+    if isinstance(data, str) and data.strip().lower() in OK_WORDS:
         return None, []
     if not isinstance(data, Mapping):
         raise StructureError("contacts", f"expected an object, got {type(data).__name__}")

@@ -7,8 +7,16 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from . import _validate as check
-from ._bulk import DEFAULT_BATCH_SIZE, failures_answer, phone_keys, run_batches
+from ._bulk import (
+    DEFAULT_BATCH_SIZE,
+    ERROR_KEYS,
+    OK_WORDS,
+    failures_answer,
+    phone_keys,
+    run_batches,
+)
 from ._convert import (
+    StructureError,
     raw_tags,
     structure,
     structure_contact,
@@ -374,8 +382,15 @@ class V1Methods:
 
 
 def _created_fields(data: Any) -> list[ContactField]:
-    if data is None or isinstance(data, str):  # "ok", "success": created, ids not given
-        return []
+    if data is None or (isinstance(data, str) and data.strip().lower() in OK_WORDS):
+        return []  # "ok", "success": created, ids not given
+    if isinstance(data, str) or (
+        isinstance(data, Mapping)
+        and "fields" not in data
+        and "contact_fields" not in data
+        and any(data.get(key) for key in ERROR_KEYS)
+    ):
+        raise StructureError("fields", f"an answer that reads as an error: {data!r:.200}")
     return structure_fields(data)
 
 

@@ -66,6 +66,23 @@ class TestAnswers:
         with pytest.raises(StructureError):
             failures_answer(data)
 
+    @pytest.mark.parametrize(
+        "data", [{"error": "quota exceeded"}, {"message": "try later"}, {"detail": "no"}]
+    )
+    def test_an_object_that_reads_as_an_error_is_no_all_done(self, data: Any) -> None:
+        with pytest.raises(StructureError, match="reads as an error"):
+            failures_answer(data)
+
+    @pytest.mark.parametrize("data", [{}, {"status": "ok"}, {"deleted": 3}, {"error": None}])
+    def test_an_object_without_failures_or_an_error_is_all_done(self, data: Any) -> None:
+        assert failures_answer(data) == (None, [])
+
+    async def test_a_200_error_object_leaves_the_batch_unknown(self, wire: WireServer) -> None:
+        wire.reply(json_reply({"error": "quota exceeded"}))
+        async with HeymarketClient(API_KEY, base_url=wire.url, retry=RetryPolicy.disabled()) as hm:
+            result = await hm.batch_create_contacts([{"phone": "15105550000"}])
+        assert [i.status for i in result] == [BulkStatus.UNKNOWN]
+
     def test_upsert_structures_contacts_and_reads_failures(self) -> None:
         done, failed = upsert_answer({"contacts": [{"id": 1}], "failed_contacts": [{"x": 1}]})
         assert done is not None

@@ -440,6 +440,14 @@ class TestCreateContactFields:
         assert await client.create_contact_fields(("Plan", "Renewal Date")) == []
         assert wire.last.json == [{"title": "Plan"}, {"title": "Renewal Date"}]
 
+    @pytest.mark.parametrize("answer", ["failed", {"error": "title taken"}])
+    async def test_an_answer_that_reads_as_an_error_is_an_invalid_response(
+        self, wire: WireServer, client: HeymarketClient, answer: Any
+    ) -> None:
+        wire.reply(json_reply(answer))
+        with pytest.raises(InvalidResponseError, match="may have been applied"):
+            await client.create_contact_fields(["Plan"])
+
 
 class TestBatchCreateContacts:
     async def test_sends_the_array_with_overwrite_and_ok_means_every_item_succeeded(
