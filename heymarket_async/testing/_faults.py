@@ -181,6 +181,8 @@ class FaultRule:
     fired: int = 0
 
     def matches(self, route: str, path: str, number: int) -> bool:
+        """Whether the rule fires on request ``number`` of ``route`` (``"GET /v1/contact/{id}"``)
+        at ``path``, the method and concrete path (``"GET /v1/contact/42"``)."""
         if self.route != "*" and self.route not in (route, path):
             return False
         if self.times is not None and self.fired >= self.times:
@@ -257,7 +259,11 @@ class Faults:
     def pick(
         self, route: str, path: str, number: int, overall: int
     ) -> tuple[list[Fault], Fault | None]:
-        """The latency faults and the one other fault (if any) for this request."""
+        """The latency faults and the one other fault (if any) for this request.
+
+        ``route`` is its template and ``path`` its method and concrete path, as rules name
+        them (``"GET /v1/contact/{id}"``, ``"GET /v1/contact/42"``).
+        """
         delays: list[Fault] = []
         chosen: Fault | None = None
         for rule in self.rules:

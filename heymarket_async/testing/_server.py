@@ -542,7 +542,9 @@ class FakeHeymarket:
                 await result
         if self.latency:
             await asyncio.sleep(self.latency)
-        delays, fault = self.faults.pick(recorded.route, recorded.path, recorded.number, overall)
+        # Rules name a concrete path with its method ("GET /v1/contact/42"), as routes do.
+        concrete = f"{recorded.method} {recorded.path}"
+        delays, fault = self.faults.pick(recorded.route, concrete, recorded.number, overall)
         for delay in delays:
             await asyncio.sleep(delay.seconds)
         recorded.fault = fault

@@ -166,6 +166,17 @@ class TestStatusFaults:
             assert await hm.count_contacts() == 0
         assert [r.status for r in fake.requests] == [503, 503, 200]
 
+    async def test_a_concrete_path_fault_fires_over_loopback(self, fake: FakeHeymarket) -> None:
+        fake.add_contact(id=42, phone="15105553344")
+        fake.add_contact(id=43, phone="15105553345")
+        fake.faults.add("GET /v1/contact/42", Fault.status(500))
+        async with fake.client(retry=NO_RETRY) as hm:
+            assert (await hm.get_contact(43)).id == 43
+            with pytest.raises(ServerError):
+                await hm.get_contact(42)
+            await hm.delete_contact(42)  # the same path, another method: no fault
+        assert [r.status for r in fake.requests] == [200, 500, 200]
+
 
 class TestConnectionFaults:
     async def test_drop_closes_the_connection_without_writing(
