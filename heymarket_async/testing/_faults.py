@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import random
 from collections.abc import Iterable
+from http import HTTPStatus
 from typing import Final
 
 import attrs
@@ -159,6 +160,15 @@ class Fault:
         if self.body == "empty":
             return b"", "text/plain"
         return self.body.encode(), "text/plain"
+
+
+def reason_phrase(code: int) -> str:
+    """The reason phrase of ``code``; ``"Unknown Status"`` for a code ``http`` does not name
+    (499, Cloudflare's 520-526, 599...)."""
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "Unknown Status"
 
 
 def _retry_after(value: float | str) -> str:

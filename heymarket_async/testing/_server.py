@@ -10,7 +10,6 @@ import uuid as uuid_module
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
-from http import HTTPStatus
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -22,7 +21,7 @@ from heymarket_async._wire import JSONDecodeError, json_loads
 from . import _rules as rules
 from ._auth import Unauthorized, check_authorization
 from ._clock import FakeClock, to_micros
-from ._faults import AFTER_WRITE, Fault, FaultKind, Faults
+from ._faults import AFTER_WRITE, Fault, FaultKind, Faults, reason_phrase
 from ._seed import CREATOR_ID, TEAM_ID
 from ._store import ContactStore, Record, TagStore
 from ._timestamps import TimestampFormat
@@ -578,7 +577,7 @@ class FakeHeymarket:
         if fault.kind is FaultKind.FAIL_AFTER_WRITE:
             return _fault_response(fault)
         if fault.kind is FaultKind.NOT_JSON:
-            body, content_type = fault.error_body(HTTPStatus(fault.code).phrase)
+            body, content_type = fault.error_body(reason_phrase(fault.code))
             return web.Response(status=fault.code, body=body, content_type=content_type)
         if fault.kind is FaultKind.TRUNCATE and isinstance(response, web.Response):
             await _send_truncated(request, response)
@@ -956,7 +955,7 @@ def _try_json(raw: bytes) -> Any:
 
 
 def _fault_response(fault: Fault) -> web.Response:
-    reason = HTTPStatus(fault.code).phrase
+    reason = reason_phrase(fault.code)
     body, content_type = fault.error_body(reason)
     response = web.Response(status=fault.code, body=body, content_type=content_type)
     if fault.retry_after is not None:
