@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
 from aiohttp import web
+from yarl import URL
 
 from heymarket_async._wire import JSONDecodeError, json_loads
 
@@ -295,7 +296,8 @@ class FakeHeymarket:
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:<port>``; only once started."""
+        """``http://127.0.0.1:<port>`` (``http://[::1]:<port>`` for an IPv6 host); only once
+        started."""
         if self._url is None:
             raise RuntimeError("the fake is not started: use 'async with' or await start()")
         return self._url
@@ -347,9 +349,7 @@ class FakeHeymarket:
             await runner.cleanup()
             raise
         self._runner = runner
-        host, port = runner.addresses[0][:2]
-        self.port = port
-        self._url = f"http://{host}:{port}"
+        self._url, self.port = listening_url(runner.addresses)
         return self
 
     async def close(self) -> None:
@@ -932,6 +932,17 @@ class FakeHeymarket:
             else:
                 self.store.delete(contact_id)
         return _json({"failed_contacts": failed} if failed else "ok")
+
+
+def listening_url(addresses: Sequence[Any]) -> tuple[str, int]:
+    """The base URL and port of a site listening on ``addresses`` (``AppRunner.addresses``).
+
+    IPv6 hosts are bracketed; a host listening on both families (``localhost``) is reached by
+    its IPv4 address, which every client can use.
+    """
+    ipv4 = [a for a in addresses if ":" not in a[0]]
+    host, port = (ipv4 or addresses)[0][:2]
+    return str(URL.build(scheme="http", host=host, port=port)), port
 
 
 def _overwrite(request: web.Request) -> bool:

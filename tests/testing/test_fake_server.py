@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from _fake_http import Raw
+from _fake_http import Raw, has_ipv6_loopback
 from aiohttp import web
 
 from heymarket_async import (
@@ -22,6 +22,7 @@ from heymarket_async import (
     RetryPolicy,
 )
 from heymarket_async.testing import FakeClock, FakeHeymarket, RecordedRequest
+from heymarket_async.testing._server import listening_url
 
 T0 = datetime(2026, 5, 7, 12, 0, 0, 123456, tzinfo=timezone.utc)
 DOCS_CONTACT = {
@@ -43,6 +44,19 @@ class TestLifecycle:
         assert fake.url.startswith("http://127.0.0.1:")
         assert fake.port > 0
         assert repr(fake) == f"FakeHeymarket({fake.url}, 0 contacts)"
+
+    @pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback")
+    async def test_an_ipv6_host_gives_a_bracketed_url_the_client_takes(self) -> None:
+        async with FakeHeymarket(host="::1") as fake:
+            assert fake.url == f"http://[::1]:{fake.port}"
+            async with fake.client() as hm:
+                assert await hm.count_contacts() == 0
+
+    def test_a_host_listening_on_both_families_is_reached_by_its_ipv4_address(self) -> None:
+        # "localhost" may resolve to ::1 and 127.0.0.1, and the site listens on both.
+        both = [("::1", 8787, 0, 0), ("127.0.0.1", 8787)]
+        assert listening_url(both) == ("http://127.0.0.1:8787", 8787)
+        assert listening_url(both[:1]) == ("http://[::1]:8787", 8787)
 
     def test_url_before_start_is_an_error(self) -> None:
         with pytest.raises(RuntimeError, match="not started"):
