@@ -621,26 +621,20 @@ class FakeHeymarket:
             found = self.store.find_channel("phone", rules.phone(body["phone"]))
             record = self.store.get(found[0]) if found else None
         else:
-            raw = body["id"]
-            text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
-            if not isinstance(text, str) or not text.isdigit() or not text.isascii():
-                raise rules.BadData("id must be a contact id")
-            record = self.store.get(int(text))
+            record = self.store.get(rules.contact_id(body["id"]))
         if record is None:
             raise _not_found("no such contact")
         return record
 
     def _tag_id(self, request: web.Request) -> int:
         raw = request.match_info["id"]
-        if not (raw.isdigit() and raw.isascii()) or int(raw) not in self.tags:
+        tag_id = _path_id(raw)
+        if tag_id is None or tag_id not in self.tags:
             raise _not_found(f"tag {raw} not found")
-        return int(raw)
+        return tag_id
 
     def _create_v2(self, body: Mapping[str, Any]) -> Record:
-        raw_channels = body.get("contact_channels")
-        if not isinstance(raw_channels, list) or not raw_channels:
-            raise rules.BadData("contact_channels must hold at least one channel")
-        channels = [rules.channel(c) for c in raw_channels]
+        channels = rules.channels(body.get("contact_channels"), required=True)
         fields = rules.contact_fields(body, phone_required=False)
         for kind in ("phone", "email"):
             if fields.get(kind) is None:
@@ -652,7 +646,8 @@ class FakeHeymarket:
 
     def _v1_record(self, request: web.Request) -> Record:
         raw = request.match_info["id"]
-        record = self.store.get(int(raw)) if raw.isdigit() and raw.isascii() else None
+        contact_id = _path_id(raw)
+        record = None if contact_id is None else self.store.get(contact_id)
         if record is None:
             raise _not_found(f"contact {raw} not found")
         return record
@@ -686,15 +681,12 @@ class FakeHeymarket:
             if not found:
                 raise _not_found("no contact with this phone")
             return _raw(self.store.render(found[0]))
-        raw = body.get("id")
-        if raw is None:
+        if body.get("id") is None:
             raise rules.BadData("give phone or id")
-        text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
-        if not isinstance(text, str) or not text.isdigit():
-            raise rules.BadData("id must be a contact id as a string")
-        if int(text) not in self.store:
-            raise _not_found(f"contact {text} not found")
-        return _raw(self.store.render(int(text)))
+        contact_id = rules.contact_id(body["id"])
+        if contact_id not in self.store:
+            raise _not_found(f"contact {contact_id} not found")
+        return _raw(self.store.render(contact_id))
 
     async def _v1_update(self, request: web.Request) -> web.StreamResponse:
         record = self._v1_record(request)
@@ -753,15 +745,7 @@ class FakeHeymarket:
         return _json("success")
 
     async def _v1_create_fields(self, request: web.Request) -> web.StreamResponse:
-        body = await self._any_body(request)
-        if not isinstance(body, list) or not body:
-            raise rules.BadData('the body must be a non-empty array of {"title": ...}')
-        titles = []
-        for item in body:
-            title = item.get("title") if isinstance(item, dict) else None
-            if not isinstance(title, str) or not title.strip():
-                raise rules.BadData('each field must be {"title": "<non-empty string>"}')
-            titles.append(title)
+        titles = rules.field_titles(await self._any_body(request))
         next_id = max((i for i, _ in self.contact_fields), default=0) + 1
         created = []
         for title in titles:
@@ -831,27 +815,10 @@ class FakeHeymarket:
         return _raw(self.store.render_list(ids))
 
     async def _v2_search(self, request: web.Request) -> web.StreamResponse:
-        body = await self._body(request)
-        groups = body.get("contact_channels")
-        if not isinstance(groups, list) or not groups:
-            raise rules.BadData("contact_channels must hold at least one search group")
         found: dict[int, None] = {}
-        for group in groups:
-            if not isinstance(group, dict):
-                raise rules.BadData("each search group must be an object")
-            kind = group.get("channel_type")
-            values = group.get("channel_ids")
-            if kind is not None and not isinstance(kind, str):
-                raise rules.BadData("channel_type must be a string")
-            if not isinstance(values, list) or not values:
-                raise rules.BadData("channel_ids must be a non-empty array")
-            for value in values:
-                if not isinstance(value, str) or not value:
-                    raise rules.BadData("each channel_id must be a non-empty string")
-                for contact_id in self.store.find_channel(
-                    kind or rules.infer_channel_type(value), value
-                ):
-                    found[contact_id] = None
+        for kind, value in rules.search_values(await self._body(request)):
+            for contact_id in self.store.find_channel(kind, value):
+                found[contact_id] = None
         return _raw(self.store.render_list(list(found)))
 
     async def _v2_add_channel(self, request: web.Request) -> web.StreamResponse:
@@ -904,7 +871,7 @@ class FakeHeymarket:
                     raise rules.BadData(f"no contact with uuid {item['uuid']}")
                 given = rules.contact_fields(item, phone_required=False)
                 if item.get("contact_channels") is not None:
-                    added = [rules.channel(c) for c in item["contact_channels"]]
+                    added = rules.channels(item["contact_channels"], required=False)
                     old = list(record.fields.get("contact_channels") or ())
                     given["contact_channels"] = old + [c for c in added if c not in old]
                 done.append(self._write(record, given, overwrite=False).id)
@@ -943,6 +910,16 @@ def listening_url(addresses: Sequence[Any]) -> tuple[str, int]:
     ipv4 = [a for a in addresses if ":" not in a[0]]
     host, port = (ipv4 or addresses)[0][:2]
     return str(URL.build(scheme="http", host=host, port=port)), port
+
+
+def _path_id(raw: str) -> int | None:
+    """The id in a path such as ``/v1/contact/42``; ``None`` if it cannot be one."""
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    try:
+        return int(raw)
+    except ValueError:  # more digits than int() takes: no contact's id
+        return None
 
 
 def _overwrite(request: web.Request) -> bool:

@@ -909,6 +909,56 @@ class TestV2Rest:
         assert (await raw("DELETE", "/v2/contacts", {"contacts": []})).status == 400
 
 
+class TestMalformedRequests:
+    """A body or path of a shape the checks do not expect is the client's error, never a 500."""
+
+    @pytest.mark.parametrize("route", ["/v1/contact/get", "/v1/contact/status"])
+    @pytest.mark.parametrize("contact_id", ["²", "٣", "9" * 5000])
+    async def test_an_id_int_refuses_is_bad_data(
+        self, raw: Raw, fake: FakeHeymarket, route: str, contact_id: str
+    ) -> None:
+        fake.add_contact(id=2, phone="15105553344")
+        answer = await raw("POST", route, {"id": contact_id})
+        assert answer.status == 400
+        assert answer.json["error"] == "bad_data"
+
+    @pytest.mark.parametrize(
+        ("method", "path"),
+        [
+            *((m, "/v1/contact/" + "9" * 5000) for m in ("GET", "PUT", "DELETE")),
+            *((m, "/v1/tag/" + "9" * 5000) for m in ("GET", "DELETE")),
+        ],
+    )
+    async def test_an_id_in_the_path_int_refuses_is_not_found(
+        self, raw: Raw, method: str, path: str
+    ) -> None:
+        answer = await raw(method, path, {"phone": "15105553344"})
+        assert answer.status == 404
+        assert answer.json["error"] == "not_found"
+
+    async def test_an_error_past_the_checks_is_not_hidden_as_bad_data(
+        self, raw: Raw, fake: FakeHeymarket, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        def broken(*args: Any, **kwargs: Any) -> list[int]:
+            raise TypeError("a bug in the store")
+
+        monkeypatch.setattr(fake.store, "v1_page", broken)
+        assert (await raw("POST", "/v1/contacts", {})).status == 500
+
+    @pytest.mark.parametrize("channels", [5, True, 1.5, {"channel_type": "phone"}])
+    async def test_bulk_update_channels_not_an_array_fail_that_item(
+        self, raw: Raw, fake: FakeHeymarket, channels: Any
+    ) -> None:
+        c = fake.add_contact(phone="15105553344")
+        body = {"contacts": [{"uuid": c["uuid"], "contact_channels": channels}]}
+        answer = await raw("POST", "/v2/contacts", body)
+        assert answer.status == 200
+        assert answer.json["contacts"] == []
+        [failed] = answer.json["failed_contacts"]
+        assert "contact_channels" in failed["error"]
+        assert fake.contacts[c["id"]]["rev"] == 1
+
+
 class TestRestThroughTheClient:
     async def test_v1_status_fields_and_tags(self, fake: FakeHeymarket) -> None:
         c = fake.add_contact(phone="15105553344")
