@@ -168,7 +168,8 @@ class FakeHeymarket:
     - ``v1_cursor_inclusive``: whether ``POST /v1/contacts {"date": d}`` includes contacts
       updated exactly at ``d``. Default ``False`` (strictly before ``d`` newest-first, strictly
       after it oldest-first), as the docs' "pass the last item's ``updated``" suggests.
-    - ``v1_page_size`` (30), ``v2_default_limit`` (30), ``v2_max_limit`` (100, above it 400).
+    - ``v1_page_size`` (30), ``v2_default_limit`` (30), ``v2_max_limit`` (100, above it 400;
+      the default may not exceed it).
     - ``timestamp_format``: ``"milliseconds"`` (default, ``2026-05-07T12:00:00.123Z``),
       ``"seconds"`` (``...:00Z``) or ``"microseconds"`` (``...:00.123456+00:00``). Stored
       times keep microseconds; they are rendered truncated, and compared with cursors at the
@@ -254,6 +255,10 @@ class FakeHeymarket:
         ):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1")
+        if v2_default_limit > v2_max_limit:
+            raise ValueError(
+                f"v2_default_limit ({v2_default_limit}) must be <= v2_max_limit ({v2_max_limit})"
+            )
         self.api_key = api_key
         self.secret_id = secret_id
         self._secret_key = secret_key
@@ -432,10 +437,13 @@ class FakeHeymarket:
         uuid: str | None = None,
         **fields: Any,
     ) -> dict[str, Any]:
-        """Store a contact directly (no validation); returns it as the API would.
+        """Store a contact directly; returns it as the API would.
 
         ``fields`` are API fields (``phone``, ``first``, ``custom``, ``tags`` as
-        ``[{"tag_id": N}]``...). ``updated``/``created`` default to the clock's now.
+        ``[{"tag_id": N}]``...), stored as given: they are not validated, so a test can store
+        what the API would refuse. ``updated``/``created`` default to the clock's now. ``id``
+        (default: the next one) must be an int from 1 to ``2**40 - 1``, not yet taken, else
+        ``ValueError``.
         """
         record = self.store.create(
             _new_fields(fields),

@@ -97,6 +97,8 @@ class TestLifecycle:
             ({"secret_id": "x"}, "together"),
             ({"api_key": None}, "api_key"),
             ({"v1_page_size": 0}, "v1_page_size"),
+            ({"v2_default_limit": 101}, "v2_default_limit"),
+            ({"v2_default_limit": 20, "v2_max_limit": 10}, "v2_default_limit"),
             ({"timestamp_format": "days"}, "timestamp_format"),
         ],
     )
@@ -661,6 +663,17 @@ class TestHooksAndStoreAccess:
             fake.delete_contact(c["id"])
         with pytest.raises(KeyError):
             fake.contacts[c["id"]]
+
+    @pytest.mark.parametrize("contact_id", [0, -5, 2**40])
+    async def test_add_contact_refuses_an_id_out_of_range(
+        self, raw: Raw, fake: FakeHeymarket, contact_id: int
+    ) -> None:
+        fake.add_contact(phone="15105553344")
+        with pytest.raises(ValueError, match="contact id must be an int from 1 to"):
+            fake.add_contact(id=contact_id, phone="15105553345")
+        assert len(fake.contacts) == 1
+        assert [c["id"] for c in (await raw("POST", "/v1/contacts", {})).json] == [1]
+        assert [c["id"] for c in (await raw("POST", "/v2/contacts/list", {})).json] == [1]
 
     async def test_contacts_view_iterates_in_updated_order(self, fake: FakeHeymarket) -> None:
         add_sequence(fake, [3, 1, 2])
