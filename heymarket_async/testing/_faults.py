@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import random
 from collections.abc import Iterable
+from http import HTTPStatus
 from typing import Final
 
 import attrs
@@ -161,6 +162,15 @@ class Fault:
         return self.body.encode(), "text/plain"
 
 
+def reason_phrase(code: int) -> str:
+    """The reason phrase of ``code``; ``"Unknown Status"`` for a code ``http`` does not name
+    (499, Cloudflare's 520-526, 599...)."""
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "Unknown Status"
+
+
 def _retry_after(value: float | str) -> str:
     if isinstance(value, str):
         return value
@@ -181,6 +191,8 @@ class FaultRule:
     fired: int = 0
 
     def matches(self, route: str, path: str, number: int) -> bool:
+        """Whether the rule fires on request ``number`` of ``route`` (``"GET /v1/contact/{id}"``)
+        at ``path``, the method and concrete path (``"GET /v1/contact/42"``)."""
         if self.route != "*" and self.route not in (route, path):
             return False
         if self.times is not None and self.fired >= self.times:
@@ -257,7 +269,11 @@ class Faults:
     def pick(
         self, route: str, path: str, number: int, overall: int
     ) -> tuple[list[Fault], Fault | None]:
-        """The latency faults and the one other fault (if any) for this request."""
+        """The latency faults and the one other fault (if any) for this request.
+
+        ``route`` is its template and ``path`` its method and concrete path, as rules name
+        them (``"GET /v1/contact/{id}"``, ``"GET /v1/contact/42"``).
+        """
         delays: list[Fault] = []
         chosen: Fault | None = None
         for rule in self.rules:

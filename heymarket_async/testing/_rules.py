@@ -1,9 +1,14 @@
-"""The checks the real API makes on request bodies, as pure functions raising :class:`BadData`."""
+"""The checks the real API makes on request bodies, as pure functions raising :class:`BadData`.
+
+Each check runs inside :func:`reading`, so a body of a shape it did not foresee is a 400
+``bad_data`` too, not a crash of the emulator (aiohttp's bare 500).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from . import _timestamps as ts
@@ -19,6 +24,22 @@ class BadData(ValueError):
     """A request the API answers with ``400 {"error": "bad_data", "message": ...}``."""
 
 
+@contextlib.contextmanager
+def reading() -> Iterator[None]:
+    """Inside, a ``ValueError`` or ``TypeError`` is :class:`BadData`.
+
+    Only around code that parses or checks the request: a stray error there means the body
+    had a shape no check foresaw, which is the client's error. Usable as a decorator.
+    """
+    try:
+        yield
+    except BadData:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise BadData(f"malformed request: {exc}") from exc
+
+
+@reading()
 def phone(value: object, field: str = "phone") -> str:
     """E.164 digits without ``+``: 8-15 digits, exactly 11 in country code 1."""
     if not isinstance(value, str) or not _PHONE.fullmatch(value):
@@ -28,6 +49,7 @@ def phone(value: object, field: str = "phone") -> str:
     return value
 
 
+@reading()
 def tags(value: object) -> list[dict[str, int]]:
     if not isinstance(value, list):
         raise BadData('tags must be an array of {"tag_id": N}')
@@ -42,6 +64,7 @@ def tags(value: object) -> list[dict[str, int]]:
     return out
 
 
+@reading()
 def custom(value: object) -> dict[str, str]:
     if not isinstance(value, Mapping):
         raise BadData("custom must be an object keyed by numeric field id")
@@ -53,6 +76,7 @@ def custom(value: object) -> dict[str, str]:
     return dict(value)
 
 
+@reading()
 def contact_fields(body: Mapping[str, Any], *, phone_required: bool) -> dict[str, Any]:
     """The contact fields of a v1/v2 create or update body, checked; unknown keys are ignored."""
     out: dict[str, Any] = {}
@@ -83,6 +107,7 @@ def contact_fields(body: Mapping[str, Any], *, phone_required: bool) -> dict[str
     return out
 
 
+@reading()
 def channel(value: object) -> dict[str, str]:
     """One ``{"channel_type", "channel_id"}``; phone channels must be E.164."""
     if not isinstance(value, Mapping):
@@ -100,11 +125,71 @@ def channel(value: object) -> dict[str, str]:
     return {"channel_type": kind, "channel_id": ident}
 
 
+@reading()
+def channels(value: object, *, required: bool) -> list[dict[str, str]]:
+    """An array of channels (:func:`channel`), non-empty if ``required``."""
+    if required and (not isinstance(value, list) or not value):
+        raise BadData("contact_channels must hold at least one channel")
+    if not isinstance(value, list):
+        raise BadData("contact_channels must be an array of channels")
+    return [channel(c) for c in value]
+
+
+@reading()
+def search_values(body: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The ``(channel_type, value)`` pairs a v2 search asks for, in order (the type inferred
+    from the value where a group has none)."""
+    groups = body.get("contact_channels")
+    if not isinstance(groups, list) or not groups:
+        raise BadData("contact_channels must hold at least one search group")
+    out = []
+    for group in groups:
+        if not isinstance(group, Mapping):
+            raise BadData("each search group must be an object")
+        kind = group.get("channel_type")
+        values = group.get("channel_ids")
+        if kind is not None and not isinstance(kind, str):
+            raise BadData("channel_type must be a string")
+        if not isinstance(values, list) or not values:
+            raise BadData("channel_ids must be a non-empty array")
+        for value in values:
+            if not isinstance(value, str) or not value:
+                raise BadData("each channel_id must be a non-empty string")
+            out.append((kind or infer_channel_type(value), value))
+    return out
+
+
+@reading()
+def contact_id(value: object) -> int:
+    """A contact id in a body: an int, or a string of ASCII digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit():
+        raise BadData("id must be a contact id, as an int or a string of digits")
+    # int() refuses a string of more than 4300 digits: reading() makes that bad data too.
+    return int(value)
+
+
+@reading()
+def field_titles(body: object) -> list[str]:
+    """The titles of a ``POST /v1/contacts/fields`` body, ``[{"title": ...}, ...]``."""
+    if not isinstance(body, list) or not body:
+        raise BadData('the body must be a non-empty array of {"title": ...}')
+    titles = []
+    for item in body:
+        title = item.get("title") if isinstance(item, Mapping) else None
+        if not isinstance(title, str) or not title.strip():
+            raise BadData('each field must be {"title": "<non-empty string>"}')
+        titles.append(title)
+    return titles
+
+
 def infer_channel_type(value: str) -> str:
     """What the API guesses for a search value without ``channel_type``."""
     return "email" if "@" in value else "phone"
 
 
+@reading()
 def date(body: Mapping[str, Any], field: str = "date") -> int | None:
     """An optional RFC 3339 ``date`` as microseconds since the epoch."""
     value = body.get(field)
@@ -118,6 +203,7 @@ def date(body: Mapping[str, Any], field: str = "date") -> int | None:
         raise BadData(f"{field} is not an RFC 3339 timestamp: {value!r}") from None
 
 
+@reading()
 def integer(body: Mapping[str, Any], field: str, default: int, low: int, high: int | None) -> int:
     value = body.get(field, default)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -128,6 +214,7 @@ def integer(body: Mapping[str, Any], field: str, default: int, low: int, high: i
     return value
 
 
+@reading()
 def boolean(body: Mapping[str, Any], field: str, default: bool) -> bool:
     value = body.get(field, default)
     if not isinstance(value, bool):

@@ -10,19 +10,19 @@ import uuid as uuid_module
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
-from http import HTTPStatus
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
 from aiohttp import web
+from yarl import URL
 
 from heymarket_async._wire import JSONDecodeError, json_loads
 
 from . import _rules as rules
 from ._auth import Unauthorized, check_authorization
 from ._clock import FakeClock, to_micros
-from ._faults import AFTER_WRITE, Fault, FaultKind, Faults
+from ._faults import AFTER_WRITE, Fault, FaultKind, Faults, reason_phrase
 from ._seed import CREATOR_ID, TEAM_ID
 from ._store import ContactStore, Record, TagStore
 from ._timestamps import TimestampFormat
@@ -168,7 +168,8 @@ class FakeHeymarket:
     - ``v1_cursor_inclusive``: whether ``POST /v1/contacts {"date": d}`` includes contacts
       updated exactly at ``d``. Default ``False`` (strictly before ``d`` newest-first, strictly
       after it oldest-first), as the docs' "pass the last item's ``updated``" suggests.
-    - ``v1_page_size`` (30), ``v2_default_limit`` (30), ``v2_max_limit`` (100, above it 400).
+    - ``v1_page_size`` (30), ``v2_default_limit`` (30), ``v2_max_limit`` (100, above it 400;
+      the default may not exceed it).
     - ``timestamp_format``: ``"milliseconds"`` (default, ``2026-05-07T12:00:00.123Z``),
       ``"seconds"`` (``...:00Z``) or ``"microseconds"`` (``...:00.123456+00:00``). Stored
       times keep microseconds; they are rendered truncated, and compared with cursors at the
@@ -254,6 +255,10 @@ class FakeHeymarket:
         ):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1")
+        if v2_default_limit > v2_max_limit:
+            raise ValueError(
+                f"v2_default_limit ({v2_default_limit}) must be <= v2_max_limit ({v2_max_limit})"
+            )
         self.api_key = api_key
         self.secret_id = secret_id
         self._secret_key = secret_key
@@ -296,7 +301,8 @@ class FakeHeymarket:
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:<port>``; only once started."""
+        """``http://127.0.0.1:<port>`` (``http://[::1]:<port>`` for an IPv6 host); only once
+        started."""
         if self._url is None:
             raise RuntimeError("the fake is not started: use 'async with' or await start()")
         return self._url
@@ -348,9 +354,7 @@ class FakeHeymarket:
             await runner.cleanup()
             raise
         self._runner = runner
-        host, port = runner.addresses[0][:2]
-        self.port = port
-        self._url = f"http://{host}:{port}"
+        self._url, self.port = listening_url(runner.addresses)
         return self
 
     async def close(self) -> None:
@@ -433,10 +437,13 @@ class FakeHeymarket:
         uuid: str | None = None,
         **fields: Any,
     ) -> dict[str, Any]:
-        """Store a contact directly (no validation); returns it as the API would.
+        """Store a contact directly; returns it as the API would.
 
         ``fields`` are API fields (``phone``, ``first``, ``custom``, ``tags`` as
-        ``[{"tag_id": N}]``...). ``updated``/``created`` default to the clock's now.
+        ``[{"tag_id": N}]``...), stored as given: they are not validated, so a test can store
+        what the API would refuse. ``updated``/``created`` default to the clock's now. ``id``
+        (default: the next one) must be an int from 1 to ``2**40 - 1``, not yet taken, else
+        ``ValueError``.
         """
         record = self.store.create(
             _new_fields(fields),
@@ -542,7 +549,9 @@ class FakeHeymarket:
                 await result
         if self.latency:
             await asyncio.sleep(self.latency)
-        delays, fault = self.faults.pick(recorded.route, recorded.path, recorded.number, overall)
+        # Rules name a concrete path with its method ("GET /v1/contact/42"), as routes do.
+        concrete = f"{recorded.method} {recorded.path}"
+        delays, fault = self.faults.pick(recorded.route, concrete, recorded.number, overall)
         for delay in delays:
             await asyncio.sleep(delay.seconds)
         recorded.fault = fault
@@ -576,7 +585,7 @@ class FakeHeymarket:
         if fault.kind is FaultKind.FAIL_AFTER_WRITE:
             return _fault_response(fault)
         if fault.kind is FaultKind.NOT_JSON:
-            body, content_type = fault.error_body(HTTPStatus(fault.code).phrase)
+            body, content_type = fault.error_body(reason_phrase(fault.code))
             return web.Response(status=fault.code, body=body, content_type=content_type)
         if fault.kind is FaultKind.TRUNCATE and isinstance(response, web.Response):
             await _send_truncated(request, response)
@@ -620,26 +629,20 @@ class FakeHeymarket:
             found = self.store.find_channel("phone", rules.phone(body["phone"]))
             record = self.store.get(found[0]) if found else None
         else:
-            raw = body["id"]
-            text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
-            if not isinstance(text, str) or not text.isdigit() or not text.isascii():
-                raise rules.BadData("id must be a contact id")
-            record = self.store.get(int(text))
+            record = self.store.get(rules.contact_id(body["id"]))
         if record is None:
             raise _not_found("no such contact")
         return record
 
     def _tag_id(self, request: web.Request) -> int:
         raw = request.match_info["id"]
-        if not (raw.isdigit() and raw.isascii()) or int(raw) not in self.tags:
+        tag_id = _path_id(raw)
+        if tag_id is None or tag_id not in self.tags:
             raise _not_found(f"tag {raw} not found")
-        return int(raw)
+        return tag_id
 
     def _create_v2(self, body: Mapping[str, Any]) -> Record:
-        raw_channels = body.get("contact_channels")
-        if not isinstance(raw_channels, list) or not raw_channels:
-            raise rules.BadData("contact_channels must hold at least one channel")
-        channels = [rules.channel(c) for c in raw_channels]
+        channels = rules.channels(body.get("contact_channels"), required=True)
         fields = rules.contact_fields(body, phone_required=False)
         for kind in ("phone", "email"):
             if fields.get(kind) is None:
@@ -651,7 +654,8 @@ class FakeHeymarket:
 
     def _v1_record(self, request: web.Request) -> Record:
         raw = request.match_info["id"]
-        record = self.store.get(int(raw)) if raw.isdigit() and raw.isascii() else None
+        contact_id = _path_id(raw)
+        record = None if contact_id is None else self.store.get(contact_id)
         if record is None:
             raise _not_found(f"contact {raw} not found")
         return record
@@ -685,15 +689,12 @@ class FakeHeymarket:
             if not found:
                 raise _not_found("no contact with this phone")
             return _raw(self.store.render(found[0]))
-        raw = body.get("id")
-        if raw is None:
+        if body.get("id") is None:
             raise rules.BadData("give phone or id")
-        text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
-        if not isinstance(text, str) or not text.isdigit():
-            raise rules.BadData("id must be a contact id as a string")
-        if int(text) not in self.store:
-            raise _not_found(f"contact {text} not found")
-        return _raw(self.store.render(int(text)))
+        contact_id = rules.contact_id(body["id"])
+        if contact_id not in self.store:
+            raise _not_found(f"contact {contact_id} not found")
+        return _raw(self.store.render(contact_id))
 
     async def _v1_update(self, request: web.Request) -> web.StreamResponse:
         record = self._v1_record(request)
@@ -752,15 +753,7 @@ class FakeHeymarket:
         return _json("success")
 
     async def _v1_create_fields(self, request: web.Request) -> web.StreamResponse:
-        body = await self._any_body(request)
-        if not isinstance(body, list) or not body:
-            raise rules.BadData('the body must be a non-empty array of {"title": ...}')
-        titles = []
-        for item in body:
-            title = item.get("title") if isinstance(item, dict) else None
-            if not isinstance(title, str) or not title.strip():
-                raise rules.BadData('each field must be {"title": "<non-empty string>"}')
-            titles.append(title)
+        titles = rules.field_titles(await self._any_body(request))
         next_id = max((i for i, _ in self.contact_fields), default=0) + 1
         created = []
         for title in titles:
@@ -830,27 +823,10 @@ class FakeHeymarket:
         return _raw(self.store.render_list(ids))
 
     async def _v2_search(self, request: web.Request) -> web.StreamResponse:
-        body = await self._body(request)
-        groups = body.get("contact_channels")
-        if not isinstance(groups, list) or not groups:
-            raise rules.BadData("contact_channels must hold at least one search group")
         found: dict[int, None] = {}
-        for group in groups:
-            if not isinstance(group, dict):
-                raise rules.BadData("each search group must be an object")
-            kind = group.get("channel_type")
-            values = group.get("channel_ids")
-            if kind is not None and not isinstance(kind, str):
-                raise rules.BadData("channel_type must be a string")
-            if not isinstance(values, list) or not values:
-                raise rules.BadData("channel_ids must be a non-empty array")
-            for value in values:
-                if not isinstance(value, str) or not value:
-                    raise rules.BadData("each channel_id must be a non-empty string")
-                for contact_id in self.store.find_channel(
-                    kind or rules.infer_channel_type(value), value
-                ):
-                    found[contact_id] = None
+        for kind, value in rules.search_values(await self._body(request)):
+            for contact_id in self.store.find_channel(kind, value):
+                found[contact_id] = None
         return _raw(self.store.render_list(list(found)))
 
     async def _v2_add_channel(self, request: web.Request) -> web.StreamResponse:
@@ -903,7 +879,7 @@ class FakeHeymarket:
                     raise rules.BadData(f"no contact with uuid {item['uuid']}")
                 given = rules.contact_fields(item, phone_required=False)
                 if item.get("contact_channels") is not None:
-                    added = [rules.channel(c) for c in item["contact_channels"]]
+                    added = rules.channels(item["contact_channels"], required=False)
                     old = list(record.fields.get("contact_channels") or ())
                     given["contact_channels"] = old + [c for c in added if c not in old]
                 done.append(self._write(record, given, overwrite=False).id)
@@ -933,6 +909,27 @@ class FakeHeymarket:
         return _json({"failed_contacts": failed} if failed else "ok")
 
 
+def listening_url(addresses: Sequence[Any]) -> tuple[str, int]:
+    """The base URL and port of a site listening on ``addresses`` (``AppRunner.addresses``).
+
+    IPv6 hosts are bracketed; a host listening on both families (``localhost``) is reached by
+    its IPv4 address, which every client can use.
+    """
+    ipv4 = [a for a in addresses if ":" not in a[0]]
+    host, port = (ipv4 or addresses)[0][:2]
+    return str(URL.build(scheme="http", host=host, port=port)), port
+
+
+def _path_id(raw: str) -> int | None:
+    """The id in a path such as ``/v1/contact/42``; ``None`` if it cannot be one."""
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    try:
+        return int(raw)
+    except ValueError:  # more digits than int() takes: no contact's id
+        return None
+
+
 def _overwrite(request: web.Request) -> bool:
     overwrite = request.query.get("overwrite", "false").lower()
     if overwrite not in ("true", "false"):
@@ -954,7 +951,7 @@ def _try_json(raw: bytes) -> Any:
 
 
 def _fault_response(fault: Fault) -> web.Response:
-    reason = HTTPStatus(fault.code).phrase
+    reason = reason_phrase(fault.code)
     body, content_type = fault.error_body(reason)
     response = web.Response(status=fault.code, body=body, content_type=content_type)
     if fault.retry_after is not None:

@@ -283,12 +283,19 @@ class ContactStore:
         contact_id: int | None = None,
         uuid: str | None = None,
     ) -> Record:
-        """Store a new contact (rev 1); times default to the clock's now."""
+        """Store a new contact (rev 1); times default to the clock's now.
+
+        ``ValueError`` for an id that exists, or that the index cannot pack (not an int from
+        1 to ``2**40 - 1``), given or next in line.
+        """
         now = self.clock.micros() if updated is None or created is None else 0
         if contact_id is None:
             contact_id = self._next_id
         elif contact_id in self:
             raise ValueError(f"contact {contact_id} already exists")
+        packable = isinstance(contact_id, int) and not isinstance(contact_id, bool)
+        if not packable or not 1 <= contact_id <= ID_MASK:
+            raise ValueError(f"contact id must be an int from 1 to {ID_MASK}, got {contact_id!r}")
         self._next_id = max(self._next_id, contact_id + 1)
         record = Record(
             contact_id,

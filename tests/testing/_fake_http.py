@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 
 import aiohttp
@@ -50,3 +51,13 @@ class Raw:
             method, self.fake.url + path, data=data, headers=sent
         ) as resp:
             return Answer(resp.status, CIMultiDict(resp.headers), await resp.read())
+
+
+def has_ipv6_loopback() -> bool:
+    """Whether this machine can listen on ``::1``."""
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True

@@ -142,6 +142,17 @@ class TestStatusFaults:
         assert [r.status for r in fake.requests] == [200, fault.code, 200]
         assert fake.requests[1].fault == fault
 
+    @pytest.mark.parametrize("code", [499, 520, 599])
+    @pytest.mark.parametrize("body", ["json", "html"])
+    async def test_a_code_http_does_not_name_is_answered_as_is(
+        self, raw: Raw, fake: FakeHeymarket, code: int, body: str
+    ) -> None:
+        fake.faults.add("POST /v1/contacts/count", Fault.status(code, body=body))
+        answer = await raw("POST", "/v1/contacts/count", {})
+        assert answer.status == code
+        assert f"{code} Unknown Status".encode() in answer.body
+        assert fake.requests[0].status == code
+
     async def test_status_faults_do_not_write(self, raw: Raw, fake: FakeHeymarket) -> None:
         fake.faults.add("POST /v1/contact", Fault.status(500))
         assert (await raw("POST", "/v1/contact", {"phone": "15105553344"})).status == 500
@@ -165,6 +176,17 @@ class TestStatusFaults:
         async with fake.client(retry=policy) as hm:
             assert await hm.count_contacts() == 0
         assert [r.status for r in fake.requests] == [503, 503, 200]
+
+    async def test_a_concrete_path_fault_fires_over_loopback(self, fake: FakeHeymarket) -> None:
+        fake.add_contact(id=42, phone="15105553344")
+        fake.add_contact(id=43, phone="15105553345")
+        fake.faults.add("GET /v1/contact/42", Fault.status(500))
+        async with fake.client(retry=NO_RETRY) as hm:
+            assert (await hm.get_contact(43)).id == 43
+            with pytest.raises(ServerError):
+                await hm.get_contact(42)
+            await hm.delete_contact(42)  # the same path, another method: no fault
+        assert [r.status for r in fake.requests] == [200, 500, 200]
 
 
 class TestConnectionFaults:
@@ -191,6 +213,16 @@ class TestConnectionFaults:
         assert "may have been applied" in str(info.value)
         assert len(fake.contacts) == 1, "the create happened; the client must not repeat it"
         assert len(fake.requests) == 1
+
+    @pytest.mark.parametrize("fault", [Fault.fail_after_write(520), Fault.not_json(599)])
+    async def test_after_write_faults_with_a_code_http_does_not_name(
+        self, raw: Raw, fake: FakeHeymarket, fault: Fault
+    ) -> None:
+        fake.faults.add("POST /v1/contact", fault)
+        answer = await raw("POST", "/v1/contact", {"phone": "15105553344"})
+        assert answer.status == fault.code
+        assert len(fake.contacts) == 1, "the handler ran"
+        assert fake.requests[0].status == fault.code
 
     async def test_drop_after_write_applies_the_create(self, fake: FakeHeymarket) -> None:
         # A POST: aiohttp itself re-sends an idempotent method (PUT, DELETE) once after a

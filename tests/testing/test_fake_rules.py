@@ -92,3 +92,37 @@ class TestOthers:
         with pytest.raises(rules.BadData, match="integer"):
             rules.integer({"limit": True}, "limit", 30, 1, 100)
         assert rules.boolean({}, "ascending", False) is False
+
+
+class TestReading:
+    @pytest.mark.parametrize("error", [ValueError("x"), TypeError("x")])
+    def test_a_stray_value_or_type_error_is_bad_data(self, error: Exception) -> None:
+        with pytest.raises(rules.BadData, match="malformed request: x") as info, rules.reading():
+            raise error
+        assert info.value.__cause__ is error
+
+    def test_bad_data_and_other_errors_pass_unchanged(self) -> None:
+        bad = rules.BadData("phone is required")
+        with pytest.raises(rules.BadData) as info, rules.reading():
+            raise bad
+        assert info.value is bad
+        with pytest.raises(KeyError), rules.reading():
+            raise KeyError("x")
+
+    def test_the_checks_read_inside_it(self) -> None:
+        with pytest.raises(rules.BadData, match="malformed request"):
+            rules.contact_id("9" * 5000)  # more digits than int() takes
+
+    @pytest.mark.parametrize("value", [5, None, {"channel_type": "phone"}, [5]])
+    def test_channels_must_be_an_array_of_channels(self, value: object) -> None:
+        with pytest.raises(rules.BadData, match="channel"):
+            rules.channels(value, required=False)
+        assert rules.channels([], required=False) == []
+        with pytest.raises(rules.BadData, match="at least one"):
+            rules.channels([], required=True)
+
+    @pytest.mark.parametrize("value", ["²", "٣", "-1", "", -1, True, 1.0, None])
+    def test_contact_id_refuses_what_is_no_id(self, value: object) -> None:
+        with pytest.raises(rules.BadData, match="id must be a contact id"):
+            rules.contact_id(value)
+        assert rules.contact_id("42") == rules.contact_id(42) == 42

@@ -14,6 +14,7 @@ import threading
 import time
 
 import pytest
+from _fake_http import has_ipv6_loopback
 
 from heymarket_async import HeymarketClient
 from heymarket_async.testing import _serve
@@ -123,10 +124,20 @@ class TestSubprocess:
         assert b"stopped" in stdout
         assert b"Traceback" not in stderr
 
-    async def test_serve_in_process_until_stopped(self) -> None:
+    @pytest.mark.parametrize(
+        "host",
+        [
+            "127.0.0.1",
+            pytest.param(
+                "::1",
+                marks=pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback"),
+            ),
+        ],
+    )
+    async def test_serve_in_process_until_stopped(self, host: str) -> None:
         out = io.StringIO()
         stop = asyncio.Event()
-        args = _serve.build_parser().parse_args(["--port", "0", "--contacts", "5"])
+        args = _serve.build_parser().parse_args(["--host", host, "--port", "0", "--contacts", "5"])
         task = asyncio.create_task(_serve.serve(args, out, stop))
         for _ in range(500):
             if "listening" in out.getvalue():

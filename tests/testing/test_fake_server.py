@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from _fake_http import Raw
+from _fake_http import Raw, has_ipv6_loopback
 from aiohttp import web
 
 from heymarket_async import (
@@ -22,6 +22,7 @@ from heymarket_async import (
     RetryPolicy,
 )
 from heymarket_async.testing import FakeClock, FakeHeymarket, RecordedRequest
+from heymarket_async.testing._server import listening_url
 
 T0 = datetime(2026, 5, 7, 12, 0, 0, 123456, tzinfo=timezone.utc)
 DOCS_CONTACT = {
@@ -43,6 +44,19 @@ class TestLifecycle:
         assert fake.url.startswith("http://127.0.0.1:")
         assert fake.port > 0
         assert repr(fake) == f"FakeHeymarket({fake.url}, 0 contacts)"
+
+    @pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback")
+    async def test_an_ipv6_host_gives_a_bracketed_url_the_client_takes(self) -> None:
+        async with FakeHeymarket(host="::1") as fake:
+            assert fake.url == f"http://[::1]:{fake.port}"
+            async with fake.client() as hm:
+                assert await hm.count_contacts() == 0
+
+    def test_a_host_listening_on_both_families_is_reached_by_its_ipv4_address(self) -> None:
+        # "localhost" may resolve to ::1 and 127.0.0.1, and the site listens on both.
+        both = [("::1", 8787, 0, 0), ("127.0.0.1", 8787)]
+        assert listening_url(both) == ("http://127.0.0.1:8787", 8787)
+        assert listening_url(both[:1]) == ("http://[::1]:8787", 8787)
 
     def test_url_before_start_is_an_error(self) -> None:
         with pytest.raises(RuntimeError, match="not started"):
@@ -83,6 +97,8 @@ class TestLifecycle:
             ({"secret_id": "x"}, "together"),
             ({"api_key": None}, "api_key"),
             ({"v1_page_size": 0}, "v1_page_size"),
+            ({"v2_default_limit": 101}, "v2_default_limit"),
+            ({"v2_default_limit": 20, "v2_max_limit": 10}, "v2_default_limit"),
             ({"timestamp_format": "days"}, "timestamp_format"),
         ],
     )
@@ -648,6 +664,17 @@ class TestHooksAndStoreAccess:
         with pytest.raises(KeyError):
             fake.contacts[c["id"]]
 
+    @pytest.mark.parametrize("contact_id", [0, -5, 2**40])
+    async def test_add_contact_refuses_an_id_out_of_range(
+        self, raw: Raw, fake: FakeHeymarket, contact_id: int
+    ) -> None:
+        fake.add_contact(phone="15105553344")
+        with pytest.raises(ValueError, match="contact id must be an int from 1 to"):
+            fake.add_contact(id=contact_id, phone="15105553345")
+        assert len(fake.contacts) == 1
+        assert [c["id"] for c in (await raw("POST", "/v1/contacts", {})).json] == [1]
+        assert [c["id"] for c in (await raw("POST", "/v2/contacts/list", {})).json] == [1]
+
     async def test_contacts_view_iterates_in_updated_order(self, fake: FakeHeymarket) -> None:
         add_sequence(fake, [3, 1, 2])
         assert list(fake.contacts) == [2, 3, 1]
@@ -893,6 +920,56 @@ class TestV2Rest:
         assert answer.json == {"failed_contacts": [{"uuid": "nope", "error": "not found"}]}
         assert len(fake.contacts) == 0
         assert (await raw("DELETE", "/v2/contacts", {"contacts": []})).status == 400
+
+
+class TestMalformedRequests:
+    """A body or path of a shape the checks do not expect is the client's error, never a 500."""
+
+    @pytest.mark.parametrize("route", ["/v1/contact/get", "/v1/contact/status"])
+    @pytest.mark.parametrize("contact_id", ["²", "٣", "9" * 5000])
+    async def test_an_id_int_refuses_is_bad_data(
+        self, raw: Raw, fake: FakeHeymarket, route: str, contact_id: str
+    ) -> None:
+        fake.add_contact(id=2, phone="15105553344")
+        answer = await raw("POST", route, {"id": contact_id})
+        assert answer.status == 400
+        assert answer.json["error"] == "bad_data"
+
+    @pytest.mark.parametrize(
+        ("method", "path"),
+        [
+            *((m, "/v1/contact/" + "9" * 5000) for m in ("GET", "PUT", "DELETE")),
+            *((m, "/v1/tag/" + "9" * 5000) for m in ("GET", "DELETE")),
+        ],
+    )
+    async def test_an_id_in_the_path_int_refuses_is_not_found(
+        self, raw: Raw, method: str, path: str
+    ) -> None:
+        answer = await raw(method, path, {"phone": "15105553344"})
+        assert answer.status == 404
+        assert answer.json["error"] == "not_found"
+
+    async def test_an_error_past_the_checks_is_not_hidden_as_bad_data(
+        self, raw: Raw, fake: FakeHeymarket, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        def broken(*args: Any, **kwargs: Any) -> list[int]:
+            raise TypeError("a bug in the store")
+
+        monkeypatch.setattr(fake.store, "v1_page", broken)
+        assert (await raw("POST", "/v1/contacts", {})).status == 500
+
+    @pytest.mark.parametrize("channels", [5, True, 1.5, {"channel_type": "phone"}])
+    async def test_bulk_update_channels_not_an_array_fail_that_item(
+        self, raw: Raw, fake: FakeHeymarket, channels: Any
+    ) -> None:
+        c = fake.add_contact(phone="15105553344")
+        body = {"contacts": [{"uuid": c["uuid"], "contact_channels": channels}]}
+        answer = await raw("POST", "/v2/contacts", body)
+        assert answer.status == 200
+        assert answer.json["contacts"] == []
+        [failed] = answer.json["failed_contacts"]
+        assert "contact_channels" in failed["error"]
+        assert fake.contacts[c["id"]]["rev"] == 1
 
 
 class TestRestThroughTheClient:

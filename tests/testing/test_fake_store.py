@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from heymarket_async.testing import FakeClock
 from heymarket_async.testing._clock import to_micros
+from heymarket_async.testing._seed import ID_BITS, ID_MASK
 from heymarket_async.testing._store import SEEDED_CACHE_LIMIT, ContactStore, TagStore, channels_of
 
 T0 = to_micros(datetime(2026, 5, 7, 12, tzinfo=timezone.utc))
@@ -115,6 +116,22 @@ class TestWrites:
         with pytest.raises(ValueError, match="already exists"):
             store.create({}, contact_id=5)
         assert store.create({}).id == 6
+
+    @pytest.mark.parametrize("contact_id", [0, -1, 1 << ID_BITS, 1 << 60, True, "7"])
+    def test_an_id_the_index_cannot_pack_is_refused(self, contact_id: Any) -> None:
+        store = new_store()
+        with pytest.raises(ValueError, match="contact id must be an int from 1 to"):
+            store.create({}, contact_id=contact_id)
+        assert len(store) == 0
+        assert store.create({}).id == 1
+
+    def test_the_highest_id_is_taken_and_then_no_more(self) -> None:
+        store = new_store()
+        store.create({}, contact_id=ID_MASK)
+        assert store.v1_page(None, newest_first=True, inclusive=False, size=5) == [ID_MASK]
+        with pytest.raises(ValueError, match="contact id must be an int from 1 to"):
+            store.create({})
+        assert len(store) == 1
 
     def test_replace_invalidates_the_rendered_json(self) -> None:
         store = new_store()
