@@ -286,6 +286,9 @@ class FakeHeymarket:
         #: The ids of the contacts whose status is blocked (``POST /v1/contact/set_status``).
         self.blocked: set[int] = set()
         self.faults = Faults()
+        #: Every request, oldest first (the last ``record_limit``). A deque that grows while
+        #: requests arrive: take ``list(fake.requests)`` (or :meth:`requests_to`) to slice it,
+        #: or to iterate across an ``await``.
         self.requests: deque[RecordedRequest] = deque(maxlen=record_limit)
         self.in_flight = 0
         self.peak_in_flight = 0
