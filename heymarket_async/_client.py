@@ -40,6 +40,10 @@ from .models import UNSET, UnsetType
 T = TypeVar("T")
 
 logger: Final = logging.getLogger("heymarket_async")
+# What the logging HOWTO asks of a library: no handler but a NullHandler, so that an app that
+# never configured logging does not get the retry WARNINGs on stderr from logging's last-resort
+# handler. An app that configures logging sees them as before.
+logger.addHandler(logging.NullHandler())
 
 DEFAULT_BASE_URL: Final = "https://api.heymarket.com"
 
