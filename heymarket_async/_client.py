@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
@@ -138,7 +138,12 @@ class HeymarketClient(V1Methods):
         if hooks is not None and not isinstance(hooks, Hooks):
             raise InvalidRequestError("hooks", "must be a heymarket_async.Hooks")
         self._hooks = hooks
-        if trace_configs and session is not None:
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise InvalidRequestError(
+                "session", f"must be an aiohttp.ClientSession, got {type(session).__name__}"
+            )
+        configs = _trace_configs(trace_configs)
+        if configs and session is not None:
             raise InvalidRequestError(
                 "trace_configs", "give them to your own session; the client cannot add them"
             )
@@ -148,9 +153,7 @@ class HeymarketClient(V1Methods):
         self._secrets = _Secrets(self._credentials)
         self._max_concurrency = max_concurrency
         self._slots = asyncio.Semaphore(max_concurrency)
-        self._transport = Transport(
-            session, pool_size=max_concurrency, trace_configs=trace_configs or ()
-        )
+        self._transport = Transport(session, pool_size=max_concurrency, trace_configs=configs)
         # Injectable, so that tests never wait on a real backoff or a real rate limit.
         self._sleep: Sleep = asyncio.sleep
         self._clock: Callable[[], float] = time.monotonic
@@ -529,6 +532,24 @@ def _give_back(acquire: asyncio.Future[Any], slots: asyncio.Semaphore) -> None:
         acquire.cancel()  # Semaphore.acquire returns a slot granted meanwhile when cancelled
     elif not acquire.cancelled() and acquire.exception() is None:
         slots.release()
+
+
+def _trace_configs(value: object) -> list[aiohttp.TraceConfig]:
+    """The ``trace_configs`` option as a list, checked now rather than failing every call."""
+    if value is None:
+        return []
+    expected = "must be a list of aiohttp.TraceConfig"
+    if isinstance(value, aiohttp.TraceConfig):
+        raise InvalidRequestError("trace_configs", f"{expected}: trace_configs=[config]")
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise InvalidRequestError("trace_configs", f"{expected}, got {type(value).__name__}")
+    configs = list(value)
+    for config in configs:
+        if not isinstance(config, aiohttp.TraceConfig):
+            raise InvalidRequestError(
+                "trace_configs", f"{expected}, got a {type(config).__name__} in it"
+            )
+    return configs
 
 
 def _retry_policy(value: object) -> RetryPolicy:

@@ -146,6 +146,12 @@ class TestInjectedSession:
             await hm.close()
         assert info.value.message == "not found"
 
+    @pytest.mark.parametrize("session", ["not a session", object(), aiohttp.TCPConnector])
+    def test_what_is_not_an_aiohttp_session_is_refused_at_construction(self, session: Any) -> None:
+        # Not later, as a bare AttributeError on every call.
+        with pytest.raises(InvalidRequestError, match=r"^session: must be an aiohttp\.Client"):
+            HeymarketClient(API_KEY, session=session)
+
     async def test_a_session_the_caller_closed_is_a_clear_error(self, wire: WireServer) -> None:
         session = aiohttp.ClientSession()
         await session.close()
