@@ -88,28 +88,36 @@ class Transport:
         except asyncio.CancelledError:
             raise
         except aiohttp.ConnectionTimeoutError as exc:
-            raise APITimeoutError(
+            cause: BaseException = exc
+            error: TransportError = APITimeoutError(
                 "timed out connecting", method=method, url=str(url), maybe_applied=False
-            ) from exc
+            )
         except aiohttp.ClientConnectorError as exc:
-            raise APIConnectionError(
+            cause = exc
+            error = APIConnectionError(
                 f"cannot connect: {exc.os_error.strerror or exc.os_error}",
                 method=method,
                 url=str(url),
                 maybe_applied=False,
-            ) from exc
+            )
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
-            raise APITimeoutError(
+            cause = exc
+            error = APITimeoutError(
                 f"timed out after {timeout:g} s" if timeout else "timed out",
                 method=method,
                 url=str(url),
-            ) from exc
+            )
         except (aiohttp.ClientError, OSError) as exc:
-            raise APIConnectionError(
-                f"connection failed: {type(exc).__name__}: {exc}".rstrip(": "),
-                method=method,
-                url=str(url),
-            ) from exc
+            cause = exc
+            # One line: aiohttp's parser errors quote the offending bytes over several lines.
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split()).rstrip(": ")
+            error = APIConnectionError(f"connection failed: {reason}", method=method, url=str(url))
+        if _holds_request(cause):
+            # Its request_info holds the request's headers, Authorization with the API key or
+            # JWT among them: not chained, neither as __cause__ nor as __context__ (raised out
+            # here, past the except block); the message keeps what went wrong.
+            raise error
+        raise error from cause
 
     async def close(self) -> None:
         """Close the session if it is ours; idempotent."""
@@ -117,6 +125,18 @@ class Transport:
         session, self._session = self._session, None
         if session is not None and self._owns_session and not session.closed:
             await session.close()
+
+
+def _holds_request(exc: BaseException) -> bool:
+    """Whether ``exc``, or an exception it chains, holds aiohttp's ``request_info``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if getattr(current, "request_info", None) is not None:
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 __all__ = ["USER_AGENT", "Transport", "TransportError"]
