@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
@@ -21,7 +21,7 @@ from ._hooks import Hooks, RequestEvent, route_of
 from ._ratelimit import RateLimiter
 from ._redact import mask, mask_data
 from ._retry import RetryPolicy, plan_retry
-from ._transport import USER_AGENT, Transport
+from ._transport import OTHER_LOOP, USER_AGENT, Transport
 from ._v1 import V1Methods
 from ._v2 import V2Contacts
 from ._wire import RawResponse, Request, Safety, body_text, decode_response, json_dumps
@@ -40,6 +40,10 @@ from .models import UNSET, UnsetType
 T = TypeVar("T")
 
 logger: Final = logging.getLogger("heymarket_async")
+# What the logging HOWTO asks of a library: no handler but a NullHandler, so that an app that
+# never configured logging does not get the retry WARNINGs on stderr from logging's last-resort
+# handler. An app that configures logging sees them as before.
+logger.addHandler(logging.NullHandler())
 
 DEFAULT_BASE_URL: Final = "https://api.heymarket.com"
 
@@ -67,6 +71,11 @@ class HeymarketClient(V1Methods):
 
     - ``session``: an ``aiohttp.ClientSession`` of yours; the client uses it and never closes
       it. Without one, the client makes its own on first use and closes it in :meth:`close`.
+    - Event loops: the client belongs to the loop it is first used in. Once that loop is closed
+      (an ``asyncio.run`` ended: a pytest test, a script run twice), a call from a new loop
+      makes a new session and concurrency slots there, so a client built at import time serves
+      one loop after another. While that loop is still open, a call from another loop raises
+      :class:`ClientClosedError`, as does one through your ``session`` from another loop.
     - ``timeout``: the deadline of a whole call in seconds, every attempt and every wait
       between them included (``None``: no limit). ``RetryPolicy(attempt_timeout=...)`` caps
       each attempt lower.
@@ -134,7 +143,12 @@ class HeymarketClient(V1Methods):
         if hooks is not None and not isinstance(hooks, Hooks):
             raise InvalidRequestError("hooks", "must be a heymarket_async.Hooks")
         self._hooks = hooks
-        if trace_configs and session is not None:
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise InvalidRequestError(
+                "session", f"must be an aiohttp.ClientSession, got {type(session).__name__}"
+            )
+        configs = _trace_configs(trace_configs)
+        if configs and session is not None:
             raise InvalidRequestError(
                 "trace_configs", "give them to your own session; the client cannot add them"
             )
@@ -143,10 +157,8 @@ class HeymarketClient(V1Methods):
         self._log_pii = log_pii
         self._secrets = _Secrets(self._credentials)
         self._max_concurrency = max_concurrency
-        self._slots = asyncio.Semaphore(max_concurrency)
-        self._transport = Transport(
-            session, pool_size=max_concurrency, trace_configs=trace_configs or ()
-        )
+        self._cap = _ConcurrencyCap(max_concurrency)
+        self._transport = Transport(session, pool_size=max_concurrency, trace_configs=configs)
         # Injectable, so that tests never wait on a real backoff or a real rate limit.
         self._sleep: Sleep = asyncio.sleep
         self._clock: Callable[[], float] = time.monotonic
@@ -386,7 +398,8 @@ class HeymarketClient(V1Methods):
         if hooks is not None:
             queued_at = clock()
             route = route_of(request.path)
-        await self._acquire_slot(request, deadline)
+        slots = self._cap.slots()
+        await self._acquire_slot(slots, deadline)
         try:
             limiter = self._limiter
             if limiter is not None and not await limiter.wait_turn(clock, self._sleep, deadline):
@@ -422,7 +435,7 @@ class HeymarketClient(V1Methods):
                 self._answered(request, route, attempt, clock() - started, error=exc)
                 raise
         finally:
-            self._slots.release()
+            slots.release()
         self._answered(request, route, attempt, clock() - started, response=response)
         return response
 
@@ -473,8 +486,7 @@ class HeymarketClient(V1Methods):
                 )
             )
 
-    async def _acquire_slot(self, request: Request, deadline: float | None) -> None:
-        slots = self._slots
+    async def _acquire_slot(self, slots: asyncio.Semaphore, deadline: float | None) -> None:
         if deadline is None or not slots.locked():
             await slots.acquire()
             return
@@ -489,6 +501,7 @@ class HeymarketClient(V1Methods):
         if not acquire.done():
             _give_back(acquire, slots)
             raise _DeadlineReached("waiting for a concurrency slot")
+        acquire.result()  # one that failed raises here, rather than go on without a slot
 
     def _deadline_error(self, request: Request, waiting: str = "") -> APITimeoutError:
         where = f" {waiting}" if waiting else ""
@@ -505,6 +518,33 @@ class _DeadlineReached(Exception):
 
     def __init__(self, waiting: str) -> None:
         self.waiting = waiting
+
+
+class _ConcurrencyCap:
+    """The ``max_concurrency`` slots of a client, shared by its :meth:`with_options` views.
+
+    An ``asyncio.Semaphore`` belongs to the loop it first waited in, so the slots are made again
+    when the client is used in a new loop once its previous one is closed (as the transport
+    makes its session again); while that loop is open, the new one is refused.
+    """
+
+    __slots__ = ("_loop", "_slots", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots = asyncio.Semaphore(size)
+
+    def slots(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            if self._loop is not None:
+                if not self._loop.is_closed():
+                    raise ClientClosedError(OTHER_LOOP)
+                # Slots taken by tasks of the dead loop will never be given back.
+                self._slots = asyncio.Semaphore(self.size)
+            self._loop = loop
+        return self._slots
 
 
 class _Secrets:
@@ -525,6 +565,24 @@ def _give_back(acquire: asyncio.Future[Any], slots: asyncio.Semaphore) -> None:
         acquire.cancel()  # Semaphore.acquire returns a slot granted meanwhile when cancelled
     elif not acquire.cancelled() and acquire.exception() is None:
         slots.release()
+
+
+def _trace_configs(value: object) -> list[aiohttp.TraceConfig]:
+    """The ``trace_configs`` option as a list, checked now rather than failing every call."""
+    if value is None:
+        return []
+    expected = "must be a list of aiohttp.TraceConfig"
+    if isinstance(value, aiohttp.TraceConfig):
+        raise InvalidRequestError("trace_configs", f"{expected}: trace_configs=[config]")
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise InvalidRequestError("trace_configs", f"{expected}, got {type(value).__name__}")
+    configs = list(value)
+    for config in configs:
+        if not isinstance(config, aiohttp.TraceConfig):
+            raise InvalidRequestError(
+                "trace_configs", f"{expected}, got a {type(config).__name__} in it"
+            )
+    return configs
 
 
 def _retry_policy(value: object) -> RetryPolicy:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
-from .errors import HeymarketError
+from .errors import HeymarketError, InvalidRequestError
 
 __all__ = ["Hooks", "RequestEvent", "route_of"]
 
@@ -50,6 +51,33 @@ class RequestEvent:
 Hook = Callable[[RequestEvent], None]
 
 
+def _is_async(hook: object) -> bool:
+    """Whether calling ``hook`` only makes a coroutine or an async generator (a partial of an
+    ``async def`` included, and an object whose ``__call__`` is one)."""
+    for candidate in (hook, getattr(hook, "__call__", None)):  # noqa: B004 - the method itself
+        if inspect.iscoroutinefunction(candidate) or inspect.isasyncgenfunction(candidate):
+            return True
+    return False
+
+
+def _plain_function(_: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A hook is None or a plain function: one that cannot run is refused here, not mid-call."""
+    if value is None:
+        return
+    if not callable(value):
+        raise InvalidRequestError(
+            attribute.name, f"must be a function taking a RequestEvent, got {type(value).__name__}"
+        )
+    if _is_async(value):
+        # Called without await, it would only make a coroutine that never runs.
+        raise InvalidRequestError(
+            attribute.name,
+            "must be a plain function, not an async one: hooks are called, never awaited; "
+            "to do async work, start a task from a plain function "
+            "(asyncio.get_running_loop().create_task(...)) or put the event on a queue",
+        )
+
+
 @attrs.frozen(kw_only=True)
 class Hooks:
     """Functions called on every attempt, answer and retry, for metrics and tracing.
@@ -59,8 +87,11 @@ class Hooks:
     the middle of a call: keep them quick and never blocking. An exception a hook raises
     ends the call. For connection-level detail (DNS, connection reuse), pass aiohttp
     ``trace_configs`` to the client instead, or to your own session.
+
+    Raises :class:`InvalidRequestError` for a hook that is not callable, or is an ``async def``
+    function (it would never be awaited).
     """
 
-    on_request: Hook | None = None
-    on_response: Hook | None = None
-    on_retry: Hook | None = None
+    on_request: Hook | None = attrs.field(default=None, validator=_plain_function)
+    on_response: Hook | None = attrs.field(default=None, validator=_plain_function)
+    on_retry: Hook | None = attrs.field(default=None, validator=_plain_function)

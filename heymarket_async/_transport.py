@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import platform
 from collections.abc import Mapping, Sequence
 from typing import Final
@@ -20,11 +21,22 @@ USER_AGENT: Final = (
 )
 
 
+#: Why a client cannot be used in the running loop: it is in use in another one.
+OTHER_LOOP: Final = (
+    "the client is in use in another event loop that is still open; aiohttp sessions and "
+    "asyncio primitives belong to one loop: use one HeymarketClient per event loop"
+)
+
+
 class Transport:
     """Sends one request and reads its whole answer.
 
     The session is created lazily, inside the running loop, on first use, unless the caller
-    gave one: then it is used as it is and never closed here.
+    gave one: then it is used as it is and never closed here. When the loop the transport's own
+    session was made in is closed (an ``asyncio.run`` is over: each pytest test, each run of a
+    CLI command) and a request comes from a new loop, the dead loop's session is closed and a
+    new one made; while that loop is still open, the request is refused with
+    :class:`ClientClosedError`. A caller's session is never replaced.
     """
 
     def __init__(
@@ -36,6 +48,8 @@ class Transport:
     ) -> None:
         self._session = session
         self._owns_session = session is None
+        #: The loop ``_session`` belongs to (None: not known yet).
+        self._loop: asyncio.AbstractEventLoop | None = _loop_of(session)
         self._pool_size = pool_size
         self._trace_configs = list(trace_configs)
         self._closed = False
@@ -44,20 +58,40 @@ class Transport:
     def closed(self) -> bool:
         return self._closed
 
-    def _get_session(self) -> aiohttp.ClientSession:
+    async def _get_session(self) -> aiohttp.ClientSession:
+        """The session to use in the running loop, made (or made again) if it is ours."""
         if self._closed:
             raise ClientClosedError("the client is closed; create a new HeymarketClient")
+        loop = asyncio.get_running_loop()
         session = self._session
-        if session is None:
-            # Created here rather than in __init__ so that a client can be built outside a
-            # running loop (at import time, in a settings object) and bind to the loop it is
-            # first used in.
-            session = self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
-                trace_configs=self._trace_configs or None,
-            )
-        elif session.closed:
-            raise ClientClosedError("the aiohttp session given to the client is closed")
+        if not self._owns_session:
+            assert session is not None
+            if session.closed:
+                raise ClientClosedError("the aiohttp session given to the client is closed")
+            if self._loop is not None and self._loop is not loop:
+                where = "is closed" if self._loop.is_closed() else "is not the running one"
+                raise ClientClosedError(
+                    "the aiohttp session given to the client belongs to an event loop that "
+                    f"{where}; give it a session made in the loop it is used in"
+                )
+            return session
+        stale = None
+        if session is not None:
+            if self._loop is loop and not session.closed:
+                return session
+            if self._loop is not None and self._loop is not loop:
+                if not self._loop.is_closed():
+                    raise ClientClosedError(OTHER_LOOP)
+                stale = session
+        # Created here rather than in __init__ so that a client can be built outside a running
+        # loop (at import time, in a settings object) and bind to the loop it is first used in.
+        session = self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._pool_size),
+            trace_configs=self._trace_configs or None,
+        )
+        self._loop = loop
+        if stale is not None:
+            await _close_stale(stale)
         return session
 
     async def send(
@@ -69,7 +103,9 @@ class Transport:
         timeout: float | None,
     ) -> RawResponse:
         """One attempt. Raises :class:`TransportError` (``maybe_applied`` set) on any failure."""
-        session = self._get_session()
+        session = self._session
+        if session is None or self._loop is not asyncio.get_running_loop() or session.closed:
+            session = await self._get_session()
         try:
             async with session.request(
                 method,
@@ -88,28 +124,36 @@ class Transport:
         except asyncio.CancelledError:
             raise
         except aiohttp.ConnectionTimeoutError as exc:
-            raise APITimeoutError(
+            cause: BaseException = exc
+            error: TransportError = APITimeoutError(
                 "timed out connecting", method=method, url=str(url), maybe_applied=False
-            ) from exc
+            )
         except aiohttp.ClientConnectorError as exc:
-            raise APIConnectionError(
+            cause = exc
+            error = APIConnectionError(
                 f"cannot connect: {exc.os_error.strerror or exc.os_error}",
                 method=method,
                 url=str(url),
                 maybe_applied=False,
-            ) from exc
+            )
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
-            raise APITimeoutError(
+            cause = exc
+            error = APITimeoutError(
                 f"timed out after {timeout:g} s" if timeout else "timed out",
                 method=method,
                 url=str(url),
-            ) from exc
+            )
         except (aiohttp.ClientError, OSError) as exc:
-            raise APIConnectionError(
-                f"connection failed: {type(exc).__name__}: {exc}".rstrip(": "),
-                method=method,
-                url=str(url),
-            ) from exc
+            cause = exc
+            # One line: aiohttp's parser errors quote the offending bytes over several lines.
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split()).rstrip(": ")
+            error = APIConnectionError(f"connection failed: {reason}", method=method, url=str(url))
+        if _holds_request(cause):
+            # Its request_info holds the request's headers, Authorization with the API key or
+            # JWT among them: not chained, neither as __cause__ nor as __context__ (raised out
+            # here, past the except block); the message keeps what went wrong.
+            raise error
+        raise error from cause
 
     async def close(self) -> None:
         """Close the session if it is ours; idempotent."""
@@ -119,4 +163,31 @@ class Transport:
             await session.close()
 
 
-__all__ = ["USER_AGENT", "Transport", "TransportError"]
+def _loop_of(session: aiohttp.ClientSession | None) -> asyncio.AbstractEventLoop | None:
+    """The loop a caller's session was made in (``ClientSession.loop`` is deprecated)."""
+    loop = getattr(session, "_loop", None)
+    return loop if isinstance(loop, asyncio.AbstractEventLoop) else None
+
+
+async def _close_stale(session: aiohttp.ClientSession) -> None:
+    """Close our session of a loop that is closed, so that it and its connector do not warn
+    when collected. aiohttp then only marks them closed: the sockets still open when that loop
+    was closed cannot be closed through it."""
+    # A lookup the dead loop left running can be neither cancelled nor awaited from this one.
+    with contextlib.suppress(RuntimeError):
+        await session.close()
+
+
+def _holds_request(exc: BaseException) -> bool:
+    """Whether ``exc``, or an exception it chains, holds aiohttp's ``request_info``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if getattr(current, "request_info", None) is not None:
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+__all__ = ["OTHER_LOOP", "USER_AGENT", "Transport", "TransportError"]

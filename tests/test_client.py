@@ -4,6 +4,7 @@ answers become results or typed errors, end to end over a loopback socket."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import socket
@@ -118,6 +119,84 @@ class TestLifecycle:
         assert wire.requests == []
 
 
+class TestAcrossEventLoops:
+    """A client built at import time meets one event loop per ``asyncio.run`` or pytest test."""
+
+    @staticmethod
+    async def two_calls_at_once(hm: HeymarketClient) -> aiohttp.ClientSession | None:
+        """Two calls that contend for the one concurrency slot, against a server of this loop."""
+        server = WireServer()
+        await server.start()
+        hm._base_url = server.url  # the port changes with each loop
+        server.gate = asyncio.Event()
+        try:
+            tasks = [asyncio.create_task(hm.delete_contact(n)) for n in (1, 2)]
+            await wait_until(lambda: server.in_flight == 1)
+            server.gate.set()
+            await asyncio.gather(*tasks)
+        finally:
+            await server.stop()
+        assert server.max_in_flight == 1  # the cap holds in this loop too
+        return hm._transport._session
+
+    def test_a_fresh_session_and_slots_for_each_loop_after_the_first_one_closed(self) -> None:
+        hm = HeymarketClient(API_KEY, base_url="http://127.0.0.1:1", max_concurrency=1)
+        # The first loop ends with the client still open, as a module-level client's does.
+        first = asyncio.run(self.two_calls_at_once(hm))
+        second = asyncio.run(self.two_calls_at_once(hm))
+        gc.collect()  # a leaked session or connector would warn here (warnings are errors)
+        assert first is not None
+        assert second is not None
+        assert second is not first
+        assert first.closed  # the dead loop's session was closed, not dropped
+        assert not hm.closed
+        asyncio.run(hm.close())
+        assert second.closed
+
+    def test_a_client_in_use_in_a_loop_still_open_is_refused_in_another(self) -> None:
+        hm = HeymarketClient(API_KEY, base_url="http://127.0.0.1:1", max_concurrency=1)
+        first = asyncio.new_event_loop()
+        try:
+            session = first.run_until_complete(self.two_calls_at_once(hm))
+            with pytest.raises(ClientClosedError, match="another event loop") as info:
+                asyncio.run(hm.get_contact(1))
+            assert "one HeymarketClient per event loop" in str(info.value)
+            assert hm._transport._session is session  # left alone for the loop it belongs to
+            first.run_until_complete(hm.close())
+        finally:
+            first.close()
+        assert session is not None
+        assert session.closed
+
+    def test_a_session_of_yours_from_another_loop_is_refused_and_never_replaced(self) -> None:
+        async def make_session() -> aiohttp.ClientSession:
+            return aiohttp.ClientSession()
+
+        first = asyncio.new_event_loop()
+        try:
+            session = first.run_until_complete(make_session())
+            hm = HeymarketClient(API_KEY, base_url="http://127.0.0.1:1", session=session)
+            with pytest.raises(ClientClosedError, match="session given to the client"):
+                asyncio.run(hm.get_contact(1))
+            first.run_until_complete(hm.close())
+            assert not session.closed  # never closed by the client
+        finally:
+            first.run_until_complete(session.close())
+            first.close()
+
+    def test_a_session_of_yours_whose_loop_is_closed_is_refused_not_closed(self) -> None:
+        async def make_session() -> aiohttp.ClientSession:
+            return aiohttp.ClientSession()
+
+        session = asyncio.run(make_session())
+        hm = HeymarketClient(API_KEY, base_url="http://127.0.0.1:1", session=session)
+        with pytest.raises(ClientClosedError, match="event loop that is closed"):
+            asyncio.run(hm.get_contact(1))
+        assert not session.closed  # yours to close
+        asyncio.run(session.close())
+        asyncio.run(hm.close())
+
+
 class TestInjectedSession:
     async def test_is_used_and_left_open(self, wire: WireServer) -> None:
         async with aiohttp.ClientSession(headers={"X-Caller": "mine"}) as session:
@@ -145,6 +224,12 @@ class TestInjectedSession:
                 await hm.get_contact(1)
             await hm.close()
         assert info.value.message == "not found"
+
+    @pytest.mark.parametrize("session", ["not a session", object(), aiohttp.TCPConnector])
+    def test_what_is_not_an_aiohttp_session_is_refused_at_construction(self, session: Any) -> None:
+        # Not later, as a bare AttributeError on every call.
+        with pytest.raises(InvalidRequestError, match=r"^session: must be an aiohttp\.Client"):
+            HeymarketClient(API_KEY, session=session)
 
     async def test_a_session_the_caller_closed_is_a_clear_error(self, wire: WireServer) -> None:
         session = aiohttp.ClientSession()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
+from typing import Any
 
 import aiohttp
 import pytest
@@ -113,6 +116,39 @@ class TestHooks:
             hm._hooks = None
             assert (await hm.get_contact(2)).id == 42
 
+    def test_plain_functions_and_callable_objects_are_accepted(self) -> None:
+        class Counter:
+            def __call__(self, event: RequestEvent) -> None:
+                pass
+
+        hooks = Hooks(on_request=print, on_response=Counter(), on_retry=None)
+        assert HeymarketClient(API_KEY, hooks=hooks)._hooks is hooks
+
+    @pytest.mark.parametrize("name", ["on_request", "on_response", "on_retry"])
+    def test_an_async_function_is_refused_rather_than_never_awaited(self, name: str) -> None:
+        async def record(event: RequestEvent) -> None:
+            pass
+
+        class AsyncRecorder:
+            async def __call__(self, event: RequestEvent) -> None:
+                pass
+
+        for hook in (record, functools.partial(record), AsyncRecorder()):
+            with pytest.raises(InvalidRequestError, match=f"^{name}: .*async.*plain function"):
+                Hooks(**{name: hook})
+
+    def test_an_async_generator_function_is_refused(self) -> None:
+        async def record(event: RequestEvent) -> AsyncIterator[None]:
+            yield
+
+        with pytest.raises(InvalidRequestError, match=r"^on_retry: .*async"):
+            Hooks(on_retry=record)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("hook", ["metrics", 42, [print]])
+    def test_what_is_not_callable_is_refused(self, hook: object) -> None:
+        with pytest.raises(InvalidRequestError, match=r"^on_response: must be a function"):
+            Hooks(on_response=hook)  # type: ignore[arg-type]
+
     def test_hooks_must_be_hooks(self) -> None:
         with pytest.raises(InvalidRequestError, match="hooks"):
             HeymarketClient(API_KEY, hooks={"on_request": print})  # type: ignore[arg-type]
@@ -141,3 +177,29 @@ class TestTraceConfigs:
         async with aiohttp.ClientSession() as session:
             with pytest.raises(InvalidRequestError, match="trace_configs"):
                 HeymarketClient(API_KEY, session=session, trace_configs=[aiohttp.TraceConfig()])
+
+    @pytest.mark.parametrize(
+        "configs", [["not a TraceConfig"], "trace", 42, [aiohttp.TraceConfig(), None]]
+    )
+    def test_what_is_not_trace_configs_is_refused_at_construction(self, configs: Any) -> None:
+        # Not later, as a bare AttributeError on every call and a half-built session.
+        with pytest.raises(InvalidRequestError, match=r"^trace_configs: must be .*TraceConfig"):
+            HeymarketClient(API_KEY, trace_configs=configs)
+
+    def test_a_single_trace_config_is_refused_with_a_hint(self) -> None:
+        with pytest.raises(InvalidRequestError, match=r"trace_configs=\[config\]"):
+            HeymarketClient(API_KEY, trace_configs=aiohttp.TraceConfig())  # type: ignore[arg-type]
+
+    async def test_any_iterable_of_trace_configs_is_taken(self, wire: WireServer) -> None:
+        starts: list[str] = []
+
+        async def on_start(*args: Any) -> None:
+            starts.append("start")
+
+        trace = aiohttp.TraceConfig()
+        trace.on_request_start.append(on_start)
+        configs = (config for config in [trace])  # a generator is read once, at construction
+        async with HeymarketClient(API_KEY, base_url=wire.url, trace_configs=configs) as hm:  # type: ignore[arg-type]
+            await hm.delete_contact(1)
+            await hm.delete_contact(2)
+        assert starts == ["start", "start"]

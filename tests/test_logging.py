@@ -222,3 +222,35 @@ class TestLogLines:
         async with HeymarketClient(API_KEY, base_url=wire.url) as hm:
             await hm.get_contact(42)
         assert [r for r in caplog.records if r.name == "heymarket_async"] == []
+
+
+class TestQuietUnlessConfigured:
+    async def test_a_retry_warning_is_not_printed_when_the_app_configured_no_logging(
+        self, wire: WireServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # An app that never configured logging: the root logger has no handler (pytest's
+        # capture handler is taken away here), so logging's last-resort handler would print any
+        # record that reaches no handler on stderr. The library's NullHandler is that handler.
+        printed: list[logging.LogRecord] = []
+        last_resort = logging.Handler(logging.WARNING)
+        last_resort.emit = printed.append  # type: ignore[method-assign]
+        monkeypatch.setattr(logging.root, "handlers", [])
+        monkeypatch.setattr(logging, "lastResort", last_resort)
+        wire.reply(json_reply({}, 503), json_reply({"id": 42}))
+        async with HeymarketClient(API_KEY, base_url=wire.url) as hm:
+            FakeTime().install(hm)
+            await hm.get_contact(42)
+        assert printed == []
+        handlers = logging.getLogger("heymarket_async").handlers
+        assert any(isinstance(handler, logging.NullHandler) for handler in handlers)
+
+    async def test_an_app_that_configured_logging_still_sees_the_retries(
+        self, wire: WireServer, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.WARNING)  # a handler on the root logger, as basicConfig makes
+        wire.reply(json_reply({}, 503), json_reply({"id": 42}))
+        async with HeymarketClient(API_KEY, base_url=wire.url) as hm:
+            FakeTime().install(hm)
+            await hm.get_contact(42)
+        assert [r.name for r in caplog.records] == ["heymarket_async"]
+        assert caplog.records[0].getMessage().startswith("retrying GET /v1/contact/42 in ")

@@ -225,6 +225,28 @@ class TestNoAiohttpExceptionEscapes:
         assert calls[0].kwargs["data"] is None
 
 
+class TestNoCredentialInTheCause:
+    async def test_a_malformed_answer_chains_no_request_headers(self) -> None:
+        # aiohttp's ClientResponseError keeps request_info, whose headers hold
+        # "Authorization: Bearer <api key>": it must not be reachable from the error.
+        answer = b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n{}"
+        async with RawServer(answer) as server, no_retry_client(server.url) as hm:
+            with pytest.raises(APIConnectionError) as info:
+                await hm.count_contacts()
+        error = info.value
+        assert error.__cause__ is None
+        assert error.__context__ is None  # not even behind ``from None``
+        assert "ClientResponseError" in str(error)  # what went wrong stays in the message
+        assert "Content-Length" in str(error)
+        assert API_KEY not in repr(error)
+
+    async def test_other_failures_keep_their_cause(self, refused_url: str) -> None:
+        async with no_retry_client(refused_url) as hm:
+            with pytest.raises(APIConnectionError) as info:
+                await hm.get_contact(1)
+        assert isinstance(info.value.__cause__, aiohttp.ClientConnectorError)
+
+
 class TestTransportDirectly:
     async def test_creates_its_session_lazily_and_closes_it_once(self, wire: WireServer) -> None:
         transport = Transport()
