@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 from collections.abc import AsyncIterator, Iterator
@@ -244,6 +245,32 @@ class TestFailures:
         assert code == EXIT_FAILURE
         assert err.startswith("heymarket-async: error: 503 Service Unavailable for POST ")
         assert err.count("\n") == 1
+
+    def test_retries_are_shown_one_line_each(
+        self, fake: FakeHeymarket, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        fake.faults.add("POST /v1/contact-fields", Fault.rate_limited(retry_after=0), times=1)
+        try:
+            code, _, err = run(["fields", "--max-retries", "1"], capsys)
+        finally:
+            fake.faults.clear()
+        assert code == 0, err
+        assert err.startswith("heymarket-async: retrying POST /v1/contact-fields in 0.00 s")
+        assert err.count("\n") == 1
+        # The command's handler goes with the command.
+        handlers = logging.getLogger("heymarket_async").handlers
+        assert [type(h) for h in handlers] == [logging.NullHandler]
+
+    def test_quiet_export_shows_no_retries(
+        self, fake: FakeHeymarket, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        fake.faults.add("POST /v2/contacts/list", Fault.rate_limited(retry_after=0), times=1)
+        try:
+            code, _, err = run(["export", "-q", "-o", str(tmp_path / "c.jsonl")], capsys)
+        finally:
+            fake.faults.clear()
+        assert (code, err) == (0, "")
+        assert len(fake.requests_to("POST /v2/contacts/list")) >= 2
 
     def test_nothing_listening_is_exit_1(
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import re
 import signal
@@ -295,6 +296,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         streams.error(str(exc))
         return EXIT_USAGE
     status = ExportStatus()
+    # The SDK logs a retry as a WARNING on its logger, which has only a NullHandler: the
+    # command shows them (one line each, as its own notes), unless --quiet.
+    retries = _RetryLines(streams)
+    sdk_logger = logging.getLogger("heymarket_async")
+    if not getattr(args, "quiet", False):
+        sdk_logger.addHandler(retries)
     try:
         return asyncio.run(_run(args, streams, status))
     except KeyboardInterrupt:
@@ -303,6 +310,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         streams.note("interrupted")
         return EXIT_INTERRUPTED
+    finally:
+        sdk_logger.removeHandler(retries)
+
+
+class _RetryLines(logging.Handler):
+    """The SDK's WARNINGs (its retries) as the command's own notes on stderr."""
+
+    def __init__(self, streams: _Streams) -> None:
+        super().__init__(logging.WARNING)
+        self._streams = streams
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self._streams.stderr.isatty():
+                self._streams.stderr.write("\r\x1b[K")  # off the progress bar's line
+            self._streams.note(record.getMessage())
+        except Exception:  # a closed stderr must not break the command
+            self.handleError(record)
 
 
 def _fake_server(argv: list[str]) -> int:
