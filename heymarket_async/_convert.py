@@ -45,7 +45,10 @@ def _to_int(value: Any, field: str) -> int:
     if type(value) is int:
         return value
     if isinstance(value, str) and _INT_TEXT.fullmatch(value):
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:  # beyond sys.get_int_max_str_digits() (4300 by default)
+            raise StructureError(field, f"an integer of {len(value)} characters") from None
     if isinstance(value, float) and value.is_integer():
         return int(value)
     raise StructureError(field, f"expected an integer, got {value!r}")

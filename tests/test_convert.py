@@ -330,6 +330,16 @@ class TestContactTolerance:
         assert convert._channels([]) == ()
         assert convert.structure_channels([]) == []
 
+    @pytest.mark.parametrize("field", ["id", "rev", "team_id", "assigned_user_id", "inbox_id"])
+    def test_a_digit_string_beyond_pythons_int_limit_is_a_structure_error(self, field: str) -> None:
+        # int() refuses more than sys.get_int_max_str_digits() (4300) digits with a bare
+        # ValueError, which the pagers would not catch as a response that does not fit.
+        with pytest.raises(StructureError) as info:
+            convert.structure_contact({field: "9" * 5000})
+        assert info.value.field == field
+        with pytest.raises(StructureError):
+            convert.structure_count("9" * 5000)
+
     def test_ints_may_come_as_strings_or_whole_floats(self) -> None:
         data = {"id": "98765", "rev": 2.0, "team_id": " 5 ", "inbox_id": -1}
         contact = convert.structure_contact(data)
