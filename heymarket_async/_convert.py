@@ -13,7 +13,7 @@ import linecache
 import operator
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from types import MemberDescriptorType
 from typing import Any, Final, TypeVar
 
@@ -133,6 +133,7 @@ def _note(value: Any) -> tuple[Any, ...]:
 
 
 _fromisoformat = datetime.fromisoformat
+_UTC: Final = timezone.utc
 #: Tags given as ``{"tag_id": N}`` are values: one shared instance per id saves an attrs
 #: __init__ per tag per contact on a bulk walk. Bounded: a team has a few hundred tags at most.
 _TAG_CACHE: dict[int, Tag] = {}
@@ -183,14 +184,16 @@ _contact_values: Final = operator.itemgetter(*_CONTACT_KEYS)
 
 def _fast_timestamp(value: Any, field: str) -> datetime | None:
     # fromisoformat reads what Heymarket sends (RFC 3339 with "Z") on Python 3.11+ at C speed;
-    # anything else (3.10, lowercase, naive) takes the tolerant path.
+    # anything else (3.10, lowercase, naive, a leap second) takes the tolerant path, and so
+    # does an offset in year 1 or 9999, which parse_timestamp brings into the UTC range.
     if type(value) is str:
         try:
             parsed = _fromisoformat(value)
         except ValueError:
             pass
         else:
-            if parsed.tzinfo is not None:
+            tz = parsed.tzinfo
+            if tz is _UTC or (tz is not None and 1 < parsed.year < 9999):
                 return parsed
     return _timestamp(value, field)
 
