@@ -68,32 +68,50 @@ class SecretCredentials(Credentials):
     """An API secret pair: signs a JWT, reuses it for four minutes, then signs a new one.
 
     Signing is synchronous, so every task on the loop shares the one cached token: no task
-    can see a half-made one, and a burst of concurrent calls signs once.
+    can see a half-made one, and a burst of concurrent calls signs once. A token's ``iat`` is
+    the wall clock (``clock``), what Heymarket compares it with; its age is measured on
+    ``monotonic``, so that a wall clock stepped back never keeps a token past its lifetime.
     """
 
-    __slots__ = ("_clock", "_expires", "_header", "_secret_id", "_secret_key", "_token")
+    __slots__ = (
+        "_clock",
+        "_header",
+        "_monotonic",
+        "_resign_at",
+        "_secret_id",
+        "_secret_key",
+        "_token",
+    )
 
     def __init__(
-        self, secret_id: str, secret_key: str, *, clock: Callable[[], float] = time.time
+        self,
+        secret_id: str,
+        secret_key: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._secret_id = secret_id
         self._secret_key = secret_key
         self._clock = clock
+        self._monotonic = monotonic
         self._token = ""
         self._header = ""
-        self._expires = float("-inf")
+        self._resign_at = float("-inf")
 
     @property
     def secret_id(self) -> str:
         return self._secret_id
 
     def authorization(self) -> str:
-        now = self._clock()
-        if now >= self._expires:
+        elapsed = self._monotonic()
+        if elapsed >= self._resign_at:
+            now = self._clock()
             issued_at = int(now)
             self._token = sign_jwt(self._secret_id, self._secret_key, issued_at)
             self._header = f"Bearer {self._token}"
-            self._expires = issued_at + TOKEN_REFRESH_AGE
+            # The token is already ``now - issued_at`` old (iat is whole seconds).
+            self._resign_at = elapsed + TOKEN_REFRESH_AGE - (now - issued_at)
         return self._header
 
     def secrets(self) -> tuple[str, ...]:

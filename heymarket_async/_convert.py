@@ -13,7 +13,7 @@ import linecache
 import operator
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from types import MemberDescriptorType
 from typing import Any, Final, TypeVar
 
@@ -45,7 +45,10 @@ def _to_int(value: Any, field: str) -> int:
     if type(value) is int:
         return value
     if isinstance(value, str) and _INT_TEXT.fullmatch(value):
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:  # beyond sys.get_int_max_str_digits() (4300 by default)
+            raise StructureError(field, f"an integer of {len(value)} characters") from None
     if isinstance(value, float) and value.is_integer():
         return int(value)
     raise StructureError(field, f"expected an integer, got {value!r}")
@@ -130,6 +133,7 @@ def _note(value: Any) -> tuple[Any, ...]:
 
 
 _fromisoformat = datetime.fromisoformat
+_UTC: Final = timezone.utc
 #: Tags given as ``{"tag_id": N}`` are values: one shared instance per id saves an attrs
 #: __init__ per tag per contact on a bulk walk. Bounded: a team has a few hundred tags at most.
 _TAG_CACHE: dict[int, Tag] = {}
@@ -180,14 +184,16 @@ _contact_values: Final = operator.itemgetter(*_CONTACT_KEYS)
 
 def _fast_timestamp(value: Any, field: str) -> datetime | None:
     # fromisoformat reads what Heymarket sends (RFC 3339 with "Z") on Python 3.11+ at C speed;
-    # anything else (3.10, lowercase, naive) takes the tolerant path.
+    # anything else (3.10, lowercase, naive, a leap second) takes the tolerant path, and so
+    # does an offset in year 1 or 9999, which parse_timestamp brings into the UTC range.
     if type(value) is str:
         try:
             parsed = _fromisoformat(value)
         except ValueError:
             pass
         else:
-            if parsed.tzinfo is not None:
+            tz = parsed.tzinfo
+            if tz is _UTC or (tz is not None and 1 < parsed.year < 9999):
                 return parsed
     return _timestamp(value, field)
 
@@ -234,12 +240,26 @@ def _fast_custom(value: Any) -> dict[str, str]:
     return _custom(value)
 
 
+def _plain_values(*values: Any) -> tuple[Any, ...]:
+    # The seven text fields and two flags of a contact, when one of them is neither None nor
+    # its own type: as _opt_str and _opt_bool read them.
+    *texts, is_opted_out, shared = values
+    return (
+        *map(_opt_str, texts),
+        _opt_bool(is_opted_out, "is_opted_out"),
+        _opt_bool(shared, "shared"),
+    )
+
+
 def structure_contact(data: Any, _: Any = Contact) -> Contact:
     """One contact from its JSON object. Unknown keys are ignored; missing ones are defaults.
 
     The hot path of every walk: values that already have the right type are taken as they are
     (checked with ``type() is``), everything else goes through the tolerant converters. The
-    26 values are read at C speed (a merge over all-None defaults, then one itemgetter).
+    26 values are read at C speed (a merge over all-None defaults, then one itemgetter). The
+    seven text fields and two flags are checked in one condition, and all nine go through
+    ``_opt_str`` and ``_opt_bool`` only when one of them is off (any JSON value becomes its
+    ``str()``; a flag may be ``0``/``1`` or ``"true"``/``"false"``).
     """
     if type(data) is not dict and not isinstance(data, Mapping):
         raise StructureError("contact", f"expected an object, got {type(data).__name__}")
@@ -271,6 +291,20 @@ def structure_contact(data: Any, _: Any = Contact) -> Contact:
         type_,
         note,
     ) = _contact_values({**_NONES, **data})
+    if not (
+        (first is None or type(first) is str)
+        and (last is None or type(last) is str)
+        and (display_name is None or type(display_name) is str)
+        and (email is None or type(email) is str)
+        and (avatar is None or type(avatar) is str)
+        and (op is None or type(op) is str)
+        and (type_ is None or type(type_) is str)
+        and (is_opted_out is None or type(is_opted_out) is bool)
+        and (shared is None or type(shared) is bool)
+    ):
+        first, last, display_name, email, avatar, op, type_, is_opted_out, shared = _plain_values(
+            first, last, display_name, email, avatar, op, type_, is_opted_out, shared
+        )
     # In field order: _build_contact takes the values positionally.
     return _build_contact(
         id_ if id_ is None or type(id_) is int else _to_int(id_, "id"),

@@ -130,7 +130,8 @@ class Contact:
     inbox_id: int | None = None
     parent_id: int | None = None
     type: str | None = None
-    note: tuple[Any, ...] = ()
+    #: Heymarket's notes as decoded: objects stay dicts, so like ``custom`` it is not hashed.
+    note: tuple[Any, ...] = attrs.field(default=(), hash=False)
 
 
 class ContactStatusValue(str, enum.Enum):

@@ -82,7 +82,7 @@ class TestSecretCredentials:
 
     def test_reuses_the_token_before_four_minutes_and_resigns_at_four(self) -> None:
         clock = FakeClock(1_700_000_000.0)
-        creds = SecretCredentials(SECRET_ID, SECRET_KEY, clock=clock)
+        creds = SecretCredentials(SECRET_ID, SECRET_KEY, clock=clock, monotonic=clock)
         first = creds.authorization()
         clock.now += TOKEN_REFRESH_AGE - 0.001
         assert creds.authorization() == first
@@ -91,6 +91,37 @@ class TestSecretCredentials:
         assert second != first
         payload = verify_jwt(second.removeprefix("Bearer "), SECRET_ID, SECRET_KEY)
         assert payload["iat"] == 1_700_000_000 + TOKEN_REFRESH_AGE
+
+    def test_the_age_counts_from_the_whole_second_of_iat(self) -> None:
+        clock = FakeClock(1_700_000_000.75)
+        creds = SecretCredentials(SECRET_ID, SECRET_KEY, clock=clock, monotonic=clock)
+        first = creds.authorization()
+        clock.now = 1_700_000_000 + TOKEN_REFRESH_AGE - 0.001
+        assert creds.authorization() == first
+        clock.now = 1_700_000_000 + TOKEN_REFRESH_AGE
+        assert creds.authorization() != first
+
+    def test_a_wall_clock_stepped_back_does_not_keep_a_token_past_its_age(self) -> None:
+        wall, elapsed = FakeClock(1_700_000_000.0), FakeClock(50.0)
+        creds = SecretCredentials(SECRET_ID, SECRET_KEY, clock=wall, monotonic=elapsed)
+        first = creds.authorization()
+        # 240 real seconds pass, during which the wall clock is stepped back by 100 s.
+        elapsed.now += TOKEN_REFRESH_AGE
+        wall.now += TOKEN_REFRESH_AGE - 100
+        second = creds.authorization()
+        assert second != first
+        # iat stays on the wall clock, which is what Heymarket compares it with.
+        assert verify_jwt(second.removeprefix("Bearer "), SECRET_ID, SECRET_KEY)["iat"] == (
+            1_700_000_000 + TOKEN_REFRESH_AGE - 100
+        )
+
+    def test_a_wall_clock_stepped_forward_does_not_resign_early(self) -> None:
+        wall, elapsed = FakeClock(1_700_000_000.0), FakeClock(50.0)
+        creds = SecretCredentials(SECRET_ID, SECRET_KEY, clock=wall, monotonic=elapsed)
+        first = creds.authorization()
+        wall.now += 3600
+        elapsed.now += 1
+        assert creds.authorization() == first
 
     def test_a_token_is_never_used_near_its_expiry(self) -> None:
         assert TOKEN_REFRESH_AGE <= TOKEN_LIFETIME - 30
@@ -227,7 +258,7 @@ class TestClientCredentials:
         async with HeymarketClient(
             secret_id=SECRET_ID, secret_key=SECRET_KEY, base_url=wire.url
         ) as hm:
-            hm._credentials = SecretCredentials(SECRET_ID, SECRET_KEY, clock=clock)
+            hm._credentials = SecretCredentials(SECRET_ID, SECRET_KEY, clock=clock, monotonic=clock)
             await hm.delete_contact(1)
             clock.now += 60
             await hm.delete_contact(2)

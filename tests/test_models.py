@@ -64,6 +64,15 @@ class TestModelShape:
         assert hash(Tag(id=1)) == hash(Tag(id=1))
         assert len({ContactRef(id=1), ContactRef(id=1)}) == 1
 
+    def test_a_contact_hashes_whatever_its_custom_fields_and_notes_hold(self) -> None:
+        # ``note`` keeps its items as decoded (objects are dicts) and ``custom`` is a dict:
+        # neither takes part in the hash, so a contact is hashable whatever it holds.
+        one = Contact(id=1, custom={"123": "Premium"}, note=({"text": "called", "user_id": 7},))
+        other = Contact(id=1, custom={"123": "Premium"}, note=({"text": "called", "user_id": 7},))
+        assert hash(one) == hash(other)
+        assert len({one, other}) == 1
+        assert one != attrs.evolve(one, note=({"text": "emailed"},))
+
 
 class TestSentinels:
     def test_unset_is_falsy_and_prints_as_its_name(self) -> None:

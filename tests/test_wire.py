@@ -15,6 +15,7 @@ from heymarket_async import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    InvalidRequestError,
     InvalidResponseError,
     NotFoundError,
     PermissionDeniedError,
@@ -80,6 +81,43 @@ class TestParseTimestamp:
         with pytest.raises(ValueError, match=r".+"):
             wire.parse_timestamp(text)
 
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("2016-12-31T23:59:60Z", datetime(2016, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
+            ("2016-12-31t23:59:60.5z", datetime(2016, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
+            (
+                "1990-12-31T15:59:60-08:00",
+                datetime(1990, 12, 31, 15, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-8))),
+            ),
+        ],
+    )
+    def test_a_leap_second_is_read_as_the_last_microsecond_before_it(
+        self, text: str, expected: datetime
+    ) -> None:
+        # RFC 3339 5.6 allows time-second 60; a datetime cannot hold it.
+        parsed = wire.parse_timestamp(text)
+        assert (parsed, parsed.utcoffset()) == (expected, expected.utcoffset())
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("0001-01-01T00:30:00+01:00", datetime.min.replace(tzinfo=UTC)),
+            ("0001-01-01t00:30:00.5+0100", datetime.min.replace(tzinfo=UTC)),
+            ("9999-12-31T23:30:00-01:00", datetime.max.replace(tzinfo=UTC)),
+            ("0001-01-01T00:30:00-01:00", datetime(1, 1, 1, 1, 30, tzinfo=UTC)),
+            ("9999-12-31T23:30:00Z", datetime(9999, 12, 31, 23, 30, tzinfo=UTC)),
+        ],
+    )
+    def test_an_instant_beyond_the_years_1_to_9999_in_utc_is_read_as_the_nearest_one(
+        self, text: str, expected: datetime
+    ) -> None:
+        # Only an offset can take a valid RFC 3339 time there; read as it is, it could not be
+        # written back (format_timestamp, the CLI export).
+        parsed = wire.parse_timestamp(text)
+        assert parsed == expected
+        assert wire.parse_timestamp(wire.format_timestamp(parsed)) == parsed
+
     @given(
         st.datetimes(
             min_value=datetime(1970, 1, 1),
@@ -119,6 +157,27 @@ class TestFormatTimestamp:
         when = datetime(2026, 4, 1, 0, 0, 0, 120, tzinfo=UTC)
         assert wire.format_timestamp(when) == "2026-04-01T00:00:00.000120Z"
 
+    @pytest.mark.parametrize(
+        "when",
+        [
+            datetime.min.replace(tzinfo=timezone(timedelta(hours=1))),
+            datetime.max.replace(tzinfo=timezone(timedelta(minutes=-1))),
+        ],
+    )
+    def test_an_instant_rfc_3339_cannot_write_is_an_invalid_request(self, when: datetime) -> None:
+        with pytest.raises(InvalidRequestError, match="outside the years 1 to 9999"):
+            wire.format_timestamp(when)
+        assert wire.format_timestamp(wire.representable(when)) in (
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.999999Z",
+        )
+
+    def test_the_first_and_last_instants_are_written(self) -> None:
+        assert wire.format_timestamp(wire.FIRST_INSTANT) == "0001-01-01T00:00:00Z"
+        assert wire.format_timestamp(wire.LAST_INSTANT) == "9999-12-31T23:59:59.999999Z"
+        tz = timezone(timedelta(hours=-1))
+        assert wire.format_timestamp(datetime.min.replace(tzinfo=tz)) == "0001-01-01T01:00:00Z"
+
     @given(st.datetimes(timezones=st.just(UTC), min_value=datetime(1000, 1, 1)))
     def test_round_trips_through_parse(self, when: datetime) -> None:
         text = wire.format_timestamp(when)
@@ -136,10 +195,32 @@ class TestIsRfc3339:
             ("2026-04-01T00:00:00", False),
             ("2026-04-01", False),
             ("20260401T000000Z", False),
+            ("2026-04-01 00:00:00-05:30", True),
+            ("2016-12-31T23:59:60Z", True),
         ],
     )
     def test_wants_a_date_time_with_an_offset(self, text: str, ok: bool) -> None:
         assert wire.is_rfc3339(text) is ok
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "\u0662\u0660\u0662\u0666-\u0660\u0665-\u0660\u0667T12:00:00Z",  # Arabic-Indic digits
+            "\uff12\uff10\uff12\uff16-05-07T12:00:00Z",  # full-width digits
+            "2026-05-07T12:00:00+0530",  # time-numoffset is ("+" / "-") hh ":" mm
+            "2026-05-07T12:00:00-05",
+            "2026-05-07T12:00:00.Z",
+            "2026-05-07T12:00:00Z\n",
+        ],
+    )
+    def test_refuses_what_rfc_3339_does_not_allow(self, text: str) -> None:
+        # What passes is sent as it is: parse_timestamp's tolerance is for responses only.
+        assert not wire.is_rfc3339(text)
+
+    def test_responses_may_still_use_an_offset_without_its_colon(self) -> None:
+        assert wire.parse_timestamp("2026-05-07T12:00:00+0530").utcoffset() == timedelta(
+            hours=5, minutes=30
+        )
 
 
 # -- JSON and request descriptions ----------------------------------------------------------------
