@@ -34,7 +34,7 @@ import attrs
 from . import _validate as check
 from ._convert import StructureError, structure_contact
 from ._redact import mask
-from ._wire import Call, Request, Safety, format_timestamp, parse_timestamp
+from ._wire import FIRST_INSTANT, Call, Request, Safety, format_timestamp, parse_timestamp
 from .errors import InvalidRequestError, InvalidResponseError, PaginationError
 from .models import Contact
 
@@ -540,8 +540,12 @@ def tie_request(pos: V1Position) -> dict[str, Any]:
     before the group are passed over.
     """
     assert pos.tie is not None
-    start = format_timestamp(_parse(pos.tie) - TIE_MARGIN)
-    return {"limit": TIE_PAGE, "page": pos.tie_page, "ascending": True, "date": start}
+    body: dict[str, Any] = {"limit": TIE_PAGE, "page": pos.tie_page, "ascending": True}
+    tie = _parse(pos.tie)
+    if tie - FIRST_INSTANT >= TIE_MARGIN:
+        # (In the first second RFC 3339 can write, there is no time before it: no filter.)
+        body["date"] = format_timestamp(tie - TIE_MARGIN)
+    return body
 
 
 def tie_check_request(pos: V1Position) -> dict[str, Any]:

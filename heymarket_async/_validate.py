@@ -141,7 +141,10 @@ def timestamp(value: object, field: str) -> str:
             raise InvalidRequestError(
                 field, "a naive datetime is ambiguous: give it a tzinfo (e.g. timezone.utc)"
             )
-        return format_timestamp(value)
+        try:
+            return format_timestamp(value)
+        except InvalidRequestError as exc:  # outside the years RFC 3339 can write
+            raise InvalidRequestError(field, exc.message) from None
     if isinstance(value, str):
         try:
             parse_timestamp(value)

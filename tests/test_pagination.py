@@ -31,7 +31,7 @@ from heymarket_async import (
     V2ContactPager,
     V2Position,
 )
-from heymarket_async._pagination import _after, _raw_page, v1_step
+from heymarket_async._pagination import _after, _raw_page, tie_request, v1_step
 from heymarket_async._wire import Request, parse_timestamp
 from heymarket_async.testing import FakeHeymarket, Fault
 from tests._paging import assert_exactly_once, collect, ids_of
@@ -197,6 +197,13 @@ def big_tie_ticks(before: int, group: int, after: int, descending: bool) -> list
 
 class TestV1TieGroupLargerThanAPage:
     """No v1 cursor passes a group larger than a page: the rest of it is read through v2."""
+
+    def test_a_group_in_the_first_second_is_read_without_a_date_filter(self) -> None:
+        # No time before it can be written: no filter, rather than an OverflowError.
+        first = tie_request(V1Position(tie="0001-01-01T00:00:00.500Z", tie_page=2))
+        assert first == {"limit": 100, "page": 2, "ascending": True}
+        later = tie_request(V1Position(tie="0001-01-01T00:00:01.500Z"))
+        assert later["date"] == "0001-01-01T00:00:00.500000Z"
 
     @pytest.mark.parametrize(("descending", "inclusive"), MODES)
     @pytest.mark.parametrize("v2_inclusive", [False, True])

@@ -35,8 +35,9 @@ class TestSinceInput:
         self, client: HeymarketClient, wire: WireServer, since: datetime | str
     ) -> None:
         wire.reply(json_reply("5"))
-        with pytest.raises(InvalidRequestError):
+        with pytest.raises(InvalidRequestError) as info:
             await client.count_contacts(since=since)
+        assert info.value.field == "since"
         with pytest.raises(InvalidRequestError):
             await client.v2.list_contacts(since=since)
         assert wire.requests == []
