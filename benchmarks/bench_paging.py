@@ -30,7 +30,7 @@ from typing import Any
 import aiohttp
 
 from heymarket_async import HeymarketClient
-from heymarket_async._wire import json_loads
+from heymarket_async._wire import json_loads, std_json_loads
 
 API_KEY = "test"
 HEADERS = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
@@ -166,7 +166,7 @@ def main() -> None:
         print(json.dumps(run_one(args.one, args.url)))
         return
 
-    orjson = "orjson" if json_loads.__module__ != "heymarket_async._wire" else "json"
+    orjson = "json" if json_loads is std_json_loads else "orjson"
     print(f"python {sys.version.split()[0]}, aiohttp {aiohttp.__version__}, decoder {orjson}")
     for latency, contacts in ((0.0, args.contacts), (20.0, args.slow_contacts)):
         proc, url = start_emulator(contacts, latency)

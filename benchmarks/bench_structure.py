@@ -31,7 +31,7 @@ import aiohttp
 
 from heymarket_async import Contact
 from heymarket_async import _convert as convert
-from heymarket_async._wire import json_loads
+from heymarket_async._wire import json_loads, std_json_loads
 from heymarket_async.models import Tag
 from heymarket_async.testing import FakeHeymarket
 
@@ -101,8 +101,10 @@ def main() -> None:
     rows: list[tuple[str, float]] = [
         ("json.loads (stdlib)", per_contact(lambda: [json.loads(r) for r in raws], n)),
     ]
-    if json_loads is not json.loads and json_loads.__module__ != "heymarket_async._wire":
-        rows.append(("orjson.loads", per_contact(lambda: [json_loads(r) for r in raws], n)))
+    if json_loads is not std_json_loads:
+        rows.append(
+            ("orjson.loads (the SDK's)", per_contact(lambda: [json_loads(r) for r in raws], n))
+        )
     rows += [
         (
             "structure_contact (the SDK)",
