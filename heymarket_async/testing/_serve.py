@@ -85,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=1000,
         help="keep the last n requests (memory bound)",
     )
+    parser.add_argument(
+        "--render-cache",
+        type=_int_at_least(1),
+        default=None,
+        help="rendered seeded contacts kept (default 100000; about 600 bytes each); "
+        "a benchmark walking more contacts than this measures rendering too",
+    )
     return parser
 
 
@@ -122,6 +129,8 @@ async def serve(args: argparse.Namespace, out: TextIO, stop: asyncio.Event | Non
             timestamp_format=args.timestamp_format,
             record_limit=args.record,
         )
+        if args.render_cache is not None:
+            fake.store.seeded_cache_limit = args.render_cache
         fake.seed(args.contacts, seed=args.seed, tie_group_size=args.tie_group_size)
     except ValueError as exc:
         raise SetupError(str(exc)) from exc

@@ -12,12 +12,13 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 import pytest
 from _fake_http import has_ipv6_loopback
 
 from heymarket_async import HeymarketClient
-from heymarket_async.testing import _serve
+from heymarket_async.testing import FakeHeymarket, _serve
 
 
 class TestParser:
@@ -44,6 +45,7 @@ class TestParser:
             (["--tie-group-size", "0"], "--tie-group-size: '0' is not an int >= 1"),
             (["--latency-ms", "inf"], "--latency-ms: 'inf' is not a duration"),
             (["--record", "-1"], "--record: '-1' is not an int >= 0"),
+            (["--render-cache", "0"], "--render-cache: '0' is not an int >= 1"),
             (["--cont", "5"], "unrecognized arguments: --cont"),
         ],
     )
@@ -150,6 +152,26 @@ class TestSubprocess:
         await asyncio.wait_for(task, 10)
         assert "API key: test  (5 contacts)" in out.getvalue()
         assert out.getvalue().endswith("stopped\n")
+
+
+class TestRenderCache:
+    @pytest.mark.parametrize(("argv", "kept"), [([], 100_000), (["--render-cache", "7"], 7)])
+    async def test_sets_how_many_rendered_contacts_are_kept(
+        self, monkeypatch: pytest.MonkeyPatch, argv: list[str], kept: int
+    ) -> None:
+        made: list[FakeHeymarket] = []
+
+        class Recording(FakeHeymarket):
+            def __init__(self, **options: Any) -> None:
+                super().__init__(**options)
+                made.append(self)
+
+        monkeypatch.setattr(_serve, "FakeHeymarket", Recording)
+        stop = asyncio.Event()
+        stop.set()  # serve, then stop at once
+        args = _serve.build_parser().parse_args(["--port", "0", *argv])
+        await asyncio.wait_for(_serve.serve(args, io.StringIO(), stop), 10)
+        assert [fake.store.seeded_cache_limit for fake in made] == [kept]
 
 
 class TestMainInProcess:
