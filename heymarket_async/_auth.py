@@ -98,16 +98,21 @@ class SecretCredentials(Credentials):
         self._token = ""
         self._header = ""
         self._resign_at = float("-inf")
+        self._issued_at = 0.0
 
     @property
     def secret_id(self) -> str:
         return self._secret_id
 
     def authorization(self) -> str:
+        # Old by either clock: the monotonic one (the wall clock may be set back) or the wall
+        # clock, which Heymarket checks ``iat`` against (the monotonic one stops while the
+        # machine sleeps).
         elapsed = self._monotonic()
-        if elapsed >= self._resign_at:
-            now = self._clock()
+        now = self._clock()
+        if elapsed >= self._resign_at or now - self._issued_at >= TOKEN_REFRESH_AGE:
             issued_at = int(now)
+            self._issued_at = issued_at
             self._token = sign_jwt(self._secret_id, self._secret_key, issued_at)
             self._header = f"Bearer {self._token}"
             # The token is already ``now - issued_at`` old (iat is whole seconds).

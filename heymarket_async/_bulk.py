@@ -65,9 +65,10 @@ def _failure_list(data: Mapping[str, Any]) -> list[Any]:
             if not isinstance(value, list):
                 raise StructureError(key, f"expected an array, got {type(value).__name__}")
             return value
-    if any(data.get(key) for key in ERROR_KEYS):
-        # {"error": "..."} with a 200 lists no failure, yet is no "all done" either: the
-        # items' fate is unknown, not a success.
+    if "contacts" not in data and any(data.get(key) for key in ERROR_KEYS):
+        # {"error": "..."} with a 200 lists neither failures nor results, and is no "all
+        # done" either: the items' fate is unknown, not a success. (Beside the contacts it
+        # returns, a "message" is only a remark.)
         raise StructureError("batch", f"an answer that reads as an error: {data!r:.200}")
     return []
 
@@ -207,11 +208,11 @@ def match(
             owners = {
                 i for key in entry_keys.ids | entry_keys.channels for i in by_channel.get(key, ())
             }
-        owners -= {i for i in owners if i in skip}
-        if owners:
-            matched.groups.setdefault(tuple(sorted(owners)), []).append(entry)
-        else:
+        if not owners:
             matched.stray.append(entry)
+        elif owners := {i for i in owners if i not in skip}:
+            matched.groups.setdefault(tuple(sorted(owners)), []).append(entry)
+        # else: it speaks of items accounted for already (failed ones): no one else's.
     return matched
 
 

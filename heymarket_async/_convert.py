@@ -432,13 +432,17 @@ def structure_status(data: Any) -> ContactStatus:
     )
 
 
+#: Flags given as text.
+_FLAG_TEXT: Final = {"true": True, "false": False, "1": True, "0": False}
+
+
 def _opt_bool(value: Any, field: str) -> bool | None:
     if value is None or isinstance(value, bool):
         return value
     if value in (0, 1):
         return bool(value)
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
+    if isinstance(value, str) and value.strip().lower() in _FLAG_TEXT:
+        return _FLAG_TEXT[value.strip().lower()]
     raise StructureError(field, f"expected a boolean, got {value!r}")
 
 

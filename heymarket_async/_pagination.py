@@ -847,6 +847,10 @@ class _Pager:
         """Stop the walk: no request goes out after this, and nothing is left running."""
         self._stop()
 
+    def _stopped(self) -> bool:
+        # Whether the walk was closed: after an ``await``, maybe by aclose() from another task.
+        return self._closed
+
     def _stop(self) -> None:
         self._closed = True
         # Nothing more comes out; the cut buffer still tells ``position`` where the walk was.
@@ -1107,7 +1111,7 @@ class V2ContactPager(_Pager):
 
     def _schedule(self, ahead: int) -> None:
         """Keep ``ahead`` pages requested, within what the walk can need."""
-        while len(self._tasks) < ahead:
+        while len(self._tasks) < ahead and not self._closed:
             page = self._next_page
             if self._last_page is not None and page > self._last_page:
                 return
@@ -1149,6 +1153,8 @@ class V2ContactPager(_Pager):
             # Before the position moves onto this page: a cancellation while the pages ahead
             # stop must leave it pointing at the page, not past the end of the walk.
             await self._cancel()
+            if self._stopped():  # by aclose() from another task, meanwhile
+                return None
         if self._started:
             self._pos = attrs.evolve(self._pos, page=self._pos.page + 1, skip=0)
         self._started = True
@@ -1168,12 +1174,16 @@ class V2ContactPager(_Pager):
         return page[skip:end] if skip or end < len(page) else page
 
     async def _cancel(self) -> None:
+        # The tasks stay queued until they have stopped, so that an aclose() from another
+        # task meanwhile waits for them too.
         tasks = list(self._tasks)
-        self._tasks.clear()
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        for task in tasks:
+            with contextlib.suppress(ValueError):  # taken out by the other caller
+                self._tasks.remove(task)
 
     async def aclose(self) -> None:
         """Stop the walk: pages requested ahead are cancelled and awaited; no request follows."""

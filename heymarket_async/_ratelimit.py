@@ -40,7 +40,7 @@ class RateLimiter:
     whatever clock and sleep the client uses.
     """
 
-    __slots__ = ("_interval", "_next", "_queue", "_waiting", "per_minute")
+    __slots__ = ("_interval", "_loop", "_next", "_queue", "_waiting", "per_minute")
 
     def __init__(self, per_minute: float) -> None:
         if isinstance(per_minute, bool) or not isinstance(per_minute, (int, float)):
@@ -54,6 +54,8 @@ class RateLimiter:
         #: Tasks waiting in :meth:`wait_turn`, first come first served. The first entry, when
         #: there is one, is never gone: it is the one sleeping until ``_next``.
         self._queue: deque[_Waiter] = deque()
+        #: The event loop of the tasks in ``_queue``.
+        self._loop: asyncio.AbstractEventLoop | None = None
         #: How many entries of ``_queue`` are not gone.
         self._waiting = 0
 
@@ -100,6 +102,15 @@ class RateLimiter:
         Also ``False`` as soon as a pause puts the turn at or after ``deadline``. A task that
         returns ``False`` or is cancelled uses no turn.
         """
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            # Waiters of a loop that is gone (the client moved on to a new one) will never be
+            # woken, nor leave: forget them, or every task of this loop queues behind them.
+            for stale in self._queue:
+                stale.gone = True  # should their ``finally`` run yet, it changes nothing
+            self._queue.clear()
+            self._waiting = 0
+            self._loop = loop
         now = clock()
         ahead = self._waiting
         turn = (self._next if self._next > now else now) + ahead * self._interval
@@ -108,7 +119,7 @@ class RateLimiter:
         if turn <= now:
             self._next = now + self._interval
             return True
-        waiter = _Waiter(deadline, asyncio.get_running_loop().create_future())
+        waiter = _Waiter(deadline, loop.create_future())
         self._queue.append(waiter)
         self._waiting += 1
         try:

@@ -92,6 +92,8 @@ class Transport:
         self._loop = loop
         if stale is not None:
             await _close_stale(stale)
+            if self._closed or session.closed:  # close() came while the old one closed
+                raise ClientClosedError("the client is closed; create a new HeymarketClient")
         return session
 
     async def send(

@@ -115,13 +115,17 @@ class TestSecretCredentials:
             1_700_000_000 + TOKEN_REFRESH_AGE - 100
         )
 
-    def test_a_wall_clock_stepped_forward_does_not_resign_early(self) -> None:
+    def test_a_wall_clock_moved_past_the_tokens_age_resigns(self) -> None:
+        # A machine that slept an hour: the monotonic clock stopped, the wall clock (and
+        # Heymarket's, which checks iat) went on. The old token would be refused.
         wall, elapsed = FakeClock(1_700_000_000.0), FakeClock(50.0)
         creds = SecretCredentials(SECRET_ID, SECRET_KEY, clock=wall, monotonic=elapsed)
         first = creds.authorization()
         wall.now += 3600
         elapsed.now += 1
-        assert creds.authorization() == first
+        assert creds.authorization() != first
+        wall.now += 10
+        assert creds.authorization() == creds.authorization()  # and kept again after that
 
     def test_a_token_is_never_used_near_its_expiry(self) -> None:
         assert TOKEN_REFRESH_AGE <= TOKEN_LIFETIME - 30

@@ -169,3 +169,13 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["--version"], capsys)
     assert code == 0
     assert out.startswith("heymarket-async ")
+
+
+def test_an_id_too_long_for_any_contact_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Past int()'s 4,300 digits it raised a bare ValueError out of main().
+    for digits in (20, 5000):
+        code, _, err = run(["get", "--sandbox", "1", "1" * digits], capsys)
+        assert code == EXIT_USAGE
+        assert err == f"heymarket-async: error: contact_id: an id of {digits} digits is too large\n"

@@ -38,6 +38,7 @@ from heymarket_async import _client as client_module
 from heymarket_async._auth import SecretCredentials
 from heymarket_async._wire import Request, Safety, std_json_dumps
 from tests import _docs
+from tests._cli_helpers import threaded_fake
 from tests._server import API_KEY, Reply, WireServer, json_reply, text_reply
 
 try:
@@ -152,6 +153,56 @@ class TestAcrossEventLoops:
         assert not hm.closed
         asyncio.run(hm.close())
         assert second.closed
+
+    # The first loop is closed with the client in use: its pooled connection cannot be closed
+    # afterwards (the README says to close the client in its loop), hence a ResourceWarning.
+    @pytest.mark.filterwarnings("ignore::ResourceWarning")
+    @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+    def test_a_task_left_waiting_in_the_rate_limiter_by_a_dead_loop_holds_up_no_one(
+        self,
+    ) -> None:
+        with threaded_fake(1) as fake:
+            hm = HeymarketClient("test", base_url=fake.url, rate_limit=100, timeout=1)
+            first = asyncio.new_event_loop()
+            left: list[asyncio.Future[int]] = []
+
+            async def two() -> None:
+                await asyncio.gather(hm.count_contacts(), asyncio.sleep(0.01))
+                # The second call waits 0.6 s for its turn when its loop is closed.
+                left.append(asyncio.ensure_future(hm.count_contacts()))
+                await asyncio.sleep(0.01)
+
+            first.run_until_complete(two())
+            first.close()
+            assert hm._limiter is not None
+            hm._limiter._next = float("-inf")  # its turn is free, so nothing should wait
+
+            async def later() -> int:
+                return await asyncio.wait_for(hm.count_contacts(), 3)
+
+            assert asyncio.run(later()) == 1
+            asyncio.run(hm.close())
+            left.clear()
+            del first
+            gc.collect()  # the dead loop's task is dropped here: its waiter leaves quietly
+            assert hm._limiter._waiting == 0
+
+    @pytest.mark.filterwarnings("ignore::ResourceWarning")
+    @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+    def test_close_during_the_switch_to_a_new_loops_session_is_a_typed_error(self) -> None:
+        with threaded_fake(1) as fake:
+            hm = HeymarketClient("test", base_url=fake.url)
+            asyncio.run(hm.count_contacts())  # a session of the first loop, then closed
+
+            async def race() -> list[Any]:
+                call = asyncio.ensure_future(hm.count_contacts())
+                await asyncio.sleep(0)  # the call is closing the old loop's session
+                await hm.close()
+                return await asyncio.gather(call, return_exceptions=True)
+
+            (result,) = asyncio.run(race())
+            assert result == 1 or isinstance(result, ClientClosedError), repr(result)
+            gc.collect()  # the first loop's connection, which no loop can close any more
 
     def test_a_client_in_use_in_a_loop_still_open_is_refused_in_another(self) -> None:
         hm = HeymarketClient(API_KEY, base_url="http://127.0.0.1:1", max_concurrency=1)

@@ -73,7 +73,9 @@ any_texts = st.one_of(
     st.dictionaries(texts, json_scalars, max_size=2),
 )
 #: A flag as a response may hold it: JSON true/false, 0/1, or their text in any case.
-any_flags = st.none() | st.booleans() | st.sampled_from([0, 1, "true", "false", "True", "FALSE"])
+any_flags = (
+    st.none() | st.booleans() | st.sampled_from([0, 1, "true", "false", "True", "FALSE", "1", "0"])
+)
 
 CONTACT_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "id": opt_ids,
@@ -159,6 +161,15 @@ class TestStructureContactMatchesCattrs:
         # As structure_status reads its flags: "false" is not a truthy string.
         assert convert.structure_contact({"is_opted_out": "false"}).is_opted_out is False
         assert convert.structure_contact({"shared": "true"}).shared is True
+
+    @pytest.mark.parametrize(("text", "flag"), [("1", True), ("0", False), (" True ", True)])
+    def test_a_flag_given_as_a_digit_reads_as_it_says(self, text: str, flag: bool) -> None:
+        assert convert.structure_contact({"is_opted_out": text}).is_opted_out is flag
+
+    @pytest.mark.parametrize("text", ["", "yes", "2"])
+    def test_any_other_text_is_no_flag(self, text: str) -> None:
+        with pytest.raises(StructureError, match="is_opted_out"):
+            convert.structure_contact({"is_opted_out": text})
 
     def test_the_converter_uses_the_hand_tuned_hook(self) -> None:
         data = {"id": "98765", "tags": [55]}

@@ -949,3 +949,56 @@ class TestV1Property:
             got += await ids_of(pager)
             position = pager.position.to_json()
         assert_exactly_once(got, set(range(1, len(ticks) + 1)))
+
+
+class TestV2AcloseWhileTheLastPageStopsThePagesAhead:
+    """aclose() from another task while the walk, on its last page, stops the pages ahead."""
+
+    @staticmethod
+    async def race() -> tuple[list[int], list[asyncio.Task[Any]]]:
+        ahead: list[asyncio.Task[Any]] = []
+
+        async def call(request: Request, parse: Any) -> Any:
+            page = request.json["page"]
+            if page == 0:
+                return parse([{"id": 1}, {"id": 2}])  # full
+            if page == 1:
+                await asyncio.sleep(0.01)
+                return parse([{"id": 3}])  # short: the last page
+            task = asyncio.current_task()
+            assert task is not None
+            ahead.append(task)
+            try:  # a page ahead, a little slow to stop
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                await asyncio.sleep(0.05)
+                raise
+
+        pager = V2ContactPager(call, page_size=2, prefetch=2)
+        assert [(await pager.__anext__()).id for _ in range(2)] == [1, 2]
+        closed: list[bool] = []
+        running: list[asyncio.Task[Any]] = []
+
+        async def close_soon() -> None:
+            await asyncio.sleep(0.03)  # page 1 is back; the walk is stopping pages 2 and 3
+            await pager.aclose()
+            closed.append(True)
+            running.extend(t for t in ahead if not t.done())
+
+        closer = asyncio.ensure_future(close_soon())
+        after: list[int] = []
+        try:
+            async for c in pager:
+                if closed:
+                    after.append(c.id)  # type: ignore[arg-type]
+        finally:
+            await closer
+        return after, running
+
+    async def test_no_contact_comes_out_after_aclose_returned(self) -> None:
+        after, _ = await self.race()
+        assert after == []
+
+    async def test_aclose_returns_once_the_pages_ahead_have_stopped(self) -> None:
+        _, running = await self.race()
+        assert running == []

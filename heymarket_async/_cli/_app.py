@@ -477,6 +477,8 @@ async def _get(client: HeymarketClient, args: argparse.Namespace) -> Any:
         return await client.get_contact_by_phone(value)
     # ASCII only: str.isdigit() also takes "\u00b2" (int() refuses it) and "\u0661" (read as 1).
     if value.isascii() and value.isdigit():
+        if len(value) > 19:  # past any id the API has (2**63 - 1), and past what int() reads
+            raise InvalidRequestError("contact_id", f"an id of {len(value)} digits is too large")
         return await client.get_contact(int(value))
     if _UUID.fullmatch(value):
         return await client.v2.get_contact(value)
