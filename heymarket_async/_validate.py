@@ -31,9 +31,12 @@ _PHONE_FORMATTING: Final = re.compile(r"[\s().\-/]")
 _DIGITS: Final = re.compile(r"\d{8,15}")
 # "(510) 555-3344", "510-555-3344": the North American national layout, without "+" or a
 # country code. Its 10 digits would pass as some other country's E.164 number (51: Peru), so
-# the docs' own example of a wrong number is refused rather than sent to the wrong place. Bare
-# digits are E.164 as written and pass.
-_NANP_NATIONAL: Final = re.compile(r"(?:\(\d{3}\)\s*|\d{3}[\s.\-/])\d{3}[\s.\-/]\d{4}")
+# the docs' own example of a wrong number is refused rather than sent to the wrong place,
+# whatever the punctuation and spacing (see _nanp_national). Bare digits are E.164 as written.
+_DIGIT_GROUP: Final = re.compile(r"[0-9]+")
+# "+44 (0)20 7946 0958": the national trunk prefix, written in brackets after the country code,
+# is not dialled from abroad and is no part of the E.164 number.
+_TRUNK_ZERO: Final = re.compile(r"^\s*\+([0-9]{1,3})[\s.\-]*\(0\)")
 _CHANNEL_TYPE: Final = re.compile(r"[a-z][a-z0-9_]*")
 _PHONE_LIKE: Final = re.compile(r"\+?[\d\s().\-/]*\d[\d\s().\-/]*")
 
@@ -47,13 +50,13 @@ def phone(value: object, field: str = "phone") -> str:
     """
     if not isinstance(value, str):
         raise InvalidRequestError(field, f"must be a string of digits, not {type(value).__name__}")
-    if _NANP_NATIONAL.fullmatch(value.strip()):
+    if _nanp_national(value):
         raise InvalidRequestError(
             field,
             "looks like a US/Canada number without its country code: write it as "
             "1 and 10 digits, such as 15105553344",
         )
-    digits = _PHONE_FORMATTING.sub("", value)
+    digits = _PHONE_FORMATTING.sub("", _TRUNK_ZERO.sub(r"+\1", value))
     if digits.startswith("+"):
         digits = digits[1:]
     if not _DIGITS.fullmatch(digits) or not digits.isascii():
@@ -67,6 +70,16 @@ def phone(value: object, field: str = "phone") -> str:
             field, "a number in country code 1 (US, Canada) has 11 digits, such as 15105553344"
         )
     return digits
+
+
+def _nanp_national(value: str) -> bool:
+    """Whether ``value`` is written as a North American number without its country code: digit
+    groups of 3, 3 and 4 (or "(ddd)" and 7), with no "+", whatever separates them."""
+    text = value.strip()
+    if "+" in text or text.isdigit():
+        return False
+    groups = [len(g) for g in _DIGIT_GROUP.findall(text)]
+    return groups == [3, 3, 4] or (text.startswith("(") and groups == [3, 7])
 
 
 def _int(value: object, field: str) -> int:
@@ -190,11 +203,12 @@ def custom(value: object) -> dict[str, str]:
         if isinstance(key, bool) or not isinstance(key, (int, str)):
             raise InvalidRequestError("custom", f"key {key!r} is not a numeric field id")
         name = _decimal(key, "custom") if isinstance(key, int) else key
-        if not name.isdigit() or not name.isascii():
+        if not name.isdigit() or not name.isascii() or len(name) > 19 or int(name) <= 0:
             raise InvalidRequestError(
                 "custom",
                 f"key {key!r} is not a numeric field id (list_contact_fields() gives the ids)",
             )
+        name = str(int(name))  # "007" and 7 are the same field: one key, as the API writes it
         out[name] = _custom_value(item, f"custom[{name}]")
     return out
 
@@ -209,7 +223,10 @@ def _custom_value(value: object, field: str) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             return value.isoformat()
-        return format_timestamp(value)
+        try:
+            return format_timestamp(value)
+        except InvalidRequestError as exc:  # outside the years RFC 3339 can write
+            raise InvalidRequestError(field, exc.message) from None
     if isinstance(value, date):
         return value.isoformat()
     raise InvalidRequestError(
@@ -293,7 +310,10 @@ def channel_id(kind: str, value: object, field: str = "channel_id") -> str:
         return phone(value, field)
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequestError(field, "must be a non-empty string")
-    if kind == "email" and "@" not in value:
+    # Whitespace around a value read from a file or a form would make a channel no search finds.
+    value = value.strip()
+    local, at, domain = value.rpartition("@")
+    if kind == "email" and not (at and local and domain):
         raise InvalidRequestError(field, "is not an email address")
     return _text(value, field)
 
@@ -322,7 +342,9 @@ def search_values(values: tuple[object, ...], kind: str | None) -> list[str]:
         # channel ids (which may hold digits too) go to the server as given, for it to infer.
         looks_like_phone = _PHONE_LIKE.fullmatch(value) is not None
         out.append(
-            phone(value, f"values[{i}]") if looks_like_phone else _text(value, f"values[{i}]")
+            phone(value, f"values[{i}]")
+            if looks_like_phone
+            else _text(value.strip(), f"values[{i}]")
         )
     return out
 

@@ -99,11 +99,39 @@ class TestPhone:
         assert _field_of(lambda: check.phone(bad)) == "phone"
 
     @pytest.mark.parametrize(
-        "national", ["(510) 555-3344", "(510)555-3344", "510-555-3344", "510.555.3344"]
+        "national",
+        [
+            "(510) 555-3344",
+            "(510)555-3344",
+            "510-555-3344",
+            "510.555.3344",
+            # Whatever the punctuation and spacing: each would go out as 5105553344 (Peru).
+            "(510)-555-3344",
+            "(510)5553344",
+            "510 - 555 - 3344",
+            "(510) 555 - 3344",
+            "510  555  3344",
+            " 510/555/3344 ",
+        ],
     )
     def test_refuses_the_north_american_national_layout(self, national: str) -> None:
         with pytest.raises(InvalidRequestError, match="without its country code"):
             check.phone(national)
+
+    @pytest.mark.parametrize(
+        ("written", "e164"),
+        [
+            ("+44 (0)20 7946 0958", "442079460958"),
+            ("+44(0)7700 900123", "447700900123"),
+            ("+61 (0)4 1234 5678", "61412345678"),
+            ("+33 (0) 1 23 45 67 89", "33123456789"),
+            ("1 (510) 555-3344", "15105553344"),
+        ],
+    )
+    def test_the_trunk_zero_in_brackets_is_no_part_of_the_number(
+        self, written: str, e164: str
+    ) -> None:
+        assert check.phone(written) == e164
 
     def test_bare_ten_digits_are_e164_as_written(self) -> None:
         # A 10-digit number in country code 5x: E.164 does not say it is a US number.
@@ -510,3 +538,32 @@ def test_a_status_lookup_needs_exactly_one_of_id_and_phone(
     with pytest.raises(InvalidRequestError, match=message) as info:
         check.contact_lookup(ident, number)
     assert info.value.field == "contact_id"
+
+
+class TestChannelValues:
+    @pytest.mark.parametrize(
+        "written", ["avery@example.com\n", "  avery@example.com", "avery@example.com"]
+    )
+    def test_an_email_is_sent_without_the_whitespace_around_it(self, written: str) -> None:
+        assert check.channel_id("email", written) == "avery@example.com"
+        assert check.search_values((written,), None) == ["avery@example.com"]
+
+    @pytest.mark.parametrize("bad", ["@", "avery@", "@example.com", "avery"])
+    def test_an_email_needs_text_on_both_sides_of_the_at(self, bad: str) -> None:
+        with pytest.raises(InvalidRequestError, match="not an email address"):
+            check.channel_id("email", bad)
+
+
+class TestCustomKeys:
+    def test_a_key_with_leading_zeros_is_the_same_field(self) -> None:
+        assert check.custom({"007": "a", 8: "b"}) == {"7": "a", "8": "b"}
+
+    @pytest.mark.parametrize("bad", ["0", 0, "1" * 20])
+    def test_a_key_that_is_no_field_id_is_refused(self, bad: object) -> None:
+        assert _field_of(lambda: check.custom({bad: "x"})) == "custom"
+
+    def test_an_unwritable_datetime_names_its_custom_field(self) -> None:
+        east = timezone(timedelta(hours=5))
+        assert _field_of(lambda: check.custom({123: datetime.min.replace(tzinfo=east)})) == (
+            "custom[123]"
+        )
