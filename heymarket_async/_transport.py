@@ -89,6 +89,7 @@ class Transport:
             connector=aiohttp.TCPConnector(limit=self._pool_size),
             trace_configs=self._trace_configs or None,
         )
+        _no_silent_resend(session)
         self._loop = loop
         if stale is not None:
             await _close_stale(stale)
@@ -163,6 +164,19 @@ class Transport:
         session, self._session = self._session, None
         if session is not None and self._owns_session and not session.closed:
             await session.close()
+
+
+def _no_silent_resend(session: aiohttp.ClientSession) -> None:
+    """Stop aiohttp from sending a GET, PUT or DELETE again by itself when a pooled connection
+    drops: that second attempt would pass by the SDK's retry rules (a bulk delete, never to be
+    sent twice once it may have been applied; ``RetryPolicy.disabled()``) and its rate limiter.
+    The SDK's own retries handle a dropped connection instead.
+
+    aiohttp has no public switch for it: ``_retry_connection`` is what its own test client sets.
+    A test fails should a new aiohttp version rename it.
+    """
+    if hasattr(session, "_retry_connection"):
+        session._retry_connection = False
 
 
 def _loop_of(session: aiohttp.ClientSession | None) -> asyncio.AbstractEventLoop | None:

@@ -342,9 +342,9 @@ class V1Methods:
         raised. It is raised after the write was applied (read the contact again and decide);
         a change made between the read and the write to a field this write re-sent was
         overwritten. When the API gives no ``rev``, no check can be made. The SDK does not
-        repeat the write once it may have been applied (a repeat would move ``rev`` too), but
-        aiohttp itself resends a ``PUT`` once when the connection drops before the answer:
-        that rare case is reported as a conflict as well.
+        repeat the write once it may have been applied (a repeat would move ``rev`` too). (An
+        aiohttp session of yours, given as ``session=``, resends a ``PUT`` once by itself when a
+        pooled connection drops; that rare case is reported as a conflict as well.)
         """
         unknown = sorted(set(changes) - {"phone", *check.CONTACT_FIELDS})
         if unknown:

@@ -13,11 +13,13 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Final
 
+import aiohttp
 import pytest
 
 from heymarket_async import (
     APIConnectionError,
     APITimeoutError,
+    BulkStatus,
     ContactRef,
     HeymarketClient,
     HeymarketError,
@@ -151,6 +153,38 @@ class TestCreatesNeverDuplicate:
             await hm.v2.add_channel(contact["uuid"], "email", "jo@example.com")
         channels = fake.contacts[contact["id"]]["contact_channels"]
         assert [c["channel_id"] for c in channels].count("jo@example.com") == 1
+
+
+class TestNoSilentResend:
+    """aiohttp sends a GET, PUT or DELETE again by itself when a pooled connection drops; the
+    client's own session does not, so only the SDK's retry rules decide."""
+
+    async def test_the_switch_aiohttp_reads_is_still_there(self) -> None:
+        # If aiohttp renames it, the SDK's sessions would resend again: this says so.
+        async with aiohttp.ClientSession() as session:
+            assert session._retry_connection is True
+
+    async def test_a_bulk_delete_is_not_sent_twice_after_a_drop(self, fake: FakeHeymarket) -> None:
+        ids = list(fake.seed(3))
+        uuids = [fake.contacts[i]["uuid"] for i in ids]
+        fake.faults.add("DELETE /v2/contacts", Fault.drop_after_write(), times=1)
+        hm = client(fake, max_concurrency=1)
+        await hm.get_contact(ids[0])  # a pooled connection, reused by the delete
+        result = await hm.v2.delete_contacts(uuids)
+        assert len(fake.requests_to("DELETE /v2/contacts")) == 1
+        assert len(fake.contacts) == 0  # it was applied: unknown, not failed
+        assert {item.status for item in result.items} == {BulkStatus.UNKNOWN}
+        assert hm._transport._session is not None
+        assert hm._transport._session._retry_connection is False
+
+    async def test_a_disabled_policy_sends_a_read_once(self, fake: FakeHeymarket) -> None:
+        ids = list(fake.seed(2))
+        hm = client(fake, max_concurrency=1, retry=RetryPolicy.disabled())
+        await hm.get_contact(ids[0])
+        fake.faults.add("GET /v1/contact/{id}", Fault.drop(), times=1)
+        with pytest.raises(APIConnectionError):
+            await hm.get_contact(ids[1])
+        assert len(fake.requests_to("GET /v1/contact/{id}")) == 2
 
 
 class TestRateLimiter:
