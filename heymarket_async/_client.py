@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import sys
@@ -161,6 +162,8 @@ class HeymarketClient(V1Methods):
         self._transport = Transport(session, pool_size=max_concurrency, trace_configs=configs)
         # Injectable, so that tests never wait on a real backoff or a real rate limit.
         self._sleep: Sleep = asyncio.sleep
+        # Shared by the with_options views, like the transport: close() ends their waits too.
+        self._closing = _Closing()
         self._clock: Callable[[], float] = time.monotonic
         self._v2 = V2Contacts(self)
 
@@ -182,8 +185,15 @@ class HeymarketClient(V1Methods):
         return self._transport.closed
 
     async def close(self) -> None:
-        """Close the client's own session (never one given to it). Safe to call twice."""
+        """Close the client's own session (never one given to it). Safe to call twice.
+
+        Calls waiting to send (for a rate-limit turn, or before a retry) end at once with
+        :class:`ClientClosedError`; calls in flight end as their session closes.
+        """
         await self._transport.close()
+        self._closing.wake()
+        if self._limiter is not None:
+            self._limiter.wake_all()
 
     async def __aenter__(self) -> HeymarketClient:
         if self.closed:
@@ -301,7 +311,7 @@ class HeymarketClient(V1Methods):
                             wait=wait,
                         )
                     )
-                await self._sleep(wait)
+                await self._closing.sleep(self._sleep, wait)
         try:
             return parse(data)
         except (StructureError, KeyError, TypeError, ValueError) as exc:
@@ -402,7 +412,11 @@ class HeymarketClient(V1Methods):
         await self._acquire_slot(slots, deadline)
         try:
             limiter = self._limiter
-            if limiter is not None and not await limiter.wait_turn(clock, self._sleep, deadline):
+            if limiter is not None and not await limiter.wait_turn(
+                clock, self._closing.sleeper(self._sleep), deadline
+            ):
+                if self.closed:
+                    raise ClientClosedError(_CLOSED)
                 raise _DeadlineReached("waiting for the rate limit")
             started = clock()
             timeout = policy.attempt_timeout
@@ -518,6 +532,43 @@ class _DeadlineReached(Exception):
 
     def __init__(self, waiting: str) -> None:
         self.waiting = waiting
+
+
+_CLOSED: Final = "the client is closed; create a new HeymarketClient"
+
+
+class _Closing:
+    """Ends the client's waits (a retry's sleep, a rate-limit turn) when it is closed."""
+
+    __slots__ = ("_woken",)
+
+    def __init__(self) -> None:
+        self._woken: set[asyncio.Future[None]] = set()
+
+    async def sleep(self, sleep: Sleep, seconds: float) -> None:
+        """``sleep(seconds)``, or :class:`ClientClosedError` as soon as the client closes."""
+        woken = asyncio.get_running_loop().create_future()
+        self._woken.add(woken)
+        nap = asyncio.ensure_future(sleep(seconds))
+        try:
+            await asyncio.wait((nap, woken), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._woken.discard(woken)
+            if not nap.done() and not nap.get_loop().is_closed():
+                nap.cancel()
+        if woken.done():
+            raise ClientClosedError(_CLOSED)
+        nap.result()
+
+    def sleeper(self, sleep: Sleep) -> Sleep:
+        """``sleep``, ended by :meth:`wake`."""
+        return functools.partial(self.sleep, sleep)
+
+    def wake(self) -> None:
+        for woken in self._woken:
+            # (A wait of an event loop that is closed already will never resume.)
+            if not woken.done() and not woken.get_loop().is_closed():
+                woken.set_result(None)
 
 
 class _ConcurrencyCap:

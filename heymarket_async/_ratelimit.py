@@ -143,6 +143,18 @@ class RateLimiter:
         finally:
             self._leave(waiter)
 
+    def wake_all(self) -> None:
+        """Send every waiting task away (the client closed): each returns ``False``, no turn
+        used."""
+        for waiter in self._queue:
+            if not waiter.gone:
+                waiter.gone = True
+                self._waiting -= 1
+                woken = waiter.woken
+                if not woken.done() and not woken.get_loop().is_closed():
+                    woken.set_result(None)
+        self._queue.clear()
+
     def _leave(self, waiter: _Waiter) -> None:
         """Take ``waiter`` out of the queue; if it was first, wake the next one."""
         if waiter.gone:

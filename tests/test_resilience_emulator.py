@@ -11,7 +11,7 @@ import asyncio
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Final
+from typing import Any, Final
 
 import aiohttp
 import pytest
@@ -20,6 +20,7 @@ from heymarket_async import (
     APIConnectionError,
     APITimeoutError,
     BulkStatus,
+    ClientClosedError,
     ContactRef,
     HeymarketClient,
     HeymarketError,
@@ -185,6 +186,49 @@ class TestNoSilentResend:
         with pytest.raises(APIConnectionError):
             await hm.get_contact(ids[1])
         assert len(fake.requests_to("GET /v1/contact/{id}")) == 2
+
+
+class TestCloseEndsWaits:
+    """close() ends at once the calls waiting to send, rather than after their wait."""
+
+    @staticmethod
+    async def ended(tasks: list[asyncio.Future[Any]]) -> list[BaseException | None]:
+        done, pending = await asyncio.wait(tasks, timeout=1)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        assert not pending, f"{len(pending)} calls still waiting 1 s after close()"
+        return [task.exception() for task in tasks]
+
+    async def test_calls_waiting_for_a_rate_limit_turn(self, fake: FakeHeymarket) -> None:
+        ids = list(fake.seed(5))
+        hm = fake.client(rate_limit=6, timeout=None)  # one request every 10 s
+        tasks = [asyncio.ensure_future(hm.get_contact(i)) for i in ids]
+        for _ in range(500):
+            if fake.requests:
+                break
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.01)  # the first is answered; the other four wait for turns
+        await hm.close()
+        errors = await self.ended(tasks)
+        assert errors[0] is None
+        assert all(isinstance(e, ClientClosedError) for e in errors[1:]), errors
+        assert len(fake.requests) == 1
+
+    async def test_calls_sleeping_before_a_retry(self, fake: FakeHeymarket) -> None:
+        ids = list(fake.seed(3))
+        fake.faults.add("*", Fault.rate_limited(retry_after=30))
+        hm = fake.client(timeout=None)  # a Retry-After of 30 s is waited for
+        tasks = [asyncio.ensure_future(hm.get_contact(i)) for i in ids]
+        for _ in range(500):
+            if len(fake.requests) == 3:
+                break
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.01)
+        await hm.close()
+        errors = await self.ended(tasks)
+        assert all(isinstance(e, ClientClosedError) for e in errors), errors
+        assert len(fake.requests) == 3
 
 
 class TestRateLimiter:
