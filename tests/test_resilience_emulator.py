@@ -193,7 +193,7 @@ class TestCloseEndsWaits:
 
     @staticmethod
     async def ended(tasks: list[asyncio.Future[Any]]) -> list[BaseException | None]:
-        done, pending = await asyncio.wait(tasks, timeout=1)
+        _, pending = await asyncio.wait(tasks, timeout=1)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
