@@ -33,6 +33,7 @@ from .errors import (
     HeymarketError,
     InvalidRequestError,
     InvalidResponseError,
+    NotFoundError,
     RateLimitError,
     TransportError,
 )
@@ -258,6 +259,7 @@ class HeymarketClient(V1Methods):
             deadline = self._deadline()
         attempt = 0
         failures: list[str] | None = None
+        applied = False  # whether a failed attempt may have been applied
         while True:
             attempt += 1
             try:
@@ -267,11 +269,15 @@ class HeymarketClient(V1Methods):
                 )
                 break
             except _DeadlineReached as stop:
-                # Out of time before anything was sent: final, whatever the policy says.
+                # Out of time before this attempt was sent: final, whatever the policy says.
                 late = self._deadline_error(request, stop.waiting)
-                self._finish(late, request, attempt, failures, None)
+                self._finish(late, request, attempt - 1, failures, None)
                 raise late from None
             except HeymarketError as exc:
+                if applied and request.method == "DELETE" and isinstance(exc, NotFoundError):
+                    # An earlier attempt may have deleted it: what was asked for is done.
+                    data = None
+                    break
                 self._scrub(exc)
                 wait, why = plan_retry(exc, request.safety, policy, attempt)
                 if wait is not None and deadline is not None and clock() + wait >= deadline:
@@ -285,6 +291,7 @@ class HeymarketClient(V1Methods):
                 if wait is None:
                     self._finish(exc, request, attempt, failures, why)
                     raise
+                applied = applied or may_have_written(exc)
                 reason = str(exc)
                 if failures is None:
                     failures = []

@@ -14,7 +14,14 @@ from typing import Final
 import attrs
 
 from ._wire import Safety
-from .errors import APIError, HeymarketError, InvalidResponseError, RateLimitError, TransportError
+from .errors import (
+    APIError,
+    HeymarketError,
+    InvalidRequestError,
+    InvalidResponseError,
+    RateLimitError,
+    TransportError,
+)
 
 __all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "backoff_delay", "is_retryable", "plan_retry"]
 
@@ -28,13 +35,15 @@ _MAX_SECONDS: Final = sys.float_info.max
 
 def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(f"{attribute.name} must be >= 0 (seconds), got {value!r}")
+        raise InvalidRequestError(attribute.name, f"must be >= 0 (seconds), got {value!r}")
 
 
 def _finite_non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
     # A backoff of math.inf would wait forever (or, with a timeout, never retry at all).
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e9:
-        raise ValueError(f"{attribute.name} must be a finite number of seconds >= 0, got {value!r}")
+        raise InvalidRequestError(
+            attribute.name, f"must be a finite number of seconds >= 0, got {value!r}"
+        )
 
 
 def _positive_or_none(_: object, attribute: attrs.Attribute[float | None], value: object) -> None:
@@ -47,14 +56,14 @@ def _positive_or_none(_: object, attribute: attrs.Attribute[float | None], value
         or not isinstance(value, (int, float))
         or not 0 < value <= _MAX_SECONDS
     ):
-        raise ValueError(
-            f"{attribute.name} must be a finite number of seconds > 0 or None, got {value!r}"
+        raise InvalidRequestError(
+            attribute.name, f"must be a finite number of seconds > 0 or None, got {value!r}"
         )
 
 
 def _max_retries(_: object, attribute: attrs.Attribute[int], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"max_retries must be an int >= 0, got {value!r}")
+        raise InvalidRequestError("max_retries", f"must be an int >= 0, got {value!r}")
 
 
 @attrs.frozen(kw_only=True)

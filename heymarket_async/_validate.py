@@ -265,7 +265,10 @@ def contact_body(fields: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in fields.items():
         if isinstance(value, UnsetType):
             continue
-        if name in ("first", "last", "display_name", "email", "avatar"):
+        if name == "email":
+            # None and "" (clearing it) go as they are; an address goes checked and trimmed.
+            body[name] = value if value is None or value == "" else email(value, name)
+        elif name in ("first", "last", "display_name", "avatar"):
             body[name] = _optional_str(value, name)
         elif name == "custom":
             body[name] = None if value is None else custom(value)
@@ -310,10 +313,19 @@ def channel_id(kind: str, value: object, field: str = "channel_id") -> str:
         return phone(value, field)
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequestError(field, "must be a non-empty string")
+    if kind == "email":
+        return email(value, field)
     # Whitespace around a value read from a file or a form would make a channel no search finds.
+    return _text(value.strip(), field)
+
+
+def email(value: object, field: str = "email") -> str:
+    """An email address, without the whitespace around it: one "@" with text on both sides."""
+    if not isinstance(value, str):
+        raise InvalidRequestError(field, f"must be a str, not {type(value).__name__}")
     value = value.strip()
-    local, at, domain = value.rpartition("@")
-    if kind == "email" and not (at and local and domain):
+    local, at, domain = value.partition("@")
+    if not (at and local and domain) or "@" in domain or any(c.isspace() for c in value):
         raise InvalidRequestError(field, "is not an email address")
     return _text(value, field)
 

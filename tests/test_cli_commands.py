@@ -166,6 +166,23 @@ class TestNetworkFailureMidExport:
             assert "of them by an earlier run" in err
 
 
+class TestSandboxRateLimit:
+    def test_the_rate_limit_asked_for_reaches_the_sandbox_client(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        seen: list[dict[str, Any]] = []
+        original = FakeHeymarket.client
+
+        def spy(self: FakeHeymarket, **kwargs: Any) -> Any:
+            seen.append(kwargs)
+            return original(self, **kwargs)
+
+        monkeypatch.setattr(FakeHeymarket, "client", spy)
+        assert run(["count", "--sandbox", "3", "--rate-limit", "60"], capsys)[:2] == (0, "3\n")
+        assert run(["count", "--sandbox", "3"], capsys)[:2] == (0, "3\n")
+        assert [kwargs["rate_limit"] for kwargs in seen] == [60, None]
+
+
 class TestSandboxInProcess:
     def test_count_and_export(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         assert run(["count", "--sandbox", "7"], capsys) == (0, "7\n", "")
@@ -204,8 +221,8 @@ class TestSignals:
         real_sandbox = _app._sandbox
 
         @contextlib.asynccontextmanager
-        async def sandbox(n: int, timeout: float, retries: int) -> AsyncIterator[Any]:
-            async with real_sandbox(n, timeout, retries) as client:
+        async def sandbox(*args: Any) -> AsyncIterator[Any]:
+            async with real_sandbox(*args) as client:
                 yield client
                 # The file is complete; Ctrl-C arrives while the emulator is being closed.
                 os.kill(os.getpid(), signal.SIGINT)

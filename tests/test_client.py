@@ -769,5 +769,7 @@ class TestPipelineBasics:
         assert all(API_KEY not in m for m in messages)
 
     def test_a_negative_backoff_is_refused(self) -> None:
-        with pytest.raises(ValueError, match=r"backoff_base must be .*>= 0"):
+        # An InvalidRequestError (a HeymarketError, and a ValueError), like every other option.
+        with pytest.raises(InvalidRequestError, match=r"backoff_base: must be .*>= 0") as info:
             RetryPolicy(backoff_base=-1.0)
+        assert info.value.field == "backoff_base"

@@ -24,11 +24,14 @@ from heymarket_async import (
     ContactRef,
     HeymarketClient,
     HeymarketError,
+    NotFoundError,
     RetryPolicy,
     ServerError,
 )
 from heymarket_async.testing import FakeHeymarket, Fault
 from tests._fakes import InstantSleep, ScaledTime
+
+NO_WAIT = RetryPolicy(backoff_base=0, backoff_max=0)
 
 LIST_FAULTS = (
     Fault.rate_limited(retry_after=0),
@@ -186,6 +189,41 @@ class TestNoSilentResend:
         with pytest.raises(APIConnectionError):
             await hm.get_contact(ids[1])
         assert len(fake.requests_to("GET /v1/contact/{id}")) == 2
+
+
+class TestAppliedDeletes:
+    @pytest.mark.parametrize("which", ["v1 contact", "v2 contact", "v1 tag"])
+    async def test_a_retried_delete_answered_404_after_a_lost_answer_succeeds(
+        self, fake: FakeHeymarket, which: str
+    ) -> None:
+        # The first attempt deleted it, its answer was lost; the retry is told 404: the
+        # caller asked for it to be gone, and it is.
+        ids = list(fake.seed(3))
+        hm = client(fake)
+        if which == "v1 contact":
+            route, call = "DELETE /v1/contact/{id}", hm.delete_contact(ids[1])
+        elif which == "v2 contact":
+            uuid = fake.contacts[ids[1]]["uuid"]
+            route, call = "DELETE /v2/contact/{uuid}", hm.v2.delete_contact(uuid)
+        else:
+            route, call = "DELETE /v1/tag/{id}", hm.delete_tag(fake.add_tag("VIP")["id"])
+        fake.faults.add(route, Fault.drop_after_write(), times=1)
+        assert await call is None
+        assert len(fake.requests_to(route)) == 2
+
+    async def test_a_404_at_the_first_attempt_is_still_not_found(self, fake: FakeHeymarket) -> None:
+        with pytest.raises(NotFoundError):
+            await client(fake).delete_contact(12345)
+
+    async def test_attempts_counts_only_what_was_sent(self, fake: FakeHeymarket) -> None:
+        ids = list(fake.seed(1))
+        fake.faults.add("GET /v1/contact/{id}", Fault.status(503), times=1)
+        # 60 a minute: the retry's turn is a second away, past the 50 ms deadline.
+        hm = client(fake, rate_limit=60, timeout=0.05, retry=NO_WAIT)
+        with pytest.raises(APITimeoutError) as info:
+            await hm.get_contact(ids[0])
+        assert len(fake.requests) == 1
+        assert info.value.attempts == 1
 
 
 class TestCloseEndsWaits:

@@ -461,11 +461,11 @@ class TestTextThatCannotBeSent:
             (lambda: check.contact_body({"first": LONE}), "first"),
             (lambda: check.contact_body({"last": LONE}), "last"),
             (lambda: check.contact_body({"display_name": LONE}), "display_name"),
-            (lambda: check.contact_body({"email": LONE}), "email"),
+            (lambda: check.contact_body({"email": "bad\ud800@x.y"}), "email"),
             (lambda: check.contact_body({"avatar": LONE}), "avatar"),
             (lambda: check.custom({1: LONE}), "custom[1]"),
             (lambda: check.channels([("sms", LONE)]), "channels[0].channel_id"),
-            (lambda: check.channels([("email", LONE + "@x.y")]), "channels[0].channel_id"),
+            (lambda: check.channels([("email", "bad\ud800@x.y")]), "channels[0].channel_id"),
             (lambda: check.search_values(("ok", LONE), None), "values[1]"),
             (lambda: check.search_values((LONE,), "sms"), "values[0]"),
             (lambda: check.field_titles(["Plan", LONE]), "titles[1]"),
@@ -567,3 +567,16 @@ class TestCustomKeys:
         assert _field_of(lambda: check.custom({123: datetime.min.replace(tzinfo=east)})) == (
             "custom[123]"
         )
+
+
+class TestEmailField:
+    @pytest.mark.parametrize(
+        ("given", "sent"),
+        [(" avery@example.com\n", "avery@example.com"), ("", ""), (None, None)],
+    )
+    def test_is_sent_trimmed_and_may_be_cleared(self, given: object, sent: object) -> None:
+        assert check.contact_body({"email": given}) == {"email": sent}
+
+    @pytest.mark.parametrize("bad", ["a@@b.com", "avery", "@b.com", "a@", "a b@c.com", 5])
+    def test_what_is_not_an_address_is_refused(self, bad: object) -> None:
+        assert _field_of(lambda: check.contact_body({"email": bad})) == "email"

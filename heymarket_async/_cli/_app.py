@@ -489,7 +489,8 @@ async def _get(client: HeymarketClient, args: argparse.Namespace) -> Any:
 async def _connect(args: argparse.Namespace) -> AsyncIterator[tuple[HeymarketClient, str]]:
     """The client the command runs with, and the source a resume state must match."""
     if args.sandbox is not None:
-        async with _sandbox(args.sandbox, args.timeout, args.max_retries) as client:
+        rate = args.rate_limit or None  # the emulator has no limit of its own to keep to
+        async with _sandbox(args.sandbox, args.timeout, args.max_retries, rate) as client:
             yield client, f"sandbox:{args.sandbox}"
         return
     client = HeymarketClient(
@@ -521,14 +522,18 @@ def _rate_limit(
 
 
 @contextlib.asynccontextmanager
-async def _sandbox(n: int, timeout: float, retries: int) -> AsyncIterator[HeymarketClient]:
+async def _sandbox(
+    n: int, timeout: float, retries: int, rate_limit: float | None
+) -> AsyncIterator[HeymarketClient]:
     # Imported here: the emulator pulls in aiohttp.web, which no other command needs.
     from heymarket_async.testing import FakeHeymarket
 
     async with FakeHeymarket() as fake:
         # seed=0 makes the same N contacts every run, so a sandbox export can be resumed.
         fake.seed(n, seed=0)
-        async with fake.client(timeout=timeout, max_retries=retries) as client:
+        async with fake.client(
+            timeout=timeout, max_retries=retries, rate_limit=rate_limit
+        ) as client:
             yield client
 
 
