@@ -22,7 +22,7 @@ from ._hooks import Hooks, RequestEvent, route_of
 from ._ratelimit import RateLimiter
 from ._redact import mask, mask_data
 from ._retry import RetryPolicy, plan_retry
-from ._transport import OTHER_LOOP, USER_AGENT, Transport
+from ._transport import CLOSED, OTHER_LOOP, USER_AGENT, Transport
 from ._v1 import V1Methods
 from ._v2 import V2Contacts
 from ._wire import RawResponse, Request, Safety, body_text, decode_response, json_dumps
@@ -198,7 +198,7 @@ class HeymarketClient(V1Methods):
 
     async def __aenter__(self) -> HeymarketClient:
         if self.closed:
-            raise ClientClosedError("the client is closed; create a new HeymarketClient")
+            raise ClientClosedError(CLOSED)
         return self
 
     async def __aexit__(
@@ -323,7 +323,7 @@ class HeymarketClient(V1Methods):
             return parse(data)
         except (StructureError, KeyError, TypeError, ValueError) as exc:
             error = InvalidResponseError(
-                f"unexpected response shape: {mask(str(exc), keep_pii=self._log_pii)}",
+                f"unexpected response shape: {self._scrub_text(str(exc))}",
                 status=response.status,
                 method=request.method,
                 url=target,
@@ -348,7 +348,7 @@ class HeymarketClient(V1Methods):
         try:
             return json_dumps(request.json)
         except (TypeError, ValueError) as exc:  # orjson's JSONEncodeError is a TypeError
-            reason = mask(str(exc), self._secrets, keep_pii=self._log_pii)
+            reason = self._scrub_text(str(exc))
             raise InvalidRequestError(
                 "body", f"cannot be encoded as JSON, so nothing was sent: {reason}"
             ) from exc
@@ -423,7 +423,7 @@ class HeymarketClient(V1Methods):
                 clock, self._closing.sleeper(self._sleep), deadline
             ):
                 if self.closed:
-                    raise ClientClosedError(_CLOSED)
+                    raise ClientClosedError(CLOSED)
                 raise _DeadlineReached("waiting for the rate limit")
             started = clock()
             timeout = policy.attempt_timeout
@@ -541,9 +541,6 @@ class _DeadlineReached(Exception):
         self.waiting = waiting
 
 
-_CLOSED: Final = "the client is closed; create a new HeymarketClient"
-
-
 class _Closing:
     """Ends the client's waits (a retry's sleep, a rate-limit turn) when it is closed."""
 
@@ -564,7 +561,7 @@ class _Closing:
             if not nap.done() and not nap.get_loop().is_closed():
                 nap.cancel()
         if woken.done():
-            raise ClientClosedError(_CLOSED)
+            raise ClientClosedError(CLOSED)
         nap.result()
 
     def sleeper(self, sleep: Sleep) -> Sleep:

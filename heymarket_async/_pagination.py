@@ -61,26 +61,29 @@ _FORMAT: Final = 1
 _KEY_TYPES: Final = frozenset([int, str, type(None)])
 
 
-def _raw_page(data: Any) -> list[RawContact]:
+def _object_page(data: Any) -> list[RawContact]:
     """A page as the raw JSON objects: checked to be an array of objects, structured later.
 
-    Their ``id`` and ``updated`` are checked here too (a string, an integer or nothing): the
-    walk's bookkeeping hashes them before a contact is structured.
+    What the v2 walk reads: it only hands contacts out, and structuring checks their fields.
     """
     if not isinstance(data, list):
         raise TypeError(f"expected an array of contacts, got {type(data).__name__}")
     for item in data:
-        if (
-            type(item) is not dict
-            or type(item.get("id")) not in _KEY_TYPES
-            or type(item.get("updated")) not in _KEY_TYPES
-        ):
-            if type(item) is not dict:
-                raise TypeError(f"expected contact objects, got {type(item).__name__}")
+        if type(item) is not dict:
+            raise TypeError(f"expected contact objects, got {type(item).__name__}")
+    return data
+
+
+def _raw_page(data: Any) -> list[RawContact]:
+    """:func:`_object_page`, with each ``id`` and ``updated`` checked too (a string, an integer
+    or nothing): the v1 walk's bookkeeping hashes them before a contact is structured."""
+    page = _object_page(data)
+    for item in page:
+        if type(item.get("id")) not in _KEY_TYPES or type(item.get("updated")) not in _KEY_TYPES:
             raise TypeError(
                 f"a contact's id or updated is not a string or an integer: {item!r:.200}"
             )
-    return data
+    return page
 
 
 def _bad_resume(why: str) -> InvalidRequestError:
@@ -1115,7 +1118,7 @@ class V2ContactPager(_Pager):
             page = self._next_page
             if self._last_page is not None and page > self._last_page:
                 return
-            task = asyncio.ensure_future(self._call(self._request(page), _raw_page))
+            task = asyncio.ensure_future(self._call(self._request(page), _object_page))
             task.add_done_callback(_retrieve)
             self._tasks.append(task)
             self._next_page = page + 1

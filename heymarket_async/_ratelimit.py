@@ -106,10 +106,7 @@ class RateLimiter:
         if loop is not self._loop:
             # Waiters of a loop that is gone (the client moved on to a new one) will never be
             # woken, nor leave: forget them, or every task of this loop queues behind them.
-            for stale in self._queue:
-                stale.gone = True  # should their ``finally`` run yet, it changes nothing
-            self._queue.clear()
-            self._waiting = 0
+            self._send_away(wake=False)
             self._loop = loop
         now = clock()
         ahead = self._waiting
@@ -146,14 +143,18 @@ class RateLimiter:
     def wake_all(self) -> None:
         """Send every waiting task away (the client closed): each returns ``False``, no turn
         used."""
+        self._send_away(wake=True)
+
+    def _send_away(self, *, wake: bool) -> None:
+        """Empty the queue; its waiters are gone (their ``finally`` changes nothing), and with
+        ``wake`` those of a live loop are woken to return ``False``."""
         for waiter in self._queue:
-            if not waiter.gone:
-                waiter.gone = True
-                self._waiting -= 1
-                woken = waiter.woken
-                if not woken.done() and not woken.get_loop().is_closed():
-                    woken.set_result(None)
+            waiter.gone = True
+            woken = waiter.woken
+            if wake and not woken.done() and not woken.get_loop().is_closed():
+                woken.set_result(None)
         self._queue.clear()
+        self._waiting = 0
 
     def _leave(self, waiter: _Waiter) -> None:
         """Take ``waiter`` out of the queue; if it was first, wake the next one."""

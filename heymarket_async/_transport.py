@@ -21,6 +21,9 @@ USER_AGENT: Final = (
 )
 
 
+#: What a closed client says when it is used.
+CLOSED: Final = "the client is closed; create a new HeymarketClient"
+
 #: Why a client cannot be used in the running loop: it is in use in another one.
 OTHER_LOOP: Final = (
     "the client is in use in another event loop that is still open; aiohttp sessions and "
@@ -61,7 +64,7 @@ class Transport:
     async def _get_session(self) -> aiohttp.ClientSession:
         """The session to use in the running loop, made (or made again) if it is ours."""
         if self._closed:
-            raise ClientClosedError("the client is closed; create a new HeymarketClient")
+            raise ClientClosedError(CLOSED)
         loop = asyncio.get_running_loop()
         session = self._session
         if not self._owns_session:
@@ -94,7 +97,7 @@ class Transport:
         if stale is not None:
             await _close_stale(stale)
             if self._closed or session.closed:  # close() came while the old one closed
-                raise ClientClosedError("the client is closed; create a new HeymarketClient")
+                raise ClientClosedError(CLOSED)
         return session
 
     async def send(

@@ -203,12 +203,13 @@ def custom(value: object) -> dict[str, str]:
         if isinstance(key, bool) or not isinstance(key, (int, str)):
             raise InvalidRequestError("custom", f"key {key!r} is not a numeric field id")
         name = _decimal(key, "custom") if isinstance(key, int) else key
-        if not name.isdigit() or not name.isascii() or len(name) > 19 or int(name) <= 0:
+        number = int(name) if name.isdigit() and name.isascii() and len(name) <= 19 else 0
+        if number <= 0:
             raise InvalidRequestError(
                 "custom",
                 f"key {key!r} is not a numeric field id (list_contact_fields() gives the ids)",
             )
-        name = str(int(name))  # "007" and 7 are the same field: one key, as the API writes it
+        name = str(number)  # "007" and 7 are the same field: one key, as the API writes it
         out[name] = _custom_value(item, f"custom[{name}]")
     return out
 

@@ -431,30 +431,40 @@ class TestConfiguration:
             HeymarketClient(API_KEY, retry={"max_retries": 1})  # type: ignore[arg-type]
 
 
+def timed_transport(
+    hm: HeymarketClient, fake: FakeTime, takes: Callable[[str], float | None], answer: RawResponse
+) -> list[float | None]:
+    """A transport on the fake clock that honours its timeout, as aiohttp does: a request takes
+    ``takes(method)`` seconds (``None``: never answers) and is then answered ``answer``, unless
+    its timeout ends it first. Returns the timeouts it is given, one per attempt."""
+    timeouts: list[float | None] = []
+
+    async def send(
+        method: str,
+        url: URL,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeout: float | None,
+    ) -> RawResponse:
+        timeouts.append(timeout)
+        assert timeout is not None
+        seconds = takes(method)
+        if seconds is None or timeout < seconds:
+            fake.advance(timeout)
+            raise APITimeoutError(f"timed out after {timeout:g} s", method=method, url=str(url))
+        fake.advance(seconds)
+        return answer
+
+    hm._transport.send = send  # type: ignore[method-assign]
+    return timeouts
+
+
 class TestDeadline:
     async def test_timeout_is_the_whole_call_not_each_attempt(self, fake: FakeTime) -> None:
-        # A server that takes 25 s to answer 503, simulated on the fake clock: the transport
-        # stands in for aiohttp and honours the timeout it is given, as aiohttp does.
-        timeouts: list[float | None] = []
-
-        async def slow_send(
-            method: str,
-            url: URL,
-            headers: Mapping[str, str],
-            body: bytes | None,
-            timeout: float | None,
-        ) -> RawResponse:
-            timeouts.append(timeout)
-            assert timeout is not None
-            if timeout < 25:
-                fake.advance(timeout)
-                raise APITimeoutError(f"timed out after {timeout:g} s", method=method, url=str(url))
-            fake.advance(25)
-            return RawResponse(503, {}, b"{}")
-
+        # A server that takes 25 s to answer 503, simulated on the fake clock.
         async with HeymarketClient(API_KEY, timeout=30, max_retries=10) as hm:
             fake.install(hm)
-            hm._transport.send = slow_send  # type: ignore[method-assign]
+            timeouts = timed_transport(hm, fake, lambda _: 25, RawResponse(503, {}, b"{}"))
             start = fake.now
             with pytest.raises(APITimeoutError) as info:
                 await hm.get_contact(42)
@@ -466,27 +476,12 @@ class TestDeadline:
         assert "deadline" in info.value.__notes__[-1]
 
     async def test_a_patch_reads_and_writes_within_one_timeout(self, fake: FakeTime) -> None:
-        # patch_contact is a GET and a PUT: the timeout is the deadline of both together.
-        timeouts: list[float | None] = []
-
-        async def send(
-            method: str,
-            url: URL,
-            headers: Mapping[str, str],
-            body: bytes | None,
-            timeout: float | None,
-        ) -> RawResponse:
-            timeouts.append(timeout)
-            if method == "GET":
-                fake.advance(20)  # a slow read
-                return RawResponse(200, {}, json_dumps({**CONTACT, "rev": 1}))
-            assert timeout is not None
-            fake.advance(timeout)
-            raise APITimeoutError(f"timed out after {timeout:g} s", method=method, url=str(url))
-
+        # patch_contact is a GET (a slow one: 20 s) and a PUT that never answers: the timeout
+        # is the deadline of both together.
+        contact = RawResponse(200, {}, json_dumps({**CONTACT, "rev": 1}))
         async with HeymarketClient(API_KEY, timeout=30) as hm:
             fake.install(hm)
-            hm._transport.send = send  # type: ignore[method-assign]
+            timeouts = timed_transport(hm, fake, lambda m: 20 if m == "GET" else None, contact)
             start = fake.now
             with pytest.raises(APITimeoutError):
                 await hm.patch_contact(42, first="Ada")
