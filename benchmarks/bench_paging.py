@@ -30,7 +30,7 @@ from typing import Any
 import aiohttp
 
 from heymarket_async import HeymarketClient
-from heymarket_async._wire import json_loads, std_json_loads
+from heymarket_async._sansio import json_loads, std_json_loads
 
 API_KEY = "test"
 HEADERS = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}

@@ -31,7 +31,7 @@ import aiohttp
 
 from heymarket_async import Contact
 from heymarket_async import _convert as convert
-from heymarket_async._wire import json_loads, std_json_loads
+from heymarket_async._sansio import json_loads, std_json_loads
 from heymarket_async.models import Tag
 from heymarket_async.testing import FakeHeymarket
 

@@ -13,9 +13,7 @@ The emulator for tests lives in ``heymarket_async.testing`` (not imported here).
 
 from ._client import HeymarketClient
 from ._hooks import Hooks, RequestEvent
-from ._pagination import V1ContactPager, V1Position, V2ContactPager, V2Position
 from ._retry import RetryPolicy
-from ._tags import TagPager
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -51,6 +49,7 @@ from .models import (
     Tag,
     UnsetType,
 )
+from .pagination import TagPager, V1ContactPager, V1Position, V2ContactPager, V2Position
 
 __all__ = [
     "UNASSIGN",

@@ -22,10 +22,10 @@ from ._hooks import Hooks, RequestEvent, route_of
 from ._ratelimit import RateLimiter
 from ._redact import mask, mask_data
 from ._retry import RetryPolicy, plan_retry
+from ._sansio import RawResponse, Request, Safety, body_text, decode_response, json_dumps
 from ._transport import CLOSED, OTHER_LOOP, USER_AGENT, Transport
 from ._v1 import V1Methods
 from ._v2 import V2Contacts
-from ._wire import RawResponse, Request, Safety, body_text, decode_response, json_dumps
 from .errors import (
     APIError,
     APITimeoutError,

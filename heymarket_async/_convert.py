@@ -21,7 +21,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-from ._wire import format_timestamp, parse_timestamp
+from ._sansio import format_timestamp, parse_timestamp
 from .models import Contact, ContactChannel, ContactField, ContactRef, ContactStatus, Tag
 
 T = TypeVar("T")

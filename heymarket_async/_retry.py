@@ -13,7 +13,7 @@ from typing import Final
 
 import attrs
 
-from ._wire import Safety
+from ._sansio import Safety
 from .errors import (
     APIError,
     HeymarketError,

@@ -11,8 +11,8 @@ from typing import Final
 import aiohttp
 from yarl import URL
 
+from ._sansio import RawResponse
 from ._version import __version__
-from ._wire import RawResponse
 from .errors import APIConnectionError, APITimeoutError, ClientClosedError, TransportError
 
 USER_AGENT: Final = (

@@ -26,10 +26,8 @@ from ._convert import (
     structure_status,
     structure_tag,
 )
-from ._pagination import V1ContactPager, V1Position
 from ._redact import mask
-from ._tags import TagPager
-from ._wire import Request, Safety
+from ._sansio import Request, Safety
 from .errors import ConcurrentModificationError, InvalidRequestError
 from .models import (
     UNSET,
@@ -42,6 +40,7 @@ from .models import (
     Tag,
     UnsetType,
 )
+from .pagination import TagPager, V1ContactPager, V1Position
 
 T = TypeVar("T")
 

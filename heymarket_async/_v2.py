@@ -16,11 +16,11 @@ from ._bulk import (
     upsert_answer,
 )
 from ._convert import structure, structure_channels, structure_contact, structure_contacts
-from ._pagination import V2ContactPager, V2Position
+from ._sansio import Request, Safety
 from ._v1 import CustomValues, Tags, _ignore
-from ._wire import Request, Safety
 from .errors import InvalidRequestError
 from .models import UNSET, BulkResult, Contact, ContactChannel, ContactRef, UnsetType
+from .pagination import V2ContactPager, V2Position
 
 if TYPE_CHECKING:
     from ._client import HeymarketClient

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from ._redact import mask
-from ._wire import format_timestamp, is_rfc3339, parse_timestamp
+from ._sansio import format_timestamp, is_rfc3339, parse_timestamp
 from .errors import InvalidRequestError
 from .models import UNASSIGN, ContactChannel, ContactStatusValue, Tag, UnsetType
 

@@ -31,7 +31,7 @@ from heymarket_async._cli._export import (
 from heymarket_async._cli._pages import open_pages
 from heymarket_async._cli._progress import NullProgress
 from heymarket_async._cli._state import ExportPaths, StateError, load_state
-from heymarket_async._wire import parse_timestamp
+from heymarket_async._sansio import parse_timestamp
 from heymarket_async.testing import FakeHeymarket
 
 from ._cli_helpers import listing, run

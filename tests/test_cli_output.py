@@ -128,7 +128,7 @@ class TestJsonl:
 
     @given(st.lists(contacts, max_size=4))
     def test_both_json_back_ends_write_the_same_bytes(self, page: list[Contact]) -> None:
-        # Without orjson installed, the "orjson" path runs _wire's stdlib json_dumps.
+        # Without orjson installed, the "orjson" path runs _sansio's stdlib json_dumps.
         assert JsonlEncoder(use_orjson=True).encode(page) == JsonlEncoder(use_orjson=False).encode(
             page
         )

@@ -36,7 +36,7 @@ from heymarket_async import (
 )
 from heymarket_async import _client as client_module
 from heymarket_async._auth import SecretCredentials
-from heymarket_async._wire import Request, Safety, std_json_dumps
+from heymarket_async._sansio import Request, Safety, std_json_dumps
 from tests import _docs
 from tests._cli_helpers import threaded_fake
 from tests._server import API_KEY, Reply, WireServer, json_reply, text_reply

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from heymarket_async import Contact, ContactChannel, ContactField, ContactRef, Tag
 from heymarket_async import _convert as convert
 from heymarket_async._convert import StructureError
-from heymarket_async._wire import format_timestamp, json_dumps, json_loads
+from heymarket_async._sansio import format_timestamp, json_dumps, json_loads
 
 UTC = timezone.utc
 

@@ -31,8 +31,8 @@ from heymarket_async import (
     V2ContactPager,
     V2Position,
 )
-from heymarket_async._pagination import _after, _raw_page, tie_request, v1_step
-from heymarket_async._wire import Request, parse_timestamp
+from heymarket_async._sansio import Request, parse_timestamp
+from heymarket_async.pagination._contacts import _after, _raw_page, tie_request, v1_step
 from heymarket_async.testing import FakeHeymarket, Fault
 from tests._paging import assert_exactly_once, collect, ids_of
 from tests._server import API_KEY, WireServer, json_reply

@@ -30,7 +30,7 @@ from heymarket_async import (
     RetryPolicy,
     ServerError,
 )
-from heymarket_async._wire import RawResponse, Request, Safety, json_dumps
+from heymarket_async._sansio import RawResponse, Request, Safety, json_dumps
 from tests._fakes import FakeTime
 from tests._server import API_KEY, Reply, WireServer, json_reply, text_reply
 

@@ -19,7 +19,7 @@ from heymarket_async import (
     ServerError,
 )
 from heymarket_async._retry import RETRYABLE_STATUSES, backoff_delay, is_retryable, plan_retry
-from heymarket_async._wire import Safety
+from heymarket_async._sansio import Safety
 from heymarket_async.errors import APIError, HeymarketError
 
 URL = "https://api.heymarket.com/v1/contacts"

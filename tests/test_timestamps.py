@@ -14,7 +14,7 @@ import pytest
 from heymarket_async import HeymarketClient, InvalidRequestError
 from heymarket_async._cli._output import contact_line, contact_record
 from heymarket_async._convert import CONVERTER, structure_contact
-from heymarket_async._wire import json_loads
+from heymarket_async._sansio import json_loads
 from tests._server import WireServer, json_reply
 
 UTC = timezone.utc

@@ -22,8 +22,8 @@ from heymarket_async import (
     RateLimitError,
     ServerError,
 )
-from heymarket_async import _wire as wire
-from heymarket_async._wire import RawResponse, Request, Safety
+from heymarket_async import _sansio as wire
+from heymarket_async._sansio import RawResponse, Request, Safety
 
 UTC = timezone.utc
 URL = "http://127.0.0.1:1/v1/contact/42"
@@ -141,7 +141,7 @@ class TestParseTimestamp:
         text += "Z" if offset == "+0000" else f"{offset[:3]}:{offset[3:]}"
         if lower:
             text = text.replace("T", "t").replace("Z", "z")
-        slow = wire._parse_rfc3339(text)
+        slow = wire.timestamps._parse_rfc3339(text)
         assert wire.parse_timestamp(text) == slow
         assert slow.utcoffset() == when.utcoffset()
         truncated = when.replace(microsecond=int(f"{when.microsecond:06d}"[:digits].ljust(6, "0")))

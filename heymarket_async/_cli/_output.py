@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Final, Protocol
 
-from heymarket_async._wire import format_timestamp, json_dumps, std_json_dumps
+from heymarket_async._sansio import format_timestamp, json_dumps, std_json_dumps
 from heymarket_async.models import Contact, ContactField
 
 __all__ = [
@@ -32,7 +32,7 @@ __all__ = [
 _UTC: Final = timezone.utc
 #: How text that UTF-8 cannot hold (lone surrogates) is written: as ``\\udXXX`` escapes.
 _SURROGATES: Final = "backslashreplace"
-#: Whether ``_wire.json_dumps`` is orjson's (the optional fast JSON library).
+#: Whether ``_sansio.json_dumps`` is orjson's (the optional fast JSON library).
 _HAS_ORJSON: Final = json_dumps is not std_json_dumps
 
 

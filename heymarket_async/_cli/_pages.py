@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from heymarket_async._client import HeymarketClient
-from heymarket_async._pagination import V1ContactPager, V2ContactPager
 from heymarket_async.models import Contact
+from heymarket_async.pagination import V1ContactPager, V2ContactPager
 
 __all__ = ["open_pages"]
 

@@ -17,7 +17,7 @@ import attrs
 from aiohttp import web
 from yarl import URL
 
-from heymarket_async._wire import JSONDecodeError, json_loads
+from heymarket_async._sansio import JSONDecodeError, json_loads
 
 from . import _rules as rules
 from ._auth import Unauthorized, check_authorization

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Final, Literal
 
-from heymarket_async._wire import parse_timestamp
+from heymarket_async._sansio import parse_timestamp
 
 from ._clock import to_micros
 

@@ -31,12 +31,19 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from . import _validate as check
-from ._convert import StructureError, structure_contact
-from ._redact import mask
-from ._wire import FIRST_INSTANT, Call, Request, Safety, format_timestamp, parse_timestamp
-from .errors import InvalidRequestError, InvalidResponseError, PaginationError
-from .models import Contact
+from heymarket_async import _validate as check
+from heymarket_async._convert import StructureError, structure_contact
+from heymarket_async._redact import mask
+from heymarket_async._sansio import (
+    FIRST_INSTANT,
+    Call,
+    Request,
+    Safety,
+    format_timestamp,
+    parse_timestamp,
+)
+from heymarket_async.errors import InvalidRequestError, InvalidResponseError, PaginationError
+from heymarket_async.models import Contact
 
 __all__ = [
     "V1ContactPager",

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ._convert import raw_tags, structure_tag
-from ._wire import Call, Request, Safety
-from .models import Tag
+from heymarket_async._convert import raw_tags, structure_tag
+from heymarket_async._sansio import Call, Request, Safety
+from heymarket_async.models import Tag
 
 Entry = tuple[Tag, str | None]
 

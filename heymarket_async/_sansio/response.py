@@ -1,0 +1,193 @@
+"""Answers: a status, headers and body become decoded data or the matching typed error.
+
+Pure functions, tested without an event loop (after gidgethub's ``sansio``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Final
+
+import attrs
+
+from heymarket_async._redact import mask, mask_data
+from heymarket_async.errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InvalidResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+)
+
+from .codec import JSONDecodeError, json_loads
+
+REQUEST_ID_HEADER: Final = "X-Request-Id"
+#: How many characters of a body an error keeps in its ``text``.
+TEXT_LIMIT: Final = 2000
+
+
+@attrs.frozen
+class RawResponse:
+    """A whole answer, read before the connection goes back to the pool."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def request_id(self) -> str | None:
+        return self.headers.get(REQUEST_ID_HEADER)
+
+
+_STATUS_ERRORS: Final[Mapping[int, type[APIError]]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+
+
+def error_class(status: int) -> type[APIError]:
+    """The error class for a status: one table, then 5xx, then the base class."""
+    cls = _STATUS_ERRORS.get(status)
+    if cls is not None:
+        return cls
+    return ServerError if status >= 500 else APIError
+
+
+def body_text(body: bytes, secrets: Iterable[str] = (), limit: int = TEXT_LIMIT) -> str:
+    """The first ``limit`` characters of a body as text, whatever its encoding, with any JWT
+    or any of ``secrets`` masked.
+
+    The whole body is masked before it is cut, so that a cut never leaves the head of a key.
+    Phone numbers and emails are left as they are: this is the raw text, for debugging.
+    """
+    return mask(body.decode("utf-8", errors="replace"), secrets, keep_pii=True)[:limit]
+
+
+def decode_response(
+    response: RawResponse,
+    method: str,
+    url: str,
+    secrets: Iterable[str] = (),
+    *,
+    keep_pii: bool = False,
+) -> Any:
+    """The decoded JSON of a 2xx answer (``None`` for an empty body), or the typed error.
+
+    Raises an :class:`APIError` subclass for an error status and :class:`InvalidResponseError`
+    for a 2xx body that is not JSON. ``secrets`` (the credentials' strings) are masked in the
+    error's message, should the server echo one back; ``keep_pii=True`` leaves phone numbers and
+    emails in it unmasked (for debugging).
+    """
+    if 200 <= response.status < 300:
+        if not response.body:
+            return None
+        try:
+            return json_loads(response.body)
+        except JSONDecodeError:
+            raise InvalidResponseError(
+                "response body is not JSON",
+                status=response.status,
+                method=method,
+                url=url,
+                request_id=response.request_id,
+                text=body_text(response.body, secrets),
+            ) from None
+    raise api_error(response, method, url, secrets, keep_pii=keep_pii)
+
+
+def api_error(
+    response: RawResponse,
+    method: str,
+    url: str,
+    secrets: Iterable[str] = (),
+    *,
+    keep_pii: bool = False,
+) -> APIError:
+    """The typed error for an error answer, with its parsed body and the server's message.
+
+    Any of ``secrets`` (or any JWT) the server echoed is masked in every string of ``body``
+    and in ``text``; phone numbers and emails only in ``message`` (unless ``keep_pii``).
+    """
+    secrets = tuple(secrets)
+    text = body_text(response.body, secrets)
+    body: Any = text
+    if response.body:
+        with contextlib.suppress(*JSONDecodeError):
+            body = mask_data(json_loads(response.body), secrets, keep_pii=True)
+    cls = error_class(response.status)
+    kwargs: dict[str, Any] = {
+        "status": response.status,
+        "method": method,
+        "url": url,
+        "request_id": response.request_id,
+        "body": body,
+        "text": text,
+        "message": error_message(body, secrets, keep_pii=keep_pii),
+    }
+    if cls is RateLimitError:
+        kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
+    return cls(**kwargs)
+
+
+_MESSAGE_KEYS: Final = ("message", "error_description", "error", "detail", "error_code")
+_MESSAGE_LIMIT: Final = 200
+
+
+def error_message(body: Any, secrets: Iterable[str] = (), *, keep_pii: bool = False) -> str | None:
+    """The server's own words from an error body, masked and cut to one short line."""
+    message: Any = None
+    if isinstance(body, Mapping):
+        for key in _MESSAGE_KEYS:
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                message = value
+                break
+            if isinstance(value, Mapping):  # {"error": {"message": ...}}
+                message = error_message(value, secrets, keep_pii=keep_pii)
+                if message:
+                    break
+    elif isinstance(body, str):
+        stripped = body.strip()
+        # An HTML error page says nothing useful in one line; its text stays in ``exc.text``.
+        if stripped and not stripped.startswith("<"):
+            message = stripped
+    if not message:
+        return None
+    # Masked before it is cut, so that a cut never leaves half a phone number or secret.
+    line = mask(" ".join(str(message).split()), secrets, keep_pii=keep_pii)
+    if len(line) > _MESSAGE_LIMIT:
+        line = line[: _MESSAGE_LIMIT - 1] + "…"
+    return line
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """``Retry-After`` in seconds, from delay-seconds or an HTTP date; ``None`` if unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    if not math.isfinite(seconds):  # "nan", "inf": not a wait anyone can honour
+        return None
+    return max(0.0, seconds)
