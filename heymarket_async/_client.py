@@ -22,7 +22,15 @@ from ._hooks import Hooks, RequestEvent, route_of
 from ._ratelimit import RateLimiter
 from ._redact import mask, mask_data
 from ._retry import RetryPolicy, plan_retry
-from ._sansio import RawResponse, Request, Safety, body_text, decode_response, json_dumps
+from ._sansio import (
+    DEFAULT_BASE_URL,
+    RawResponse,
+    Request,
+    Safety,
+    body_text,
+    decode_response,
+    json_dumps,
+)
 from ._transport import CLOSED, OTHER_LOOP, USER_AGENT, Transport
 from ._v1 import V1Methods
 from ._v2 import V2Contacts
@@ -46,8 +54,6 @@ logger: Final = logging.getLogger("heymarket_async")
 # never configured logging does not get the retry WARNINGs on stderr from logging's last-resort
 # handler. An app that configures logging sees them as before.
 logger.addHandler(logging.NullHandler())
-
-DEFAULT_BASE_URL: Final = "https://api.heymarket.com"
 
 Sleep = Callable[[float], Awaitable[None]]
 

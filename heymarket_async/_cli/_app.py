@@ -23,8 +23,8 @@ from typing import IO, Any, Final, NoReturn, TextIO
 
 from yarl import URL
 
-from heymarket_async._client import DEFAULT_BASE_URL, HeymarketClient
-from heymarket_async._sansio import parse_timestamp
+from heymarket_async import HeymarketClient
+from heymarket_async._sansio import DEFAULT_BASE_URL, parse_timestamp
 from heymarket_async._version import __version__
 from heymarket_async.errors import HeymarketError, InvalidRequestError
 

@@ -4,7 +4,7 @@ Everything here is a pure function or a value, tested without an event loop.
 """
 
 from .codec import JSONDecodeError, json_dumps, json_loads, std_json_dumps, std_json_loads
-from .request import Call, Request, Safety
+from .request import DEFAULT_BASE_URL, Call, Request, Safety
 from .response import (
     REQUEST_ID_HEADER,
     TEXT_LIMIT,
@@ -26,6 +26,7 @@ from .timestamps import (
 )
 
 __all__ = [
+    "DEFAULT_BASE_URL",
     "FIRST_INSTANT",
     "LAST_INSTANT",
     "REQUEST_ID_HEADER",

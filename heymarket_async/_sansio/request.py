@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 
 from heymarket_async.models import UNSET, UnsetType
+
+#: Heymarket's API; ``HEYMARKET_BASE_URL`` or ``base_url=`` point a client elsewhere.
+DEFAULT_BASE_URL: Final = "https://api.heymarket.com"
 
 
 class Safety(enum.Enum):
