@@ -13,7 +13,10 @@ The emulator for tests lives in ``heymarket_async.testing`` (not imported here).
 
 from ._client import HeymarketClient
 from ._hooks import Hooks, RequestEvent
+from ._params import ContactFields
 from ._retry import RetryPolicy
+from ._sansio import TransportRequest, TransportResponse
+from ._transport import Transport
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -50,8 +53,18 @@ from .models import (
     UnsetType,
 )
 from .pagination import TagPager, V1ContactPager, V1Position, V2ContactPager, V2Position
+from .resources import V1ContactFields, V1Contacts, V1ContactStatus, V1Tags, V2Contacts
 
 __all__ = [
+    "V2Contacts",
+    "V1Tags",
+    "V1Contacts",
+    "V1ContactStatus",
+    "V1ContactFields",
+    "TransportResponse",
+    "TransportRequest",
+    "Transport",
+    "ContactFields",
     "UNASSIGN",
     "UNSET",
     "APIConnectionError",

@@ -100,6 +100,17 @@ class SecretCredentials(Credentials):
         self._resign_at = float("-inf")
         self._issued_at = 0.0
 
+    def with_clocks(
+        self, clock: Callable[[], float] | None, monotonic: Callable[[], float] | None
+    ) -> SecretCredentials:
+        """The same secret pair on other clocks (``None``: keep this one's); for tests."""
+        return SecretCredentials(
+            self._secret_id,
+            self._secret_key,
+            clock=clock or self._clock,
+            monotonic=monotonic or self._monotonic,
+        )
+
     @property
     def secret_id(self) -> str:
         return self._secret_id

@@ -15,14 +15,12 @@ from collections.abc import Awaitable, Callable, Container, Iterable, Mapping, S
 from typing import Any, Final, NamedTuple
 
 from ._convert import StructureError, structure_contact
+from ._retry import may_have_written
 from .errors import (
-    APIError,
     AuthenticationError,
     ClientClosedError,
     HeymarketError,
-    InvalidResponseError,
     PermissionDeniedError,
-    TransportError,
 )
 from .models import BulkItem, BulkResult, BulkStatus, Contact
 
@@ -42,16 +40,6 @@ _FATAL: Final = (AuthenticationError, PermissionDeniedError, ClientClosedError)
 #: entries it reported as failed.
 Answer = tuple[list[Any] | None, list[Any]]
 SendBatch = Callable[[list[Any]], Awaitable[Answer]]
-
-
-def may_have_written(exc: HeymarketError) -> bool:
-    """Whether a write that failed with ``exc`` may have been applied (a batch: even in part)."""
-    if isinstance(exc, TransportError):
-        return exc.maybe_applied
-    if isinstance(exc, APIError):
-        return exc.status >= 500
-    # A 2xx whose body could not be read: the write was applied.
-    return isinstance(exc, InvalidResponseError)
 
 
 #: Keys of an object that reads as an error rather than a result.

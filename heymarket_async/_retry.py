@@ -23,7 +23,14 @@ from .errors import (
     TransportError,
 )
 
-__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "backoff_delay", "is_retryable", "plan_retry"]
+__all__ = [
+    "RETRYABLE_STATUSES",
+    "RetryPolicy",
+    "backoff_delay",
+    "is_retryable",
+    "may_have_written",
+    "plan_retry",
+]
 
 #: Statuses that say "try again later" for a read or an idempotent write.
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
@@ -110,12 +117,12 @@ def is_retryable(error: HeymarketError, safety: Safety, policy: RetryPolicy) -> 
         if error.status not in policy.retry_statuses:
             return False
         # A 429 is a refusal before any work; any other status on a create may follow a write.
-        return safety is not Safety.CREATE or error.status == 429
+        return safety is not Safety.ONCE or error.status == 429
     if isinstance(error, TransportError):
-        return safety is not Safety.CREATE or not error.maybe_applied
+        return safety is not Safety.ONCE or not error.maybe_applied
     if isinstance(error, InvalidResponseError):
         # A cut or garbled body: harmless to read again, but a create answered so was applied.
-        return safety is not Safety.CREATE
+        return safety is not Safety.ONCE
     return False
 
 
@@ -152,3 +159,13 @@ def plan_retry(
             )
         return error.retry_after, None
     return backoff_delay(attempt - 1, policy, rng), None
+
+
+def may_have_written(exc: HeymarketError) -> bool:
+    """Whether a write that failed with ``exc`` may have been applied (a batch: even in part)."""
+    if isinstance(exc, TransportError):
+        return exc.maybe_applied
+    if isinstance(exc, APIError):
+        return exc.status >= 500
+    # A 2xx whose body could not be read: the write was applied.
+    return isinstance(exc, InvalidResponseError)

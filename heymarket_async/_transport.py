@@ -1,17 +1,23 @@
-"""The only code that touches aiohttp: one pooled session, one ``send``, errors translated."""
+"""The transport seam: a :class:`Transport` protocol of one coroutine, and the aiohttp one.
+
+The aiohttp transport is the only code that touches aiohttp's client; any object with
+``handle_async_request`` can stand in for it (``HeymarketClient(transport=...)``), as
+``heymarket_async.testing.MockTransport`` does in tests (after httpx's transports).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import platform
-from collections.abc import Mapping, Sequence
-from typing import Final
+from collections.abc import Sequence
+from typing import Final, Protocol
 
 import aiohttp
 from yarl import URL
 
-from ._sansio import RawResponse
+from ._loops import CLOSED, LoopBinding
+from ._sansio import TransportRequest, TransportResponse
 from ._version import __version__
 from .errors import APIConnectionError, APITimeoutError, ClientClosedError, TransportError
 
@@ -21,25 +27,25 @@ USER_AGENT: Final = (
 )
 
 
-#: What a closed client says when it is used.
-CLOSED: Final = "the client is closed; create a new HeymarketClient"
+class Transport(Protocol):
+    """Sends one attempt and returns the whole answer, whatever its status.
 
-#: Why a client cannot be used in the running loop: it is in use in another one.
-OTHER_LOOP: Final = (
-    "the client is in use in another event loop that is still open; aiohttp sessions and "
-    "asyncio primitives belong to one loop: use one HeymarketClient per event loop"
-)
+    Raise :class:`TransportError` (``APIConnectionError``, ``APITimeoutError``) when no answer
+    came, with ``maybe_applied=False`` only when the request surely never reached the server;
+    the client decides about retries, statuses and decoding. Honour ``request.timeout``.
+    """
+
+    async def handle_async_request(self, request: TransportRequest) -> TransportResponse:
+        """Send ``request`` and read its answer."""
+        ...
 
 
-class Transport:
-    """Sends one request and reads its whole answer.
+class AiohttpTransport:
+    """The default transport: one pooled aiohttp session, errors translated.
 
-    The session is created lazily, inside the running loop, on first use, unless the caller
-    gave one: then it is used as it is and never closed here. When the loop the transport's own
-    session was made in is closed (an ``asyncio.run`` is over: each pytest test, each run of a
-    CLI command) and a request comes from a new loop, the dead loop's session is closed and a
-    new one made; while that loop is still open, the request is refused with
-    :class:`ClientClosedError`. A caller's session is never replaced.
+    Without a ``session`` of the caller's, it makes its own in the loop of its first request and
+    makes it again in a new loop once that one is closed (see :class:`LoopBinding`); a caller's
+    session is used as it is, never replaced, and never closed here.
     """
 
     def __init__(
@@ -51,8 +57,7 @@ class Transport:
     ) -> None:
         self._session = session
         self._owns_session = session is None
-        #: The loop ``_session`` belongs to (None: not known yet).
-        self._loop: asyncio.AbstractEventLoop | None = _loop_of(session)
+        self._binding = LoopBinding(_loop_of(session))
         self._pool_size = pool_size
         self._trace_configs = list(trace_configs)
         self._closed = False
@@ -65,27 +70,14 @@ class Transport:
         """The session to use in the running loop, made (or made again) if it is ours."""
         if self._closed:
             raise ClientClosedError(CLOSED)
-        loop = asyncio.get_running_loop()
-        session = self._session
         if not self._owns_session:
-            assert session is not None
-            if session.closed:
-                raise ClientClosedError("the aiohttp session given to the client is closed")
-            if self._loop is not None and self._loop is not loop:
-                where = "is closed" if self._loop.is_closed() else "is not the running one"
-                raise ClientClosedError(
-                    "the aiohttp session given to the client belongs to an event loop that "
-                    f"{where}; give it a session made in the loop it is used in"
-                )
-            return session
+            return self._callers_session()
+        session = self._session
         stale = None
-        if session is not None:
-            if self._loop is loop and not session.closed:
-                return session
-            if self._loop is not None and self._loop is not loop:
-                if not self._loop.is_closed():
-                    raise ClientClosedError(OTHER_LOOP)
-                stale = session
+        if self._binding.moved():
+            stale = session
+        elif session is not None and not session.closed:
+            return session
         # Created here rather than in __init__ so that a client can be built outside a running
         # loop (at import time, in a settings object) and bind to the loop it is first used in.
         session = self._session = aiohttp.ClientSession(
@@ -93,31 +85,43 @@ class Transport:
             trace_configs=self._trace_configs or None,
         )
         _no_silent_resend(session)
-        self._loop = loop
         if stale is not None:
             await _close_stale(stale)
             if self._closed or session.closed:  # close() came while the old one closed
                 raise ClientClosedError(CLOSED)
         return session
 
-    async def send(
-        self,
-        method: str,
-        url: URL,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        timeout: float | None,
-    ) -> RawResponse:
+    def _callers_session(self) -> aiohttp.ClientSession:
+        session = self._session
+        assert session is not None
+        if session.closed:
+            raise ClientClosedError("the aiohttp session given to the client is closed")
+        bound = self._binding.loop
+        if bound is not None and bound is not asyncio.get_running_loop():
+            where = "is closed" if bound.is_closed() else "is not the running one"
+            raise ClientClosedError(
+                "the aiohttp session given to the client belongs to an event loop that "
+                f"{where}; give it a session made in the loop it is used in"
+            )
+        return session
+
+    async def handle_async_request(self, request: TransportRequest) -> TransportResponse:
         """One attempt. Raises :class:`TransportError` (``maybe_applied`` set) on any failure."""
         session = self._session
-        if session is None or self._loop is not asyncio.get_running_loop() or session.closed:
+        if (
+            session is None
+            or self._binding.loop is not asyncio.get_running_loop()
+            or session.closed
+        ):
             session = await self._get_session()
+        method, timeout = request.method, request.timeout
         try:
             async with session.request(
                 method,
-                url,
-                headers=headers,
-                data=body,
+                # Paths and queries are built from validated ids and fixed words: nothing to quote.
+                URL(request.url, encoded=True),
+                headers=request.headers,
+                data=request.body,
                 timeout=aiohttp.ClientTimeout(total=timeout),
                 allow_redirects=False,
                 # A caller's session may say raise_for_status=True: statuses are ours to map.
@@ -126,47 +130,46 @@ class Transport:
                 # Read the whole body here, so that the connection goes back to the pool before
                 # the caller does anything else (and an abandoned iterator holds none).
                 payload = await resp.read()
-                return RawResponse(resp.status, resp.headers, payload)
+                return TransportResponse(resp.status, resp.headers, payload)
         except asyncio.CancelledError:
             raise
-        except aiohttp.ConnectionTimeoutError as exc:
-            cause: BaseException = exc
-            error: TransportError = APITimeoutError(
-                "timed out connecting", method=method, url=str(url), maybe_applied=False
-            )
-        except aiohttp.ClientConnectorError as exc:
-            cause = exc
-            error = APIConnectionError(
-                f"cannot connect: {exc.os_error.strerror or exc.os_error}",
-                method=method,
-                url=str(url),
-                maybe_applied=False,
-            )
-        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
-            cause = exc
-            error = APITimeoutError(
-                f"timed out after {timeout:g} s" if timeout else "timed out",
-                method=method,
-                url=str(url),
-            )
-        except (aiohttp.ClientError, OSError) as exc:
-            cause = exc
-            # One line: aiohttp's parser errors quote the offending bytes over several lines.
-            reason = " ".join(f"{type(exc).__name__}: {exc}".split()).rstrip(": ")
-            error = APIConnectionError(f"connection failed: {reason}", method=method, url=str(url))
-        if _holds_request(cause):
-            # Its request_info holds the request's headers, Authorization with the API key or
-            # JWT among them: not chained, neither as __cause__ nor as __context__ (raised out
-            # here, past the except block); the message keeps what went wrong.
-            raise error
-        raise error from cause
+        except Exception as exc:
+            error = _translate(exc, method, request.url, timeout)
+            if not _holds_request(exc):
+                raise error from exc
+        # aiohttp's error holds request_info, whose headers hold Authorization (the API key or
+        # a JWT): not chained, neither as __cause__ nor as __context__ (raised out here, past the
+        # except block); the message keeps what went wrong.
+        raise error
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Close the session if it is ours; idempotent."""
         self._closed = True
         session, self._session = self._session, None
         if session is not None and self._owns_session and not session.closed:
             await session.close()
+
+
+def _translate(exc: Exception, method: str, url: str, timeout: float | None) -> TransportError:
+    """The SDK's error for what aiohttp (or the OS) raised during one attempt."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return APITimeoutError("timed out connecting", method=method, url=url, maybe_applied=False)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return APIConnectionError(
+            f"cannot connect: {exc.os_error.strerror or exc.os_error}",
+            method=method,
+            url=url,
+            maybe_applied=False,
+        )
+    if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
+        return APITimeoutError(
+            f"timed out after {timeout:g} s" if timeout else "timed out", method=method, url=url
+        )
+    if isinstance(exc, (aiohttp.ClientError, OSError)):
+        # One line: aiohttp's parser errors quote the offending bytes over several lines.
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split()).rstrip(": ")
+        return APIConnectionError(f"connection failed: {reason}", method=method, url=url)
+    raise exc
 
 
 def _no_silent_resend(session: aiohttp.ClientSession) -> None:
@@ -209,4 +212,4 @@ def _holds_request(exc: BaseException) -> bool:
     return False
 
 
-__all__ = ["OTHER_LOOP", "USER_AGENT", "Transport", "TransportError"]
+__all__ = ["USER_AGENT", "AiohttpTransport", "Transport"]

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from heymarket_async import HeymarketClient
+from heymarket_async.testing import install_clock
 
 
 class FakeTime:
@@ -31,9 +32,7 @@ class FakeTime:
         await asyncio.sleep(0)
 
     def install(self, client: HeymarketClient) -> HeymarketClient:
-        client._clock = self.clock
-        client._sleep = self.sleep
-        return client
+        return install_clock(client, clock=self.clock, sleep=self.sleep)
 
 
 class InstantSleep:
@@ -68,6 +67,4 @@ class ScaledTime:
         await asyncio.sleep(seconds / self.scale)
 
     def install(self, client: HeymarketClient) -> HeymarketClient:
-        client._clock = self.clock
-        client._sleep = self.sleep
-        return client
+        return install_clock(client, clock=self.clock, sleep=self.sleep)

@@ -20,6 +20,7 @@ from heymarket_async._auth import (
     resolve_credentials,
     sign_jwt,
 )
+from heymarket_async.testing import install_clock
 from tests._server import WireServer
 
 SECRET_ID = "sid_4f2a"
@@ -262,7 +263,7 @@ class TestClientCredentials:
         async with HeymarketClient(
             secret_id=SECRET_ID, secret_key=SECRET_KEY, base_url=wire.url
         ) as hm:
-            hm._credentials = SecretCredentials(SECRET_ID, SECRET_KEY, clock=clock, monotonic=clock)
+            install_clock(hm, clock=clock, wall_clock=clock)
             await hm.delete_contact(1)
             clock.now += 60
             await hm.delete_contact(2)

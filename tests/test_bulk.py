@@ -37,7 +37,7 @@ from heymarket_async._bulk import (
 )
 from heymarket_async._convert import StructureError, structure_contact
 from heymarket_async.models import Contact
-from heymarket_async.testing import FakeHeymarket, Fault
+from heymarket_async.testing import FakeHeymarket, Fault, install_clock
 from tests._fakes import InstantSleep, ScaledTime
 from tests._server import API_KEY, WireServer, json_reply
 
@@ -554,7 +554,7 @@ class TestOverTheEmulator:
         async with FakeHeymarket() as fake:
             fake.faults.add("POST /v1/batch/contacts", Fault.fail_after_write(500), on=[2])
             hm = fake.client(max_concurrency=1, retry=RetryPolicy(max_retries=3))
-            hm._sleep = InstantSleep()
+            install_clock(hm, sleep=InstantSleep())
             result = await hm.batch_create_contacts([{"phone": p} for p in PHONES], batch_size=10)
             assert len(fake.requests_to("POST /v1/batch/contacts")) == 3
             statuses = [i.status for i in result]
@@ -574,7 +574,7 @@ class TestOverTheEmulator:
             fake.faults.add("POST /v1/batch/contacts", Fault.status(400), on=[1])
             fake.faults.add("POST /v1/batch/contacts", Fault.rate_limited(), on=[2])
             hm = fake.client(max_concurrency=1, retry=RetryPolicy(max_retries=3))
-            hm._sleep = InstantSleep()
+            install_clock(hm, sleep=InstantSleep())
             result = await hm.batch_create_contacts(
                 [{"phone": p} for p in PHONES[:4]], batch_size=2
             )
@@ -641,7 +641,7 @@ class TestOverTheEmulator:
             # DELETE once when the connection drops, below the SDK's retry rules.
             fake.faults.add("DELETE /v2/contacts", Fault.fail_after_write(502), on=[1])
             hm = fake.client(max_concurrency=1, retry=RetryPolicy(max_retries=3))
-            hm._sleep = InstantSleep()
+            install_clock(hm, sleep=InstantSleep())
             result = await hm.v2.delete_contacts(uuids, batch_size=2)
             assert [i.status for i in result] == [BulkStatus.UNKNOWN] * 2 + [
                 BulkStatus.SUCCEEDED

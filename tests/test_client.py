@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from heymarket_async import (
     APIConnectionError,
@@ -34,9 +35,10 @@ from heymarket_async import (
     RetryPolicy,
     ServerError,
 )
-from heymarket_async import _client as client_module
+from heymarket_async import _pipeline as pipeline_module
 from heymarket_async._auth import SecretCredentials
-from heymarket_async._sansio import Request, Safety, std_json_dumps
+from heymarket_async._sansio import Endpoint, Safety, std_json_dumps
+from heymarket_async.testing import install_clock
 from tests import _docs
 from tests._cli_helpers import threaded_fake
 from tests._server import API_KEY, Reply, WireServer, json_reply, text_reply
@@ -63,7 +65,7 @@ class TestLifecycle:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         hm = HeymarketClient(API_KEY, base_url=f"http://127.0.0.1:{sock.getsockname()[1]}")
-        assert hm._transport._session is None
+        assert hm._pipeline.transport._session is None
 
         async def use() -> Contact:
             server = WireServer()
@@ -81,12 +83,12 @@ class TestLifecycle:
     async def test_the_session_is_created_on_the_first_call(
         self, wire: WireServer, client: HeymarketClient
     ) -> None:
-        assert client._transport._session is None
+        assert client._pipeline.transport._session is None
         await client.delete_contact(1)
-        session = client._transport._session
+        session = client._pipeline.transport._session
         assert isinstance(session, aiohttp.ClientSession)
         await client.delete_contact(2)
-        assert client._transport._session is session  # one pooled session
+        assert client._pipeline.transport._session is session  # one pooled session
         await client.close()
         assert session.closed
 
@@ -120,15 +122,26 @@ class TestLifecycle:
         assert wire.requests == []
 
 
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 class TestAcrossEventLoops:
     """A client built at import time meets one event loop per ``asyncio.run`` or pytest test."""
 
     @staticmethod
     async def two_calls_at_once(hm: HeymarketClient) -> aiohttp.ClientSession | None:
-        """Two calls that contend for the one concurrency slot, against a server of this loop."""
+        """Two calls that contend for the one concurrency slot, against a server of this loop
+        listening on the client's port (bound anew in each loop)."""
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", URL(hm.base_url).port or 0))
         server = WireServer()
-        await server.start()
-        hm._base_url = server.url  # the port changes with each loop
+        await server.start(sock)
         server.gate = asyncio.Event()
         try:
             tasks = [asyncio.create_task(hm.delete_contact(n)) for n in (1, 2)]
@@ -138,10 +151,10 @@ class TestAcrossEventLoops:
         finally:
             await server.stop()
         assert server.max_in_flight == 1  # the cap holds in this loop too
-        return hm._transport._session
+        return hm._pipeline.transport._session
 
     def test_a_fresh_session_and_slots_for_each_loop_after_the_first_one_closed(self) -> None:
-        hm = HeymarketClient(API_KEY, base_url="http://127.0.0.1:1", max_concurrency=1)
+        hm = HeymarketClient(API_KEY, base_url=f"http://127.0.0.1:{free_port()}", max_concurrency=1)
         # The first loop ends with the client still open, as a module-level client's does.
         first = asyncio.run(self.two_calls_at_once(hm))
         second = asyncio.run(self.two_calls_at_once(hm))
@@ -163,6 +176,8 @@ class TestAcrossEventLoops:
     ) -> None:
         with threaded_fake(1) as fake:
             hm = HeymarketClient("test", base_url=fake.url, rate_limit=100, timeout=1)
+            now = [0.0]  # a clock that stands still while the second call waits its turn
+            install_clock(hm, clock=lambda: now[0])
             first = asyncio.new_event_loop()
             left: list[asyncio.Future[int]] = []
 
@@ -174,8 +189,7 @@ class TestAcrossEventLoops:
 
             first.run_until_complete(two())
             first.close()
-            assert hm._limiter is not None
-            hm._limiter._next = float("-inf")  # its turn is free, so nothing should wait
+            now[0] += 10  # its turn is free, so nothing should wait
 
             async def later() -> int:
                 return await asyncio.wait_for(hm.count_contacts(), 3)
@@ -185,7 +199,8 @@ class TestAcrossEventLoops:
             left.clear()
             del first
             gc.collect()  # the dead loop's task is dropped here: its waiter leaves quietly
-            assert hm._limiter._waiting == 0
+            assert hm._pipeline.limiter is not None
+            assert hm._pipeline.limiter._waiting == 0
 
     @pytest.mark.filterwarnings("ignore::ResourceWarning")
     @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
@@ -205,14 +220,16 @@ class TestAcrossEventLoops:
             gc.collect()  # the first loop's connection, which no loop can close any more
 
     def test_a_client_in_use_in_a_loop_still_open_is_refused_in_another(self) -> None:
-        hm = HeymarketClient(API_KEY, base_url="http://127.0.0.1:1", max_concurrency=1)
+        hm = HeymarketClient(API_KEY, base_url=f"http://127.0.0.1:{free_port()}", max_concurrency=1)
         first = asyncio.new_event_loop()
         try:
             session = first.run_until_complete(self.two_calls_at_once(hm))
             with pytest.raises(ClientClosedError, match="another event loop") as info:
                 asyncio.run(hm.get_contact(1))
             assert "one HeymarketClient per event loop" in str(info.value)
-            assert hm._transport._session is session  # left alone for the loop it belongs to
+            assert (
+                hm._pipeline.transport._session is session
+            )  # left alone for the loop it belongs to
             first.run_until_complete(hm.close())
         finally:
             first.close()
@@ -341,7 +358,7 @@ class TestWithOptions:
             with pytest.raises(APITimeoutError) as info:
                 await quick.get_contact(1)
             assert isinstance(info.value, TimeoutError)
-            assert hm._timeout == 30.0
+            assert hm._pipeline.timeout == 30.0
             wire.gate.set()
             wire.reply(text_reply(_docs.GET_CONTACT_98765))
             assert (await hm.get_contact(98765)).id == 98765
@@ -414,10 +431,10 @@ class TestOptions:
     def test_defaults(self) -> None:
         hm = HeymarketClient(API_KEY)
         assert hm.base_url == "https://api.heymarket.com"
-        assert hm._timeout == 30.0
-        assert hm._retry == RetryPolicy(max_retries=3)
-        assert HeymarketClient(API_KEY, timeout=None)._timeout is None
-        assert HeymarketClient(API_KEY, max_retries=0)._retry.max_retries == 0
+        assert hm._pipeline.timeout == 30.0
+        assert hm._pipeline.retry == RetryPolicy(max_retries=3)
+        assert HeymarketClient(API_KEY, timeout=None)._pipeline.timeout is None
+        assert HeymarketClient(API_KEY, max_retries=0)._pipeline.retry.max_retries == 0
 
     async def test_the_longest_finite_timeouts_work(self, wire: WireServer) -> None:
         longest = RetryPolicy(attempt_timeout=sys.float_info.max)
@@ -589,7 +606,7 @@ class TestNoSecretLeaks:
         async with HeymarketClient(
             secret_id="sid", secret_key="very-secret-key", base_url=wire.url
         ) as hm:
-            creds = hm._credentials
+            creds = hm._pipeline.credentials
             assert isinstance(creds, SecretCredentials)
             token = creds.authorization().removeprefix("Bearer ")
             wire.reply(json_reply({"message": f"bad {token} for very-secret-key"}, 401))
@@ -661,7 +678,7 @@ class TestBodiesNoEncoderCanWrite:
     async def test_a_lone_surrogate_is_bad_input_and_nothing_is_sent(
         self, wire: WireServer, client: HeymarketClient
     ) -> None:
-        request = Request("POST", "/v1/contacts", Safety.READ, {"date": "x\ud800"})
+        request = Endpoint("POST", "/v1/contacts", Safety.READ).request(json={"date": "x\ud800"})
         with pytest.raises(InvalidRequestError, match="cannot be encoded as JSON") as info:
             await client._call(request, lambda data: data)
         assert info.value.field == "body"
@@ -675,9 +692,9 @@ class TestBodiesNoEncoderCanWrite:
         monkeypatch: pytest.MonkeyPatch,
         encoder: Any,
     ) -> None:
-        monkeypatch.setattr(client_module, "json_dumps", encoder)
+        monkeypatch.setattr(pipeline_module, "json_dumps", encoder)
         for body in ({"first": "\udcff"}, {"n": object()}):
-            request = Request("POST", "/v1/contact", Safety.CREATE, body)
+            request = Endpoint("POST", "/v1/contact", Safety.ONCE).request(json=body)
             with pytest.raises(InvalidRequestError) as info:
                 await client._call(request, lambda data: data)
             assert info.value.field == "body"

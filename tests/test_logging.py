@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 
 from heymarket_async import APIConnectionError, HeymarketClient, HeymarketError, RetryPolicy
+from heymarket_async.testing import MockTransport
 from tests._fakes import FakeTime
 from tests._server import API_KEY, Reply, WireServer, json_reply, text_reply
 
@@ -144,11 +145,10 @@ class TestNothingSecretIsEverShown:
 
     async def test_a_secret_in_a_transport_message_is_replaced(self) -> None:
         # Whatever put it there (a proxy's error text, a library's message), it goes.
-        async def send(*_: object) -> None:
+        def send(_: object) -> Any:
             raise APIConnectionError(f"proxy refused key {API_KEY}", method="GET", url="u")
 
-        async with HeymarketClient(API_KEY, max_retries=0) as hm:
-            hm._transport.send = send  # type: ignore[assignment]
+        async with HeymarketClient(API_KEY, max_retries=0, transport=MockTransport(send)) as hm:
             with pytest.raises(APIConnectionError) as info:
                 await hm.get_contact(1)
         assert API_KEY not in str(info.value)

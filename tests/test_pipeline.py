@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
 
 import pytest
-from yarl import URL
 
 from heymarket_async import (
     APIConnectionError,
@@ -30,7 +29,8 @@ from heymarket_async import (
     RetryPolicy,
     ServerError,
 )
-from heymarket_async._sansio import RawResponse, Request, Safety, json_dumps
+from heymarket_async._pipeline import Pipeline
+from heymarket_async._sansio import Request, Safety, TransportResponse, json_dumps
 from tests._fakes import FakeTime
 from tests._server import API_KEY, Reply, WireServer, json_reply, text_reply
 
@@ -48,7 +48,7 @@ ENDPOINTS: list[tuple[str, Call, str, str, Safety, Any]] = [
         lambda hm: hm.create_contact("15105553344", first="Jo"),
         "POST",
         "/v1/contact",
-        Safety.CREATE,
+        Safety.ONCE,
         REF,
     ),
     (
@@ -113,7 +113,7 @@ ENDPOINTS: list[tuple[str, Call, str, str, Safety, Any]] = [
         lambda hm: hm.v2.create_contact([("phone", "15105553344")]),
         "POST",
         "/v2/contact",
-        Safety.CREATE,
+        Safety.ONCE,
         REF,
     ),
     (
@@ -137,13 +137,13 @@ ENDPOINTS: list[tuple[str, Call, str, str, Safety, Any]] = [
         lambda hm: hm.v2.add_channel(UUID, "email", "jo@example.com"),
         "POST",
         f"/v2/contact/{UUID}/channel",
-        Safety.CREATE,
+        Safety.ONCE,
         CHANNELS,
     ),
 ]
 IDS = [e[0] for e in ENDPOINTS]
-SAFE_ENDPOINTS = [e for e in ENDPOINTS if e[4] is not Safety.CREATE]
-CREATE_ENDPOINTS = [e for e in ENDPOINTS if e[4] is Safety.CREATE]
+SAFE_ENDPOINTS = [e for e in ENDPOINTS if e[4] is not Safety.ONCE]
+CREATE_ENDPOINTS = [e for e in ENDPOINTS if e[4] is Safety.ONCE]
 
 #: Faults after which the request may have reached the server.
 RETRYABLE_STATUSES = [408, 429, 500, 502, 503, 504]
@@ -169,15 +169,20 @@ async def hm(wire: WireServer, fake: FakeTime) -> Any:
 
 
 class TestEndpointSafety:
-    async def test_every_endpoint_declares_the_safety_of_the_issue_table(self) -> None:
+    async def test_every_endpoint_declares_the_safety_of_the_issue_table(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         seen: dict[str, tuple[str, str, Safety]] = {}
 
-        class Recorder(HeymarketClient):
-            async def _call(self, request: Request, parse: Callable[[Any], Any]) -> Any:
-                seen[current] = (request.method, request.path, request.safety)
-                return None
+        async def record(
+            self: Pipeline, request: Request, parse: Callable[[Any], Any], deadline: Any = None
+        ) -> Any:
+            seen[current] = (request.method, request.path, request.safety)
+            return None
 
-        recorder = Recorder(API_KEY)
+        # Every request passes through Pipeline.call, whatever resource sends it.
+        monkeypatch.setattr(Pipeline, "call", record)
+        recorder = HeymarketClient(API_KEY)
         for current, call, *_ in ENDPOINTS:  # noqa: B007 - read by Recorder._call
             await call(recorder)
         assert seen == {name: (m, path, s) for name, _, m, path, s, _ in ENDPOINTS}
@@ -420,8 +425,8 @@ class TestConfiguration:
         assert not getattr(info.value, "__notes__", [])
         await hm.get_contact(42)  # the client still retries: 503, then the contact
         assert len(wire.requests) == 3
-        assert view._timeout == 5
-        assert hm._timeout == 30
+        assert view._pipeline.timeout == 5
+        assert hm._pipeline.timeout == 30
 
     def test_with_options_rejects_what_is_not_a_policy(self) -> None:
         hm = HeymarketClient(API_KEY)
@@ -431,40 +436,41 @@ class TestConfiguration:
             HeymarketClient(API_KEY, retry={"max_retries": 1})  # type: ignore[arg-type]
 
 
-def timed_transport(
-    hm: HeymarketClient, fake: FakeTime, takes: Callable[[str], float | None], answer: RawResponse
-) -> list[float | None]:
-    """A transport on the fake clock that honours its timeout, as aiohttp does: a request takes
-    ``takes(method)`` seconds (``None``: never answers) and is then answered ``answer``, unless
-    its timeout ends it first. Returns the timeouts it is given, one per attempt."""
+def timed_client(
+    fake: FakeTime,
+    takes: Callable[[str], float | None],
+    answer: TransportResponse,
+    **options: Any,
+) -> tuple[HeymarketClient, list[float | None]]:
+    """A client on the fake clock whose transport honours its timeout, as aiohttp does: a
+    request takes ``takes(method)`` seconds (``None``: never answers) and is then answered
+    ``answer``, unless its timeout ends it first. Also returns the timeouts the transport is
+    given, one per attempt."""
     timeouts: list[float | None] = []
 
-    async def send(
-        method: str,
-        url: URL,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        timeout: float | None,
-    ) -> RawResponse:
+    def send(request: TransportRequest) -> TransportResponse:
+        timeout = request.timeout
         timeouts.append(timeout)
         assert timeout is not None
-        seconds = takes(method)
+        seconds = takes(request.method)
         if seconds is None or timeout < seconds:
             fake.advance(timeout)
-            raise APITimeoutError(f"timed out after {timeout:g} s", method=method, url=str(url))
+            raise APITimeoutError(
+                f"timed out after {timeout:g} s", method=request.method, url=request.url
+            )
         fake.advance(seconds)
         return answer
 
-    hm._transport.send = send  # type: ignore[method-assign]
-    return timeouts
+    hm = HeymarketClient(API_KEY, transport=MockTransport(send), **options)
+    return fake.install(hm), timeouts
 
 
 class TestDeadline:
     async def test_timeout_is_the_whole_call_not_each_attempt(self, fake: FakeTime) -> None:
         # A server that takes 25 s to answer 503, simulated on the fake clock.
-        async with HeymarketClient(API_KEY, timeout=30, max_retries=10) as hm:
-            fake.install(hm)
-            timeouts = timed_transport(hm, fake, lambda _: 25, RawResponse(503, {}, b"{}"))
+        answer = TransportResponse(503, {}, b"{}")
+        hm, timeouts = timed_client(fake, lambda _: 25, answer, timeout=30, max_retries=10)
+        async with hm:
             start = fake.now
             with pytest.raises(APITimeoutError) as info:
                 await hm.get_contact(42)
@@ -478,10 +484,9 @@ class TestDeadline:
     async def test_a_patch_reads_and_writes_within_one_timeout(self, fake: FakeTime) -> None:
         # patch_contact is a GET (a slow one: 20 s) and a PUT that never answers: the timeout
         # is the deadline of both together.
-        contact = RawResponse(200, {}, json_dumps({**CONTACT, "rev": 1}))
-        async with HeymarketClient(API_KEY, timeout=30) as hm:
-            fake.install(hm)
-            timeouts = timed_transport(hm, fake, lambda m: 20 if m == "GET" else None, contact)
+        contact = TransportResponse(200, {}, json_dumps({**CONTACT, "rev": 1}))
+        hm, timeouts = timed_client(fake, lambda m: 20 if m == "GET" else None, contact, timeout=30)
+        async with hm:
             start = fake.now
             with pytest.raises(APITimeoutError):
                 await hm.patch_contact(42, first="Ada")

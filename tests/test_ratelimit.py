@@ -20,6 +20,7 @@ from heymarket_async import (
     RetryPolicy,
 )
 from heymarket_async._ratelimit import RateLimiter
+from heymarket_async.testing import install_clock
 from tests._fakes import FakeTime, ScaledTime
 from tests._server import API_KEY, WireServer, json_reply
 
@@ -327,7 +328,7 @@ class TestClientRateLimit:
             await hm.get_contact(1)
             await view.get_contact(2)
             await hm.get_contact(3)
-        assert view._limiter is hm._limiter
+        assert view._pipeline.limiter is hm._pipeline.limiter
         assert fake.sleeps == [1.0, 1.0]
 
     async def test_a_429_pauses_the_whole_bucket(self, wire: WireServer) -> None:
@@ -383,7 +384,7 @@ class TestClientRateLimit:
 
         async with HeymarketClient(API_KEY, base_url=wire.url, rate_limit=60, timeout=10) as hm:
             fake.install(hm)
-            hm._sleep = oversleep
+            install_clock(hm, sleep=oversleep)
             await hm.get_contact(1)
             with pytest.raises(APITimeoutError, match="deadline") as info:
                 await hm.get_contact(2)
@@ -392,7 +393,7 @@ class TestClientRateLimit:
 
     async def test_no_limiter_by_default(self, wire: WireServer) -> None:
         async with HeymarketClient(API_KEY, base_url=wire.url) as hm:
-            assert hm._limiter is None
+            assert hm._pipeline.limiter is None
 
     @pytest.mark.parametrize("bad", [0, -1, "500", True, float("inf")])
     def test_client_rejects_a_bad_rate_limit(self, bad: object) -> None:

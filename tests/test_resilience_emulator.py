@@ -28,7 +28,7 @@ from heymarket_async import (
     RetryPolicy,
     ServerError,
 )
-from heymarket_async.testing import FakeHeymarket, Fault
+from heymarket_async.testing import FakeHeymarket, Fault, install_clock
 from tests._fakes import InstantSleep, ScaledTime
 
 NO_WAIT = RetryPolicy(backoff_base=0, backoff_max=0)
@@ -66,7 +66,7 @@ async def fake() -> AsyncIterator[FakeHeymarket]:
 
 def client(fake: FakeHeymarket, **kwargs: object) -> HeymarketClient:
     hm = fake.client(**kwargs)
-    hm._sleep = InstantSleep()
+    install_clock(hm, sleep=InstantSleep())
     return hm
 
 
@@ -178,8 +178,8 @@ class TestNoSilentResend:
         assert len(fake.requests_to("DELETE /v2/contacts")) == 1
         assert len(fake.contacts) == 0  # it was applied: unknown, not failed
         assert {item.status for item in result.items} == {BulkStatus.UNKNOWN}
-        assert hm._transport._session is not None
-        assert hm._transport._session._retry_connection is False
+        assert hm._pipeline.transport._session is not None
+        assert hm._pipeline.transport._session._retry_connection is False
 
     async def test_a_disabled_policy_sends_a_read_once(self, fake: FakeHeymarket) -> None:
         ids = list(fake.seed(2))

@@ -71,19 +71,19 @@ class TestReadsAndIdempotentWrites:
 
 class TestCreates:
     def test_retry_a_429(self) -> None:
-        assert is_retryable(status_error(429), Safety.CREATE, POLICY)
+        assert is_retryable(status_error(429), Safety.ONCE, POLICY)
 
     def test_retry_a_failed_connect(self) -> None:
-        assert is_retryable(dropped(maybe_applied=False), Safety.CREATE, POLICY)
-        assert is_retryable(timed_out(maybe_applied=False), Safety.CREATE, POLICY)
+        assert is_retryable(dropped(maybe_applied=False), Safety.ONCE, POLICY)
+        assert is_retryable(timed_out(maybe_applied=False), Safety.ONCE, POLICY)
 
     @pytest.mark.parametrize("status", [408, 500, 502, 503, 504])
     def test_never_retry_a_status_that_may_follow_a_write(self, status: int) -> None:
-        assert not is_retryable(status_error(status), Safety.CREATE, POLICY)
+        assert not is_retryable(status_error(status), Safety.ONCE, POLICY)
 
     @pytest.mark.parametrize("error", [dropped(), timed_out(), garbled()])
     def test_never_retry_after_the_request_may_have_arrived(self, error: HeymarketError) -> None:
-        assert not is_retryable(error, Safety.CREATE, POLICY)
+        assert not is_retryable(error, Safety.ONCE, POLICY)
 
 
 class TestPlanRetry:
@@ -113,7 +113,7 @@ class TestPlanRetry:
 
     def test_retry_after_beyond_the_ceiling_raises_at_once(self) -> None:
         policy = RetryPolicy(max_retry_after=10)
-        wait, why = plan_retry(status_error(429, 10.5), Safety.CREATE, policy, 1)
+        wait, why = plan_retry(status_error(429, 10.5), Safety.ONCE, policy, 1)
         assert wait is None
         assert why is not None
         assert "Retry-After of 10.5 s" in why
@@ -126,7 +126,7 @@ class TestPlanRetry:
         assert len(waits) > 1  # jittered
 
     def test_create_not_retried_on_500_even_with_retries_left(self) -> None:
-        assert plan_retry(status_error(500), Safety.CREATE, POLICY, 1) == (None, None)
+        assert plan_retry(status_error(500), Safety.ONCE, POLICY, 1) == (None, None)
 
 
 class TestBackoff:

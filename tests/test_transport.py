@@ -21,7 +21,8 @@ from heymarket_async import (
     RetryPolicy,
     TransportError,
 )
-from heymarket_async._transport import USER_AGENT, Transport
+from heymarket_async._sansio import TransportRequest
+from heymarket_async._transport import USER_AGENT, AiohttpTransport
 from tests._server import API_KEY, Reply, WireServer
 from tests.test_client import wait_until
 
@@ -251,28 +252,30 @@ class TestNoCredentialInTheCause:
 
 class TestTransportDirectly:
     async def test_creates_its_session_lazily_and_closes_it_once(self, wire: WireServer) -> None:
-        transport = Transport()
+        transport = AiohttpTransport()
         assert transport._session is None
-        response = await transport.send(
-            "GET", URL(wire.url + "/x"), {"User-Agent": USER_AGENT}, None, 5.0
+        response = await transport.handle_async_request(
+            TransportRequest("GET", wire.url + "/x", {"User-Agent": USER_AGENT}, None, 5.0)
         )
         assert response.status == 200
         assert response.body == b"{}"
         assert response.request_id == "req-1"
         session = transport._session
         assert session is not None
-        await transport.close()
-        await transport.close()
+        await transport.aclose()
+        await transport.aclose()
         assert session.closed
         assert transport.closed
         with pytest.raises(ClientClosedError):
-            await transport.send("GET", URL(wire.url), {}, None, None)
+            await transport.handle_async_request(TransportRequest("GET", wire.url, {}, None, None))
 
     async def test_without_a_timeout(self, wire: WireServer) -> None:
-        transport = Transport()
+        transport = AiohttpTransport()
         try:
-            response = await transport.send("POST", URL(wire.url + "/y"), {}, b"{}", None)
+            response = await transport.handle_async_request(
+                TransportRequest("POST", wire.url + "/y", {}, b"{}", None)
+            )
         finally:
-            await transport.close()
+            await transport.aclose()
         assert response.status == 200
         assert wire.last.body == b"{}"

@@ -23,14 +23,14 @@ from heymarket_async import (
     ServerError,
 )
 from heymarket_async import _sansio as wire
-from heymarket_async._sansio import RawResponse, Request, Safety
+from heymarket_async._sansio import Endpoint, Safety, TransportResponse
 
 UTC = timezone.utc
 URL = "http://127.0.0.1:1/v1/contact/42"
 
 
-def raw(status: int, body: bytes = b"", **headers: str) -> RawResponse:
-    return RawResponse(status, {"X-Request-Id": "abc", **headers}, body)
+def raw(status: int, body: bytes = b"", **headers: str) -> TransportResponse:
+    return TransportResponse(status, {"X-Request-Id": "abc", **headers}, body)
 
 
 # -- timestamps ---------------------------------------------------------------------------------
@@ -250,13 +250,24 @@ class TestJson:
 
 class TestRequest:
     def test_has_a_body_only_when_json_was_given(self) -> None:
-        assert not Request("GET", "/v1/contact/1", Safety.READ).has_body
-        assert Request("POST", "/v1/contacts", Safety.READ, {}).has_body
-        assert Request("POST", "/v1/x", Safety.READ, None).has_body  # JSON null is a body
+        assert not Endpoint("GET", "/v1/contact/{id}", Safety.READ).request(id=1).has_body
+        assert Endpoint("POST", "/v1/contacts", Safety.READ).request(json={}).has_body
+        # JSON null is a body
+        assert Endpoint("POST", "/v1/x", Safety.READ).request(json=None).has_body
+
+    def test_an_endpoint_fills_in_its_id(self) -> None:
+        endpoint = Endpoint("PUT", "/v2/contact/{id}/channel", Safety.IDEMPOTENT)
+        request = endpoint.request(id="abc", json={"a": 1}, query={"q": "1"})
+        assert (request.method, request.path, request.safety) == (
+            "PUT",
+            "/v2/contact/abc/channel",
+            Safety.IDEMPOTENT,
+        )
+        assert (request.endpoint, request.json, request.query) == (endpoint, {"a": 1}, {"q": "1"})
 
     def test_raw_response_exposes_the_request_id(self) -> None:
         assert raw(200).request_id == "abc"
-        assert RawResponse(200, {}, b"").request_id is None
+        assert TransportResponse(200, {}, b"").request_id is None
 
 
 # -- responses ------------------------------------------------------------------------------------
@@ -390,7 +401,7 @@ class TestStatusMapping:
         assert str(exc) == f"502 Bad Gateway for POST {URL} (request id abc)"
 
     def test_an_empty_body_is_empty_text(self) -> None:
-        exc = wire.api_error(RawResponse(500, {}, b""), "GET", URL)
+        exc = wire.api_error(TransportResponse(500, {}, b""), "GET", URL)
         assert (exc.body, exc.text, exc.message, exc.request_id) == ("", "", None, None)
         assert str(exc) == f"500 Internal Server Error for GET {URL}"
 

@@ -4,11 +4,11 @@ Everything here is a pure function or a value, tested without an event loop.
 """
 
 from .codec import JSONDecodeError, json_dumps, json_loads, std_json_dumps, std_json_loads
-from .request import DEFAULT_BASE_URL, Call, Request, Safety
+from .request import DEFAULT_BASE_URL, Call, Endpoint, Request, Safety, TransportRequest
 from .response import (
     REQUEST_ID_HEADER,
     TEXT_LIMIT,
-    RawResponse,
+    TransportResponse,
     api_error,
     body_text,
     decode_response,
@@ -32,8 +32,10 @@ __all__ = [
     "REQUEST_ID_HEADER",
     "TEXT_LIMIT",
     "Call",
+    "Endpoint",
     "JSONDecodeError",
-    "RawResponse",
+    "TransportRequest",
+    "TransportResponse",
     "Request",
     "Safety",
     "api_error",

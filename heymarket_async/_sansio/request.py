@@ -21,19 +21,52 @@ class Safety(enum.Enum):
     READ = "read"
     #: Writes that leave the same state when repeated (PUT, DELETE).
     IDEMPOTENT = "idempotent"
-    #: Writes that create something: a repeat would create it twice.
-    CREATE = "create"
+    #: Never sent again once it may have been applied: creates (a repeat would create twice),
+    #: and the writes whose repeat would be taken for someone else's change or would report
+    #: what the first attempt did as an error (``patch_contact``'s PUT, a bulk delete).
+    ONCE = "once"
+
+
+@attrs.frozen
+class Endpoint:
+    """One API operation, declared once beside the resource method that calls it.
+
+    ``route`` is the path with its id as ``{id}`` (also the label hooks get); ``effect`` is
+    what an attempt that may have been applied did, for the error of a ``ONCE`` write;
+    ``gone_is_done``: a 404 after an attempt that may have been applied means the thing is
+    already gone (a delete), so the call succeeded.
+    """
+
+    method: str
+    route: str
+    safety: Safety
+    effect: str = ""
+    gone_is_done: bool = False
+
+    def request(
+        self, *, id: object = None, json: Any = UNSET, query: Mapping[str, str] | None = None
+    ) -> Request:
+        """This endpoint with its id (already validated) filled in, and a body or query."""
+        path = self.route if id is None else self.route.replace("{id}", str(id))
+        return Request(self, path, json, query)
 
 
 @attrs.frozen
 class Request:
-    """One API call as data: what the pipeline sends, and how safely it may be retried."""
+    """One API call as data: the endpoint, its path, and its JSON body and query if any."""
 
-    method: str
+    endpoint: Endpoint
     path: str
-    safety: Safety
     json: Any = UNSET
     query: Mapping[str, str] | None = None
+
+    @property
+    def method(self) -> str:
+        return self.endpoint.method
+
+    @property
+    def safety(self) -> Safety:
+        return self.endpoint.safety
 
     @property
     def has_body(self) -> bool:
@@ -41,5 +74,17 @@ class Request:
 
 
 _T = TypeVar("_T")
-#: The client's ``_call``, as the pagers take it: send a request, parse the decoded body.
+#: The pipeline's ``call``, as resources use it: send a request, parse the decoded body.
 Call = Callable[[Request, Callable[[Any], _T]], Awaitable[_T]]
+
+
+@attrs.frozen
+class TransportRequest:
+    """One attempt as a :class:`Transport` sends it: the URL is whole and already encoded,
+    ``body`` is JSON bytes (``None``: no body) and ``timeout`` the seconds it may take."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes | None
+    timeout: float | None

@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
 import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from heymarket_async._redact import mask, mask_data
 from heymarket_async.errors import (
@@ -27,24 +28,40 @@ from heymarket_async.errors import (
     ServerError,
 )
 
-from .codec import JSONDecodeError, json_loads
+from .codec import JSONDecodeError, json_dumps, json_loads
 
 REQUEST_ID_HEADER: Final = "X-Request-Id"
 #: How many characters of a body an error keeps in its ``text``.
 TEXT_LIMIT: Final = 2000
 
 
+def _case_insensitive(headers: Mapping[str, str]) -> Mapping[str, str]:
+    # aiohttp's headers already are; a transport of yours may give a plain dict.
+    return headers if isinstance(headers, (CIMultiDictProxy, CIMultiDict)) else CIMultiDict(headers)
+
+
 @attrs.frozen
-class RawResponse:
-    """A whole answer, read before the connection goes back to the pool."""
+class TransportResponse:
+    """A whole answer, as a :class:`Transport` returns it: status, headers (case-insensitive)
+    and the body's bytes, read before the connection went back to the pool."""
 
     status: int
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = attrs.field(converter=_case_insensitive)
     body: bytes
 
     @property
     def request_id(self) -> str | None:
+        """The ``X-Request-Id`` header: what Heymarket's support asks for."""
         return self.headers.get(REQUEST_ID_HEADER)
+
+    @classmethod
+    def json(
+        cls, data: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> TransportResponse:
+        """An answer whose body is ``data`` as JSON: ``TransportResponse.json({"id": 1})``."""
+        return cls(
+            status, {"Content-Type": "application/json", **(headers or {})}, json_dumps(data)
+        )
 
 
 _STATUS_ERRORS: Final[Mapping[int, type[APIError]]] = {
@@ -77,7 +94,7 @@ def body_text(body: bytes, secrets: Iterable[str] = (), limit: int = TEXT_LIMIT)
 
 
 def decode_response(
-    response: RawResponse,
+    response: TransportResponse,
     method: str,
     url: str,
     secrets: Iterable[str] = (),
@@ -109,7 +126,7 @@ def decode_response(
 
 
 def api_error(
-    response: RawResponse,
+    response: TransportResponse,
     method: str,
     url: str,
     secrets: Iterable[str] = (),

@@ -1,6 +1,6 @@
 """Walking a whole list: saved positions, the v1 cursor step, tie groups, and the pagers."""
 
-from ._contacts import V1ContactPager, V1Position, V2ContactPager, V2Position
+from ._contacts import Fetch, V1ContactPager, V1Position, V2ContactPager, V2Position
 from ._tags import TagPager
 
-__all__ = ["TagPager", "V1ContactPager", "V1Position", "V2ContactPager", "V2Position"]
+__all__ = ["Fetch", "TagPager", "V1ContactPager", "V1Position", "V2ContactPager", "V2Position"]

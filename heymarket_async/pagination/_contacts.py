@@ -24,10 +24,10 @@ import asyncio
 import collections
 import contextlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 import attrs
 
@@ -36,9 +36,6 @@ from heymarket_async._convert import StructureError, structure_contact
 from heymarket_async._redact import mask
 from heymarket_async._sansio import (
     FIRST_INSTANT,
-    Call,
-    Request,
-    Safety,
     format_timestamp,
     parse_timestamp,
 )
@@ -55,6 +52,14 @@ __all__ = [
 ]
 
 RawContact = dict[str, Any]
+T = TypeVar("T")
+
+
+class Fetch(Protocol):
+    """One list request of a walk: send ``body`` to the list endpoint, parse the answer."""
+
+    def __call__(self, body: dict[str, Any], parse: Callable[[Any], T], /) -> Awaitable[T]: ...
+
 
 V2_LIST: Final = "/v2/contacts/list"
 #: The documented v1 page size: a shorter page ends the walk.
@@ -763,9 +768,9 @@ class _Pager:
     _path: str = ""
     #: How a bad contact's text shows in the error: the client sets its own (its secrets, and
     #: phones and emails unless ``log_pii``); phones and emails are masked by default.
-    _scrub: Callable[[str], str] = staticmethod(mask)
 
-    def __init__(self, max_items: int | None) -> None:
+    def __init__(self, max_items: int | None, scrub: Callable[[str], str]) -> None:
+        self._scrub = scrub
         self._buf: list[RawContact] = []  # the page being handed out, cut to max_items
         self._avail = 0  # how many contacts that page had before the cut
         self._i = 0  # how many of them were handed out
@@ -919,15 +924,18 @@ class V1ContactPager(_Pager):
 
     def __init__(
         self,
-        call: Call[Any],
+        list_v1: Fetch,
+        list_v2: Fetch,
         *,
+        scrub: Callable[[str], str] = mask,
         since: datetime | str | None = None,
         max_items: int | None = None,
         resume: V1Position | Mapping[str, Any] | str | None = None,
         page_size: int = V1_PAGE_SIZE,
     ) -> None:
-        super().__init__(_max_items(max_items))
-        self._call = call
+        super().__init__(_max_items(max_items), scrub)
+        self._list_v1 = list_v1
+        self._list_v2 = list_v2
         since_text = _since_text(since)
         if resume is not None:
             pos: V1Position = _resumed(resume, V1Position, since_text)
@@ -980,7 +988,7 @@ class V1ContactPager(_Pager):
         if pos.tie is not None:
             return await self._fetch_tie(pos)
         body = {} if pos.cursor is None else {"date": pos.cursor}
-        page = await self._read(Request("POST", self._path, Safety.READ, body))
+        page = await self._read(self._list_v1, body)
         if page is None:
             return None
         step = v1_step(pos, page, self._since)
@@ -994,11 +1002,11 @@ class V1ContactPager(_Pager):
         self._next_pos = step.next
         return step.keep
 
-    async def _read(self, request: Request) -> list[RawContact] | None:
+    async def _read(self, fetch: Fetch, body: dict[str, Any]) -> list[RawContact] | None:
         """One request of the walk: its page, or ``None`` if the walk was closed meanwhile (by
         ``aclose()`` from another task): then the walk stays where it was, nothing is handed
         out and no further request goes."""
-        page = await self._call(request, _raw_page)
+        page: list[RawContact] = await fetch(body, _raw_page)
         return None if self._closed else page
 
     async def _fetch_tie(self, pos: V1Position) -> list[RawContact] | None:
@@ -1011,21 +1019,18 @@ class V1ContactPager(_Pager):
             # says (if it is in the group, the list runs oldest-first, or it is all one group).
             # (After a cursor, a page of one time is enough to tell, see v1_step.)
             body = {"limit": 1, "page": 0, "ascending": True}
-            oldest = await self._read(Request("POST", V2_LIST, Safety.READ, body))
+            oldest = await self._read(self._list_v2, body)
             if oldest is None:
                 return None
             descending = bool(oldest) and _parse(_updated(oldest[0])) < _parse(pos.tie or "")
             pos = self._next_pos = attrs.evolve(pos, descending=descending)
-        request = Request("POST", V2_LIST, Safety.READ, tie_request(pos))
-        data = await self._read(request)
+        data = await self._read(self._list_v2, tie_request(pos))
         if data is None:
             return None
         recheck = None
         if pos.tie_prev and pos.tie_page:
             # After the page: a list that moved up before or while it was read shows here.
-            recheck = await self._read(
-                Request("POST", V2_LIST, Safety.READ, tie_check_request(pos))
-            )
+            recheck = await self._read(self._list_v2, tie_check_request(pos))
             if recheck is None:
                 return None
         step = v1_tie_step(pos, data, self._since, recheck)
@@ -1065,8 +1070,9 @@ class V2ContactPager(_Pager):
 
     def __init__(
         self,
-        call: Call[Any],
+        list_v2: Fetch,
         *,
+        scrub: Callable[[str], str] = mask,
         since: datetime | str | None = None,
         page_size: int = 100,
         ascending: bool = True,
@@ -1074,8 +1080,8 @@ class V2ContactPager(_Pager):
         prefetch: int = 2,
         resume: V2Position | Mapping[str, Any] | str | None = None,
     ) -> None:
-        super().__init__(_max_items(max_items))
-        self._call = call
+        super().__init__(_max_items(max_items), scrub)
+        self._list = list_v2
         self._prefetch = check.bounded_int(prefetch, "prefetch", 0, MAX_PREFETCH)
         since_text = _since_text(since)
         if resume is not None:
@@ -1112,12 +1118,12 @@ class V2ContactPager(_Pager):
             pos = self._pos
             self._last_page = pos.page + (pos.skip + self._left - 1) // pos.page_size
 
-    def _request(self, page: int) -> Request:
+    def _body(self, page: int) -> dict[str, Any]:
         pos = self._pos
         body: dict[str, Any] = {"limit": pos.page_size, "page": page, "ascending": pos.ascending}
         if pos.since is not None:
             body["date"] = pos.since
-        return Request("POST", self._path, Safety.READ, body)
+        return body
 
     def _schedule(self, ahead: int) -> None:
         """Keep ``ahead`` pages requested, within what the walk can need."""
@@ -1125,7 +1131,7 @@ class V2ContactPager(_Pager):
             page = self._next_page
             if self._last_page is not None and page > self._last_page:
                 return
-            task = asyncio.ensure_future(self._call(self._request(page), _object_page))
+            task = asyncio.ensure_future(self._list(self._body(page), _object_page))
             task.add_done_callback(_retrieve)
             self._tasks.append(task)
             self._next_page = page + 1

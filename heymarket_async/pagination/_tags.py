@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from heymarket_async._convert import raw_tags, structure_tag
-from heymarket_async._sansio import Call, Request, Safety
 from heymarket_async.models import Tag
+from heymarket_async.pagination._contacts import Fetch
 
 Entry = tuple[Tag, str | None]
 
@@ -43,8 +43,8 @@ class TagPager:
     ends after those it got. ``pages()`` yields the tags a page at a time.
     """
 
-    def __init__(self, call: Call[Any]) -> None:
-        self._call = call
+    def __init__(self, list_tags: Fetch) -> None:
+        self._list = list_tags
 
     def __aiter__(self) -> AsyncIterator[Tag]:
         return self._tags()
@@ -61,9 +61,7 @@ class TagPager:
         seen: set[int] = set()
         while True:
             body = {} if cursor is None else {"date": cursor}
-            page: list[Entry] = await self._call(
-                Request("POST", "/v1/tags", Safety.READ, body), _page
-            )
+            page: list[Entry] = await self._list(body, _page)
             learned = False
             if cursor is not None and page:
                 if page[0][1] == cursor:

@@ -16,6 +16,7 @@ emulator as a server of its own.
 
 from ._clock import FakeClock
 from ._faults import ROUTES, Fault, FaultKind, FaultRule, Faults
+from ._mock import MockTransport, install_clock
 from ._server import ContactsView, FakeHeymarket, RecordedRequest
 
 __all__ = [
@@ -27,5 +28,7 @@ __all__ = [
     "FaultKind",
     "FaultRule",
     "Faults",
+    "MockTransport",
     "RecordedRequest",
+    "install_clock",
 ]

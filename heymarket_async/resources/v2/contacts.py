@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from . import _validate as check
-from ._bulk import (
+from heymarket_async import _validate as check
+from heymarket_async._bulk import (
     DEFAULT_BATCH_SIZE,
     Answer,
     contact_keys,
@@ -15,61 +15,80 @@ from ._bulk import (
     run_batches,
     upsert_answer,
 )
-from ._convert import structure, structure_channels, structure_contact, structure_contacts
-from ._sansio import Request, Safety
-from ._v1 import CustomValues, Tags, _ignore
-from .errors import InvalidRequestError
-from .models import UNSET, BulkResult, Contact, ContactChannel, ContactRef, UnsetType
-from .pagination import V2ContactPager, V2Position
+from heymarket_async._convert import (
+    structure,
+    structure_channels,
+    structure_contact,
+    structure_contacts,
+)
+from heymarket_async._params import contact_fields_signature, given_fields
+from heymarket_async._sansio import Endpoint, Request, Safety
+from heymarket_async.errors import InvalidRequestError
+from heymarket_async.models import BulkResult, Contact, ContactChannel, ContactRef
+from heymarket_async.pagination import V2ContactPager, V2Position
+from heymarket_async.resources._base import Resource, ignore
 
 if TYPE_CHECKING:
-    from ._client import HeymarketClient
+    from typing_extensions import Unpack
+
+    from heymarket_async._params import ContactFields
 
 #: A channel given as a ContactChannel or a ``(channel_type, channel_id)`` pair.
 ChannelInput = ContactChannel | tuple[str, str]
 
+GET = Endpoint("GET", "/v2/contact/{id}", Safety.READ)
+CREATE = Endpoint("POST", "/v2/contact", Safety.ONCE, effect="contact may have been created")
+UPDATE = Endpoint("PUT", "/v2/contact/{id}", Safety.IDEMPOTENT)
+DELETE = Endpoint("DELETE", "/v2/contact/{id}", Safety.IDEMPOTENT, gone_is_done=True)
+LIST = Endpoint("POST", "/v2/contacts/list", Safety.READ)
+SEARCH = Endpoint("POST", "/v2/contacts/search", Safety.READ)
+#: Not repeated after an answer that may follow a write, like a create.
+ADD_CHANNEL = Endpoint(
+    "POST", "/v2/contact/{id}/channel", Safety.ONCE, effect="channel may have been added"
+)
+UPDATE_CHANNEL = Endpoint("PUT", "/v2/contact/{id}/channel", Safety.IDEMPOTENT)
+# Bulk writes go again only when they provably never arrived, a delete too: a repeat would
+# report the contacts it deleted as not found.
+UPSERT = Endpoint(
+    "POST", "/v2/contacts", Safety.ONCE, effect="contacts may have been created or updated"
+)
+DELETE_MANY = Endpoint(
+    "DELETE",
+    "/v2/contacts",
+    Safety.ONCE,
+    effect="contacts may have been deleted",
+    gone_is_done=True,
+)
 
-class V2Contacts:
+
+def _ref(data: Any) -> ContactRef:
+    return structure(data, ContactRef)
+
+
+class V2Contacts(Resource):
     """The v2 contact endpoints. Reached as ``client.v2``; ids are UUIDs, never v1 ints."""
-
-    def __init__(self, client: HeymarketClient) -> None:
-        self._client = client
-        self._call = client._call
 
     async def get_contact(self, contact_uuid: str) -> Contact:
         """The contact with this UUID (``GET /v2/contact/{uuid}``); :class:`NotFoundError` if none.
 
         Passing a v1 integer id raises :class:`InvalidRequestError` before anything is sent.
         """
-        path = f"/v2/contact/{check.contact_uuid(contact_uuid)}"
-        return await self._call(Request("GET", path, Safety.READ), structure_contact)
+        request = GET.request(id=check.contact_uuid(contact_uuid))
+        return await self._call(request, structure_contact)
 
+    @contact_fields_signature
     async def create_contact(
-        self,
-        channels: Iterable[ChannelInput],
-        *,
-        first: str | None | UnsetType = UNSET,
-        last: str | None | UnsetType = UNSET,
-        display_name: str | None | UnsetType = UNSET,
-        email: str | None | UnsetType = UNSET,
-        custom: CustomValues | None | UnsetType = UNSET,
-        avatar: str | None | UnsetType = UNSET,
-        assignee_id: int | None | UnsetType = UNSET,
-        tags: Tags | None | UnsetType = UNSET,
-        is_opted_out: bool | None | UnsetType = UNSET,
+        self, channels: Iterable[ChannelInput], **fields: Unpack[ContactFields]
     ) -> ContactRef:
         """Create a contact from one or more channels (``POST /v2/contact``).
 
         ``channels``: ``[("phone", "15105553344"), ("email", "a@example.com")]`` or
         :class:`ContactChannel` objects; phone channels are normalized. Never sent twice (see
-        ``HeymarketClient.create_contact``).
+        ``HeymarketClient.create_contact``). The fields are those of :class:`ContactFields`.
         """
         body: dict[str, Any] = {"contact_channels": check.channels(channels)}
-        body.update(check.contact_body(check.contact_fields(locals())))
-        return await self._call(
-            Request("POST", "/v2/contact", Safety.CREATE, body),
-            lambda data: structure(data, ContactRef),
-        )
+        body.update(check.contact_body(given_fields("create_contact", fields)))
+        return await self._call(CREATE.request(json=body), _ref)
 
     async def list_contacts(
         self,
@@ -92,9 +111,7 @@ class V2Contacts:
         }
         if since is not None:
             body["date"] = check.timestamp(since, "since")
-        return await self._call(
-            Request("POST", "/v2/contacts/list", Safety.READ, body), structure_contacts
-        )
+        return await self._call(LIST.request(json=body), structure_contacts)
 
     def iter_contacts(
         self,
@@ -115,8 +132,9 @@ class V2Contacts:
         ``ascending``. See :class:`V2ContactPager`. Nothing is sent until the first contact is
         asked for; arguments are checked here (:class:`InvalidRequestError`).
         """
-        pager = V2ContactPager(
-            self._call,
+        return V2ContactPager(
+            self._fetch(LIST),
+            scrub=self._pipeline.scrub_text,
             since=since,
             page_size=page_size,
             ascending=ascending,
@@ -124,8 +142,6 @@ class V2Contacts:
             prefetch=prefetch,
             resume=resume,
         )
-        pager._scrub = self._client._scrub_text
-        return pager
 
     async def search_contacts(self, *values: str, channel_type: str | None = None) -> list[Contact]:
         """The contacts reached by any of these phone numbers or email addresses.
@@ -139,10 +155,8 @@ class V2Contacts:
         if channel_type is not None:
             group["channel_type"] = check.channel_type(channel_type)
         group["channel_ids"] = check.search_values(values, channel_type)
-        return await self._call(
-            Request("POST", "/v2/contacts/search", Safety.READ, {"contact_channels": [group]}),
-            structure_contacts,
-        )
+        request = SEARCH.request(json={"contact_channels": [group]})
+        return await self._call(request, structure_contacts)
 
     async def add_channel(
         self, contact_uuid: str, channel_type: str, channel_id: str
@@ -151,38 +165,25 @@ class V2Contacts:
 
         Not repeated after an answer that may follow a write, like a create.
         """
-        request = _channel_request("POST", Safety.CREATE, contact_uuid, channel_type, channel_id)
+        request = _channel_request(ADD_CHANNEL, contact_uuid, channel_type, channel_id)
         return await self._call(request, structure_channels)
 
-    async def update_contact(
-        self,
-        contact_uuid: str,
-        *,
-        first: str | None | UnsetType = UNSET,
-        last: str | None | UnsetType = UNSET,
-        display_name: str | None | UnsetType = UNSET,
-        email: str | None | UnsetType = UNSET,
-        custom: CustomValues | None | UnsetType = UNSET,
-        avatar: str | None | UnsetType = UNSET,
-        assignee_id: int | None | UnsetType = UNSET,
-        tags: Tags | None | UnsetType = UNSET,
-        is_opted_out: bool | None | UnsetType = UNSET,
-    ) -> Contact:
+    @contact_fields_signature
+    async def update_contact(self, contact_uuid: str, **fields: Unpack[ContactFields]) -> Contact:
         """Update a contact by UUID (``PUT /v2/contact/{uuid}``) and return the whole contact.
 
         Only the fields given are sent; channels are changed with :meth:`add_channel` and
         :meth:`update_channel`. Retried like any idempotent write.
         """
-        path = f"/v2/contact/{check.contact_uuid(contact_uuid)}"
-        body = check.contact_body(check.contact_fields(locals()))
+        uuid = check.contact_uuid(contact_uuid)
+        body = check.contact_body(given_fields("update_contact", fields))
         if not body:
             raise InvalidRequestError("fields", "give at least one field to update")
-        return await self._call(Request("PUT", path, Safety.IDEMPOTENT, body), structure_contact)
+        return await self._call(UPDATE.request(id=uuid, json=body), structure_contact)
 
     async def delete_contact(self, contact_uuid: str) -> None:
         """Delete a contact by UUID (``DELETE /v2/contact/{uuid}``)."""
-        path = f"/v2/contact/{check.contact_uuid(contact_uuid)}"
-        await self._call(Request("DELETE", path, Safety.IDEMPOTENT), _ignore)
+        await self._call(DELETE.request(id=check.contact_uuid(contact_uuid)), ignore)
 
     async def update_channel(
         self, contact_uuid: str, channel_type: str, channel_id: str
@@ -192,7 +193,7 @@ class V2Contacts:
         Sends ``{"channel_type", "channel_id"}`` like :meth:`add_channel` and returns the
         contact's channels. Retried like an idempotent write.
         """
-        request = _channel_request("PUT", Safety.IDEMPOTENT, contact_uuid, channel_type, channel_id)
+        request = _channel_request(UPDATE_CHANNEL, contact_uuid, channel_type, channel_id)
         return await self._call(request, structure_channels)
 
     async def upsert_contacts(
@@ -217,7 +218,7 @@ class V2Contacts:
         """
         items = check.items(contacts, "contacts")
         bodies = check.v2_bulk_contacts(items)
-        return await self._in_batches("POST", items, bodies, batch_size, upsert_answer)
+        return await self._in_batches(UPSERT, items, bodies, batch_size, upsert_answer)
 
     async def delete_contacts(
         self, contact_uuids: Iterable[str], *, batch_size: int = DEFAULT_BATCH_SIZE
@@ -231,41 +232,38 @@ class V2Contacts:
         """
         items = check.items(contact_uuids, "contact_uuids")
         uuids = check.contact_uuids(items)
-        return await self._in_batches("DELETE", items, uuids, batch_size, failures_answer)
+        return await self._in_batches(DELETE_MANY, items, uuids, batch_size, failures_answer)
 
     async def _in_batches(
         self,
-        method: str,
+        endpoint: Endpoint,
         items: list[Any],
         bodies: list[Any],
         batch_size: int,
         answer: Callable[[Any], Answer],
     ) -> BulkResult[Any]:
-        """Send ``bodies`` to ``/v2/contacts`` as ``{"contacts": [...]}`` batches; see
+        """Send ``bodies`` to ``endpoint`` as ``{"contacts": [...]}`` batches; see
         :func:`run_batches`. Items are matched to the answer by UUID or channel."""
         size = check.batch_size(batch_size)
 
         async def send(batch: list[Any]) -> Answer:
-            # CREATE: a batch is retried only when it provably never arrived, for a delete too
-            # (a repeat would report the contacts it deleted as not found).
-            request = Request(method, "/v2/contacts", Safety.CREATE, {"contacts": batch})
-            return await self._call(request, answer)
+            return await self._call(endpoint.request(json={"contacts": batch}), answer)
 
         return await run_batches(
             items,
             bodies,
             batch_size=size,
-            workers=self._client._max_concurrency,
+            workers=self._pipeline.cap.size,
             send=send,
             keys=contact_keys,
         )
 
 
 def _channel_request(
-    method: str, safety: Safety, contact_uuid: str, channel_type: str, channel_id: str
+    endpoint: Endpoint, contact_uuid: str, channel_type: str, channel_id: str
 ) -> Request:
     """``{"channel_type", "channel_id"}`` to ``/v2/contact/{uuid}/channel``, checked."""
-    path = f"/v2/contact/{check.contact_uuid(contact_uuid)}/channel"
+    uuid = check.contact_uuid(contact_uuid)
     kind = check.channel_type(channel_type)
     body = {"channel_type": kind, "channel_id": check.channel_id(kind, channel_id)}
-    return Request(method, path, safety, body)
+    return endpoint.request(id=uuid, json=body)

@@ -1,0 +1,498 @@
+"""The request pipeline: one attempt loop with its deadline, retries, rate limit, hooks and logs.
+
+A resource method builds a :class:`Request` from its :class:`Endpoint`; :meth:`Pipeline.call`
+sends it through the transport as often as the endpoint's :class:`Safety` and the
+:class:`RetryPolicy` allow, and parses the decoded body. The pipeline knows no paths: what it
+must know about an operation is on its endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, Final, TypeVar
+
+import attrs
+
+from ._auth import Credentials
+from ._convert import StructureError
+from ._hooks import Hooks, RequestEvent
+from ._loops import CLOSED, LoopBinding
+from ._ratelimit import RateLimiter
+from ._redact import mask, mask_data
+from ._retry import RetryPolicy, may_have_written, plan_retry
+from ._sansio import (
+    Request,
+    Safety,
+    TransportRequest,
+    TransportResponse,
+    body_text,
+    decode_response,
+    json_dumps,
+)
+from ._transport import USER_AGENT, Transport
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    ClientClosedError,
+    HeymarketError,
+    InvalidRequestError,
+    InvalidResponseError,
+    NotFoundError,
+    RateLimitError,
+    TransportError,
+)
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+
+logger: Final = logging.getLogger("heymarket_async")
+# What the logging HOWTO asks of a library: no handler but a NullHandler, so that an app that
+# never configured logging does not get the retry WARNINGs on stderr from logging's last-resort
+# handler. An app that configures logging sees them as before.
+logger.addHandler(logging.NullHandler())
+
+
+@attrs.frozen(eq=False, repr=False)
+class Pipeline:
+    """What sends a client's requests. A ``with_options`` view is an :func:`attrs.evolve` of it
+    with another ``timeout`` or ``retry``, sharing the transport, the concurrency slots, the
+    rate limiter and the closing state."""
+
+    credentials: Credentials
+    base_url: str
+    transport: Transport
+    #: Whether ``close()`` closes the transport (the client made it).
+    owns_transport: bool
+    timeout: float | None
+    retry: RetryPolicy
+    cap: ConcurrencyCap
+    closing: Closing
+    limiter: RateLimiter | None = None
+    hooks: Hooks | None = None
+    log_pii: bool = False
+    #: The monotonic clock and the sleep of every wait: a test gives fake ones
+    #: (``heymarket_async.testing.install_clock``), so that no test waits on a real backoff.
+    clock: Callable[[], float] = time.monotonic
+    sleep: Sleep = asyncio.sleep
+
+    secrets: _Secrets = attrs.field(
+        init=False, default=attrs.Factory(lambda self: _Secrets(self.credentials), takes_self=True)
+    )
+
+    def deadline(self) -> float | None:
+        """When a call started now must be over: ``timeout`` from now, or never."""
+        return None if self.timeout is None else self.clock() + self.timeout
+
+    def scrub_text(self, text: str) -> str:
+        """``text`` as errors show it: no secret, and no phone or email unless ``log_pii``."""
+        return mask(text, self.credentials.secrets(), keep_pii=self.log_pii)
+
+    # call() runs once per page of a million-contact export: the success path allocates only
+    # what the request needs, formats log lines only when they are enabled, and skips the
+    # limiter and hooks when there are none.
+
+    async def call(
+        self, request: Request, parse: Callable[[Any], T], deadline: float | None = None
+    ) -> T:
+        """Send ``request`` (with retries as its safety allows) and parse the decoded body.
+
+        ``deadline`` (on :attr:`clock`) is for a call made of several requests, which share it;
+        by default the request has ``timeout`` of its own. The error finally raised has
+        ``attempts`` set, and the earlier failures as notes.
+        """
+        target = self.base_url + request.path
+        if request.query:
+            target += "?" + "&".join(f"{k}={v}" for k, v in request.query.items())
+        body = self._encode(request) if request.has_body else None
+        if deadline is None:
+            deadline = self.deadline()
+        failures: list[str] = []
+        response, data, attempts = await self._attempts(request, target, body, deadline, failures)
+        try:
+            return parse(data)
+        except (StructureError, KeyError, TypeError, ValueError) as exc:
+            error = InvalidResponseError(
+                f"unexpected response shape: {self.scrub_text(str(exc))}",
+                status=response.status,
+                method=request.method,
+                url=target,
+                request_id=response.request_id,
+                text=body_text(response.body, self.secrets),
+            )
+            self._scrub(error)
+            self._finish(error, request, attempts, failures, None)
+            raise error from exc
+
+    async def _attempts(
+        self,
+        request: Request,
+        target: str,
+        body: bytes | None,
+        deadline: float | None,
+        failures: list[str],
+    ) -> tuple[TransportResponse, Any, int]:
+        """Attempt until one succeeds or a failure is final: the answer, its decoded body and
+        how many attempts it took."""
+        policy = self.retry
+        attempt = 0
+        applied = False  # whether a failed attempt may have been applied
+        while True:
+            attempt += 1
+            try:
+                response = await self._send(request, target, body, deadline, attempt, policy)
+                data = decode_response(
+                    response, request.method, target, self.secrets, keep_pii=self.log_pii
+                )
+                return response, data, attempt
+            except _DeadlineReached as stop:
+                # Out of time before this attempt was sent: final, whatever the policy says.
+                late = self._deadline_error(request, stop.waiting)
+                self._finish(late, request, attempt - 1, failures, None)
+                raise late from None
+            except HeymarketError as exc:
+                if applied and request.endpoint.gone_is_done and isinstance(exc, NotFoundError):
+                    # An earlier attempt may have deleted it: what was asked for is done.
+                    return response, None, attempt
+                wait = self._retry_wait(exc, request, policy, attempt, deadline, failures)
+                applied = applied or may_have_written(exc)
+                failures.append(f"attempt {attempt}: {exc}")
+                await self.closing.sleep(self.sleep, wait)
+
+    def _retry_wait(
+        self,
+        exc: HeymarketError,
+        request: Request,
+        policy: RetryPolicy,
+        attempt: int,
+        deadline: float | None,
+        failures: list[str],
+    ) -> float:
+        """The wait before retrying after ``exc``; raises ``exc`` when it is final."""
+        self._scrub(exc)
+        wait, why = plan_retry(exc, request.safety, policy, attempt)
+        if wait is not None and deadline is not None and self.clock() + wait >= deadline:
+            wait = None
+            why = f"not retried: the next attempt would start after the {self.timeout:g} s deadline"
+        if self.limiter is not None and isinstance(exc, RateLimitError):
+            # A 429 holds back every task of the client: for its Retry-After, or the backoff.
+            seconds = exc.retry_after if exc.retry_after is not None else wait
+            if seconds:
+                self.limiter.pause(self.clock(), min(seconds, policy.max_retry_after))
+        if wait is None:
+            self._finish(exc, request, attempt, failures, why)
+            raise exc
+        if logger.isEnabledFor(logging.WARNING):
+            logger.warning(
+                "retrying %s %s in %.2f s (attempt %d of %d failed: %s)",
+                request.method,
+                request.path,
+                wait,
+                attempt,
+                policy.max_retries + 1,
+                exc,
+            )
+        hooks = self.hooks
+        if hooks is not None and hooks.on_retry is not None:
+            hooks.on_retry(_event(request, attempt, error=exc, wait=wait))
+        return wait
+
+    def _encode(self, request: Request) -> bytes:
+        """The JSON of a request's body; what no encoder can write is bad input, not sent.
+
+        Validation already refuses such values (a lone surrogate, an int past 64 bits); this
+        keeps a bare TypeError or UnicodeEncodeError of the encoder from reaching the caller
+        should anything slip past it.
+        """
+        try:
+            return json_dumps(request.json)
+        except (TypeError, ValueError) as exc:  # orjson's JSONEncodeError is a TypeError
+            reason = self.scrub_text(str(exc))
+            raise InvalidRequestError(
+                "body", f"cannot be encoded as JSON, so nothing was sent: {reason}"
+            ) from exc
+
+    def _scrub(self, exc: HeymarketError) -> None:
+        """Take every secret and JWT out of an error's text, whatever put it there.
+
+        Server answers are already masked as they are read (message, text, every string of
+        the body); this also covers transport messages and errors made anywhere else.
+        """
+        secrets = self.credentials.secrets()
+        if exc.args and isinstance(exc.args[0], str):
+            line = mask(exc.args[0], secrets, keep_pii=True)
+            if line != exc.args[0]:
+                exc.args = (line, *exc.args[1:])
+        for name in ("message", "text"):
+            value = getattr(exc, name, None)
+            if isinstance(value, str):
+                setattr(exc, name, mask(value, secrets, keep_pii=True))
+        if isinstance(exc, APIError) and exc.body is not None:
+            exc.body = mask_data(exc.body, secrets, keep_pii=True)
+
+    def _finish(
+        self,
+        exc: HeymarketError,
+        request: Request,
+        attempts: int,
+        failures: list[str],
+        why: str | None,
+    ) -> None:
+        """Make ``exc`` tell the whole story: attempts, earlier failures, a possible write."""
+        if isinstance(exc, (APIError, TransportError, InvalidResponseError)):
+            exc.attempts = attempts
+        for note in failures:
+            _add_note(exc, note)
+        if why is not None:
+            _add_note(exc, why)
+        if request.safety is Safety.ONCE and may_have_written(exc):
+            what = request.endpoint.effect or "write may have been applied"
+            _add_note(exc, f"not retried: the {what}; check before trying again")
+            exc.args = (f"{exc.args[0]} (the write may have been applied)", *exc.args[1:])
+
+    async def _send(
+        self,
+        request: Request,
+        target: str,
+        body: bytes | None,
+        deadline: float | None,
+        attempt: int,
+        policy: RetryPolicy,
+    ) -> TransportResponse:
+        """One attempt inside a concurrency slot and a rate-limit turn, timed against the
+        deadline and the policy's ``attempt_timeout``."""
+        if self.closing.closed:
+            raise ClientClosedError(CLOSED)
+        clock = self.clock
+        hooks = self.hooks
+        queued_at = clock() if hooks is not None else 0.0
+        slots = self.cap.slots()
+        await self._acquire_slot(slots, deadline)
+        try:
+            started = await self._wait_turn(deadline)
+            timeout = policy.attempt_timeout
+            if deadline is not None:
+                left = deadline - started
+                if left <= 0:
+                    raise _DeadlineReached("")
+                if timeout is None or left < timeout:
+                    timeout = left
+            wire = TransportRequest(request.method, target, self._headers(body), body, timeout)
+            if hooks is not None and hooks.on_request is not None:
+                hooks.on_request(_event(request, attempt, queued=started - queued_at))
+            try:
+                response = await self._transport_send(wire)
+            except TransportError as exc:
+                self._answered(request, attempt, clock() - started, error=exc)
+                raise
+        finally:
+            slots.release()
+        self._answered(request, attempt, clock() - started, response=response)
+        return response
+
+    async def _wait_turn(self, deadline: float | None) -> float:
+        """Wait for the rate limiter's turn, if there is a limiter; the time it came."""
+        limiter = self.limiter
+        if limiter is not None and not await limiter.wait_turn(
+            self.clock, self.closing.sleeper(self.sleep), deadline
+        ):
+            if self.closing.closed:
+                raise ClientClosedError(CLOSED)
+            raise _DeadlineReached("waiting for the rate limit")
+        return self.clock()
+
+    def _headers(self, body: bytes | None) -> dict[str, str]:
+        headers = {
+            "Authorization": self.credentials.authorization(),
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+        }
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        return headers
+
+    async def _transport_send(self, wire: TransportRequest) -> TransportResponse:
+        """The transport's answer; what a transport of the user's raises that is not ours
+        becomes an :class:`APIConnectionError` (no foreign exception escapes)."""
+        try:
+            return await self.transport.handle_async_request(wire)
+        except (HeymarketError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            reason = self.scrub_text(f"{type(exc).__name__}: {exc}")
+            raise APIConnectionError(
+                f"the transport failed: {reason}", method=wire.method, url=wire.url
+            ) from exc
+
+    def _answered(
+        self,
+        request: Request,
+        attempt: int,
+        elapsed: float,
+        *,
+        response: TransportResponse | None = None,
+        error: TransportError | None = None,
+    ) -> None:
+        """Log (at DEBUG) and pass to ``on_response`` how an attempt ended: the ``response``,
+        or the transport ``error`` that came instead of one."""
+        if logger.isEnabledFor(logging.DEBUG):
+            if response is None:
+                logger.debug(
+                    "%s %s -> %s after %.1f ms (attempt %d)",
+                    request.method,
+                    request.path,
+                    type(error).__name__,
+                    elapsed * 1000,
+                    attempt,
+                )
+            else:
+                logger.debug(
+                    "%s %s -> %d in %.1f ms (request id %s, attempt %d)",
+                    request.method,
+                    request.path,
+                    response.status,
+                    elapsed * 1000,
+                    response.request_id,
+                    attempt,
+                )
+        hooks = self.hooks
+        if hooks is not None and hooks.on_response is not None:
+            hooks.on_response(
+                _event(
+                    request,
+                    attempt,
+                    status=None if response is None else response.status,
+                    elapsed=elapsed,
+                    request_id=None if response is None else response.request_id,
+                    error=error,
+                )
+            )
+
+    async def _acquire_slot(self, slots: asyncio.Semaphore, deadline: float | None) -> None:
+        if deadline is None or not slots.locked():
+            await slots.acquire()
+            return
+        # Not asyncio.wait_for: before Python 3.12 it returns a slot granted in the same step as
+        # a cancellation and swallows the cancellation, so a cancelled create was still sent.
+        acquire = asyncio.ensure_future(slots.acquire())
+        try:
+            await asyncio.wait((acquire,), timeout=deadline - self.clock())
+        except BaseException:
+            _give_back(acquire, slots)
+            raise
+        if not acquire.done():
+            _give_back(acquire, slots)
+            raise _DeadlineReached("waiting for a concurrency slot")
+        acquire.result()  # one that failed raises here, rather than go on without a slot
+
+    def _deadline_error(self, request: Request, waiting: str = "") -> APITimeoutError:
+        where = f" {waiting}" if waiting else ""
+        return APITimeoutError(
+            f"the {self.timeout:g} s deadline passed{where}",
+            method=request.method,
+            url=self.base_url + request.path,
+            maybe_applied=False,
+        )
+
+
+def _event(request: Request, attempt: int, **fields: Any) -> RequestEvent:
+    return RequestEvent(
+        method=request.method,
+        path=request.path,
+        route=request.endpoint.route,
+        attempt=attempt,
+        **fields,
+    )
+
+
+class _DeadlineReached(Exception):
+    """The call's deadline came before an attempt could be sent (never leaves the pipeline)."""
+
+    def __init__(self, waiting: str) -> None:
+        self.waiting = waiting
+
+
+class Closing:
+    """Whether the client is closed, and ending its waits (a retry's sleep, a rate-limit turn)
+    when it closes. Shared by the client's :meth:`with_options` views."""
+
+    __slots__ = ("_woken", "closed")
+
+    def __init__(self) -> None:
+        self.closed = False
+        self._woken: set[asyncio.Future[None]] = set()
+
+    async def sleep(self, sleep: Sleep, seconds: float) -> None:
+        """``sleep(seconds)``, or :class:`ClientClosedError` as soon as the client closes."""
+        woken = asyncio.get_running_loop().create_future()
+        self._woken.add(woken)
+        nap = asyncio.ensure_future(sleep(seconds))
+        try:
+            await asyncio.wait((nap, woken), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._woken.discard(woken)
+            if not nap.done() and not nap.get_loop().is_closed():
+                nap.cancel()
+        if woken.done():
+            raise ClientClosedError(CLOSED)
+        nap.result()
+
+    def sleeper(self, sleep: Sleep) -> Sleep:
+        """``sleep``, ended by :meth:`wake`."""
+        return functools.partial(self.sleep, sleep)
+
+    def wake(self) -> None:
+        for woken in self._woken:
+            # (A wait of an event loop that is closed already will never resume.)
+            if not woken.done() and not woken.get_loop().is_closed():
+                woken.set_result(None)
+
+
+class ConcurrencyCap:
+    """The ``max_concurrency`` slots of a client, shared by its :meth:`with_options` views; an
+    ``asyncio.Semaphore`` belongs to one loop, so they are made again in a new one."""
+
+    __slots__ = ("_binding", "_slots", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._binding = LoopBinding()
+        self._slots = asyncio.Semaphore(size)
+
+    def slots(self) -> asyncio.Semaphore:
+        if self._binding.moved():
+            # Slots taken by tasks of a dead loop would never be given back.
+            self._slots = asyncio.Semaphore(self.size)
+        return self._slots
+
+
+class _Secrets:
+    """The credentials' secrets, read only when an error message is made (never on success)."""
+
+    __slots__ = ("_credentials",)
+
+    def __init__(self, credentials: Credentials) -> None:
+        self._credentials = credentials
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._credentials.secrets())
+
+
+def _give_back(acquire: asyncio.Future[Any], slots: asyncio.Semaphore) -> None:
+    """Undo a slot acquisition that is no longer wanted, whether or not it was granted yet."""
+    if not acquire.done():
+        acquire.cancel()  # Semaphore.acquire returns a slot granted meanwhile when cancelled
+    elif not acquire.cancelled() and acquire.exception() is None:
+        slots.release()
+
+
+def _add_note(exc: BaseException, note: str) -> None:
+    if sys.version_info >= (3, 11):
+        exc.add_note(note)
+    else:  # pragma: no cover - Python 3.10
+        exc.__notes__ = [*getattr(exc, "__notes__", []), note]  # type: ignore[attr-defined]
