@@ -179,9 +179,18 @@ class V1Methods:
         :class:`V1Position`, its ``to_dict()`` or its ``to_json()``). Nothing is sent until the
         first contact is asked for. Arguments are checked here (:class:`InvalidRequestError`).
         """
-        pager = V1ContactPager(self._call, since=since, max_items=max_items, resume=resume)
-        pager._scrub = self._scrub_text
-        return pager
+        return V1ContactPager(
+            lambda body, parse: self._call(
+                Request("POST", "/v1/contacts", Safety.READ, body), parse
+            ),
+            lambda body, parse: self._call(
+                Request("POST", "/v2/contacts/list", Safety.READ, body), parse
+            ),
+            scrub=self._scrub_text,
+            since=since,
+            max_items=max_items,
+            resume=resume,
+        )
 
     async def count_contacts(self, *, since: datetime | str | None = None) -> int:
         """How many contacts the team has (``POST /v1/contacts/count``).
@@ -322,7 +331,9 @@ class V1Methods:
         See :class:`TagPager` for how the cursor is followed; nothing is sent until the first
         tag is asked for.
         """
-        return TagPager(self._call)
+        return TagPager(
+            lambda body, parse: self._call(Request("POST", "/v1/tags", Safety.READ, body), parse)
+        )
 
     # -- a safe partial update -------------------------------------------------------------
 

@@ -115,8 +115,11 @@ class V2Contacts:
         ``ascending``. See :class:`V2ContactPager`. Nothing is sent until the first contact is
         asked for; arguments are checked here (:class:`InvalidRequestError`).
         """
-        pager = V2ContactPager(
-            self._call,
+        return V2ContactPager(
+            lambda body, parse: self._call(
+                Request("POST", "/v2/contacts/list", Safety.READ, body), parse
+            ),
+            scrub=self._client._scrub_text,
             since=since,
             page_size=page_size,
             ascending=ascending,
@@ -124,8 +127,6 @@ class V2Contacts:
             prefetch=prefetch,
             resume=resume,
         )
-        pager._scrub = self._client._scrub_text
-        return pager
 
     async def search_contacts(self, *values: str, channel_type: str | None = None) -> list[Contact]:
         """The contacts reached by any of these phone numbers or email addresses.
