@@ -113,18 +113,22 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
         return V1Step(keep, nxt, new)
     if first == last:
         # A full page of one timestamp: a later cursor skips, an earlier one repeats.
-        tie = attrs.evolve(
-            pos,
-            **learned,
-            seen=merge_seen(pos.seen, page),
-            tie=last,
-            tie_page=0,
-            tie_skip=0,
-            tie_prev=None,
-            tie_excl=(),
-        )
-        return V1Step(keep, tie, new)
+        return V1Step(keep, _tie_found(pos, page, learned), new)
     return V1Step(keep, _next_cursor(pos, page, learned), new)
+
+
+def _tie_found(pos: V1Position, page: list[RawContact], learned: dict[str, Any]) -> V1Position:
+    """Where the walk goes after a full page of one time: the rest of that group, through v2."""
+    return attrs.evolve(
+        pos,
+        **learned,
+        seen=merge_seen(pos.seen, page),
+        tie=page[-1]["updated"],
+        tie_page=0,
+        tie_skip=0,
+        tie_prev=None,
+        tie_excl=(),
+    )
 
 
 def _past_resolved(pos: V1Position) -> V1Step:
