@@ -31,8 +31,11 @@ from heymarket_async import (
     V2ContactPager,
     V2Position,
 )
-from heymarket_async._sansio import Request, parse_timestamp
-from heymarket_async.pagination._contacts import _after, _raw_page, tie_request, v1_step
+from heymarket_async._sansio import parse_timestamp
+from heymarket_async.pagination._base import raw_page
+from heymarket_async.pagination._ties import tie_request
+from heymarket_async.pagination._v1_step import v1_step
+from heymarket_async.pagination._v2_pager import _after
 from heymarket_async.testing import FakeHeymarket, Fault
 from tests._paging import assert_exactly_once, collect, ids_of
 from tests._server import API_KEY, WireServer, json_reply
@@ -58,6 +61,10 @@ def contacts_from_ticks(ticks: list[int]) -> list[dict[str, Any]]:
 def ticks_with_ties(n: int, group: int) -> list[int]:
     """``n`` contacts in tie groups of ``group`` (the last group may be smaller)."""
     return [i // group for i in range(n)]
+
+
+V1_LIST = "/v1/contacts"
+V2_LIST = "/v2/contacts/list"
 
 
 class Model:
@@ -111,9 +118,17 @@ class Model:
         start = body["page"] * body["limit"]
         return [dict(c) for c in rows[start : start + body["limit"]]]
 
-    async def call(self, request: Request, parse: Callable[[Any], Any]) -> Any:
-        body = dict(request.json)
-        self.requests.append({"path": request.path, **body})
+    async def list_v1(self, body: dict[str, Any], parse: Callable[[Any], Any]) -> Any:
+        """The pagers' fetch for ``POST /v1/contacts``."""
+        return await self._answer(V1_LIST, body, parse)
+
+    async def list_v2(self, body: dict[str, Any], parse: Callable[[Any], Any]) -> Any:
+        """The pagers' fetch for ``POST /v2/contacts/list``."""
+        return await self._answer(V2_LIST, body, parse)
+
+    async def _answer(self, path: str, body: dict[str, Any], parse: Callable[[Any], Any]) -> Any:
+        body = dict(body)
+        self.requests.append({"path": path, **body})
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -123,10 +138,18 @@ class Model:
             error = self.fail(body)
             if error is not None:
                 raise error
-            data = self.v1(body) if request.path == "/v1/contacts" else self.v2(body)
+            data = self.v1(body) if path == V1_LIST else self.v2(body)
             return parse(data)
         finally:
             self.in_flight -= 1
+
+
+def v1_pager(model: Model, **kwargs: Any) -> V1ContactPager:
+    return V1ContactPager(model.list_v1, model.list_v2, **kwargs)
+
+
+def v2_pager(model: Model, **kwargs: Any) -> V2ContactPager:
+    return V2ContactPager(model.list_v2, **kwargs)
 
 
 def server_error() -> ServerError:
@@ -143,7 +166,7 @@ class TestV1WalksEveryContactOnce:
         model = Model(
             contacts_from_ticks(list(range(n))), descending=descending, inclusive=inclusive
         )
-        got = await ids_of(V1ContactPager(model.call))
+        got = await ids_of(v1_pager(model))
         assert_exactly_once(got, set(range(1, n + 1)))
 
     @pytest.mark.parametrize(("descending", "inclusive"), MODES)
@@ -157,7 +180,7 @@ class TestV1WalksEveryContactOnce:
             descending=descending,
             inclusive=inclusive,
         )
-        got = await ids_of(V1ContactPager(model.call))
+        got = await ids_of(v1_pager(model))
         assert_exactly_once(got, set(range(1, n + 1)))
 
     @pytest.mark.parametrize(("descending", "inclusive"), MODES)
@@ -168,7 +191,7 @@ class TestV1WalksEveryContactOnce:
         for c in contacts:  # a format that re-formatting a datetime would not reproduce
             c["updated"] = c["updated"].replace(".000Z", ".000000+00:00")
         model = Model(contacts, descending=descending, inclusive=inclusive)
-        await ids_of(V1ContactPager(model.call))
+        await ids_of(v1_pager(model))
         sent = [r["date"] for r in model.requests if "date" in r]
         assert sent
         assert all(s in {c["updated"] for c in contacts} for s in sent)
@@ -180,7 +203,7 @@ class TestV1WalksEveryContactOnce:
         model = Model(
             contacts_from_ticks(list(range(100))), descending=descending, inclusive=inclusive
         )
-        pager = V1ContactPager(model.call)
+        pager = v1_pager(model)
         await ids_of(pager)
         assert pager.position.inclusive is inclusive
         assert pager.position.descending is descending
@@ -223,7 +246,7 @@ class TestV1TieGroupLargerThanAPage:
         ticks = big_tie_ticks(before, group, after, descending)
         model = Model(contacts_from_ticks(ticks), descending=descending, inclusive=inclusive)
         model.v2_inclusive = v2_inclusive
-        got = await ids_of(V1ContactPager(model.call))
+        got = await ids_of(v1_pager(model))
         assert_exactly_once(got, set(range(1, len(ticks) + 1)))
         # The v2 read starts one second before the group and reads only as far as it goes.
         v2 = [r for r in model.requests if r["path"] == "/v2/contacts/list" and "date" in r]
@@ -242,14 +265,14 @@ class TestV1TieGroupLargerThanAPage:
         if descending:
             ticks = [-t for t in ticks]
         model = Model(contacts_from_ticks(ticks), descending=descending, inclusive=inclusive)
-        assert_exactly_once(await ids_of(V1ContactPager(model.call)), set(range(1, 179)))
+        assert_exactly_once(await ids_of(v1_pager(model)), set(range(1, 179)))
 
     @pytest.mark.parametrize(("descending", "inclusive"), MODES)
     async def test_since_with_a_big_group(self, descending: bool, inclusive: bool) -> None:
         ticks = list(range(20)) + [20] * 70 + list(range(21, 60))
         model = Model(contacts_from_ticks(ticks), descending=descending, inclusive=inclusive)
         for cut in (10, 19, 20, 21):
-            got = await ids_of(V1ContactPager(model.call, since=stamp(cut)))
+            got = await ids_of(v1_pager(model, since=stamp(cut)))
             assert_exactly_once(got, {i + 1 for i, t in enumerate(ticks) if t > cut})
 
     @pytest.mark.parametrize(("descending", "inclusive"), MODES)
@@ -264,7 +287,7 @@ class TestV1TieGroupLargerThanAPage:
         ]
         got: list[int] = []
         with pytest.raises(PaginationError) as info:
-            await collect(V1ContactPager(model.call), got)
+            await collect(v1_pager(model), got)
         tied = stamp(-3 if descending else 3)
         assert info.value.cursor == tied
         assert tied in str(info.value)
@@ -292,7 +315,7 @@ class TestV1TieGroupLargerThanAPage:
         model.v2 = by_second  # type: ignore[method-assign]
         got: list[int] = []
         with pytest.raises(PaginationError, match="order") as info:
-            await collect(V1ContactPager(model.call), got)
+            await collect(v1_pager(model), got)
         assert info.value.cursor == at(1500)
         assert len(got) == len(set(got))
 
@@ -303,7 +326,7 @@ class TestV1TieGroupLargerThanAPage:
             {k: v for k, v in c.items() if k != "id"} for c in plain_v2(body)
         ]
         with pytest.raises(PaginationError, match="without an id"):
-            await ids_of(V1ContactPager(model.call))
+            await ids_of(v1_pager(model))
 
     @pytest.mark.parametrize(("descending", "inclusive"), MODES)
     @pytest.mark.parametrize("crash_after", [5, 30, 31, 60, 129, 130, 131, 200])
@@ -312,10 +335,10 @@ class TestV1TieGroupLargerThanAPage:
     ) -> None:
         ticks = big_tie_ticks(5, 150, 60, descending)
         model = Model(contacts_from_ticks(ticks), descending=descending, inclusive=inclusive)
-        first = V1ContactPager(model.call, max_items=crash_after)
+        first = v1_pager(model, max_items=crash_after)
         got = await ids_of(first)
         saved = first.position.to_json()
-        rest = await ids_of(V1ContactPager(model.call, resume=saved))
+        rest = await ids_of(v1_pager(model, resume=saved))
         assert_exactly_once(got + rest, set(range(1, len(ticks) + 1)))
 
 
@@ -350,7 +373,7 @@ class TestV1TieGroupReadWhileItChanges:
             return plain_v2(body)
 
         model.v2 = v2  # type: ignore[method-assign]
-        got = await ids_of(V1ContactPager(model.call))
+        got = await ids_of(v1_pager(model))
         unchanged = set(range(1, 261)) - set(changed)
         assert unchanged <= set(got)
         assert {i for i, k in Counter(got).items() if k > 1} <= set(changed)
@@ -360,13 +383,13 @@ class TestV1TieGroupReadWhileItChanges:
         self, descending: bool
     ) -> None:
         model = self.model(descending)
-        whole = await ids_of(V1ContactPager(model.call))
+        whole = await ids_of(v1_pager(model))
         at = whole.index(106)  # the first contact handed out from the v2 page of ids 106-205
-        first = V1ContactPager(model.call, max_items=at + 20)
+        first = v1_pager(model, max_items=at + 20)
         got = await ids_of(first)
         changed = got[at + 4]  # handed out already: the rest of that page moves up one
         self.change(model, changed)
-        rest = await ids_of(V1ContactPager(model.call, resume=first.position.to_json()))
+        rest = await ids_of(v1_pager(model, resume=first.position.to_json()))
         assert set(range(1, 261)) <= set(got + rest)
         assert {i for i, k in Counter(got + rest).items() if k > 1} <= {changed}
 
@@ -380,38 +403,38 @@ class TestV1Since:
         ticks = ticks_with_ties(300, 2)  # 150 seconds, two contacts each
         model = Model(contacts_from_ticks(ticks), descending=descending, inclusive=inclusive)
         since = BASE + timedelta(seconds=cut)
-        got = await ids_of(V1ContactPager(model.call, since=since))
+        got = await ids_of(v1_pager(model, since=since))
         assert_exactly_once(got, {i + 1 for i, t in enumerate(ticks) if t > cut})
 
     async def test_newest_first_stops_once_past_since(self) -> None:
         model = Model(contacts_from_ticks(list(range(3000))), descending=True)
-        got = await ids_of(V1ContactPager(model.call, since=stamp(2950)))
+        got = await ids_of(v1_pager(model, since=stamp(2950)))
         assert sorted(got) == list(range(2952, 3001))
         assert len(model.requests) <= 3
 
     async def test_oldest_first_jumps_to_since(self) -> None:
         model = Model(contacts_from_ticks(list(range(3000))), descending=False)
-        got = await ids_of(V1ContactPager(model.call, since=stamp(2950)))
+        got = await ids_of(v1_pager(model, since=stamp(2950)))
         assert sorted(got) == list(range(2952, 3001))
         assert model.requests[1]["date"] == stamp(2950)
         assert len(model.requests) <= 4
 
     async def test_since_as_a_string_or_an_aware_datetime(self) -> None:
         model = Model(contacts_from_ticks(list(range(50))))
-        a = await ids_of(V1ContactPager(model.call, since=stamp(20)))
-        b = await ids_of(V1ContactPager(model.call, since=BASE + timedelta(seconds=20)))
+        a = await ids_of(v1_pager(model, since=stamp(20)))
+        b = await ids_of(v1_pager(model, since=BASE + timedelta(seconds=20)))
         assert sorted(a) == sorted(b) == list(range(22, 51))
 
     def test_a_naive_datetime_is_rejected_before_anything_is_sent(self) -> None:
         with pytest.raises(InvalidRequestError, match="since"):
-            V1ContactPager(Model([]).call, since=datetime(2026, 1, 1))
+            v1_pager(Model([]), since=datetime(2026, 1, 1))
 
 
 class TestMaxItems:
     @pytest.mark.parametrize("cap", [0, 1, 29, 30, 31, 45])
     async def test_v1_caps_the_total_and_sends_no_more_requests(self, cap: int) -> None:
         model = Model(contacts_from_ticks(list(range(100))))
-        got = await ids_of(V1ContactPager(model.call, max_items=cap))
+        got = await ids_of(v1_pager(model, max_items=cap))
         assert len(got) == cap == len(set(got))
         # The first page brings 30 new contacts, the next ones 29 (one is sent again).
         assert len(model.requests) == (0 if cap == 0 else 1 + max(0, -(-(cap - 30) // 29)))
@@ -419,15 +442,13 @@ class TestMaxItems:
     @pytest.mark.parametrize("cap", [0, 1, 10, 11, 25])
     async def test_v2_caps_the_total_and_requests_only_the_pages_it_needs(self, cap: int) -> None:
         model = Model(contacts_from_ticks(list(range(100))))
-        got = await ids_of(V2ContactPager(model.call, page_size=10, max_items=cap, prefetch=4))
+        got = await ids_of(v2_pager(model, page_size=10, max_items=cap, prefetch=4))
         assert got == list(range(1, cap + 1))
         assert len(model.requests) == -(-cap // 10)
 
     async def test_pages_respect_the_cap(self) -> None:
         model = Model(contacts_from_ticks(list(range(100))))
-        sizes = [
-            len(p) async for p in V2ContactPager(model.call, page_size=30, max_items=70).pages()
-        ]
+        sizes = [len(p) async for p in v2_pager(model, page_size=30, max_items=70).pages()]
         assert sizes == [30, 30, 10]
 
 
@@ -440,15 +461,13 @@ class TestV2Walk:
     ) -> None:
         ticks = ticks_with_ties(n, 3)
         model = Model(contacts_from_ticks(ticks))
-        got = await ids_of(
-            V2ContactPager(model.call, page_size=30, ascending=ascending, prefetch=prefetch)
-        )
+        got = await ids_of(v2_pager(model, page_size=30, ascending=ascending, prefetch=prefetch))
         assert got == [c["id"] for c in model._sorted(not ascending)]
 
     async def test_sends_page_limit_date_and_ascending(self) -> None:
         model = Model(contacts_from_ticks(list(range(25))))
         since = stamp(4)
-        got = await ids_of(V2ContactPager(model.call, page_size=10, since=since, prefetch=0))
+        got = await ids_of(v2_pager(model, page_size=10, since=since, prefetch=0))
         assert got == list(range(6, 26))
         assert model.requests == [
             {
@@ -471,13 +490,11 @@ class TestV2Walk:
         ticks = [t // 3 for t in range(30)]  # three contacts a second, 0..9
         model = Model(contacts_from_ticks(ticks))
         model.v2_inclusive = True
-        pager = V2ContactPager(
-            model.call, page_size=4, since=stamp(2), ascending=ascending, max_items=cap
-        )
+        pager = v2_pager(model, page_size=4, since=stamp(2), ascending=ascending, max_items=cap)
         got = await ids_of(pager)
         after = [c["id"] for c in model._sorted(not ascending) if c["id"] > 9]
         assert got == after[:cap]
-        rest = await ids_of(V2ContactPager(model.call, resume=pager.position))
+        rest = await ids_of(v2_pager(model, resume=pager.position))
         assert got + rest == after
 
     @pytest.mark.parametrize(
@@ -493,44 +510,44 @@ class TestV2Walk:
         # Pages are fetched ahead once the first one is full: an incremental sync (``since``)
         # that finds a few changes costs one request of the 500 a minute, not 1 + prefetch.
         model = Model(contacts_from_ticks(list(range(n))))
-        got = await ids_of(V2ContactPager(model.call, page_size=10, prefetch=4))
+        got = await ids_of(v2_pager(model, page_size=10, prefetch=4))
         assert got == list(range(1, n + 1))
         assert [r["page"] for r in model.requests] == [0]
 
     async def test_prefetch_runs_pages_concurrently(self) -> None:
         model = Model(contacts_from_ticks(list(range(100))))
         model.delay = lambda body: 0.002
-        got = await ids_of(V2ContactPager(model.call, page_size=10, prefetch=3))
+        got = await ids_of(v2_pager(model, page_size=10, prefetch=3))
         assert got == list(range(1, 101))
         assert model.max_in_flight == 4
 
     async def test_a_failed_page_fails_the_walk_without_gap_or_duplicate(self) -> None:
         model = Model(contacts_from_ticks(list(range(100))))
         model.fail = lambda body: server_error() if body["page"] == 3 else None
-        pager = V2ContactPager(model.call, page_size=10, prefetch=3)
+        pager = v2_pager(model, page_size=10, prefetch=3)
         got: list[int] = []
         with pytest.raises(ServerError):
             await collect(pager, got)
         assert got == list(range(1, 31))
         assert pager.position == V2Position(page=3, skip=0, page_size=10)
         model.fail = lambda body: None
-        rest = await ids_of(V2ContactPager(model.call, resume=pager.position))
+        rest = await ids_of(v2_pager(model, resume=pager.position))
         assert got + rest == list(range(1, 101))
 
     async def test_a_failure_beyond_the_last_page_is_not_an_error(self) -> None:
         model = Model(contacts_from_ticks(list(range(25))))
         model.fail = lambda body: server_error() if body["page"] >= 3 else None
         model.delay = lambda body: 0.001
-        got = await ids_of(V2ContactPager(model.call, page_size=10, prefetch=4))
+        got = await ids_of(v2_pager(model, page_size=10, prefetch=4))
         assert got == list(range(1, 26))
 
     def test_arguments_are_checked_when_the_pager_is_made(self) -> None:
-        call = Model([]).call
+        list_v2 = Model([]).list_v2
         for kwargs in ({"page_size": 0}, {"page_size": 101}, {"prefetch": -1}, {"prefetch": 9}):
             with pytest.raises(InvalidRequestError):
-                V2ContactPager(call, **kwargs)
+                V2ContactPager(list_v2, **kwargs)
         with pytest.raises(InvalidRequestError, match="max_items"):
-            V2ContactPager(call, max_items=-1)
+            V2ContactPager(list_v2, max_items=-1)
 
 
 class TestStopping:
@@ -548,7 +565,7 @@ class TestStopping:
 
     async def test_aclose_cancels_and_awaits_the_pages_fetched_ahead(self) -> None:
         model = self.model()
-        pager = V2ContactPager(model.call, page_size=10, prefetch=4)
+        pager = v2_pager(model, page_size=10, prefetch=4)
         async for _ in pager:
             break
         assert self.others()
@@ -561,14 +578,14 @@ class TestStopping:
 
     async def test_async_with_closes(self) -> None:
         model = self.model()
-        async with V2ContactPager(model.call, page_size=10, prefetch=4) as pager:
+        async with v2_pager(model, page_size=10, prefetch=4) as pager:
             async for _ in pager:
                 break
         assert not self.others()
 
     async def test_a_bare_break_cancels_the_pages_fetched_ahead(self) -> None:
         model = self.model()
-        async for _ in V2ContactPager(model.call, page_size=10, prefetch=4):
+        async for _ in v2_pager(model, page_size=10, prefetch=4):
             break
         gc.collect()
         await asyncio.sleep(0)
@@ -579,7 +596,7 @@ class TestStopping:
 
     async def test_an_exception_in_the_loop_body(self) -> None:
         model = self.model()
-        pager = V2ContactPager(model.call, page_size=10, prefetch=4)
+        pager = v2_pager(model, page_size=10, prefetch=4)
 
         async def body() -> None:
             async with pager:
@@ -593,7 +610,7 @@ class TestStopping:
     async def test_cancelling_the_consuming_task(self) -> None:
         model = self.model()
         model.delay = lambda body: 0.05 if body["page"] else 0.0
-        pager = V2ContactPager(model.call, page_size=10, prefetch=4)
+        pager = v2_pager(model, page_size=10, prefetch=4)
 
         async def consume() -> None:
             async for _ in pager:
@@ -617,10 +634,10 @@ class TestStopping:
         model = Model(contacts_from_ticks(list(range(15))))
         ahead, stopping, release = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
-        async def call(request: Request, parse: Callable[[Any], Any]) -> Any:
-            if request.json["page"] == 1:
+        async def list_v2(body: dict[str, Any], parse: Callable[[Any], Any]) -> Any:
+            if body["page"] == 1:
                 await ahead.wait()
-            if request.json["page"] == 2:
+            if body["page"] == 2:
                 ahead.set()
                 try:
                     await asyncio.Event().wait()
@@ -628,9 +645,9 @@ class TestStopping:
                     stopping.set()
                     await release.wait()  # a page that takes a while to stop
                     raise
-            return await model.call(request, parse)
+            return await model.list_v2(body, parse)
 
-        pager = V2ContactPager(call, page_size=10, prefetch=1)
+        pager = V2ContactPager(list_v2, page_size=10, prefetch=1)
         got: list[int] = []
         task = asyncio.ensure_future(collect(pager, got))
         await stopping.wait()
@@ -640,14 +657,12 @@ class TestStopping:
         release.set()
         assert got == list(range(1, 11))
         assert pager.position == V2Position(page=1, page_size=10)
-        assert await ids_of(V2ContactPager(model.call, resume=pager.position)) == list(
-            range(11, 16)
-        )
+        assert await ids_of(v2_pager(model, resume=pager.position)) == list(range(11, 16))
         assert not self.others()
 
     async def test_v1_break_sends_nothing_more(self) -> None:
         model = self.model()
-        pager = V1ContactPager(model.call)
+        pager = v1_pager(model)
         async for _ in pager:
             break
         assert len(model.requests) == 1
@@ -664,7 +679,7 @@ class TestPositions:
     ) -> None:
         ticks = ticks_with_ties(150, 4)
         model = Model(contacts_from_ticks(ticks), descending=descending, inclusive=inclusive)
-        pager = V1ContactPager(model.call)
+        pager = v1_pager(model)
         got: list[int] = []
         saved = pager.position.to_json()
         async for c in pager:
@@ -672,13 +687,13 @@ class TestPositions:
                 break
             got.append(c.id)  # type: ignore[arg-type]
             saved = pager.position.to_json()
-        rest = await ids_of(V1ContactPager(model.call, resume=saved))
+        rest = await ids_of(v1_pager(model, resume=saved))
         assert_exactly_once(got + rest, set(range(1, 151)))
 
     @pytest.mark.parametrize("crash_after", [0, 1, 9, 10, 11, 95])
     async def test_v2_resume_after_a_crash_at_any_contact(self, crash_after: int) -> None:
         model = Model(contacts_from_ticks(list(range(100))))
-        pager = V2ContactPager(model.call, page_size=10, ascending=False)
+        pager = v2_pager(model, page_size=10, ascending=False)
         got: list[int] = []
         saved = pager.position.to_dict()
         async for c in pager:
@@ -687,29 +702,29 @@ class TestPositions:
             got.append(c.id)  # type: ignore[arg-type]
             saved = pager.position.to_dict()
         await pager.aclose()
-        rest = await ids_of(V2ContactPager(model.call, resume=json.loads(json.dumps(saved))))
+        rest = await ids_of(v2_pager(model, resume=json.loads(json.dumps(saved))))
         assert got + rest == list(range(100, 0, -1))
 
     async def test_position_after_every_page(self) -> None:
         model = Model(contacts_from_ticks(list(range(70))))
-        pager = V1ContactPager(model.call)
+        pager = v1_pager(model)
         got: list[int] = []
         async for page in pager.pages():
             got += [c.id for c in page]  # type: ignore[misc]
-            rest = await ids_of(V1ContactPager(model.call, resume=pager.position))
+            rest = await ids_of(v1_pager(model, resume=pager.position))
             assert_exactly_once(got + rest, set(range(1, 71)))
 
     async def test_a_finished_walk_resumes_to_nothing(self) -> None:
         model = Model(contacts_from_ticks(list(range(20))))
-        v1 = V1ContactPager(model.call)
-        v2 = V2ContactPager(model.call, page_size=10)
+        v1 = v1_pager(model)
+        v2 = v2_pager(model, page_size=10)
         await ids_of(v1)
         await ids_of(v2)
         assert v1.position.done
         assert v2.position.done
         sent = len(model.requests)
-        assert await ids_of(V1ContactPager(model.call, resume=v1.position)) == []
-        assert await ids_of(V2ContactPager(model.call, resume=v2.position)) == []
+        assert await ids_of(v1_pager(model, resume=v1.position)) == []
+        assert await ids_of(v2_pager(model, resume=v2.position)) == []
         assert len(model.requests) == sent
 
     def test_positions_round_trip_through_json(self) -> None:
@@ -727,15 +742,16 @@ class TestPositions:
     )
     def test_a_bad_position_is_an_invalid_request(self, bad: str) -> None:
         with pytest.raises(InvalidRequestError, match="resume"):
-            V1ContactPager(Model([]).call, resume=bad)
+            v1_pager(Model([]), resume=bad)
 
     def test_a_position_of_the_other_walk_is_refused(self) -> None:
+        model = Model([])
         with pytest.raises(InvalidRequestError, match="V1Position"):
-            V1ContactPager(Model([]).call, resume=V2Position())  # type: ignore[arg-type]
+            V1ContactPager(model.list_v1, model.list_v2, resume=V2Position())  # type: ignore[arg-type]
         with pytest.raises(InvalidRequestError, match="resume"):
-            V2ContactPager(Model([]).call, resume=V1Position().to_json())
+            v2_pager(Model([]), resume=V1Position().to_json())
         with pytest.raises(InvalidRequestError, match="resume"):
-            V2ContactPager(Model([]).call, resume=42)  # type: ignore[arg-type]
+            V2ContactPager(Model([]).list_v2, resume=42)  # type: ignore[arg-type]
 
     @pytest.mark.parametrize(
         "change",
@@ -767,25 +783,25 @@ class TestPositions:
     def test_since_must_match_the_resumed_walk(self) -> None:
         pos = V1Position(since=stamp(1))
         with pytest.raises(InvalidRequestError, match="since"):
-            V1ContactPager(Model([]).call, resume=pos, since=stamp(2))
+            v1_pager(Model([]), resume=pos, since=stamp(2))
         with pytest.raises(InvalidRequestError, match="since"):
-            V2ContactPager(Model([]).call, resume=V2Position(since=stamp(1)), since=stamp(2))
+            v2_pager(Model([]), resume=V2Position(since=stamp(1)), since=stamp(2))
         # The same since again is fine.
-        V2ContactPager(Model([]).call, resume=V2Position(since=stamp(1)), since=stamp(1))
+        v2_pager(Model([]), resume=V2Position(since=stamp(1)), since=stamp(1))
 
 
 class TestBadPages:
     def test_a_page_must_be_an_array_of_objects(self) -> None:
         with pytest.raises(TypeError, match="array"):
-            _raw_page({"contacts": []})
+            raw_page({"contacts": []})
         with pytest.raises(TypeError, match="objects"):
-            _raw_page([1, 2])
+            raw_page([1, 2])
 
     @pytest.mark.parametrize("bad", [{"id": [7]}, {"id": 1.5}, {"updated": {"t": 1}}])
     def test_ids_and_times_must_be_strings_or_integers(self, bad: dict[str, Any]) -> None:
         with pytest.raises(TypeError, match="id or updated"):
-            _raw_page([{"id": 1, "updated": stamp(1)}, {"id": 7, "updated": stamp(2), **bad}])
-        assert _raw_page([{}, {"id": "7", "updated": None}]) == [{}, {"id": "7", "updated": None}]
+            raw_page([{"id": 1, "updated": stamp(1)}, {"id": 7, "updated": stamp(2), **bad}])
+        assert raw_page([{}, {"id": "7", "updated": None}]) == [{}, {"id": "7", "updated": None}]
 
     @pytest.mark.parametrize("version", ["v1", "v2"])
     @pytest.mark.parametrize("log_pii", [False, True])
@@ -825,7 +841,7 @@ class TestBadPages:
         model = Model(contacts, descending=False)
         model.v1 = lambda body: [{"id": 1}] * 30  # type: ignore[method-assign]
         with pytest.raises(PaginationError, match="updated"):
-            await ids_of(V1ContactPager(model.call))
+            await ids_of(v1_pager(model))
 
     @pytest.mark.parametrize("descending", [True, False])
     async def test_a_server_that_ignores_the_cursor_is_caught_without_duplicates(
@@ -836,14 +852,14 @@ class TestBadPages:
         model.v1 = lambda body: plain_v1({})  # type: ignore[method-assign]
         got: list[int] = []
         with pytest.raises(PaginationError, match="cursor"):
-            await collect(V1ContactPager(model.call), got)
+            await collect(v1_pager(model), got)
         assert len(got) == len(set(got)) == 30
         assert len(model.requests) == 2
 
     async def test_a_malformed_contact_is_an_invalid_response(self) -> None:
         model = Model([{"id": "x", "updated": stamp(1)}])
         with pytest.raises(InvalidResponseError, match="id"):
-            await ids_of(V1ContactPager(model.call))
+            await ids_of(v1_pager(model))
 
     @pytest.mark.parametrize("version", ["v1", "v2"])
     async def test_pages_hand_out_the_contacts_before_a_malformed_one(self, version: str) -> None:
@@ -852,20 +868,14 @@ class TestBadPages:
         contacts = contacts_from_ticks(list(range(40)))
         contacts[4]["id"] = "x"
         model = Model(contacts, descending=False)
-        pager = (
-            V1ContactPager(model.call)
-            if version == "v1"
-            else V2ContactPager(model.call, page_size=30, prefetch=0)
-        )
+        pager = v1_pager(model) if version == "v1" else v2_pager(model, page_size=30, prefetch=0)
         batches = pager.pages()
         assert [c.id for c in await batches.__anext__()] == [1, 2, 3, 4]
         with pytest.raises(InvalidResponseError, match="id"):
             await batches.__anext__()
         saved = pager.position.to_json()
         rest = await ids_of(
-            V1ContactPager(model.call, resume=saved)
-            if version == "v1"
-            else V2ContactPager(model.call, resume=saved)
+            v1_pager(model, resume=saved) if version == "v1" else v2_pager(model, resume=saved)
         )
         assert_exactly_once(rest, set(range(6, 41)))
 
@@ -926,7 +936,7 @@ class TestV1Property:
         self, ticks: list[int], descending: bool, inclusive: bool, since: int | None
     ) -> None:
         model = Model(contacts_from_ticks(ticks), descending=descending, inclusive=inclusive)
-        pager = V1ContactPager(model.call, since=None if since is None else stamp(since))
+        pager = v1_pager(model, since=None if since is None else stamp(since))
         got = await ids_of(pager)
         expected = {i + 1 for i, t in enumerate(ticks) if since is None or t > since}
         assert_exactly_once(got, expected)
@@ -945,7 +955,7 @@ class TestV1Property:
         got: list[int] = []
         position: str | None = None
         for stop in [*stops, None]:
-            pager = V1ContactPager(model.call, max_items=stop, resume=position)
+            pager = v1_pager(model, max_items=stop, resume=position)
             got += await ids_of(pager)
             position = pager.position.to_json()
         assert_exactly_once(got, set(range(1, len(ticks) + 1)))
@@ -958,8 +968,8 @@ class TestV2AcloseWhileTheLastPageStopsThePagesAhead:
     async def race() -> tuple[list[int], list[asyncio.Task[Any]]]:
         ahead: list[asyncio.Task[Any]] = []
 
-        async def call(request: Request, parse: Any) -> Any:
-            page = request.json["page"]
+        async def list_v2(body: dict[str, Any], parse: Any) -> Any:
+            page = body["page"]
             if page == 0:
                 return parse([{"id": 1}, {"id": 2}])  # full
             if page == 1:
@@ -974,7 +984,7 @@ class TestV2AcloseWhileTheLastPageStopsThePagesAhead:
                 await asyncio.sleep(0.05)
                 raise
 
-        pager = V2ContactPager(call, page_size=2, prefetch=2)
+        pager = V2ContactPager(list_v2, page_size=2, prefetch=2)
         assert [(await pager.__anext__()).id for _ in range(2)] == [1, 2]
         closed: list[bool] = []
         running: list[asyncio.Task[Any]] = []

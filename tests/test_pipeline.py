@@ -30,7 +30,8 @@ from heymarket_async import (
     ServerError,
 )
 from heymarket_async._pipeline import Pipeline
-from heymarket_async._sansio import Request, Safety, TransportResponse, json_dumps
+from heymarket_async._sansio import Request, Safety, TransportRequest, TransportResponse, json_dumps
+from heymarket_async.testing import MockTransport
 from tests._fakes import FakeTime
 from tests._server import API_KEY, Reply, WireServer, json_reply, text_reply
 

@@ -39,7 +39,15 @@ from typing import Any
 import pytest
 
 import heymarket_async
-from heymarket_async import HeymarketClient, RetryPolicy
+from heymarket_async import (
+    HeymarketClient,
+    RetryPolicy,
+    V1ContactFields,
+    V1Contacts,
+    V1ContactStatus,
+    V1Tags,
+    V2Contacts,
+)
 from heymarket_async._cli import _app
 from heymarket_async.testing import ROUTES, FakeHeymarket, Fault
 from heymarket_async.testing._serve import build_parser as build_server_parser

@@ -1,6 +1,14 @@
-"""Walking a whole list: saved positions, the v1 cursor step, tie groups, and the pagers."""
+"""Walking a whole list: the contact and tag pagers, and the positions a walk resumes from.
 
-from ._contacts import Fetch, V1ContactPager, V1Position, V2ContactPager, V2Position
-from ._tags import TagPager
+Modules: ``_positions`` (saved positions), ``_v1_step`` and ``_ties`` (the v1 walk's pure
+per-page decisions), ``_base`` (the pager base and :class:`Fetch`), ``_v1_pager``,
+``_v2_pager`` and ``_tags`` (the pagers). How the walks work: docs/pagination.md.
+"""
+
+from heymarket_async.pagination._base import Fetch
+from heymarket_async.pagination._positions import V1Position, V2Position
+from heymarket_async.pagination._tags import TagPager
+from heymarket_async.pagination._v1_pager import V1ContactPager
+from heymarket_async.pagination._v2_pager import V2ContactPager
 
 __all__ = ["Fetch", "TagPager", "V1ContactPager", "V1Position", "V2ContactPager", "V2Position"]
