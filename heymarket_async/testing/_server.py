@@ -17,12 +17,11 @@ import attrs
 from aiohttp import web
 from yarl import URL
 
-from heymarket_async._sansio import JSONDecodeError, json_loads
-
 from . import _rules as rules
 from ._auth import Unauthorized, check_authorization
 from ._clock import FakeClock, to_micros
 from ._faults import AFTER_WRITE, Fault, FaultKind, Faults, reason_phrase
+from ._json import NotJSON, decode_json, decode_json_or_none
 from ._seed import CREATOR_ID, TEAM_ID
 from ._store import ContactStore, Record, TagStore
 from ._timestamps import TimestampFormat
@@ -521,7 +520,7 @@ class FakeHeymarket:
                 k: ("Bearer ***" if k.lower() == "authorization" else v)
                 for k, v in request.headers.items()
             },
-            json=_try_json(raw),
+            json=decode_json_or_none(raw),
             time=time.monotonic(),
             number=number,
         )
@@ -609,8 +608,8 @@ class FakeHeymarket:
         if not raw.strip():
             return None
         try:
-            return json_loads(raw)
-        except JSONDecodeError:
+            return decode_json(raw)
+        except NotJSON:
             raise rules.BadData("malformed JSON body") from None
 
     def _write(self, record: Record, given: dict[str, Any], *, overwrite: bool) -> Record:
@@ -942,15 +941,6 @@ def _overwrite(request: web.Request) -> bool:
 
 def _not_found(message: str) -> web.HTTPNotFound:
     return web.HTTPNotFound(reason="Not Found", text=message)
-
-
-def _try_json(raw: bytes) -> Any:
-    if not raw:
-        return None
-    try:
-        return json_loads(raw)
-    except JSONDecodeError:
-        return None
 
 
 def _fault_response(fault: Fault) -> web.Response:
