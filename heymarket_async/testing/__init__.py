@@ -15,8 +15,10 @@ emulator as a server of its own.
 """
 
 from ._clock import FakeClock
-from ._faults import ROUTES, Fault, FaultKind, FaultRule, Faults
-from ._server import ContactsView, FakeHeymarket, RecordedRequest
+from ._faults import Fault, FaultKind, FaultRule, Faults
+from ._routes import ROUTES
+from ._server import FakeHeymarket, RecordedRequest
+from ._store import ContactsView
 
 __all__ = [
     "ROUTES",
