@@ -382,6 +382,7 @@ class FakeHeymarket:
         return callback
 
     def remove_hook(self, callback: Callable[[RecordedRequest], Awaitable[None] | None]) -> None:
+        """Stop calling ``callback``; ``ValueError`` if it was not added."""
         self._hooks.remove(callback)
 
     def requests_to(self, route: str) -> list[RecordedRequest]:
