@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Final
 
@@ -16,7 +16,7 @@ import aiohttp
 import attrs
 from yarl import URL
 
-from ._auth import resolve_credentials
+from ._auth import SecretCredentials, resolve_credentials
 from ._hooks import Hooks
 from ._loops import CLOSED
 from ._pipeline import Closing, ConcurrencyCap, Pipeline
@@ -215,6 +215,26 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
         view = self.__class__.__new__(self.__class__)
         view._bind(pipeline)
         return view
+
+    def _use_time(
+        self,
+        *,
+        clock: Callable[[], float] | None,
+        sleep: Callable[[float], Awaitable[None]] | None,
+        wall_clock: Callable[[], float] | None,
+    ) -> None:
+        """Fake time for tests: see ``heymarket_async.testing.install_clock``."""
+        pipeline = self._pipeline
+        if clock is not None:
+            pipeline = attrs.evolve(pipeline, clock=clock)
+        if sleep is not None:
+            pipeline = attrs.evolve(pipeline, sleep=sleep)
+        credentials = pipeline.credentials
+        if isinstance(credentials, SecretCredentials) and (clock or wall_clock):
+            pipeline = attrs.evolve(
+                pipeline, credentials=credentials.with_clocks(wall_clock, clock)
+            )
+        self._bind(pipeline)
 
     def __repr__(self) -> str:
         pipeline = self._pipeline

@@ -15,9 +15,11 @@ emulator as a server of its own.
 """
 
 from ._clock import FakeClock
-from ._faults import ROUTES, Fault, FaultKind, FaultRule, Faults
+from ._faults import Fault, FaultKind, FaultRule, Faults
 from ._mock import MockTransport, install_clock
-from ._server import ContactsView, FakeHeymarket, RecordedRequest
+from ._routes import ROUTES
+from ._server import FakeHeymarket, RecordedRequest
+from ._store import ContactsView
 
 __all__ = [
     "ROUTES",

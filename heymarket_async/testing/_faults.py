@@ -20,35 +20,7 @@ from typing import Final
 
 import attrs
 
-#: The routes of the emulator, as rules name them.
-ROUTES: Final = (
-    "POST /v1/contact",
-    "GET /v1/contact/{id}",
-    "PUT /v1/contact/{id}",
-    "DELETE /v1/contact/{id}",
-    "POST /v1/contact/get",
-    "POST /v1/contacts",
-    "POST /v1/contacts/count",
-    "POST /v1/contact-fields",
-    "GET /v2/contact/{uuid}",
-    "POST /v2/contact",
-    "POST /v2/contacts/list",
-    "POST /v2/contacts/search",
-    "POST /v2/contact/{uuid}/channel",
-    "POST /v1/contact/status",
-    "POST /v1/contact/set_status",
-    "POST /v1/contacts/fields",
-    "POST /v1/batch/contacts",
-    "POST /v1/tag",
-    "GET /v1/tag/{id}",
-    "DELETE /v1/tag/{id}",
-    "POST /v1/tags",
-    "PUT /v2/contact/{uuid}",
-    "DELETE /v2/contact/{uuid}",
-    "POST /v2/contacts",
-    "DELETE /v2/contacts",
-    "PUT /v2/contact/{uuid}/channel",
-)
+from ._routes import ROUTES
 
 
 class FaultKind(enum.Enum):

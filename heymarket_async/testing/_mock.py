@@ -5,10 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 
-import attrs
-
 from heymarket_async import HeymarketClient, TransportRequest, TransportResponse
-from heymarket_async._auth import SecretCredentials
 
 Handler = Callable[[TransportRequest], TransportResponse | Awaitable[TransportResponse]]
 
@@ -46,13 +43,5 @@ def install_clock(
     pair's JWTs are dated and aged with. Returns ``client``, changed in place; its
     ``with_options`` views made afterwards share the fake time.
     """
-    pipeline = client._pipeline
-    if clock is not None:
-        pipeline = attrs.evolve(pipeline, clock=clock)
-    if sleep is not None:
-        pipeline = attrs.evolve(pipeline, sleep=sleep)
-    credentials = pipeline.credentials
-    if isinstance(credentials, SecretCredentials) and (clock or wall_clock):
-        pipeline = attrs.evolve(pipeline, credentials=credentials.with_clocks(wall_clock, clock))
-    client._bind(pipeline)
+    client._use_time(clock=clock, sleep=sleep, wall_clock=wall_clock)
     return client

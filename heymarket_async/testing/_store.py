@@ -365,6 +365,27 @@ class ContactStore:
         return range(first, first + count)
 
 
+class ContactsView(Mapping[int, dict[str, Any]]):
+    """Read-only ``{id: contact JSON}`` over the store; each read is a fresh dict."""
+
+    def __init__(self, store: ContactStore) -> None:
+        self._store = store
+
+    def __getitem__(self, contact_id: int) -> dict[str, Any]:
+        if contact_id not in self._store:
+            raise KeyError(contact_id)
+        return self._store.as_json(contact_id)
+
+    def __iter__(self) -> Iterator[int]:
+        return self._store.ids()
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def __contains__(self, contact_id: object) -> bool:
+        return contact_id in self._store
+
+
 class TagStore:
     """The team's tags, listed newest first by ``(updated, id)`` with an exclusive ``date``."""
 
