@@ -18,7 +18,7 @@ from typing import IO, Any, Protocol
 
 import attrs
 
-from heymarket_async._client import HeymarketClient
+from heymarket_async import HeymarketClient
 from heymarket_async._sansio import format_timestamp
 from heymarket_async.errors import HeymarketError
 from heymarket_async.models import Contact
