@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NoReturn, TypeVar
 
 from heymarket_async import __version__
 from heymarket_async._sansio import parse_timestamp
@@ -29,6 +29,8 @@ _EPILOG: Final = (
 )
 _SECRET_FLAGS: Final = ("--api-key", "--secret-id", "--secret-key")
 
+_N = TypeVar("_N", int, float)
+
 
 class UsageError(Exception):
     """A command-line value that argparse could not check by itself."""
@@ -46,34 +48,29 @@ def _time(value: str) -> datetime:
 
 
 def _count(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a count (an int >= 0)")
-    return n
+    return _number(value, int, lambda n: n >= 0, "a count (an int >= 0)")
 
 
 def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = 0.0
     # Not ``seconds <= 0``: NaN compares false to everything.
-    if not 0 < seconds < float("inf"):
-        raise argparse.ArgumentTypeError(f"{value!r} is not a duration (seconds > 0)")
-    return seconds
+    return _number(value, float, lambda s: 0 < s < float("inf"), "a duration (seconds > 0)")
 
 
 def _rate(value: str) -> float:
+    return _number(
+        value, float, lambda r: 0 <= r < float("inf"), "a rate (requests per minute >= 0)"
+    )
+
+
+def _number(value: str, parse: Callable[[str], _N], ok: Callable[[_N], bool], what: str) -> _N:
+    """``value`` parsed, if it parses and is ``ok``; else argparse's error, saying ``what``."""
     try:
-        rpm = float(value)
+        number = parse(value)
     except ValueError:
-        rpm = -1.0
-    if not rpm >= 0 or rpm == float("inf"):
-        raise argparse.ArgumentTypeError(f"{value!r} is not a rate (requests per minute >= 0)")
-    return rpm
+        raise argparse.ArgumentTypeError(f"{value!r} is not {what}") from None
+    if not ok(number):
+        raise argparse.ArgumentTypeError(f"{value!r} is not {what}")
+    return number
 
 
 class _Parser(argparse.ArgumentParser):
