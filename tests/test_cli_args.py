@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from heymarket_async._cli._app import EXIT_USAGE, _rate_limit, build_parser
+from heymarket_async._cli._args import build_parser
+from heymarket_async._cli._commands import _rate_limit
+from heymarket_async._cli._console import EXIT_USAGE
 
 from ._cli_helpers import run
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from heymarket_async._cli import _app
-from heymarket_async._cli._app import EXIT_FAILURE, EXIT_USAGE
+from heymarket_async._cli import _sandbox
+from heymarket_async._cli._console import EXIT_FAILURE, EXIT_USAGE
 from heymarket_async._cli._output import contact_record
 from heymarket_async._cli._state import ExportPaths, ExportState, save_state
 from heymarket_async._convert import structure_contact
@@ -218,7 +218,7 @@ class TestSignals:
     def test_ctrl_c_after_the_export_finished_exits_0(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        real_sandbox = _app._sandbox
+        real_sandbox = _sandbox.sandbox
 
         @contextlib.asynccontextmanager
         async def sandbox(*args: Any) -> AsyncIterator[Any]:
@@ -228,7 +228,7 @@ class TestSignals:
                 os.kill(os.getpid(), signal.SIGINT)
                 await asyncio.sleep(0.05)
 
-        monkeypatch.setattr(_app, "_sandbox", sandbox)
+        monkeypatch.setattr(_sandbox, "sandbox", sandbox)
         out = tmp_path / "c.jsonl"
         code, _, err = run(["export", "--sandbox", "50", "-o", str(out)], capsys)
         assert (code, err.count("\n")) == (0, 1), err

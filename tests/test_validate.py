@@ -6,10 +6,12 @@ nothing.
 
 from __future__ import annotations
 
+import ast
 import enum
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -580,3 +582,26 @@ class TestEmailField:
     @pytest.mark.parametrize("bad", ["a@@b.com", "avery", "@b.com", "a@", "a b@c.com", 5])
     def test_what_is_not_an_address_is_refused(self, bad: object) -> None:
         assert _field_of(lambda: check.contact_body({"email": bad})) == "email"
+
+
+class TestCheckNamespace:
+    """``_validate`` is a package; its callers reach every check as ``check.<name>``."""
+
+    def test_every_name_the_sdk_calls_is_exported(self) -> None:
+        package = Path(check.__file__).parent.parent
+        used = set()
+        for path in package.rglob("*.py"):
+            if path.parent.name == "_validate":
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "check"
+                ):
+                    used.add(node.attr)
+        assert used, "no caller found: the SDK no longer uses `check.`?"
+        assert used <= set(check.__all__), used - set(check.__all__)
+
+    def test_every_exported_name_resolves(self) -> None:
+        assert [name for name in check.__all__ if not hasattr(check, name)] == []

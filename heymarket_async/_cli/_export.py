@@ -18,7 +18,7 @@ from typing import IO, Any, Protocol
 
 import attrs
 
-from heymarket_async._client import HeymarketClient
+from heymarket_async import HeymarketClient
 from heymarket_async._sansio import format_timestamp
 from heymarket_async.errors import HeymarketError
 from heymarket_async.models import Contact
@@ -116,50 +116,23 @@ async def run_export(
     ``ExportFailedError`` (wrapping the cause) when the walk or a write fails or is cancelled
     after it started. Cancellation is re-raised as it is, after the state is left behind.
     """
+    # One function from here to the rename: the try/finally below must see every resource the
+    # walk holds (the file, the pager, the count task, the unsaved checkpoint) to release it.
     since = None if options.since is None else format_timestamp(options.since)
     to_stdout = options.output == "-"
     paths = None if to_stdout else ExportPaths.for_output(options.output)
     saved = _resumable_state(paths, options, since) if paths is not None else None
-
-    encoder: ContactEncoder
-    columns: tuple[str, ...] = ()
-    field_ids: tuple[str, ...] = ()
-    if options.format == "csv":
-        if saved is not None:
-            columns, field_ids = saved.columns, saved.field_ids
-        else:
-            fields = await client.list_contact_fields()
-            columns = tuple(csv_columns(fields))
-            field_ids = tuple(str(f.id) for f in fields)
-        encoder = CsvEncoder(field_ids, columns)
-    else:
-        encoder = JsonlEncoder()
-
-    total_task: asyncio.Task[int] | None = None
-    if want_total:
-        total_task = asyncio.create_task(client.count_contacts(since=since))
-        total_task.add_done_callback(lambda t: _report_total(t, progress))
-
+    encoder, base = await _encoder_and_state(client, options, since, saved)
+    total_task = _count_for_the_bar(client, since, progress) if want_total else None
     status = ExportStatus() if status is None else status
-    done = status.contacts = saved.contacts if saved is not None else 0
+    done = status.contacts = base.contacts
     status.resumable = saved is not None
-    size = saved.bytes if saved is not None else 0
+    size = base.bytes
     started = clock()
     # Opened first: a saved position the pager refuses leaves the partial file untouched.
     pager = open_pages(client, options.api, options.since, saved.position if saved else None)
     checkpoints = None
     if paths is not None:
-        base = saved or ExportState(
-            format=options.format,
-            api=options.api,
-            source=options.source,
-            since=since,
-            bytes=size,
-            contacts=0,
-            position=None,
-            columns=columns,
-            field_ids=field_ids,
-        )
         checkpoints = _Checkpoints(paths.state, base, pager.position, clock)
     stream: IO[bytes] | None = None
     walked = False
@@ -167,14 +140,7 @@ async def run_export(
     try:
         stream = stdout if paths is None else _open_part(paths, saved)
         if saved is None:
-            head = encoder.header()
-            if head:
-                stream.write(head)
-                size += len(head)
-            if checkpoints is not None:
-                stream.flush()
-                checkpoints.record(size, 0, force=True)
-                status.resumable = True
+            size += _write_header(stream, encoder, checkpoints, status)
         async for page in pager.pages():
             data = encoder.encode(page)
             stream.write(data)
@@ -206,22 +172,86 @@ async def run_export(
         progress.close()
     if paths is not None:
         assert stream is not None
-        try:
-            # Renamed while the lock is held: another export cannot take the partial file
-            # (and cut it) between the last write and the rename.
-            os.replace(paths.part, paths.output)
-            with contextlib.suppress(FileNotFoundError):
-                paths.state.unlink()
-        finally:
-            stream.close()
+        _put_in_place(paths, stream)
     status.finished = True
     unlisted = tuple(sorted(encoder.unlisted_fields)) if isinstance(encoder, CsvEncoder) else ()
     return ExportResult(
         contacts=done,
-        resumed_from=saved.contacts if saved is not None else 0,
+        resumed_from=base.contacts,
         seconds=clock() - started,
         unlisted_fields=unlisted,
     )
+
+
+async def _encoder_and_state(
+    client: HeymarketClient, options: ExportOptions, since: str | None, saved: ExportState | None
+) -> tuple[ContactEncoder, ExportState]:
+    """The encoder for ``options.format``, and the state the export starts from: ``saved``, or
+    a new one at 0 bytes. A new CSV export asks for the custom fields, its columns."""
+    if saved is not None:
+        columns, field_ids = saved.columns, saved.field_ids
+    elif options.format == "csv":
+        fields = await client.list_contact_fields()
+        columns = tuple(csv_columns(fields))
+        field_ids = tuple(str(f.id) for f in fields)
+    else:
+        columns, field_ids = (), ()
+    encoder: ContactEncoder = (
+        CsvEncoder(field_ids, columns) if options.format == "csv" else JsonlEncoder()
+    )
+    base = saved or ExportState(
+        format=options.format,
+        api=options.api,
+        source=options.source,
+        since=since,
+        bytes=0,
+        contacts=0,
+        position=None,
+        columns=columns,
+        field_ids=field_ids,
+    )
+    return encoder, base
+
+
+def _count_for_the_bar(
+    client: HeymarketClient, since: str | None, progress: Progress
+) -> asyncio.Task[int]:
+    """The count of contacts, asked for beside the walk: it only gives the bar its total."""
+    task = asyncio.create_task(client.count_contacts(since=since))
+    task.add_done_callback(lambda t: _report_total(t, progress))
+    return task
+
+
+def _write_header(
+    stream: IO[bytes],
+    encoder: ContactEncoder,
+    checkpoints: _Checkpoints | None,
+    status: ExportStatus,
+) -> int:
+    """Start a new file with the encoder's header (CSV's column names); its length in bytes.
+
+    The state is saved at once, so that an export stopped before its first page resumes.
+    """
+    head = encoder.header()
+    if head:
+        stream.write(head)
+    if checkpoints is not None:
+        stream.flush()
+        checkpoints.record(len(head), 0, force=True)
+        status.resumable = True
+    return len(head)
+
+
+def _put_in_place(paths: ExportPaths, stream: IO[bytes]) -> None:
+    """Rename the finished partial file to the output, drop the state, close the file."""
+    try:
+        # Renamed while the lock is held: another export cannot take the partial file
+        # (and cut it) between the last write and the rename.
+        os.replace(paths.part, paths.output)
+        with contextlib.suppress(FileNotFoundError):
+            paths.state.unlink()
+    finally:
+        stream.close()
 
 
 class _Checkpoints:

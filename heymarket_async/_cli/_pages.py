@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from heymarket_async._client import HeymarketClient
+from heymarket_async import HeymarketClient
 from heymarket_async.models import Contact
 from heymarket_async.pagination import V1ContactPager, V2ContactPager
 

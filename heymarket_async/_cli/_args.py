@@ -1,0 +1,236 @@
+"""The command line: the argparse parser, its value types, and the checks argparse cannot make.
+
+Connection options are accepted after any subcommand; error messages never echo a credential.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from typing import Any, Final, NoReturn, TypeVar
+
+from heymarket_async import __version__
+from heymarket_async._sansio import parse_timestamp
+
+from ._console import PROG
+
+_ENV_HELP: Final = (
+    "Credentials come from --api-key, or --secret-id and --secret-key, or the environment: "
+    "HEYMARKET_API_KEY, or HEYMARKET_SECRET_ID and HEYMARKET_SECRET_KEY (HEYMARKET_BASE_URL "
+    "for the base URL). Prefer the environment: flags show in the process list. --sandbox N "
+    "needs none: it runs against a built-in emulator holding N made-up contacts."
+)
+_EPILOG: Final = (
+    "exit codes: 0 done, 1 API/network/file failure, 2 usage error, "
+    "130 interrupted by Ctrl-C (143 by SIGTERM; an export can then be continued with --resume), "
+    "141 stdout closed"
+)
+_SECRET_FLAGS: Final = ("--api-key", "--secret-id", "--secret-key")
+
+_N = TypeVar("_N", int, float)
+
+
+class UsageError(Exception):
+    """A command-line value that argparse could not check by itself."""
+
+
+def _time(value: str) -> datetime:
+    """An RFC 3339 time or a date (midnight UTC); a time without an offset is taken as UTC."""
+    try:
+        parsed = parse_timestamp(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a time: give RFC 3339 (2024-05-01T12:00:00Z) or a date (2024-05-01)"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _count(value: str) -> int:
+    return _number(value, int, lambda n: n >= 0, "a count (an int >= 0)")
+
+
+def _seconds(value: str) -> float:
+    # Not ``seconds <= 0``: NaN compares false to everything.
+    return _number(value, float, lambda s: 0 < s < float("inf"), "a duration (seconds > 0)")
+
+
+def _rate(value: str) -> float:
+    return _number(
+        value, float, lambda r: 0 <= r < float("inf"), "a rate (requests per minute >= 0)"
+    )
+
+
+def _number(value: str, parse: Callable[[str], _N], ok: Callable[[_N], bool], what: str) -> _N:
+    """``value`` parsed, if it parses and is ``ok``; else argparse's error, saying ``what``."""
+    try:
+        number = parse(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not {what}") from None
+    if not ok(number):
+        raise argparse.ArgumentTypeError(f"{value!r} is not {what}")
+    return number
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose error messages never show the strings in ``hide``."""
+
+    hide: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # No abbreviations: ``--api-ke KEY`` must not be read as ``--api-key KEY``, and a flag
+        # spelt in full is the only one whose value ``secrets_in`` needs to find.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        # argparse quotes what it did not understand, which may be a key typed before the
+        # subcommand (``heymarket-async --api-key KEY count``).
+        for secret in self.hide:
+            message = message.replace(secret, "***")
+        super().error(message)
+
+
+def secrets_in(argv: Sequence[str]) -> list[str]:
+    """The values given to the credential flags, as ``--flag VALUE`` or ``--flag=VALUE``.
+
+    A flag cut short (``--api-ke``) counts too: it is refused, and the message that says so
+    quotes the value after it.
+    """
+    found = []
+    for i, arg in enumerate(argv):
+        flag, eq, value = arg.partition("=")
+        if len(flag) > 2 and any(s.startswith(flag) for s in _SECRET_FLAGS):
+            if eq:
+                found.append(value)
+            elif i + 1 < len(argv):
+                found.append(argv[i + 1])
+    return [s for s in found if s]
+
+
+def build_parser(*, hide: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The whole command line. Connection options are accepted after any subcommand.
+
+    Error messages show ``***`` in place of any string in ``hide`` (the credentials given).
+    """
+    connection = _connection_options()
+    # A subclass per parse, so the subcommands' parsers (made by argparse) hide the same.
+    parser_class: type[_Parser] = type("_Parser", (_Parser,), {"hide": tuple(hide)})
+    parser = parser_class(
+        prog=PROG,
+        description="Export and inspect Heymarket contacts.",
+        epilog=_EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        required=True,
+        parser_class=parser_class,
+    )
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, help=help, description=help, parents=[connection], epilog=_EPILOG
+        )
+
+    _export_options(command("export", "stream every contact to a JSONL or CSV file"))
+    _since_option(command("count", "print how many contacts there are"))
+    command("fields", "print the team's custom contact fields as JSON")
+    get = command("get", "print one contact as JSON")
+    get.add_argument("contact", metavar="ID|UUID|PHONE", help="42, a UUID, or +15105553344")
+    get.add_argument("--phone", action="store_true", help="CONTACT is a phone number")
+    commands.add_parser(
+        "fake-server",
+        help="run the emulator as a server (--port, --contacts, --latency-ms; see its --help)",
+        add_help=False,
+    )
+    return parser
+
+
+def _connection_options() -> _Parser:
+    """The options every subcommand takes: credentials, base URL or sandbox, limits."""
+    connection = _Parser(add_help=False)
+    group = connection.add_argument_group("connection", _ENV_HELP)
+    group.add_argument("--api-key", metavar="KEY", help="a legacy team API key")
+    group.add_argument("--secret-id", metavar="ID", help="an API secret's id")
+    group.add_argument("--secret-key", metavar="KEY", help="an API secret's key")
+    group.add_argument("--base-url", metavar="URL", help="the API's base URL")
+    group.add_argument(
+        "--sandbox",
+        metavar="N",
+        type=_count,
+        help="run against a built-in emulator seeded with N contacts (no account needed)",
+    )
+    group.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_seconds,
+        default=60.0,
+        help="for each call, its retries included (default 60)",
+    )
+    group.add_argument(
+        "--max-retries",
+        metavar="N",
+        type=_count,
+        default=3,
+        help="retries of a failed read (default 3; 0 to fail at once)",
+    )
+    group.add_argument(
+        "--rate-limit",
+        metavar="RPM",
+        type=_rate,
+        help="requests per minute, 0 for none (default: 500 against api.heymarket.com, "
+        "none elsewhere)",
+    )
+    return connection
+
+
+def _export_options(export: argparse.ArgumentParser) -> None:
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        default="contacts.jsonl",
+        help="where to write (default contacts.jsonl; - for stdout)",
+    )
+    export.add_argument("--format", choices=("jsonl", "csv"), help="default: from FILE's suffix")
+    _since_option(export)
+    export.add_argument(
+        "--api",
+        choices=("v1", "v2"),
+        default="v2",
+        help="v2 pages of 100 (default) or v1 pages of 30",
+    )
+    export.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted export of FILE from its saved position",
+    )
+    export.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
+
+
+def _since_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--since",
+        type=_time,
+        metavar="TIME",
+        help="only contacts updated after TIME (RFC 3339, or a date: midnight UTC)",
+    )
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """What argparse cannot check: exclusive options, and where an export may write.
+
+    Fills in an export's ``format`` from the output's suffix. Raises :class:`UsageError`.
+    """
+    if args.sandbox is not None and args.base_url is not None:
+        raise UsageError("--sandbox and --base-url exclude each other")
+    if args.command == "export":
+        if args.format is None:
+            args.format = "csv" if args.output.lower().endswith(".csv") else "jsonl"
+        if args.output == "-" and args.resume:
+            raise UsageError("--resume needs a file (-o FILE), not stdout")
+        if args.output != "-" and os.path.isdir(args.output):
+            raise UsageError(f"{args.output} is a directory: give a file name with -o")
