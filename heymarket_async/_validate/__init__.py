@@ -11,6 +11,8 @@ Callers import the package as ``check`` and call ``check.<name>``; the checks li
 ``_contact`` (ids, timestamps, tags, custom fields, contact bodies) and ``_bulk`` (bulk items).
 """
 
+from heymarket_async._params import CONTACT_FIELDS
+
 from ._bulk import (
     MAX_BATCH_SIZE,
     batch_size,
@@ -21,12 +23,10 @@ from ._bulk import (
 )
 from ._channels import channel, channel_id, channel_type, channels, email, phone, search_values
 from ._contact import (
-    CONTACT_FIELDS,
     MAX_TAGS,
     STATUSES,
     assignee,
     contact_body,
-    contact_fields,
     contact_id,
     contact_lookup,
     contact_uuid,
@@ -56,7 +56,6 @@ __all__ = [
     "channel_type",
     "channels",
     "contact_body",
-    "contact_fields",
     "contact_id",
     "contact_lookup",
     "contact_uuid",

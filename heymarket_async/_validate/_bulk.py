@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from heymarket_async._params import CONTACT_FIELDS
 from heymarket_async.errors import InvalidRequestError
 
 from ._channels import channels, phone
-from ._contact import CONTACT_FIELDS, contact_body, contact_uuid
+from ._contact import contact_body, contact_uuid
 from ._scalars import bounded_int
 
 #: The most items a bulk helper puts in one request when asked (the API's own limit is not

@@ -20,19 +20,6 @@ from ._channels import email, phone
 from ._scalars import _decimal, _int, _optional_str, _text
 
 MAX_TAGS: Final = 5
-#: The optional contact fields of every create and update (and of a batch item, besides its
-#: identifier).
-CONTACT_FIELDS: Final = (
-    "first",
-    "last",
-    "display_name",
-    "email",
-    "custom",
-    "avatar",
-    "assignee_id",
-    "tags",
-    "is_opted_out",
-)
 STATUSES: Final = tuple(s.value for s in ContactStatusValue)
 
 
@@ -166,11 +153,6 @@ def assignee(value: object) -> int | None:
     if number <= 0 and number != UNASSIGN:
         raise InvalidRequestError("assignee_id", "must be a user id, or UNASSIGN (-1)")
     return number
-
-
-def contact_fields(scope: Mapping[str, Any]) -> dict[str, Any]:
-    """The contact fields among a method's arguments (its ``locals()``), by name."""
-    return {name: scope[name] for name in CONTACT_FIELDS}
 
 
 def contact_body(fields: Mapping[str, Any]) -> dict[str, Any]:
