@@ -109,16 +109,12 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
             if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
                 raise InvalidRequestError("max_retries", "must be an int >= 0")
             retry = RetryPolicy(max_retries=max_retries)
-        limiter = None
-        if rate_limit is not None:
-            try:
-                limiter = RateLimiter(rate_limit)
-            except (TypeError, ValueError) as exc:
-                raise InvalidRequestError("rate_limit", str(exc)) from None
+        limiter = _rate_limiter(rate_limit)
         if hooks is not None and not isinstance(hooks, Hooks):
             raise InvalidRequestError("hooks", "must be a heymarket_async.Hooks")
         if not isinstance(log_pii, bool):
             raise InvalidRequestError("log_pii", "must be True or False")
+        _check_transport(transport, session, trace_configs)
         self._bind(
             Pipeline(
                 credentials=credentials,
@@ -135,14 +131,6 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
                 log_pii=log_pii,
             )
         )
-        if transport is not None and (session is not None or trace_configs):
-            raise InvalidRequestError(
-                "transport", "give session= and trace_configs= to the transport, not the client"
-            )
-        if transport is not None and not callable(getattr(transport, "handle_async_request", None)):
-            raise InvalidRequestError(
-                "transport", "must have an async handle_async_request(request) method"
-            )
 
     def _bind(self, pipeline: Pipeline) -> None:
         """Send this client's requests through ``pipeline`` (its v1 methods and ``v2``)."""
@@ -241,6 +229,28 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
         return (
             f"HeymarketClient(base_url={pipeline.base_url!r}, credentials={pipeline.credentials!r})"
         )
+
+
+def _check_transport(transport: object, session: object, trace_configs: object) -> None:
+    if transport is None:
+        return
+    if session is not None or trace_configs:
+        raise InvalidRequestError(
+            "transport", "give session= and trace_configs= to the transport, not the client"
+        )
+    if not callable(getattr(transport, "handle_async_request", None)):
+        raise InvalidRequestError(
+            "transport", "must have an async handle_async_request(request) method"
+        )
+
+
+def _rate_limiter(rate_limit: float | None) -> RateLimiter | None:
+    if rate_limit is None:
+        return None
+    try:
+        return RateLimiter(rate_limit)
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError("rate_limit", str(exc)) from None
 
 
 def _aiohttp_transport(

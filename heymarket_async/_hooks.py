@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
 
 import attrs
 
 from .errors import HeymarketError, InvalidRequestError
 
-__all__ = ["Hooks", "RequestEvent", "route_of"]
-
-# A numeric v1 id or a v2 UUID as a path segment.
-_ID_SEGMENT: Final = re.compile(r"/(?:\d+|[0-9A-Fa-f]{8}-[0-9A-Fa-f-]{27})(?=/|$)")
-
-
-def route_of(path: str) -> str:
-    """The path with ids replaced by ``{id}``: a label with few values, fit for metrics."""
-    return _ID_SEGMENT.sub("/{id}", path)
+__all__ = ["Hooks", "RequestEvent"]
 
 
 @attrs.frozen(kw_only=True)

@@ -16,6 +16,8 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from ._loops import LoopBinding
+
 __all__ = ["RateLimiter"]
 
 
@@ -35,12 +37,12 @@ class _Waiter:
 class RateLimiter:
     """Hands out send times at least ``60 / per_minute`` seconds apart, across every task.
 
-    The bookkeeping (:meth:`reserve`, :meth:`pause`) is synchronous and takes the time as an
-    argument, so it is tested without an event loop; :meth:`wait_turn` does the waiting with
-    whatever clock and sleep the client uses.
+    The bookkeeping (:meth:`turn`, :meth:`claim`, :meth:`pause`) is synchronous and takes the
+    time as an argument, so it is tested without an event loop; :meth:`wait_turn` does the
+    waiting with whatever clock and sleep the client uses.
     """
 
-    __slots__ = ("_interval", "_loop", "_next", "_queue", "_waiting", "per_minute")
+    __slots__ = ("_binding", "_interval", "_next", "_queue", "_waiting", "per_minute")
 
     def __init__(self, per_minute: float) -> None:
         if isinstance(per_minute, bool) or not isinstance(per_minute, (int, float)):
@@ -55,20 +57,17 @@ class RateLimiter:
         #: there is one, is never gone: it is the one sleeping until ``_next``.
         self._queue: deque[_Waiter] = deque()
         #: The event loop of the tasks in ``_queue``.
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._binding = LoopBinding()
         #: How many entries of ``_queue`` are not gone.
         self._waiting = 0
 
-    def reserve(self, now: float, deadline: float | None = None) -> float | None:
-        """Claim the next send time (``<= now`` means go at once).
+    def turn(self, now: float, ahead: int = 0) -> float:
+        """When a request may be sent (``<= now``: at once), behind ``ahead`` queued ones."""
+        return (self._next if self._next > now else now) + ahead * self._interval
 
-        Returns ``None``, claiming nothing, when that time is not before ``deadline``.
-        """
-        slot = self._next if self._next > now else now
-        if deadline is not None and slot >= deadline:
-            return None
-        self._next = slot + self._interval
-        return slot
+    def claim(self, now: float) -> None:
+        """Send at ``now`` (its turn has come): the next request waits an interval."""
+        self._next = now + self._interval
 
     def pause(self, now: float, seconds: float) -> None:
         """Send nothing for ``seconds`` (the server said 429): every task waits, not only one.
@@ -102,21 +101,19 @@ class RateLimiter:
         Also ``False`` as soon as a pause puts the turn at or after ``deadline``. A task that
         returns ``False`` or is cancelled uses no turn.
         """
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:
+        if self._binding.moved():
             # Waiters of a loop that is gone (the client moved on to a new one) will never be
             # woken, nor leave: forget them, or every task of this loop queues behind them.
             self._send_away(wake=False)
-            self._loop = loop
         now = clock()
         ahead = self._waiting
-        turn = (self._next if self._next > now else now) + ahead * self._interval
+        turn = self.turn(now, ahead)
         if deadline is not None and turn >= deadline:
             return False
         if turn <= now:
-            self._next = now + self._interval
+            self.claim(now)
             return True
-        waiter = _Waiter(deadline, loop.create_future())
+        waiter = _Waiter(deadline, asyncio.get_running_loop().create_future())
         self._queue.append(waiter)
         self._waiting += 1
         try:
@@ -129,11 +126,11 @@ class RateLimiter:
                 # claimed at the time it is (not the time it was due), so that a late wake-up
                 # never lets two sends through closer than an interval.
                 now = clock()
-                turn = self._next if self._next > now else now
+                turn = self.turn(now)
                 if deadline is not None and turn >= deadline:
                     return False
                 if turn <= now:
-                    self._next = now + self._interval
+                    self.claim(now)
                     return True
                 # A 429 elsewhere may move ``_next`` while this task sleeps: look again.
                 await sleep(turn - now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
@@ -13,12 +14,14 @@ import pytest
 from heymarket_async import (
     APIConnectionError,
     HeymarketClient,
+    HeymarketError,
     Hooks,
     InvalidRequestError,
     RequestEvent,
     ServerError,
+    TransportResponse,
 )
-from heymarket_async._hooks import route_of
+from heymarket_async.testing import MockTransport
 from tests._fakes import FakeTime
 from tests._server import API_KEY, Reply, WireServer, json_reply
 
@@ -38,19 +41,32 @@ class Recorder:
 
 
 class TestRoute:
+    """``route`` is the endpoint's declared path, ids as ``{id}``: a label with few values."""
+
     @pytest.mark.parametrize(
-        ("path", "route"),
+        ("call", "path", "route"),
         [
-            ("/v1/contact/42", "/v1/contact/{id}"),
-            ("/v1/contacts", "/v1/contacts"),
-            ("/v1/contacts/count", "/v1/contacts/count"),
-            (f"/v2/contact/{UUID}", "/v2/contact/{id}"),
-            (f"/v2/contact/{UUID}/channel", "/v2/contact/{id}/channel"),
-            ("/v2/contacts/list", "/v2/contacts/list"),
+            (lambda hm: hm.get_contact(42), "/v1/contact/42", "/v1/contact/{id}"),
+            (lambda hm: hm.list_contacts(), "/v1/contacts", "/v1/contacts"),
+            (lambda hm: hm.count_contacts(), "/v1/contacts/count", "/v1/contacts/count"),
+            (lambda hm: hm.get_tag(7), "/v1/tag/7", "/v1/tag/{id}"),
+            (lambda hm: hm.v2.get_contact(UUID), f"/v2/contact/{UUID}", "/v2/contact/{id}"),
+            (
+                lambda hm: hm.v2.add_channel(UUID, "phone", "15105553344"),
+                f"/v2/contact/{UUID}/channel",
+                "/v2/contact/{id}/channel",
+            ),
+            (lambda hm: hm.v2.list_contacts(), "/v2/contacts/list", "/v2/contacts/list"),
         ],
     )
-    def test_ids_become_a_placeholder(self, path: str, route: str) -> None:
-        assert route_of(path) == route
+    async def test_ids_become_a_placeholder(self, call: Any, path: str, route: str) -> None:
+        events: list[RequestEvent] = []
+        transport = MockTransport(lambda _: TransportResponse(204, {}, b""))
+        hooks = Hooks(on_request=events.append)
+        async with HeymarketClient(API_KEY, transport=transport, hooks=hooks) as hm:
+            with contextlib.suppress(HeymarketError):  # an empty answer may not parse
+                await call(hm)
+        assert [(e.path, e.route) for e in events] == [(path, route)]
 
 
 class TestHooks:

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
+from heymarket_async import _validate as check
+from heymarket_async._bulk import Answer, Keys, run_batches
 from heymarket_async._pipeline import Pipeline
 from heymarket_async._sansio import Endpoint
+from heymarket_async.models import BulkResult
+from heymarket_async.pagination import Fetch
 
 T = TypeVar("T")
 
@@ -24,11 +28,36 @@ class Resource:
         self._pipeline = pipeline
         self._call = pipeline.call
 
-    def _fetch(self, endpoint: Endpoint) -> Callable[[dict[str, Any], Callable[[Any], T]], Any]:
+    def _fetch(self, endpoint: Endpoint) -> Fetch:
         """A pager's request of ``endpoint``: the body goes as JSON, the answer is parsed."""
         call = self._call
 
-        def fetch(body: dict[str, Any], parse: Callable[[Any], T]) -> Any:
+        def fetch(body: dict[str, Any], parse: Callable[[Any], T], /) -> Awaitable[T]:
             return call(endpoint.request(json=body), parse)
 
         return fetch
+
+    async def _batches(
+        self,
+        endpoint: Endpoint,
+        items: list[Any],
+        bodies: list[Any],
+        batch_size: int,
+        answer: Callable[[Any], Answer],
+        keys: Callable[[Any], Keys],
+        *,
+        wrap: Callable[[list[Any]], Any] | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> BulkResult[Any]:
+        """Send ``bodies`` to ``endpoint`` in batches of ``batch_size`` (each wrapped in
+        ``wrap``'s shape) under the client's concurrency cap; see :func:`run_batches`."""
+        size = check.batch_size(batch_size)
+        call = self._call
+
+        async def send(batch: list[Any]) -> Answer:
+            body = batch if wrap is None else wrap(batch)
+            return await call(endpoint.request(json=body, query=query), answer)
+
+        return await run_batches(
+            items, bodies, batch_size=size, workers=self._pipeline.cap.size, send=send, keys=keys
+        )

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from heymarket_async import _validate as check
-from heymarket_async._bulk import DEFAULT_BATCH_SIZE, failures_answer, phone_keys, run_batches
+from heymarket_async._bulk import DEFAULT_BATCH_SIZE, failures_answer, phone_keys
 from heymarket_async._convert import (
     structure,
     structure_contact,
@@ -172,18 +172,8 @@ class V1Contacts(Resource):
         items = check.items(contacts, "contacts")
         bodies = check.v1_batch_contacts(items)
         query = _overwrite(overwrite)
-        size = check.batch_size(batch_size)
-
-        async def send(batch: list[Any]) -> Any:
-            return await self._call(BATCH_CREATE.request(json=batch, query=query), failures_answer)
-
-        return await run_batches(
-            items,
-            bodies,
-            batch_size=size,
-            workers=self._pipeline.cap.size,
-            send=send,
-            keys=phone_keys,
+        return await self._batches(
+            BATCH_CREATE, items, bodies, batch_size, failures_answer, phone_keys, query=query
         )
 
     async def patch_contact(self, contact_id: int, **changes: Any) -> ContactRef:

@@ -12,7 +12,6 @@ from heymarket_async._bulk import (
     Answer,
     contact_keys,
     failures_answer,
-    run_batches,
     upsert_answer,
 )
 from heymarket_async._convert import (
@@ -242,21 +241,14 @@ class V2Contacts(Resource):
         batch_size: int,
         answer: Callable[[Any], Answer],
     ) -> BulkResult[Any]:
-        """Send ``bodies`` to ``endpoint`` as ``{"contacts": [...]}`` batches; see
-        :func:`run_batches`. Items are matched to the answer by UUID or channel."""
-        size = check.batch_size(batch_size)
-
-        async def send(batch: list[Any]) -> Answer:
-            return await self._call(endpoint.request(json={"contacts": batch}), answer)
-
-        return await run_batches(
-            items,
-            bodies,
-            batch_size=size,
-            workers=self._pipeline.cap.size,
-            send=send,
-            keys=contact_keys,
+        """``{"contacts": [...]}`` batches, matched to the answer by UUID or channel."""
+        return await self._batches(
+            endpoint, items, bodies, batch_size, answer, contact_keys, wrap=_contacts
         )
+
+
+def _contacts(batch: list[Any]) -> dict[str, Any]:
+    return {"contacts": batch}
 
 
 def _channel_request(
