@@ -273,3 +273,19 @@ class TestContactFields:
             fields: ContactFields = {"first": "Ada", "email": None}
             await hm.create_contact("15105553344", **fields)
         assert sent[0].body == b'{"phone":"15105553344","first":"Ada","email":null}'
+
+
+class TestTransportRequestRepr:
+    def test_shows_no_credential_and_no_body(self) -> None:
+        request = TransportRequest(
+            "POST",
+            "https://x/v1/contact",
+            {"Authorization": f"Bearer {API_KEY}"},
+            b"15105553344",
+            3,
+        )
+        text = repr(request)
+        assert API_KEY not in text
+        assert "15105553344" not in text
+        assert "Authorization" in text
+        assert "timeout=3" in text

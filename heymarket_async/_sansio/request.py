@@ -85,6 +85,7 @@ class TransportRequest:
 
     method: str
     url: str
-    headers: Mapping[str, str]
-    body: bytes | None
+    #: Shown by name only in ``repr``: ``Authorization`` holds the API key or a JWT.
+    headers: Mapping[str, str] = attrs.field(repr=lambda headers: f"<{', '.join(headers)}>")
+    body: bytes | None = attrs.field(repr=False)  # customer data
     timeout: float | None
