@@ -86,6 +86,7 @@ ROLES: dict[str, str] = {
     "async for contact in hm.v2.iter_contacts(prefetch=2):    # v2": "run",
     "async with hm.iter_contacts(resume=saved) as pager:": "run",
     "async def test_register_creates_a_contact_once(": "pytest example",
+    "hm = HeymarketClient(api_key=\"test\", transport=MockTransport(handler))": "run",
 }
 
 
@@ -311,6 +312,15 @@ class TestPytestExample:
         end = source.index("# --- README example ends here ---")
         code = source[start:end].split("\n", 1)[1]
         assert block("async def test_register_creates_a_contact_once(").strip() == code.strip()
+
+
+class TestMockTransportExample:
+    async def test_it_answers_without_a_socket(self) -> None:
+        ns = await run_block(block("transport=MockTransport(handler))"), {})
+        async with ns["hm"] as hm:
+            contact = await hm.get_contact_by_phone("+1 (510) 555-3344")
+        assert contact.id == 42
+        assert contact.phone == "15105553344"
 
 
 class TestMethodTable:
