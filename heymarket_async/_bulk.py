@@ -1,8 +1,8 @@
 """Bulk calls: a large input cut into API-sized batches, sent under the client's limits.
 
-Every batch is one request through the client's ``_call`` pipeline, so the concurrency cap,
-the rate limiter and the retry rules apply to it as to any call; a batch that creates is
-``Safety.CREATE`` and is never sent twice once it may have been applied. A failed batch does
+Every batch is one request through the client's pipeline, so the concurrency cap, the rate
+limiter and the retry rules apply to it as to any call; a batch is ``Safety.ONCE`` and is never
+sent twice once it may have been applied. A failed batch does
 not stop the others: its items are marked failed (nothing was written) or unknown (it may have
 been), and the results come back in input order. Matching the server's per-item answers to the
 input items is pure and tested without a loop.

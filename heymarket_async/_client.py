@@ -109,21 +109,24 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
             if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
                 raise InvalidRequestError("max_retries", "must be an int >= 0")
             retry = RetryPolicy(max_retries=max_retries)
+        policy = _retry_policy(retry)
         limiter = _rate_limiter(rate_limit)
         if hooks is not None and not isinstance(hooks, Hooks):
             raise InvalidRequestError("hooks", "must be a heymarket_async.Hooks")
+        _check_transport(transport, session, trace_configs)
+        owns_transport = transport is None
+        if transport is None:
+            transport = _aiohttp_transport(session, trace_configs, max_concurrency)
         if not isinstance(log_pii, bool):
             raise InvalidRequestError("log_pii", "must be True or False")
-        _check_transport(transport, session, trace_configs)
         self._bind(
             Pipeline(
                 credentials=credentials,
                 base_url=base,
-                transport=transport
-                or _aiohttp_transport(session, _trace_configs(trace_configs), max_concurrency),
-                owns_transport=transport is None,
+                transport=transport,
+                owns_transport=owns_transport,
                 timeout=deadline,
-                retry=_retry_policy(retry),
+                retry=policy,
                 cap=ConcurrencyCap(max_concurrency),
                 closing=Closing(),
                 limiter=limiter,
@@ -159,7 +162,8 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
         call twice.
 
         Calls waiting to send (for a rate-limit turn, or before a retry) end at once with
-        :class:`ClientClosedError`; calls in flight end as their session closes.
+        :class:`ClientClosedError`; calls in flight end as the client's own session closes
+        (through a session or transport of yours, they run to their end).
         """
         pipeline = self._pipeline
         pipeline.closing.closed = True
@@ -253,18 +257,17 @@ def _rate_limiter(rate_limit: float | None) -> RateLimiter | None:
         raise InvalidRequestError("rate_limit", str(exc)) from None
 
 
-def _aiohttp_transport(
-    session: object, trace_configs: list[aiohttp.TraceConfig], pool_size: int
-) -> AiohttpTransport:
+def _aiohttp_transport(session: object, trace_configs: object, pool_size: int) -> AiohttpTransport:
     if session is not None and not isinstance(session, aiohttp.ClientSession):
         raise InvalidRequestError(
             "session", f"must be an aiohttp.ClientSession, got {type(session).__name__}"
         )
-    if trace_configs and session is not None:
+    configs = _trace_configs(trace_configs)
+    if configs and session is not None:
         raise InvalidRequestError(
             "trace_configs", "give them to your own session; the client cannot add them"
         )
-    return AiohttpTransport(session, pool_size=pool_size, trace_configs=trace_configs)
+    return AiohttpTransport(session, pool_size=pool_size, trace_configs=configs)
 
 
 def _trace_configs(value: object) -> list[aiohttp.TraceConfig]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
-from typing import Any, Final, TypedDict, TypeVar
+from typing import Any, Final, ForwardRef, TypedDict, TypeVar
 
 from .models import UNSET, Tag
 
@@ -51,13 +51,18 @@ def contact_fields_signature(method: F) -> F:
     head = [p for p in params if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)]
     options = [p for p in params if p.kind is kinds.KEYWORD_ONLY]
     fields = [
-        kinds(name, kinds.KEYWORD_ONLY, default=UNSET, annotation=f"{annotation} | UnsetType")
-        for name, annotation in ContactFields.__annotations__.items()
+        kinds(name, kinds.KEYWORD_ONLY, default=UNSET, annotation=f"{_text(hint)} | UnsetType")
+        for name, hint in ContactFields.__annotations__.items()
     ]
     method.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[*head, *fields, *options]
     )
     return method
+
+
+def _text(hint: object) -> str:
+    """An annotation as written: TypedDict keeps a postponed one as a ``ForwardRef``."""
+    return hint.__forward_arg__ if isinstance(hint, ForwardRef) else str(hint)
 
 
 def given_fields(method: str, fields: Mapping[str, Any]) -> Mapping[str, Any]:

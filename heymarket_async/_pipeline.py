@@ -274,7 +274,7 @@ class Pipeline:
         slots = self.cap.slots()
         await self._acquire_slot(slots, deadline)
         try:
-            started = await self._wait_turn(deadline)
+            started = clock() if self.limiter is None else await self._wait_turn(deadline)
             timeout = policy.attempt_timeout
             if deadline is not None:
                 left = deadline - started
@@ -296,11 +296,10 @@ class Pipeline:
         return response
 
     async def _wait_turn(self, deadline: float | None) -> float:
-        """Wait for the rate limiter's turn, if there is a limiter; the time it came."""
+        """Wait for the rate limiter's turn; the time it came."""
         limiter = self.limiter
-        if limiter is not None and not await limiter.wait_turn(
-            self.clock, self.closing.sleeper(self.sleep), deadline
-        ):
+        assert limiter is not None
+        if not await limiter.wait_turn(self.clock, self.closing.sleeper(self.sleep), deadline):
             if self.closing.closed:
                 raise ClientClosedError(CLOSED)
             raise _DeadlineReached("waiting for the rate limit")
@@ -317,17 +316,35 @@ class Pipeline:
         return headers
 
     async def _transport_send(self, wire: TransportRequest) -> TransportResponse:
-        """The transport's answer; what a transport of the user's raises that is not ours
-        becomes an :class:`APIConnectionError` (no foreign exception escapes)."""
-        try:
+        """The transport's answer. The aiohttp transport's errors are the SDK's already; what a
+        transport of the user's raises or returns that is not becomes a typed error."""
+        if self.owns_transport:
             return await self.transport.handle_async_request(wire)
+        try:
+            response = await self.transport.handle_async_request(wire)
         except (HeymarketError, asyncio.CancelledError):
             raise
         except Exception as exc:
+            # Not chained, neither as __cause__ nor __context__ (raised past the except block):
+            # a foreign error may hold the request and its Authorization header.
             reason = self.scrub_text(f"{type(exc).__name__}: {exc}")
-            raise APIConnectionError(
+            failed = APIConnectionError(
                 f"the transport failed: {reason}", method=wire.method, url=wire.url
-            ) from exc
+            )
+        else:
+            if (
+                isinstance(response, TransportResponse)
+                and type(response.status) is int
+                and isinstance(response.body, bytes)
+            ):
+                return response
+            failed = APIConnectionError(
+                f"the transport returned {type(response).__name__}, not a TransportResponse "
+                "with an int status and bytes",
+                method=wire.method,
+                url=wire.url,
+            )
+        raise failed
 
     def _answered(
         self,

@@ -38,6 +38,7 @@ from heymarket_async import (
 from heymarket_async import _pipeline as pipeline_module
 from heymarket_async._auth import SecretCredentials
 from heymarket_async._sansio import Endpoint, Safety, std_json_dumps
+from heymarket_async.resources.v1 import contacts
 from heymarket_async.testing import install_clock
 from tests import _docs
 from tests._cli_helpers import threaded_fake
@@ -694,7 +695,7 @@ class TestBodiesNoEncoderCanWrite:
     ) -> None:
         monkeypatch.setattr(pipeline_module, "json_dumps", encoder)
         for body in ({"first": "\udcff"}, {"n": object()}):
-            request = Endpoint("POST", "/v1/contact", Safety.ONCE).request(json=body)
+            request = contacts.CREATE.request(json=body)
             with pytest.raises(InvalidRequestError) as info:
                 await client._call(request, lambda data: data)
             assert info.value.field == "body"

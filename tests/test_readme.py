@@ -86,7 +86,7 @@ ROLES: dict[str, str] = {
     "async for contact in hm.v2.iter_contacts(prefetch=2):    # v2": "run",
     "async with hm.iter_contacts(resume=saved) as pager:": "run",
     "async def test_register_creates_a_contact_once(": "pytest example",
-    "hm = HeymarketClient(api_key=\"test\", transport=MockTransport(handler))": "run",
+    'hm = HeymarketClient(api_key="test", transport=MockTransport(handler))': "run",
 }
 
 

@@ -47,7 +47,7 @@ class TestMockTransport:
 
         def handler(request: TransportRequest) -> TransportResponse:
             seen.append(request)
-            return TransportResponse.json(CONTACT, headers={"x-request-id": "r-1"})
+            return TransportResponse.from_json(CONTACT, headers={"x-request-id": "r-1"})
 
         async with HeymarketClient(API_KEY, transport=MockTransport(handler)) as hm:
             contact = await hm.get_contact_by_phone("+1 (510) 555-3344")
@@ -74,7 +74,7 @@ class TestMockTransport:
         assert info.value.message == "gone"
 
     async def test_retries_run_through_it_on_fake_time(self) -> None:
-        answers = [TransportResponse(503, {}, b""), TransportResponse.json(CONTACT)]
+        answers = [TransportResponse(503, {}, b""), TransportResponse.from_json(CONTACT)]
         fake = FakeTime()
         hm = HeymarketClient(API_KEY, transport=MockTransport(lambda _: answers.pop(0)))
         install_clock(hm, clock=fake.clock, sleep=fake.sleep)
@@ -93,8 +93,10 @@ class TestMockTransport:
         ) as hm:
             with pytest.raises(APIConnectionError) as info:
                 await hm.get_contact(1)
-        assert isinstance(info.value.__cause__, LookupError)
-        assert "the transport failed: LookupError" in str(info.value)
+        # Not chained: a foreign error may hold the request and its Authorization header.
+        assert info.value.__cause__ is None
+        assert info.value.__context__ is None
+        assert "the transport failed: LookupError: no route for ***" in str(info.value)
         assert API_KEY not in str(info.value)
 
     async def test_a_closed_client_sends_nothing_through_it(self) -> None:
@@ -114,7 +116,7 @@ class TestTransportOption:
             async def aclose(self) -> None:
                 self.closed = True
 
-        transport = Closable(lambda _: TransportResponse.json(CONTACT))
+        transport = Closable(lambda _: TransportResponse.from_json(CONTACT))
         async with HeymarketClient(API_KEY, transport=transport) as hm:
             await hm.get_contact(42)
         assert hm.closed
@@ -124,7 +126,7 @@ class TestTransportOption:
         "options", [{"session": object()}, {"trace_configs": [object()]}], ids=["session", "trace"]
     )
     def test_session_and_trace_configs_belong_to_the_transport(self, options: Any) -> None:
-        transport = MockTransport(lambda _: TransportResponse.json({}))
+        transport = MockTransport(lambda _: TransportResponse.from_json({}))
         with pytest.raises(InvalidRequestError, match="transport"):
             HeymarketClient(API_KEY, transport=transport, **options)
 
@@ -139,7 +141,7 @@ class TestTransportOption:
 
 class TestFakeTime:
     async def test_views_made_afterwards_share_it(self) -> None:
-        answers = [TransportResponse(503, {}, b""), TransportResponse.json(CONTACT)]
+        answers = [TransportResponse(503, {}, b""), TransportResponse.from_json(CONTACT)]
         fake = FakeTime()
         hm = install_clock(
             HeymarketClient(API_KEY, transport=MockTransport(lambda _: answers.pop(0))),
@@ -215,7 +217,10 @@ class TestEndpoints:
             assert endpoint.effect.endswith(("created", "updated", "added", "deleted")), name
         else:
             assert endpoint.effect == "", name
-        assert endpoint.gone_is_done == (endpoint.method == "DELETE"), name
+        # (A ONCE delete is never sent again once it may have been applied.)
+        assert endpoint.gone_is_done == (
+            endpoint.method == "DELETE" and endpoint.safety is Safety.IDEMPOTENT
+        ), name
         assert endpoint.method != "GET" or endpoint.safety is Safety.READ, name
 
     def test_the_resources_are_public_types(self) -> None:
@@ -267,12 +272,54 @@ class TestContactFields:
 
         def handler(request: TransportRequest) -> TransportResponse:
             sent.append(request)
-            return TransportResponse.json({"id": 1, "rev": 1, "uuid": CONTACT["uuid"]})
+            return TransportResponse.from_json({"id": 1, "rev": 1, "uuid": CONTACT["uuid"]})
 
         async with HeymarketClient(API_KEY, transport=MockTransport(handler)) as hm:
             fields: ContactFields = {"first": "Ada", "email": None}
             await hm.create_contact("15105553344", **fields)
         assert sent[0].body == b'{"phone":"15105553344","first":"Ada","email":null}'
+
+
+class TestTransportContract:
+    @pytest.mark.parametrize(
+        "answer",
+        [None, {"status": 200}, TransportResponse(200, {}, "text")],  # type: ignore[arg-type]
+        ids=["none", "dict", "str-body"],
+    )
+    async def test_a_transport_that_answers_something_else_is_a_typed_error(
+        self, answer: Any
+    ) -> None:
+        transport = MockTransport(lambda _: answer)
+        async with HeymarketClient(API_KEY, transport=transport, max_retries=0) as hm:
+            with pytest.raises(APIConnectionError, match="not a TransportResponse"):
+                await hm.get_contact(1)
+
+    def test_a_transport_that_is_falsy_is_used_all_the_same(self) -> None:
+        class Recorded(list[TransportRequest]):
+            async def handle_async_request(self, request: TransportRequest) -> TransportResponse:
+                self.append(request)
+                return TransportResponse.from_json(CONTACT)
+
+        transport = Recorded()
+
+        async def get() -> int:
+            async with HeymarketClient(API_KEY, transport=transport) as hm:
+                return (await hm.get_contact(42)).id
+
+        assert asyncio.run(get()) == 42
+        assert len(transport) == 1
+
+
+class TestEndpointDeclaration:
+    def test_a_once_write_says_what_it_may_have_done(self) -> None:
+        with pytest.raises(ValueError, match="effect"):
+            Endpoint("POST", "/v1/x", Safety.ONCE)
+        with pytest.raises(ValueError, match="effect"):
+            Endpoint("GET", "/v1/x", Safety.READ, effect="x may have been created")
+
+    def test_a_route_with_an_id_needs_one(self) -> None:
+        with pytest.raises(ValueError, match="needs an id"):
+            Endpoint("GET", "/v1/x/{id}", Safety.READ).request()
 
 
 class TestTransportRequestRepr:
@@ -289,3 +336,32 @@ class TestTransportRequestRepr:
         assert "15105553344" not in text
         assert "Authorization" in text
         assert "timeout=3" in text
+
+
+class TestConstructorChecksInOrder:
+    @pytest.mark.parametrize(
+        ("options", "field"),
+        [
+            ({"retry": "x", "rate_limit": 0}, "retry"),
+            ({"session": "s", "log_pii": "x"}, "session"),
+            ({"session": "s", "trace_configs": 5}, "session"),
+            ({"hooks": "h", "session": "s"}, "hooks"),
+        ],
+    )
+    def test_the_first_bad_option_is_the_one_reported(self, options: Any, field: str) -> None:
+        with pytest.raises(InvalidRequestError) as info:
+            HeymarketClient(API_KEY, **options)
+        assert info.value.field == field
+
+
+class TestUnknownFieldFirst:
+    async def test_a_misspelt_field_is_reported_before_any_other_check(self) -> None:
+        hm = HeymarketClient(API_KEY, transport=_recording([]))
+        with pytest.raises(TypeError, match="frist"):
+            await hm.create_contact("bad", frist="Ada")  # type: ignore[call-arg]
+        with pytest.raises(TypeError, match="nick"):
+            await hm.update_contact(-1, "bad", nick="A")  # type: ignore[call-arg]
+        with pytest.raises(TypeError, match="nick"):
+            await hm.v2.create_contact([], nick="A")  # type: ignore[call-arg]
+        with pytest.raises(TypeError, match="nick"):
+            await hm.v2.update_contact("not-a-uuid", nick="A")  # type: ignore[call-arg]

@@ -4,7 +4,7 @@ Everything here is a pure function or a value, tested without an event loop.
 """
 
 from .codec import JSONDecodeError, json_dumps, json_loads, std_json_dumps, std_json_loads
-from .request import DEFAULT_BASE_URL, Call, Endpoint, Request, Safety, TransportRequest
+from .request import DEFAULT_BASE_URL, Endpoint, Request, Safety, TransportRequest
 from .response import (
     REQUEST_ID_HEADER,
     TEXT_LIMIT,
@@ -31,7 +31,6 @@ __all__ = [
     "LAST_INSTANT",
     "REQUEST_ID_HEADER",
     "TEXT_LIMIT",
-    "Call",
     "Endpoint",
     "JSONDecodeError",
     "TransportRequest",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final, TypeVar
+from collections.abc import Mapping
+from typing import Any, Final
 
 import attrs
 
@@ -42,13 +42,23 @@ class Endpoint:
     safety: Safety
     effect: str = ""
     gone_is_done: bool = False
+    #: Whether ``route`` holds ``{id}``, which :meth:`request` must fill in.
+    _has_id: bool = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_has_id", "{id}" in self.route)
+        if (self.safety is Safety.ONCE) != bool(self.effect):
+            raise ValueError(f"{self.route}: an effect is what a ONCE write may have done")
 
     def request(
         self, *, id: object = None, json: Any = UNSET, query: Mapping[str, str] | None = None
     ) -> Request:
         """This endpoint with its id (already validated) filled in, and a body or query."""
-        path = self.route if id is None else self.route.replace("{id}", str(id))
-        return Request(self, path, json, query)
+        if self._has_id:
+            if id is None:
+                raise ValueError(f"{self.route} needs an id")
+            return Request(self, self.route.replace("{id}", str(id)), json, query)
+        return Request(self, self.route, json, query)
 
 
 @attrs.frozen
@@ -73,11 +83,6 @@ class Request:
         return not isinstance(self.json, UnsetType)
 
 
-_T = TypeVar("_T")
-#: The pipeline's ``call``, as resources use it: send a request, parse the decoded body.
-Call = Callable[[Request, Callable[[Any], _T]], Awaitable[_T]]
-
-
 @attrs.frozen
 class TransportRequest:
     """One attempt as a :class:`Transport` sends it: the URL is whole and already encoded,
@@ -85,7 +90,10 @@ class TransportRequest:
 
     method: str
     url: str
-    #: Shown by name only in ``repr``: ``Authorization`` holds the API key or a JWT.
-    headers: Mapping[str, str] = attrs.field(repr=lambda headers: f"<{', '.join(headers)}>")
+    #: Shown by name only in ``repr``, and left out of ``==`` (whose failure pytest prints):
+    #: ``Authorization`` holds the API key or a JWT.
+    headers: Mapping[str, str] = attrs.field(
+        eq=False, repr=lambda headers: f"<{', '.join(headers)}>"
+    )
     body: bytes | None = attrs.field(repr=False)  # customer data
     timeout: float | None

@@ -55,10 +55,10 @@ class TransportResponse:
         return self.headers.get(REQUEST_ID_HEADER)
 
     @classmethod
-    def json(
+    def from_json(
         cls, data: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
     ) -> TransportResponse:
-        """An answer whose body is ``data`` as JSON: ``TransportResponse.json({"id": 1})``."""
+        """An answer whose body is ``data`` as JSON: ``TransportResponse.from_json({"id": 1})``."""
         return cls(
             status, {"Content-Type": "application/json", **(headers or {})}, json_dumps(data)
         )

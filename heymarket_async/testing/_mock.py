@@ -40,8 +40,9 @@ def install_clock(
 
     ``clock`` is the monotonic clock of deadlines, backoffs and the rate limiter; ``sleep``
     the coroutine every wait awaits; ``wall_clock`` (and ``clock``) are what an API secret
-    pair's JWTs are dated and aged with. Returns ``client``, changed in place; its
-    ``with_options`` views made afterwards share the fake time.
+    pair's JWTs are dated and aged with. Returns ``client``, changed in place: call it before
+    taking ``client.v2``, a ``with_options`` view or a pager, which keep the time they were
+    made with.
     """
     client._use_time(clock=clock, sleep=sleep, wall_clock=wall_clock)
     return client

@@ -23,10 +23,7 @@ from yarl import URL
 from ._auth import Unauthorized, check_authorization
 from ._clock import FakeClock, to_micros
 from ._contacts import new_fields, sync_channels
-from ._faults import AFTER_WRITE, Fault, Faults
-from ._http import error_response
-from ._json import decode_json_or_none
-from ._pipeline import (
+from ._dispatch import (
     Drop,
     Handler,
     add_request_id,
@@ -35,6 +32,9 @@ from ._pipeline import (
     fault_before,
     run_endpoint,
 )
+from ._faults import AFTER_WRITE, Fault, Faults
+from ._http import error_response
+from ._json import decode_json_or_none
 from ._routes import TABLE
 from ._store import ContactStore, ContactsView, TagStore
 from ._timestamps import TimestampFormat

@@ -64,8 +64,9 @@ class V1Contacts(Resource):
         Never sent twice: retried only when the server refused it (429) or it provably never
         left (a failed connect). Otherwise the error says the contact may have been created.
         """
+        given = given_fields("create_contact", fields)
         body = {"phone": check.phone(phone)}
-        body.update(check.contact_body(given_fields("create_contact", fields)))
+        body.update(check.contact_body(given))
         return await self._call(CREATE.request(json=body), _ref)
 
     async def get_contact(self, contact_id: int) -> Contact:
@@ -96,10 +97,11 @@ class V1Contacts(Resource):
         ``overwrite=False`` merges ``custom`` into the stored values; ``True`` replaces them.
         Retried like any idempotent write.
         """
+        given = given_fields("update_contact", fields)
         cid = check.contact_id(contact_id)
         query = _overwrite(overwrite)
         body = {"phone": check.phone(phone)}
-        body.update(check.contact_body(given_fields("update_contact", fields)))
+        body.update(check.contact_body(given))
         return await self._call(UPDATE.request(id=cid, json=body, query=query), _ref)
 
     async def delete_contact(self, contact_id: int) -> None:

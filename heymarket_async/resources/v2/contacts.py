@@ -52,11 +52,7 @@ UPSERT = Endpoint(
     "POST", "/v2/contacts", Safety.ONCE, effect="contacts may have been created or updated"
 )
 DELETE_MANY = Endpoint(
-    "DELETE",
-    "/v2/contacts",
-    Safety.ONCE,
-    effect="contacts may have been deleted",
-    gone_is_done=True,
+    "DELETE", "/v2/contacts", Safety.ONCE, effect="contacts may have been deleted"
 )
 
 
@@ -85,8 +81,9 @@ class V2Contacts(Resource):
         :class:`ContactChannel` objects; phone channels are normalized. Never sent twice (see
         ``HeymarketClient.create_contact``). The fields are those of :class:`ContactFields`.
         """
+        given = given_fields("create_contact", fields)
         body: dict[str, Any] = {"contact_channels": check.channels(channels)}
-        body.update(check.contact_body(given_fields("create_contact", fields)))
+        body.update(check.contact_body(given))
         return await self._call(CREATE.request(json=body), _ref)
 
     async def list_contacts(
@@ -174,8 +171,9 @@ class V2Contacts(Resource):
         Only the fields given are sent; channels are changed with :meth:`add_channel` and
         :meth:`update_channel`. Retried like any idempotent write.
         """
+        given = given_fields("update_contact", fields)
         uuid = check.contact_uuid(contact_uuid)
-        body = check.contact_body(given_fields("update_contact", fields))
+        body = check.contact_body(given)
         if not body:
             raise InvalidRequestError("fields", "give at least one field to update")
         return await self._call(UPDATE.request(id=uuid, json=body), structure_contact)
