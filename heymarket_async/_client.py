@@ -19,10 +19,11 @@ from yarl import URL
 from ._auth import SecretCredentials, resolve_credentials
 from ._hooks import Hooks
 from ._loops import CLOSED
-from ._pipeline import Closing, ConcurrencyCap, Pipeline
+from ._pipeline import Pipeline
 from ._ratelimit import RateLimiter
 from ._retry import RetryPolicy
 from ._sansio import DEFAULT_BASE_URL
+from ._shared import Closing, ConcurrencyCap
 from ._transport import AiohttpTransport, Transport
 from .errors import ClientClosedError, InvalidRequestError
 from .models import UNSET, UnsetType
@@ -46,11 +47,9 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
     - ``transport``: any :class:`Transport` (one coroutine, ``handle_async_request``) instead
       of the aiohttp one, such as ``heymarket_async.testing.MockTransport``; the client does
       not close it.
-    - Event loops: the client belongs to the loop it is first used in. Once that loop is closed
-      (an ``asyncio.run`` ended: a pytest test, a script run twice), a call from a new loop
-      makes a new session and concurrency slots there, so a client built at import time serves
-      one loop after another. While that loop is still open, a call from another loop raises
-      :class:`ClientClosedError`, as does one through your ``session`` from another loop.
+    - Event loops: the client belongs to the loop it is first used in, and moves to a new one
+      once that loop is closed; from another open loop a call raises :class:`ClientClosedError`
+      (see the README's "The client").
     - ``timeout``: the deadline of a whole call in seconds, every attempt and every wait
       between them included (``None``: no limit). ``RetryPolicy(attempt_timeout=...)`` caps
       each attempt lower.
@@ -72,9 +71,7 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
       By default they are masked (``*********44``, ``j***@example.com``): they are customer
       data. Turn it on only to debug. The API key, the secret key and JWTs are never shown.
 
-    The logger ``heymarket_async`` writes one DEBUG line per attempt (method, path, status,
-    milliseconds, ``X-Request-Id``, attempt number) and one WARNING per retry (why, and the
-    wait).
+    The logger ``heymarket_async`` writes one DEBUG line per attempt and one WARNING per retry.
 
     Raises :class:`InvalidRequestError` at construction when there are no credentials or an
     option is out of range.

@@ -9,11 +9,10 @@ must know about an operation is on its endpoint.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Final, TypeVar
 
 import attrs
@@ -21,7 +20,7 @@ import attrs
 from ._auth import Credentials
 from ._convert import StructureError
 from ._hooks import Hooks, RequestEvent
-from ._loops import CLOSED, LoopBinding
+from ._loops import CLOSED
 from ._ratelimit import RateLimiter
 from ._redact import mask, mask_data
 from ._retry import RetryPolicy, may_have_written, plan_retry
@@ -34,6 +33,7 @@ from ._sansio import (
     decode_response,
     json_dumps,
 )
+from ._shared import Closing, ConcurrencyCap, Sleep, give_back
 from ._transport import USER_AGENT, Transport
 from .errors import (
     APIConnectionError,
@@ -49,7 +49,6 @@ from .errors import (
 )
 
 T = TypeVar("T")
-Sleep = Callable[[float], Awaitable[None]]
 
 logger: Final = logging.getLogger("heymarket_async")
 # What the logging HOWTO asks of a library: no handler but a NullHandler, so that an app that
@@ -400,10 +399,10 @@ class Pipeline:
         try:
             await asyncio.wait((acquire,), timeout=deadline - self.clock())
         except BaseException:
-            _give_back(acquire, slots)
+            give_back(acquire, slots)
             raise
         if not acquire.done():
-            _give_back(acquire, slots)
+            give_back(acquire, slots)
             raise _DeadlineReached("waiting for a concurrency slot")
         acquire.result()  # one that failed raises here, rather than go on without a slot
 
@@ -434,60 +433,6 @@ class _DeadlineReached(Exception):
         self.waiting = waiting
 
 
-class Closing:
-    """Whether the client is closed, and ending its waits (a retry's sleep, a rate-limit turn)
-    when it closes. Shared by the client's :meth:`with_options` views."""
-
-    __slots__ = ("_woken", "closed")
-
-    def __init__(self) -> None:
-        self.closed = False
-        self._woken: set[asyncio.Future[None]] = set()
-
-    async def sleep(self, sleep: Sleep, seconds: float) -> None:
-        """``sleep(seconds)``, or :class:`ClientClosedError` as soon as the client closes."""
-        woken = asyncio.get_running_loop().create_future()
-        self._woken.add(woken)
-        nap = asyncio.ensure_future(sleep(seconds))
-        try:
-            await asyncio.wait((nap, woken), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            self._woken.discard(woken)
-            if not nap.done() and not nap.get_loop().is_closed():
-                nap.cancel()
-        if woken.done():
-            raise ClientClosedError(CLOSED)
-        nap.result()
-
-    def sleeper(self, sleep: Sleep) -> Sleep:
-        """``sleep``, ended by :meth:`wake`."""
-        return functools.partial(self.sleep, sleep)
-
-    def wake(self) -> None:
-        for woken in self._woken:
-            # (A wait of an event loop that is closed already will never resume.)
-            if not woken.done() and not woken.get_loop().is_closed():
-                woken.set_result(None)
-
-
-class ConcurrencyCap:
-    """The ``max_concurrency`` slots of a client, shared by its :meth:`with_options` views; an
-    ``asyncio.Semaphore`` belongs to one loop, so they are made again in a new one."""
-
-    __slots__ = ("_binding", "_slots", "size")
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._binding = LoopBinding()
-        self._slots = asyncio.Semaphore(size)
-
-    def slots(self) -> asyncio.Semaphore:
-        if self._binding.moved():
-            # Slots taken by tasks of a dead loop would never be given back.
-            self._slots = asyncio.Semaphore(self.size)
-        return self._slots
-
-
 class _Secrets:
     """The credentials' secrets, read only when an error message is made (never on success)."""
 
@@ -498,14 +443,6 @@ class _Secrets:
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._credentials.secrets())
-
-
-def _give_back(acquire: asyncio.Future[Any], slots: asyncio.Semaphore) -> None:
-    """Undo a slot acquisition that is no longer wanted, whether or not it was granted yet."""
-    if not acquire.done():
-        acquire.cancel()  # Semaphore.acquire returns a slot granted meanwhile when cancelled
-    elif not acquire.cancelled() and acquire.exception() is None:
-        slots.release()
 
 
 def _add_note(exc: BaseException, note: str) -> None:
