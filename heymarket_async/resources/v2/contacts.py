@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from heymarket_async import _validate as check
 from heymarket_async._bulk import (
     DEFAULT_BATCH_SIZE,
-    Answer,
     contact_keys,
     failures_answer,
     upsert_answer,
@@ -215,7 +214,9 @@ class V2Contacts(Resource):
         """
         items = check.items(contacts, "contacts")
         bodies = check.v2_bulk_contacts(items)
-        return await self._in_batches(UPSERT, items, bodies, batch_size, upsert_answer)
+        return await self._batches(
+            UPSERT, items, bodies, batch_size, upsert_answer, contact_keys, wrap=_contacts
+        )
 
     async def delete_contacts(
         self, contact_uuids: Iterable[str], *, batch_size: int = DEFAULT_BATCH_SIZE
@@ -229,23 +230,13 @@ class V2Contacts(Resource):
         """
         items = check.items(contact_uuids, "contact_uuids")
         uuids = check.contact_uuids(items)
-        return await self._in_batches(DELETE_MANY, items, uuids, batch_size, failures_answer)
-
-    async def _in_batches(
-        self,
-        endpoint: Endpoint,
-        items: list[Any],
-        bodies: list[Any],
-        batch_size: int,
-        answer: Callable[[Any], Answer],
-    ) -> BulkResult[Any]:
-        """``{"contacts": [...]}`` batches, matched to the answer by UUID or channel."""
         return await self._batches(
-            endpoint, items, bodies, batch_size, answer, contact_keys, wrap=_contacts
+            DELETE_MANY, items, uuids, batch_size, failures_answer, contact_keys, wrap=_contacts
         )
 
 
 def _contacts(batch: list[Any]) -> dict[str, Any]:
+    """A v2 bulk body: the batch under ``contacts``; items match the answer by UUID or channel."""
     return {"contacts": batch}
 
 
