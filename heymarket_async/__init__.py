@@ -52,7 +52,15 @@ from .models import (
     Tag,
     UnsetType,
 )
-from .pagination import TagPager, V1ContactPager, V1Position, V2ContactPager, V2Position
+from .pagination import (
+    TagPager,
+    V1ContactPager,
+    V1Position,
+    V2ContactPager,
+    V2OffsetPager,
+    V2OffsetPosition,
+    V2Position,
+)
 from .resources import V1ContactFields, V1Contacts, V1ContactStatus, V1Tags, V2Contacts
 
 __all__ = [
@@ -103,6 +111,8 @@ __all__ = [
     "V1Tags",
     "V2ContactPager",
     "V2Contacts",
+    "V2OffsetPager",
+    "V2OffsetPosition",
     "V2Position",
     "__version__",
 ]

@@ -28,14 +28,14 @@ from heymarket_async import (
     ServerError,
     V1ContactPager,
     V1Position,
-    V2ContactPager,
-    V2Position,
+    V2OffsetPager,
+    V2OffsetPosition,
 )
 from heymarket_async._sansio import parse_timestamp
 from heymarket_async.pagination._base import raw_page
 from heymarket_async.pagination._ties import tie_request
 from heymarket_async.pagination._v1_step import v1_step
-from heymarket_async.pagination._v2_pager import _after
+from heymarket_async.pagination._v2_offset import _after
 from heymarket_async.testing import FakeHeymarket, Fault
 from tests._paging import assert_exactly_once, collect, ids_of
 from tests._server import API_KEY, WireServer, json_reply
@@ -148,8 +148,8 @@ def v1_pager(model: Model, **kwargs: Any) -> V1ContactPager:
     return V1ContactPager(model.list_v1, model.list_v2, **kwargs)
 
 
-def v2_pager(model: Model, **kwargs: Any) -> V2ContactPager:
-    return V2ContactPager(model.list_v2, **kwargs)
+def v2_pager(model: Model, **kwargs: Any) -> V2OffsetPager:
+    return V2OffsetPager(model.list_v2, **kwargs)
 
 
 def server_error() -> ServerError:
@@ -529,7 +529,7 @@ class TestV2Walk:
         with pytest.raises(ServerError):
             await collect(pager, got)
         assert got == list(range(1, 31))
-        assert pager.position == V2Position(page=3, skip=0, page_size=10)
+        assert pager.position == V2OffsetPosition(page=3, skip=0, page_size=10)
         model.fail = lambda body: None
         rest = await ids_of(v2_pager(model, resume=pager.position))
         assert got + rest == list(range(1, 101))
@@ -545,9 +545,9 @@ class TestV2Walk:
         list_v2 = Model([]).list_v2
         for kwargs in ({"page_size": 0}, {"page_size": 101}, {"prefetch": -1}, {"prefetch": 9}):
             with pytest.raises(InvalidRequestError):
-                V2ContactPager(list_v2, **kwargs)
+                V2OffsetPager(list_v2, **kwargs)
         with pytest.raises(InvalidRequestError, match="max_items"):
-            V2ContactPager(list_v2, max_items=-1)
+            V2OffsetPager(list_v2, max_items=-1)
 
 
 class TestStopping:
@@ -647,7 +647,7 @@ class TestStopping:
                     raise
             return await model.list_v2(body, parse)
 
-        pager = V2ContactPager(list_v2, page_size=10, prefetch=1)
+        pager = V2OffsetPager(list_v2, page_size=10, prefetch=1)
         got: list[int] = []
         task = asyncio.ensure_future(collect(pager, got))
         await stopping.wait()
@@ -656,7 +656,7 @@ class TestStopping:
             await task
         release.set()
         assert got == list(range(1, 11))
-        assert pager.position == V2Position(page=1, page_size=10)
+        assert pager.position == V2OffsetPosition(page=1, page_size=10)
         assert await ids_of(v2_pager(model, resume=pager.position)) == list(range(11, 16))
         assert not self.others()
 
@@ -729,9 +729,9 @@ class TestPositions:
 
     def test_positions_round_trip_through_json(self) -> None:
         v1 = V1Position(cursor=stamp(3), seen={stamp(3): [4, 5]}, since=stamp(0), inclusive=True)
-        v2 = V2Position(page=3, skip=7, page_size=50, since=stamp(1), ascending=False)
+        v2 = V2OffsetPosition(page=3, skip=7, page_size=50, since=stamp(1), ascending=False)
         assert V1Position.from_json(v1.to_json()) == v1
-        assert V2Position.from_json(v2.to_json()) == v2
+        assert V2OffsetPosition.from_json(v2.to_json()) == v2
         assert V1Position.from_dict(json.loads(v1.to_json())) == v1
         reading = V1Position(tie=stamp(3), tie_page=2, tie_prev=[7, 8, None], tie_excl=[9, 4])
         assert V1Position.from_json(reading.to_json()) == reading
@@ -747,11 +747,11 @@ class TestPositions:
     def test_a_position_of_the_other_walk_is_refused(self) -> None:
         model = Model([])
         with pytest.raises(InvalidRequestError, match="V1Position"):
-            V1ContactPager(model.list_v1, model.list_v2, resume=V2Position())  # type: ignore[arg-type]
+            V1ContactPager(model.list_v1, model.list_v2, resume=V2OffsetPosition())  # type: ignore[arg-type]
         with pytest.raises(InvalidRequestError, match="resume"):
             v2_pager(Model([]), resume=V1Position().to_json())
         with pytest.raises(InvalidRequestError, match="resume"):
-            V2ContactPager(Model([]).list_v2, resume=42)  # type: ignore[arg-type]
+            V2OffsetPager(Model([]).list_v2, resume=42)  # type: ignore[arg-type]
 
     @pytest.mark.parametrize(
         "change",
@@ -785,9 +785,9 @@ class TestPositions:
         with pytest.raises(InvalidRequestError, match="since"):
             v1_pager(Model([]), resume=pos, since=stamp(2))
         with pytest.raises(InvalidRequestError, match="since"):
-            v2_pager(Model([]), resume=V2Position(since=stamp(1)), since=stamp(2))
+            v2_pager(Model([]), resume=V2OffsetPosition(since=stamp(1)), since=stamp(2))
         # The same since again is fine.
-        v2_pager(Model([]), resume=V2Position(since=stamp(1)), since=stamp(1))
+        v2_pager(Model([]), resume=V2OffsetPosition(since=stamp(1)), since=stamp(1))
 
 
 class TestBadPages:
@@ -808,7 +808,7 @@ class TestBadPages:
     async def test_a_bad_contacts_phone_is_masked_in_the_error_unless_log_pii(
         self, wire: WireServer, version: str, log_pii: bool
     ) -> None:
-        bad = {"id": 2, "updated": stamp(1), "contact_channels": [{"channel_id": "15105553344"}]}
+        bad = {"id": 2, "updated": stamp(3), "contact_channels": [{"channel_id": "15105553344"}]}
         wire.reply(json_reply([{"id": 1, "updated": stamp(2)}, bad]))
         async with HeymarketClient(
             API_KEY, base_url=wire.url, retry=RetryPolicy.disabled(), log_pii=log_pii
@@ -984,7 +984,7 @@ class TestV2AcloseWhileTheLastPageStopsThePagesAhead:
                 await asyncio.sleep(0.05)
                 raise
 
-        pager = V2ContactPager(list_v2, page_size=2, prefetch=2)
+        pager = V2OffsetPager(list_v2, page_size=2, prefetch=2)
         assert [(await pager.__anext__()).id for _ in range(2)] == [1, 2]
         closed: list[bool] = []
         running: list[asyncio.Task[Any]] = []

@@ -195,7 +195,9 @@ class TestV2:
             fake.seed(n, tie_group_size=[1, 4])
             async with fake.client() as hm:
                 got = await ids_of(
-                    hm.v2.iter_contacts(page_size=30, ascending=ascending, prefetch=prefetch)
+                    hm.v2.iter_contacts_by_offset(
+                        page_size=30, ascending=ascending, prefetch=prefetch
+                    )
                 )
             order = list(fake.contacts)  # (updated, id) order
             assert got == (order if ascending else order[::-1])
@@ -213,7 +215,7 @@ class TestV2:
             ids = fake.seed(1000)
             fake.faults.add(V2_LIST, Fault.status(503), on=[2, 3, 7])
             async with fake.client(retry=NO_WAIT) as hm:
-                got = await ids_of(hm.v2.iter_contacts(page_size=50, prefetch=3))
+                got = await ids_of(hm.v2.iter_contacts_by_offset(page_size=50, prefetch=3))
             assert got == list(ids)
 
     async def test_a_page_that_fails_after_its_retries_fails_the_walk(self) -> None:
@@ -221,14 +223,14 @@ class TestV2:
             ids = fake.seed(1000)
             fake.faults.add("POST /v2/contacts/list", Fault.status(500), on=range(4, 100))
             async with fake.client(retry=RetryPolicy.disabled()) as hm:
-                pager = hm.v2.iter_contacts(page_size=50, prefetch=3)
+                pager = hm.v2.iter_contacts_by_offset(page_size=50, prefetch=3)
                 got: list[int] = []
                 with pytest.raises(ServerError):
                     await collect(pager, got)
                 assert not others()
                 assert got == list(ids[:150])
                 fake.faults.clear()
-                rest = await ids_of(hm.v2.iter_contacts(resume=pager.position))
+                rest = await ids_of(hm.v2.iter_contacts_by_offset(resume=pager.position))
             assert got + rest == list(ids)
 
     async def test_prefetch_stays_within_the_clients_concurrency_cap(self) -> None:
@@ -246,7 +248,7 @@ class TestV2:
 
             fake.on_request(count)
             async with fake.client(max_concurrency=2) as hm:
-                got = await ids_of(hm.v2.iter_contacts(page_size=100, prefetch=5))
+                got = await ids_of(hm.v2.iter_contacts_by_offset(page_size=100, prefetch=5))
             assert len(got) == 1000
             assert peak == 2
 
@@ -270,7 +272,7 @@ class TestStopping:
 
     async def test_break_then_aclose(self, slow: FakeHeymarket) -> None:
         async with slow.client() as hm:
-            pager = hm.v2.iter_contacts(page_size=10, prefetch=4)
+            pager = hm.v2.iter_contacts_by_offset(page_size=10, prefetch=4)
             async for _ in pager:
                 break
             # The first page came back full, so the four pages after it were requested: let
@@ -286,7 +288,7 @@ class TestStopping:
 
     async def test_a_bare_break(self, slow: FakeHeymarket) -> None:
         async with slow.client() as hm:
-            async for _ in hm.v2.iter_contacts(page_size=10, prefetch=4):
+            async for _ in hm.v2.iter_contacts_by_offset(page_size=10, prefetch=4):
                 break
             gc.collect()
             await asyncio.sleep(0)
@@ -295,7 +297,7 @@ class TestStopping:
 
     async def test_an_exception_in_the_body(self, slow: FakeHeymarket) -> None:
         async def body(hm: HeymarketClient) -> None:
-            async with hm.v2.iter_contacts(page_size=10, prefetch=4) as pager:
+            async with hm.v2.iter_contacts_by_offset(page_size=10, prefetch=4) as pager:
                 async for _ in pager:
                     raise ValueError("boom")
 
@@ -309,7 +311,9 @@ class TestStopping:
     async def test_cancelling_the_task(self, slow: FakeHeymarket, version: str) -> None:
         slow.faults.add(V1_LIST, Fault.latency(0.2), on=range(2, 10_000))
         async with slow.client() as hm:
-            pager = hm.iter_contacts() if version == "v1" else hm.v2.iter_contacts(prefetch=4)
+            pager = (
+                hm.iter_contacts() if version == "v1" else hm.v2.iter_contacts_by_offset(prefetch=4)
+            )
             task = asyncio.ensure_future(ids_of(pager))
             await asyncio.sleep(0.05)
             task.cancel()
@@ -375,7 +379,7 @@ class TestAcloseFromAnotherTask:
             fake.seed(500)
             fake.faults.add(V2_LIST, Fault.latency(0.05), on=range(2, 100))
             async with fake.client() as hm:
-                pager = hm.v2.iter_contacts(page_size=100, prefetch=2)
+                pager = hm.v2.iter_contacts_by_offset(page_size=100, prefetch=2)
                 got: list[int] = []
                 task = asyncio.ensure_future(collect(pager, got))
                 await self.until(lambda: len(got) == 100)
@@ -426,7 +430,7 @@ class TestChangesDuringAWalk:
             ids = fake.seed(300)
             self.touch_on(fake, V2_LIST, 2, [5])  # handed out on page 0, moves to the end
             async with fake.client() as hm:
-                got = await ids_of(hm.v2.iter_contacts(page_size=100, prefetch=0))
+                got = await ids_of(hm.v2.iter_contacts_by_offset(page_size=100, prefetch=0))
             # Everything behind 5 shifted back one place: the first contact of page 1 is lost.
             assert set(ids) - set(got) == {101}
             assert Counter(got)[5] == 2
@@ -436,7 +440,9 @@ class TestChangesDuringAWalk:
             ids = fake.seed(300)
             self.touch_on(fake, V2_LIST, 2, [5])  # not reached yet: it jumps to the front
             async with fake.client() as hm:
-                got = await ids_of(hm.v2.iter_contacts(page_size=100, ascending=False, prefetch=0))
+                got = await ids_of(
+                    hm.v2.iter_contacts_by_offset(page_size=100, ascending=False, prefetch=0)
+                )
             assert set(ids) - set(got) == {5}
             assert [i for i, k in Counter(got).items() if k > 1] == [201]
 

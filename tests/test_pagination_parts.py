@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from heymarket_async import InvalidResponseError, TagPager, V1ContactPager, V2ContactPager
+from heymarket_async import InvalidResponseError, TagPager, V1ContactPager, V2OffsetPager
 from heymarket_async.pagination import Fetch
 from heymarket_async.pagination._cursor import learn_inclusive
 
@@ -94,7 +94,7 @@ class TestScrub:
         pager = (
             V1ContactPager(fetch, fetch, scrub=scrub)
             if version == "v1"
-            else V2ContactPager(fetch, scrub=scrub)
+            else V2OffsetPager(fetch, scrub=scrub)
         )
         with pytest.raises(InvalidResponseError, match="contact_channels") as info:
             await pager.__anext__()

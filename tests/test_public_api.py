@@ -59,6 +59,8 @@ class TestAll:
             "V1Tags",
             "V2ContactPager",
             "V2Contacts",
+            "V2OffsetPager",
+            "V2OffsetPosition",
             "V2Position",
             "__version__",
         }

@@ -22,7 +22,8 @@ class TestHugeIntegers:
             await client.get_contact(1)
 
     async def test_v2_walk(self, client: HeymarketClient, wire: WireServer) -> None:
-        wire.reply(json_reply([{"id": 1, "uuid": "a"}, {"id": HUGE, "uuid": "b"}]))
+        t = "2026-05-07T12:00:00Z"
+        wire.reply(json_reply([{"id": 1, "updated": t}, {"id": HUGE, "updated": t}]))
         with pytest.raises(InvalidResponseError):
             async for _ in client.v2.iter_contacts(page_size=100):
                 pass

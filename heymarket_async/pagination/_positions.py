@@ -1,4 +1,5 @@
-"""Where a walk stands, as a value that survives a crash: :class:`V1Position`, :class:`V2Position`.
+"""Where a walk stands, as a value that survives a crash: :class:`V1Position`,
+:class:`V2OffsetPosition` (the keyset walk's ``V2Position`` is in ``_keyset``).
 
 Saved with ``to_json()`` and checked field by field when loaded, since it comes back from a
 file the SDK did not write itself (``InvalidRequestError``, field ``resume``, for anything else).
@@ -17,7 +18,7 @@ from heymarket_async import _validate as check
 from heymarket_async._sansio import parse_timestamp
 from heymarket_async.errors import InvalidRequestError
 
-__all__ = ["V1Position", "V2Position", "resumed", "since_text"]
+__all__ = ["V1Position", "V2OffsetPosition", "resumed", "since_text"]
 
 RawContact = dict[str, Any]
 
@@ -32,7 +33,7 @@ def bad_resume(why: str) -> InvalidRequestError:
     return InvalidRequestError("resume", why)
 
 
-def _load(value: Mapping[str, Any] | str, kind: str) -> Mapping[str, Any]:
+def _load(value: Mapping[str, Any] | str, kind: str, fmt: int = _FORMAT) -> Mapping[str, Any]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -40,8 +41,12 @@ def _load(value: Mapping[str, Any] | str, kind: str) -> Mapping[str, Any]:
             raise bad_resume("not a JSON position") from None
     if not isinstance(value, Mapping):
         raise bad_resume(f"expected a position object, got {type(value).__name__}")
-    if value.get("kind") != kind or value.get("format") != _FORMAT:
-        raise bad_resume(f"not a {kind} position of format {_FORMAT}: {value!r:.200}")
+    if value.get("kind") == "v2" and kind == "v2" and value.get("format") != fmt:
+        # Format 1 is the offset walk's position, format 2 the keyset walk's.
+        walk = "iter_contacts_by_offset()" if fmt == _FORMAT else "iter_contacts()"
+        raise bad_resume(f"this position is not for this walk; resume it with client.v2.{walk}")
+    if value.get("kind") != kind or value.get("format") != fmt:
+        raise bad_resume(f"not a {kind} position of format {fmt}: {value!r:.200}")
     return value
 
 
@@ -195,8 +200,9 @@ class V1Position:
 
 
 @attrs.frozen(kw_only=True)
-class V2Position:
-    """Where a v2 walk stands: the next ``page`` to read and how many of its contacts to ``skip``.
+class V2OffsetPosition:
+    """Where a v2 offset walk stands: the next ``page`` to read and how many of its contacts to
+    ``skip``.
 
     ``page_size``, ``since`` and ``ascending`` are the walk's parameters: a page number means
     nothing without them, so a resumed walk takes them from here.
@@ -223,7 +229,7 @@ class V2Position:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | str) -> V2Position:
+    def from_dict(cls, data: Mapping[str, Any] | str) -> V2OffsetPosition:
         """The position that :meth:`to_dict` (or :meth:`to_json`) wrote.
 
         Raises :class:`InvalidRequestError` (field ``resume``) for anything else.
@@ -246,20 +252,20 @@ class V2Position:
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, text: str) -> V2Position:
+    def from_json(cls, text: str) -> V2OffsetPosition:
         """The position that :meth:`to_json` wrote."""
         return cls.from_dict(text)
 
 
 def resumed(
-    value: V1Position | V2Position | Mapping[str, Any] | str,
-    cls: type[V1Position] | type[V2Position],
+    value: V1Position | V2OffsetPosition | Mapping[str, Any] | str,
+    cls: type[V1Position] | type[V2OffsetPosition],
     since: str | None,
 ) -> Any:
     """The position a walk resumes from; a ``since`` given again must be the walk's own."""
     if isinstance(value, cls):
-        pos: V1Position | V2Position = value
-    elif isinstance(value, (V1Position, V2Position)):
+        pos: V1Position | V2OffsetPosition = value
+    elif isinstance(value, (V1Position, V2OffsetPosition)):
         raise bad_resume(f"expected a {cls.__name__}, got a {type(value).__name__}")
     elif isinstance(value, (str, Mapping)):
         pos = cls.from_dict(value)
@@ -273,3 +279,9 @@ def resumed(
 def since_text(since: datetime | str | None) -> str | None:
     """The ``since`` argument of a walk, checked, as the RFC 3339 text it is kept as."""
     return None if since is None else check.timestamp(since, "since")
+
+
+#: What the keyset walk's position (``_keyset``) reads its saved fields with.
+load_position = _load
+saved_ids = _saved_ids
+saved_time = _saved_time

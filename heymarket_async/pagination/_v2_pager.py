@@ -1,9 +1,9 @@
-"""The v2 contact walk: :class:`V2ContactPager`, page by page with a few pages fetched ahead."""
+"""The v2 keyset walk: :class:`V2ContactPager`, the I/O around :func:`keyset_step` and
+:func:`tie_step`, optionally split into ``updated`` slices read concurrently."""
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -12,29 +12,55 @@ from typing import Any, Final
 import attrs
 
 from heymarket_async import _validate as check
-from heymarket_async._convert import structure_contact
+from heymarket_async._convert import structure_contact, structure_count
 from heymarket_async._redact import mask
-from heymarket_async._sansio import parse_timestamp
+from heymarket_async.errors import InvalidRequestError, PaginationError
 from heymarket_async.models import Contact
-from heymarket_async.pagination._base import Fetch, Pager, checked_max_items, object_page
-from heymarket_async.pagination._positions import RawContact, V2Position, resumed, since_text
+from heymarket_async.pagination._base import Fetch, Pager, checked_max_items, raw_page
+from heymarket_async.pagination._keyset import (
+    Slice,
+    V2Position,
+    resume_point,
+    step,
+    updated_of,
+)
+from heymarket_async.pagination._positions import (
+    RawContact,
+    V1Position,
+    V2OffsetPosition,
+    bad_resume,
+    since_text,
+)
+from heymarket_async.pagination._v1_step import parse_updated
 
-__all__ = ["V2ContactPager"]
+__all__ = ["MAX_SLICES", "V2ContactPager"]
 
-#: The most pages a v2 walk may fetch ahead of the one being consumed.
-MAX_PREFETCH: Final = 8
+#: The most slices a walk may be split into.
+MAX_SLICES: Final = 16
+#: The most requests a walk may send per page of contacts handed out (a walk over groups of
+#: exactly a page of one ``updated`` sends six: each is read twice, from the page before).
+_PER_PAGE: Final = 8
+#: Requests a walk may send beyond that budget.
+_SPARE_REQUESTS: Final = 16
+
+_Item = tuple[int, Slice, list[RawContact], Slice]
 
 
 class V2ContactPager(Pager[RawContact, Contact]):
-    """Every contact through the v2 page/limit list (``client.v2.iter_contacts()``).
+    """Every contact through the v2 list as a keyset walk (``client.v2.iter_contacts()``).
 
-    Pages ``0, 1, 2...`` of ``page_size`` contacts in the server's order, until the first short
-    page. ``max_items`` caps how many come out; ``since`` keeps the contacts updated after it.
-    Once a page has come back full, ``prefetch`` pages beyond it are requested concurrently and
-    handed out in order. ``position`` is valid after every contact handed out (resume with
-    ``resume=position.to_json()``). ``aclose()`` (or ``async with``) cancels and awaits the pages
-    requested ahead. Offset paging does not tolerate changes during the walk:
-    docs/pagination.md.
+    Oldest first, ``date`` = the last ``updated`` read: a contact that changes during the walk
+    moves after the cursor, so every contact that exists for the whole walk is read at least
+    once, and one changed during it is read again in its newer version (same ``id``, later
+    ``updated``: keep the newest). On a team that does not change, each contact exactly once.
+    ``slices=K`` splits the ``updated`` range into K parts (boundaries from a count and K-1
+    one-contact requests) read concurrently, contacts coming in the order their pages arrive,
+    and ends with a catch-up read past the last part so that contacts changed meanwhile are
+    read. ``max_items`` caps how many come out; ``since`` keeps the contacts updated after it.
+    ``position`` is valid after every contact handed out; a walk that ended can be resumed too,
+    and then reads what changed since. Raises :class:`PaginationError` rather than risk a gap,
+    and after eight requests per page of contacts handed out (plus a few): no walk sends
+    requests forever. The reasoning: docs/pagination.md.
     """
 
     _error_url = "/v2/contacts/list"
@@ -43,185 +69,223 @@ class V2ContactPager(Pager[RawContact, Contact]):
         self,
         list_v2: Fetch,
         *,
+        count: Fetch | None = None,
         scrub: Callable[[str], str] = mask,
         since: datetime | str | None = None,
         page_size: int = 100,
-        ascending: bool = True,
         max_items: int | None = None,
-        prefetch: int = 2,
+        slices: int = 1,
         resume: V2Position | Mapping[str, Any] | str | None = None,
     ) -> None:
         super().__init__(structure_contact, scrub=scrub, max_items=checked_max_items(max_items))
         self._list = list_v2
-        self._prefetch = check.bounded_int(prefetch, "prefetch", 0, MAX_PREFETCH)
+        self._count = count
+        wanted = check.bounded_int(slices, "slices", 1, MAX_SLICES)
+        if wanted > 1 and count is None:
+            raise ValueError("a walk split into slices needs the count request")
         since_at = since_text(since)
         if resume is not None:
-            pos: V2Position = resumed(resume, V2Position, since_at)
+            pos = _resumed(resume, since_at)
+            if pos.done:
+                # A walk that ended goes on from where its last part stopped: what changed.
+                last = attrs.evolve(pos.slices[-1], done=False, waiting=False)
+                pos = attrs.evolve(pos, slices=(*pos.slices[:-1], last))
         else:
             pos = V2Position(
-                page_size=check.bounded_int(page_size, "page_size", 1, check.V2_MAX_LIMIT),
                 since=since_at,
-                ascending=check.boolean(ascending, "ascending"),
+                page_size=check.bounded_int(page_size, "page_size", 1, check.V2_MAX_LIMIT),
+                slices=(Slice(cursor=since_at, floor=since_at),),
+                planned=wanted == 1,
             )
-        # ``_pos`` is the buffered page (``skip`` = contacts left out at its front).
-        self._pos = pos
-        self._since = None if pos.since is None else parse_timestamp(pos.since)
-        self._started = False
-        self._done = pos.done  # the buffered page was the last one
-        self._next_page = pos.page  # the first page not yet requested
-        self._tasks: collections.deque[asyncio.Task[list[RawContact]]] = collections.deque()
-        self._last_page: int | None = None  # the last page max_items can need
-        self._limit_pages()
+        if not pos.planned and count is None:
+            pos = attrs.evolve(pos, planned=True)
+        self._wanted = wanted
+        self._pos = pos  # every slice as far as its contacts were handed out
+        self._cur: tuple[int, Slice] | None = None  # the page handed out: slice, state before
+        self._sent = 0  # requests sent, for the cap
+        self._got = 0  # contacts the steps yielded, for the cap
+        self._queue: asyncio.Queue[_Item | BaseException] | None = None
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._catching_up = False
 
     @property
     def position(self) -> V2Position:
         """Where to resume from: just after the last contact handed out."""
         pos = self._pos
-        if not self._started:
+        cur = self._cur
+        if cur is None or self._i >= self._avail:
             return pos
-        if self._i < self._avail:
-            return attrs.evolve(pos, skip=pos.skip + self._i)
-        return attrs.evolve(pos, page=pos.page + 1, skip=0, done=self._done)
+        i, before = cur
+        slices = list(pos.slices)
+        slices[i] = resume_point(before, self._buf[: self._i])
+        return attrs.evolve(pos, slices=slices)
 
-    def _limit_pages(self) -> None:
-        """Set the last page ``max_items`` can need, counted from the buffered page."""
-        if self._left is not None:
-            pos = self._pos
-            self._last_page = pos.page + (pos.skip + self._left - 1) // pos.page_size
+    # -- one request ----------------------------------------------------------------------
 
-    def _body(self, page: int) -> dict[str, Any]:
-        pos = self._pos
-        body: dict[str, Any] = {"limit": pos.page_size, "page": page, "ascending": pos.ascending}
-        if pos.since is not None:
-            body["date"] = pos.since
-        return body
+    async def _read(self, s: Slice) -> tuple[list[RawContact], Slice]:
+        """One request of a slice and what it yields."""
+        limit = self._pos.page_size
+        self._sent += 1
+        cap = _PER_PAGE * (self._got // limit + 1) + _SPARE_REQUESTS + 4 * len(self._pos.slices)
+        if self._sent > cap:
+            raise PaginationError(
+                f"the v2 walk sent {self._sent - 1} requests for {self._got} contacts, more than "
+                "it can need: the server keeps sending contacts already read",
+                cursor=s.tie or s.cursor,
+            )
+        data = await self._list(s.body(limit), raw_page)
+        keep, nxt = step(s, data, limit)
+        self._got += len(keep)
+        return keep, nxt
 
-    def _schedule(self, ahead: int) -> None:
-        """Keep ``ahead`` pages requested, within what the walk can need."""
-        while len(self._tasks) < ahead and not self._closed:
-            page = self._next_page
-            if self._last_page is not None and page > self._last_page:
-                return
-            task = asyncio.ensure_future(self._list(self._body(page), object_page))
-            task.add_done_callback(_retrieve)
-            self._tasks.append(task)
-            self._next_page = page + 1
+    def _commit(
+        self, i: int, before: Slice, keep: list[RawContact], nxt: Slice
+    ) -> list[RawContact]:
+        slices = list(self._pos.slices)
+        last = len(slices) - 1
+        others_read = not all(s.done for s in slices[:last])
+        if nxt.done and i == last and not self._catching_up and others_read:
+            # The others still read: contacts they see change move past this one's end.
+            nxt = attrs.evolve(nxt, done=False, waiting=True)
+        slices[i] = nxt
+        self._pos = attrs.evolve(self._pos, slices=slices)
+        self._cur = (i, before)
+        return keep
+
+    # -- the walk -------------------------------------------------------------------------
 
     async def _fetch(self) -> list[RawContact] | None:
-        if self._done:
-            return None
-        # The next page and ``prefetch`` more; only the first page until one has come back
-        # full, so that a walk of one page (most ``since`` syncs) costs one request.
-        self._schedule(self._prefetch + 1 if self._started else 1)
-        if not self._tasks:
-            return None
-        page = await self._first_task()
-        if page is None:
-            return None
-        end, last = self._end_of(page)
-        if last:
-            # Before the position moves onto this page: a cancellation while the pages ahead
-            # stop must leave it pointing at the page, not past the end of the walk.
-            await self._cancel()
+        if not self._pos.planned:
+            await self._plan()
             if self._stopped():
                 return None
-        if self._started:
-            self._pos = attrs.evolve(self._pos, page=self._pos.page + 1, skip=0)
-        self._started = True
-        self._done = last
-        skip = self._skip_to_since(page, end)
-        if not last:
-            self._schedule(self._prefetch)  # fetched while this page is handed out
-        return page[skip:end] if skip or end < len(page) else page
-
-    async def _first_task(self) -> list[RawContact] | None:
-        """The first page requested, once it has come (``None``: the walk was closed)."""
-        # The task stays queued while awaited, so that a cancellation here cancels it in aclose.
-        try:
-            page = await self._tasks[0]
-        except asyncio.CancelledError:
-            # aclose() from another task cancels the page awaited here: that ends the walk, it
-            # does not cancel the task iterating (unless that task is being cancelled too).
-            if self._closed and not _cancelling():
+        if self._queue is not None:
+            return await self._from_queue()
+        active = [i for i, s in enumerate(self._pos.slices) if not s.done and not s.waiting]
+        if len(active) > 1:
+            self._queue = asyncio.Queue(maxsize=len(active))
+            for i in active:
+                self._start(i)
+            return await self._from_queue()
+        if not active:
+            if not self._catch_up():
                 return None
-            raise
-        if self._closed:
+            active = [len(self._pos.slices) - 1]
+        i = active[0]
+        before = self._pos.slices[i]
+        keep, nxt = await self._read(before)
+        if self._stopped():
             return None
-        self._tasks.popleft()
-        return page
+        return self._commit(i, before, keep, nxt)
 
-    def _end_of(self, page: list[RawContact]) -> tuple[int, bool]:
-        """Where the page's contacts to hand out end, and whether it is the walk's last."""
-        last = len(page) < self._pos.page_size
-        since = self._since
-        end = len(page)
-        if since is not None and not self._pos.ascending:
-            # Should ``date`` keep contacts updated at ``since`` (or compare coarser), they end
-            # a newest-first list, and the walk with them.
-            while end and not _after(page[end - 1], since):
-                end -= 1
-            last = last or end < len(page)
-        return end, last
+    def _catch_up(self) -> bool:
+        """Start the last slice's read past the end once the others are done (``False``: the
+        walk is over)."""
+        slices = self._pos.slices
+        if not slices[-1].waiting:
+            return False
+        self._catching_up = True
+        last = attrs.evolve(slices[-1], waiting=False, done=False)
+        self._pos = attrs.evolve(self._pos, slices=(*slices[:-1], last))
+        return True
 
-    def _skip_to_since(self, page: list[RawContact], end: int) -> int:
-        """Where the page's contacts to hand out start (after a resumed walk's ``skip``)."""
-        skip = self._pos.skip
-        since = self._since
-        if since is not None and self._pos.ascending:
-            # ... and they lead an oldest-first list: left out like a resumed walk's ``skip``.
-            lead = skip
-            while lead < end and not _after(page[lead], since):
-                lead += 1
-            if lead != skip:
-                skip = lead
-                self._pos = attrs.evolve(self._pos, skip=skip)
-                self._limit_pages()
-        return skip
+    def _start(self, i: int) -> None:
+        assert self._queue is not None
+        task = asyncio.ensure_future(self._run(i, self._pos.slices[i], self._queue))
+        task.add_done_callback(_retrieve)
+        self._tasks[i] = task
 
-    async def _cancel(self) -> None:
-        # The tasks stay queued until they have stopped, so that an aclose() from another
-        # task meanwhile waits for them too.
-        tasks = list(self._tasks)
+    async def _run(self, i: int, s: Slice, queue: asyncio.Queue[_Item | BaseException]) -> None:
+        """Read slice ``i`` to its end, a page at a time into the queue."""
+        try:
+            while True:
+                keep, nxt = await self._read(s)
+                await queue.put((i, s, keep, nxt))
+                if nxt.done:
+                    return
+                s = nxt
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # handed to the reader, who raises it
+            await queue.put(exc)
+
+    async def _from_queue(self) -> list[RawContact] | None:
+        assert self._queue is not None
+        while True:
+            if self._queue.empty() and not any(not t.done() for t in self._tasks.values()):
+                if not self._catch_up():
+                    return None
+                self._start(len(self._pos.slices) - 1)
+            item = await self._queue.get()
+            if self._stopped():
+                return None
+            if isinstance(item, BaseException):
+                raise item
+            i, before, keep, nxt = item
+            if nxt.done:
+                with contextlib.suppress(KeyError):
+                    await self._tasks.pop(i)
+            return self._commit(i, before, keep, nxt)
+
+    async def _plan(self) -> None:
+        """Split the ``updated`` range: K-1 boundaries at ranks N/K, N from the count."""
+        assert self._count is not None
+        pos = self._pos
+        since = pos.since
+        self._sent += 1
+        total = await self._count({} if since is None else {"date": since}, structure_count)
+        k = max(1, min(self._wanted, total // pos.page_size))
+        bodies = []
+        for j in range(1, k):
+            body: dict[str, Any] = {"limit": 1, "page": total * j // k, "ascending": True}
+            if since is not None:
+                body["date"] = since
+            bodies.append(body)
+        self._sent += len(bodies)
+        answers = await asyncio.gather(*(self._list(b, raw_page) for b in bodies))
+        bounds: list[str] = []
+        for page in answers:
+            if page:
+                value = updated_of(page[0])
+                if not bounds or parse_updated(value) > parse_updated(bounds[-1]):
+                    bounds.append(value)
+        starts: list[str | None] = [since, *bounds]
+        stops: list[str | None] = [*bounds, None]
+        slices = [Slice(cursor=a, floor=a, stop=b) for a, b in zip(starts, stops, strict=True)]
+        self._pos = attrs.evolve(pos, slices=slices, planned=True)
+
+    async def aclose(self) -> None:
+        """Stop the walk: the slices' requests are cancelled and awaited; no request follows."""
+        self._stop()
+        tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        for task in tasks:
-            with contextlib.suppress(ValueError):  # taken out by the other caller
-                self._tasks.remove(task)
-
-    async def aclose(self) -> None:
-        """Stop the walk: pages requested ahead are cancelled and awaited; no request follows."""
-        self._stop()
-        await self._cancel()
 
     def __del__(self) -> None:
-        # A bare ``break`` drops the pager without aclose(): cancel what it requested ahead now.
-        for task in getattr(self, "_tasks", ()):
+        for task in getattr(self, "_tasks", {}).values():
             if not task.done():
                 with contextlib.suppress(RuntimeError):  # the loop is already closed
                     task.cancel()
 
 
-def _after(contact: RawContact, since: datetime) -> bool:
-    """Whether a v2 contact was updated after ``since`` (one that cannot tell is kept)."""
-    value = contact.get("updated")
-    if type(value) is not str:
-        return True
-    try:
-        return parse_timestamp(value) > since
-    except ValueError:
-        return True
-
-
-def _cancelling() -> bool:
-    """Whether the running task is being cancelled (Python 3.11+; 3.10 cannot tell: False)."""
-    task = asyncio.current_task()
-    cancelling = getattr(task, "cancelling", None)
-    return cancelling is not None and cancelling() > 0
+def _resumed(value: V2Position | Mapping[str, Any] | str, since: str | None) -> V2Position:
+    if isinstance(value, V2Position):
+        pos = value
+    elif isinstance(value, V2OffsetPosition):
+        raise bad_resume("an offset walk's position: resume it with iter_contacts_by_offset()")
+    elif isinstance(value, V1Position):
+        raise bad_resume("expected a V2Position, got a V1Position")
+    elif isinstance(value, (str, Mapping)):
+        pos = V2Position.from_dict(value)
+    else:
+        raise bad_resume("expected a V2Position, a dict or a JSON string")
+    if since is not None and since != pos.since:
+        raise InvalidRequestError("since", "differs from the since of the resumed walk")
+    return pos
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:
-    # A page fetched ahead and never reached must not log "exception was never retrieved".
     if not task.cancelled():
         task.exception()

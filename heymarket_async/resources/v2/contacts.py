@@ -23,8 +23,14 @@ from heymarket_async._params import contact_fields_signature, given_fields
 from heymarket_async._sansio import Endpoint, Request, Safety
 from heymarket_async.errors import InvalidRequestError
 from heymarket_async.models import BulkResult, Contact, ContactChannel, ContactRef
-from heymarket_async.pagination import V2ContactPager, V2Position
+from heymarket_async.pagination import (
+    V2ContactPager,
+    V2OffsetPager,
+    V2OffsetPosition,
+    V2Position,
+)
 from heymarket_async.resources._base import Resource, ignore
+from heymarket_async.resources.v1 import contacts as v1  # COUNT, read when a walk is split
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -115,19 +121,62 @@ class V2Contacts(Resource):
         page_size: int = 100,
         ascending: bool = True,
         max_items: int | None = None,
-        prefetch: int = 2,
+        slices: int = 1,
         resume: V2Position | Mapping[str, Any] | str | None = None,
     ) -> V2ContactPager:
-        """Every contact, page by page: ``async for c in hm.v2.iter_contacts()``.
+        """Every contact, oldest first: ``async for c in hm.v2.iter_contacts()``.
 
-        ``page_size`` (1-100) is the API's ``limit``, only the size of a page; ``max_items`` caps
-        how many contacts come out. ``ascending`` defaults to oldest first (the API's own
-        default is newest first). ``prefetch`` (0-8) pages are requested ahead of the one being
-        read. ``resume`` is a saved ``position``; it brings its own ``page_size``, ``since`` and
-        ``ascending``. See :class:`V2ContactPager`. Nothing is sent until the first contact is
-        asked for; arguments are checked here (:class:`InvalidRequestError`).
+        A keyset walk (``date`` = the last ``updated`` read), which holds while the team
+        changes: every contact that exists for the whole walk comes at least once, and one
+        changed during the walk comes again in its newer version (same ``id``, later
+        ``updated``; keep the newest). Exactly once on a team that does not change.
+        ``page_size`` (1-100) is the API's ``limit``; ``max_items`` caps how many contacts come
+        out. ``slices`` (1-16) splits the ``updated`` range into parts read concurrently (one
+        count request and ``slices - 1`` one-contact requests choose the boundaries; contacts
+        then come in the order their pages arrive), bounded by the client's concurrency cap and
+        rate limit. ``ascending`` must stay ``True``: the keyset walk reads oldest first; use
+        :meth:`iter_contacts_by_offset` for newest first. ``resume`` is a saved ``position``;
+        a walk that ended resumes as a read of what changed since. See
+        :class:`V2ContactPager`. Nothing is sent until the first contact is asked for;
+        arguments are checked here (:class:`InvalidRequestError`).
         """
+        if not check.boolean(ascending, "ascending"):
+            raise InvalidRequestError(
+                "ascending",
+                "the keyset walk reads oldest first; iter_contacts_by_offset(ascending=False) "
+                "reads newest first",
+            )
         return V2ContactPager(
+            self._fetch(LIST),
+            count=self._fetch(v1.COUNT),
+            scrub=self._pipeline.scrub_text,
+            since=since,
+            page_size=page_size,
+            max_items=max_items,
+            slices=slices,
+            resume=resume,
+        )
+
+    def iter_contacts_by_offset(
+        self,
+        *,
+        since: datetime | str | None = None,
+        page_size: int = 100,
+        ascending: bool = True,
+        max_items: int | None = None,
+        prefetch: int = 2,
+        resume: V2OffsetPosition | Mapping[str, Any] | str | None = None,
+    ) -> V2OffsetPager:
+        """Every contact by offset pages (``page`` 0, 1, 2...) in the server's order.
+
+        Offset pages shift when contacts change during the walk (an update moves a contact to
+        the end and one nobody touched can be skipped): use :meth:`iter_contacts` unless the
+        team does not change meanwhile or you need newest first. ``ascending`` defaults to
+        oldest first (the API's own default is newest first). ``prefetch`` (0-8) pages are
+        requested ahead of the one being read. ``resume`` is a saved ``position``; it brings
+        its own ``page_size``, ``since`` and ``ascending``. See :class:`V2OffsetPager`.
+        """
+        return V2OffsetPager(
             self._fetch(LIST),
             scrub=self._pipeline.scrub_text,
             since=since,
