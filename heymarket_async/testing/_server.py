@@ -36,7 +36,7 @@ from ._faults import AFTER_WRITE, Fault, Faults
 from ._http import error_response
 from ._json import decode_json_or_none
 from ._routes import TABLE
-from ._store import ContactStore, ContactsView, TagStore
+from ._store import ContactStore, ContactsView, CursorResolution, TagStore
 from ._timestamps import TimestampFormat
 from ._v1_routes import V1Routes
 from ._v2_routes import V2Routes
@@ -102,8 +102,16 @@ class FakeHeymarket:
       the default may not exceed it).
     - ``timestamp_format``: ``"milliseconds"`` (default, ``2026-05-07T12:00:00.123Z``),
       ``"seconds"`` (``...:00Z``) or ``"microseconds"`` (``...:00.123456+00:00``). Stored
-      times keep microseconds; they are rendered truncated, and compared with cursors at the
-      rendered resolution, so contacts that render alike tie.
+      times keep microseconds; they are rendered truncated.
+    - ``cursor_resolution``: ``"rendered"`` (default): contacts are ordered, tied and compared
+      with ``date`` cursors (v1 and v2 lists, counts) at the rendered resolution, so contacts
+      that render alike tie. ``"microseconds"``: at every stored microsecond, while
+      ``updated`` is still rendered at ``timestamp_format``, as an SQL server that stores
+      microseconds and renders milliseconds does. A cursor ``...12.345Z`` then means
+      12.345000: an exclusive cursor drops a contact stored at exactly 12.345000 but keeps
+      one at 12.345678, though both render ``...12.345Z``. Seeds with a sub-millisecond
+      ``step`` (``fake.seed(n, step=0.0003)``) or a clock with a ``tick`` make such contacts.
+      Fixed at construction.
     - ``clock``: a :class:`FakeClock` (default: one running with real time) stamping every
       write; freeze it to make ``updated`` ties on purpose.
     - ``latency``: seconds added to every request (real time).
@@ -142,6 +150,7 @@ class FakeHeymarket:
         v2_default_limit: int = 30,
         v2_max_limit: int = 100,
         timestamp_format: TimestampFormat = "milliseconds",
+        cursor_resolution: CursorResolution = "rendered",
         clock: FakeClock | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -173,6 +182,7 @@ class FakeHeymarket:
         self.v2_default_limit = v2_default_limit
         self.v2_max_limit = v2_max_limit
         self.timestamp_format = timestamp_format
+        self.cursor_resolution: CursorResolution = cursor_resolution
         self.clock = clock if clock is not None else FakeClock()
         self.host = host
         self.port = port
@@ -189,6 +199,7 @@ class FakeHeymarket:
             timestamp_format=self.timestamp_format,
             field_ids=[i for i, _ in self.contact_fields],
             seed=seed,
+            cursor_resolution=self.cursor_resolution,
         )
         self.contacts = ContactsView(self.store)
         self.tags = TagStore(clock=self.clock, timestamp_format=self.timestamp_format)
@@ -309,7 +320,10 @@ class FakeHeymarket:
         Names, E.164 phones (mostly US, some UK), emails, custom values for the configured
         fields, 0-3 tags, opt-outs. ``updated`` starts at ``start`` and goes up by ``step``
         seconds per group of ``tie_group_size`` contacts (an int, or a pattern of group sizes
-        repeated, e.g. ``[1, 1, 50]``). The same arguments always give the same contacts.
+        repeated, e.g. ``[1, 1, 50]``). ``step`` may be a fraction of a millisecond
+        (``0.0003``): with ``cursor_resolution="microseconds"`` the contacts keep those times
+        (every tenth at exactly ``.xxx000`` from a whole-second ``start``), else they are
+        truncated to the rendered resolution. The same arguments always give the same contacts.
         A million take about a second: fields are made on demand from ``(seed, id)``.
         """
         return self.store.seed(

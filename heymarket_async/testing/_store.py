@@ -1,8 +1,9 @@
 """The emulator's in-memory contact store: records, a sorted index, lookups, rendered JSON.
 
 No I/O. The index is one sorted list of ints, each packing ``(updated, id)`` (``updated`` at
-the resolution the server renders), so a list page is two bisects and a slice, and a write
-moves one entry. Each contact's JSON is rendered once and cached until it is written to.
+the resolution the server compares: the rendered one, or every stored microsecond), so a list
+page is two bisects and a slice, and a write moves one entry. Each contact's JSON is rendered
+once and cached until it is written to.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import random
 import uuid as uuid_module
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from . import _timestamps as ts
 from ._clock import FakeClock
@@ -21,6 +22,8 @@ from ._seed import ID_BITS, ID_MASK, MAX_SEEDED_ID, SeedBlock, find_block, updat
 #: How many rendered seeded contacts are kept; past it the cache is emptied (it refills as
 #: pages are read), so walking a million seeded contacts does not keep a million strings.
 SEEDED_CACHE_LIMIT: Final = 100_000
+
+CursorResolution = Literal["rendered", "microseconds"]
 
 
 class Record:
@@ -76,11 +79,21 @@ class ContactStore:
         timestamp_format: str = "milliseconds",
         field_ids: Sequence[int] = (123, 456),
         seed: int = 0,
+        cursor_resolution: CursorResolution = "rendered",
     ) -> None:
+        if cursor_resolution not in ("rendered", "microseconds"):
+            raise ValueError(
+                f"cursor_resolution must be 'rendered' or 'microseconds': {cursor_resolution!r}"
+            )
         self.clock = clock
         self.fmt = timestamp_format
-        self.resolution = ts.unit(timestamp_format)
+        rendered = ts.unit(timestamp_format)
+        #: The resolution (microseconds) at which contacts are ordered, tied and compared with
+        #: cursors: the rendered one, or 1 for ``cursor_resolution="microseconds"``. Fixed for
+        #: the store's life, since the index is built at it.
+        self.resolution = rendered if cursor_resolution == "rendered" else 1
         self.field_ids = tuple(field_ids)
+        self.random_seed = seed
         self._rng = random.Random(seed)
         self._records: dict[int, Record] = {}
         self._blocks: list[SeedBlock] = []
