@@ -21,6 +21,7 @@ from aiohttp import web
 from yarl import URL
 
 from ._auth import Unauthorized, check_authorization
+from ._churn import LIST_PATHS, Change, Churn
 from ._clock import FakeClock, to_micros
 from ._contacts import new_fields, sync_channels
 from ._dispatch import (
@@ -122,6 +123,13 @@ class FakeHeymarket:
     - ``record_limit``: keep only the last n requests in :attr:`requests` (``None``: all).
     - ``tag_page_size``: tags per ``POST /v1/tags`` page (30).
 
+    Live data, for tests of paging while contacts change: :meth:`churn` updates, creates and
+    deletes random contacts before each list request (or at a rate of real time) and logs
+    each change in :attr:`changes`; :meth:`on_request` hooks run any other change. To make a
+    given request hang until the client gives up, script it:
+    ``fake.faults.add("POST /v2/contacts/list", Fault.hang(), on=[3])`` (the third list
+    request, counted from 1 on that route; the fake releases it when it closes).
+
     Choices where the docs are silent: a PUT keeps the fields its body leaves out (names
     given are overwritten; ``custom`` merges unless ``?overwrite=true``); creates never
     conflict (two contacts may share a phone; lookups return the lowest id); every read, v1
@@ -216,6 +224,10 @@ class FakeHeymarket:
         self._total = 0
         self._hooks: list[Callable[[RecordedRequest], Awaitable[None] | None]] = []
         self._clients: list[HeymarketClient] = []
+        #: Every change made by :meth:`churn`, oldest first (:class:`Change`).
+        self.changes: list[Change] = []
+        self._churn: Churn | None = None
+        self._churn_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
         self._url: str | None = None
@@ -261,8 +273,10 @@ class FakeHeymarket:
         return self
 
     async def close(self) -> None:
-        """Close the clients made by :meth:`client`, release hung requests, stop listening."""
+        """Close the clients made by :meth:`client`, release hung requests, stop listening;
+        stop a time-driven :meth:`churn`."""
         self._closing.set()
+        await self._stop_churn()
         clients, self._clients = self._clients, []
         for client in clients:
             await client.close()
@@ -385,6 +399,65 @@ class FakeHeymarket:
         """Store a tag directly; returns it as the API would. ``created``/``updated`` = now."""
         return self.tags.as_json(self.tags.create(name, color, tag_id=id))
 
+    def churn(
+        self,
+        *,
+        updates: int = 0,
+        creates: int = 0,
+        deletes: int = 0,
+        routes: Sequence[str] = LIST_PATHS,
+        seed: int = 0,
+        stop_after: int | None = None,
+        rate_per_second: float | None = None,
+    ) -> None:
+        """Change contacts while a client walks them: live data, reproducibly.
+
+        Before each request on ``routes`` (paths such as ``"/v1/contacts"``, or routes as
+        :meth:`Faults.add` names them; by default the two contact lists), once its hooks have
+        run and before faults and latency: ``updates`` random contacts get a new version
+        (``first`` changes, ``rev`` + 1, ``updated`` = the clock's now, so they move to the end
+        of an oldest-first list), ``deletes`` others are removed, and ``creates`` new contacts
+        are added. Seeded contacts are changed like written ones. ``stop_after``: only before
+        the first n such requests. ``rate_per_second``: also update that many contacts per
+        second of real time, from a task on the running loop (needs one; for benchmarks and
+        the ``python -m heymarket_async.testing`` sandbox).
+
+        Every change is appended to :attr:`changes` (:class:`Change`). ``seed`` makes the
+        choices reproducible. A new call replaces the previous churn; ``fake.churn()`` with no
+        changes stops it. A hung request (``Fault.hang()``) is churned before too.
+        """
+        churn = Churn(
+            self.store,
+            self.changes,
+            updates=updates,
+            creates=creates,
+            deletes=deletes,
+            routes=routes,
+            seed=seed,
+            stop_after=stop_after,
+            rate_per_second=rate_per_second,
+        )
+        self._cancel_churn_task()
+        self._churn = churn
+        if rate_per_second is not None:
+            self._churn_task = asyncio.get_running_loop().create_task(churn.run())
+
+    def _cancel_churn_task(self) -> asyncio.Task[None] | None:
+        task, self._churn_task = self._churn_task, None
+        self._churn = None
+        if task is not None:
+            task.cancel()
+        return task
+
+    async def _stop_churn(self) -> None:
+        task = self._cancel_churn_task()
+        if task is not None:
+            try:
+                await task
+            except asyncio.CancelledError:
+                if not task.cancelled():  # pragma: no cover - we were cancelled ourselves
+                    raise
+
     def on_request(
         self, callback: Callable[[RecordedRequest], Awaitable[None] | None]
     ) -> Callable[[RecordedRequest], Awaitable[None] | None]:
@@ -450,6 +523,9 @@ class FakeHeymarket:
             result = hook(recorded)
             if inspect.isawaitable(result):
                 await result
+        churn = self._churn
+        if churn is not None and churn.wants(recorded.method, recorded.path, recorded.route):
+            churn.before_request()
         if self.latency:
             await asyncio.sleep(self.latency)
         # Rules name a concrete path with its method ("GET /v1/contact/42"), as routes do.

@@ -206,6 +206,11 @@ class ContactStore:
                 found.add(contact_id)
         return sorted(found)
 
+    def sample_ids(self, rng: random.Random, k: int) -> list[int]:
+        """``k`` distinct contact ids at random (all of them, shuffled, if there are fewer)."""
+        index = self._index
+        return [index[p] & ID_MASK for p in rng.sample(range(len(index)), min(k, len(index)))]
+
     # -- listing --------------------------------------------------------------------------
 
     def v1_page(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -84,3 +86,146 @@ class TestRenderedResolution:
     def test_an_unknown_resolution_is_refused(self) -> None:
         with pytest.raises(ValueError, match="cursor_resolution"):
             FakeHeymarket(cursor_resolution="nanoseconds")  # type: ignore[arg-type]
+
+
+class TestChurn:
+    async def test_updates_move_contacts_to_the_end_before_each_list_answer(
+        self, raw: Raw, fake: FakeHeymarket
+    ) -> None:
+        fake.seed(50)
+        before = {i: fake.contacts[i] for i in range(1, 51)}
+        fake.churn(updates=3)
+        answer = (await raw("POST", "/v2/contacts/list", {"ascending": True, "limit": 100})).json
+        assert [c.kind for c in fake.changes] == ["update"] * 3
+        moved = [c.id for c in fake.changes]
+        assert len(set(moved)) == 3
+        assert sorted(ids(answer)[-3:]) == sorted(moved), "the 3 updated contacts come last"
+        assert len(answer) == 50
+        for change in fake.changes:
+            assert change.request == 1
+            now = fake.contacts[change.id]
+            assert (now["rev"], now["updated"], now["uuid"]) == (
+                change.rev,
+                change.updated,
+                change.uuid,
+            )
+            assert now["rev"] == before[change.id]["rev"] + 1
+            assert now["first"] != before[change.id]["first"]
+            assert now["phone"] == before[change.id]["phone"]
+        await raw("POST", "/v1/contacts", {})
+        assert [c.request for c in fake.changes] == [1, 1, 1, 2, 2, 2], "v1 lists too"
+
+    async def test_written_contacts_change_too(self, raw: Raw, fake: FakeHeymarket) -> None:
+        fake.add_contact(phone="15105550001", first="Ann", last="Lee", updated=T0)
+        fake.churn(updates=1)
+        await raw("POST", "/v1/contacts", {})
+        contact = fake.contacts[1]
+        assert (contact["rev"], contact["display_name"]) == (2, f"{contact['first']} Lee")
+        assert contact["first"] != "Ann"
+        assert fake.changes[0].updated == contact["updated"] != "2025-01-01T00:00:00.000Z"
+
+    async def test_creates_and_deletes_change_the_count(
+        self, raw: Raw, fake: FakeHeymarket
+    ) -> None:
+        fake.seed(20)
+        fake.churn(creates=2, deletes=1)
+        answer = (await raw("POST", "/v2/contacts/list", {"limit": 100})).json
+        assert len(answer) == len(fake.contacts) == 21
+        created = [c.id for c in fake.changes if c.kind == "create"]
+        deleted = [c for c in fake.changes if c.kind == "delete"]
+        assert created == [21, 22]
+        assert len(deleted) == 1
+        assert (deleted[0].updated, deleted[0].rev) == (None, None)
+        assert deleted[0].id not in fake.contacts
+        assert set(created) <= set(ids(answer)), "created before the answer"
+        assert {c["id"]: c["rev"] for c in answer}[21] == 1
+
+    async def test_other_routes_are_not_churned_unless_named(
+        self, raw: Raw, fake: FakeHeymarket
+    ) -> None:
+        fake.seed(20)
+        fake.churn(updates=1)
+        await raw("POST", "/v1/contacts/count", {})
+        await raw("GET", "/v1/contact/1")
+        assert fake.changes == []
+        fake.churn(updates=1, routes=["POST /v1/contacts/count"])
+        await raw("POST", "/v1/contacts/count", {})
+        await raw("POST", "/v1/contacts", {})
+        assert [c.request for c in fake.changes] == [1]
+
+    async def test_stop_after_and_stopping(self, raw: Raw, fake: FakeHeymarket) -> None:
+        fake.seed(20)
+        fake.churn(updates=2, stop_after=2)
+        for _ in range(4):
+            await raw("POST", "/v1/contacts", {})
+        assert [c.request for c in fake.changes] == [1, 1, 2, 2]
+        fake.churn(updates=1)
+        await raw("POST", "/v1/contacts", {})
+        fake.churn()
+        await raw("POST", "/v1/contacts", {})
+        assert len(fake.changes) == 5, "a new churn counts from 1; churn() stops it"
+        assert fake.changes[-1].request == 1
+
+    async def test_a_seed_makes_the_same_changes(self, raw: Raw) -> None:
+        async def run(seed: int) -> list[tuple[str, int]]:
+            async with FakeHeymarket() as fake:
+                fake.seed(1000)
+                fake.churn(updates=3, deletes=2, creates=1, seed=seed)
+                for _ in range(3):
+                    await raw.session.post(
+                        fake.url + "/v1/contacts", json={}, headers={"Authorization": "Bearer test"}
+                    )
+                return [(c.kind, c.id) for c in fake.changes]
+
+        assert await run(1) == await run(1)
+        assert await run(1) != await run(2)
+
+    @pytest.mark.parametrize("value", [-1, 1.5, True])
+    def test_bad_counts_are_refused(self, fake: FakeHeymarket, value: Any) -> None:
+        with pytest.raises(ValueError, match="updates"):
+            fake.churn(updates=value)
+
+    async def test_an_unknown_route_is_refused(self, fake: FakeHeymarket) -> None:
+        with pytest.raises(ValueError, match="unknown route"):
+            fake.churn(updates=1, routes=["contacts"])
+
+    async def test_a_walk_of_20000_with_10_updates_per_page_is_cheap(
+        self, fake: FakeHeymarket
+    ) -> None:
+        fake.seed(20_000)
+        fake.churn(updates=10)
+        started = time.process_time()
+        async with fake.client() as hm:
+            walked = [c.id async for c in hm.v2.iter_contacts(page_size=100)]
+        assert len(walked) >= 20_000 - 10 * 210
+        pages = len(fake.requests_to("POST /v2/contacts/list"))
+        assert len(fake.changes) == 10 * pages
+        assert time.process_time() - started < 30, "seconds of CPU, far above the ~1 s it takes"
+        last: dict[int, Any] = {}
+        for change in fake.changes:
+            last[change.id] = change
+        for contact_id, change in last.items():
+            contact = fake.contacts[contact_id]
+            assert (contact["rev"], contact["updated"]) == (change.rev, change.updated)
+
+    async def test_a_rate_updates_with_real_time_until_stopped(self) -> None:
+        async with FakeHeymarket() as fake:
+            fake.seed(100)
+            fake.churn(rate_per_second=2000)
+            await asyncio.sleep(0.05)
+            assert fake.changes, "some updates were made"
+            assert {c.request for c in fake.changes} == {None}
+            assert {c.kind for c in fake.changes} == {"update"}
+            fake.churn()
+            await asyncio.sleep(0.02)
+            stopped = len(fake.changes)
+            await asyncio.sleep(0.02)
+            assert len(fake.changes) == stopped
+            fake.churn(rate_per_second=1000)
+            task = fake._churn_task
+        assert task is not None
+        assert task.done(), "closing the fake stops it"
+
+    def test_a_rate_needs_a_running_loop(self) -> None:
+        with pytest.raises(RuntimeError):
+            FakeHeymarket().churn(rate_per_second=1)
