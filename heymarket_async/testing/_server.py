@@ -38,6 +38,7 @@ from ._http import error_response
 from ._json import decode_json_or_none
 from ._routes import TABLE
 from ._store import ContactStore, ContactsView, CursorResolution, TagStore
+from ._ties import TIE_ORDERS, Reorder, TieOrder, reorder_for
 from ._timestamps import TimestampFormat
 from ._v1_routes import V1Routes
 from ._v2_routes import V2Routes
@@ -113,6 +114,15 @@ class FakeHeymarket:
       one at 12.345678, though both render ``...12.345Z``. Seeds with a sub-millisecond
       ``step`` (``fake.seed(n, step=0.0003)``) or a clock with a ``tick`` make such contacts.
       Fixed at construction.
+    - ``tie_order``: the order of contacts that tie on the compared ``updated`` in list
+      answers (``/v1/contacts`` and ``/v2/contacts/list``, both directions, any offset).
+      ``"stable"`` (default): by id, ascending in oldest-first lists and descending in
+      newest-first ones. ``"reversed"``: every even-numbered list request (counted across both
+      routes, :attr:`list_requests`) reverses that order within each tie group.
+      ``"shuffled"``: each list request orders each tie group by its own random permutation,
+      reproducible from the fake's ``seed`` and the request's number. Either models an SQL
+      ``ORDER BY updated LIMIT/OFFSET`` without a tie-breaker: a page is a slice of the list
+      as that request orders it, so a walk by offsets may repeat or skip tied contacts.
     - ``clock``: a :class:`FakeClock` (default: one running with real time) stamping every
       write; freeze it to make ``updated`` ties on purpose.
     - ``latency``: seconds added to every request (real time).
@@ -159,6 +169,7 @@ class FakeHeymarket:
         v2_max_limit: int = 100,
         timestamp_format: TimestampFormat = "milliseconds",
         cursor_resolution: CursorResolution = "rendered",
+        tie_order: TieOrder = "stable",
         clock: FakeClock | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -171,6 +182,7 @@ class FakeHeymarket:
     ) -> None:
         _check_options(
             v1_order=v1_order,
+            tie_order=tie_order,
             api_key=api_key,
             secret_id=secret_id,
             secret_key=secret_key,
@@ -191,6 +203,7 @@ class FakeHeymarket:
         self.v2_max_limit = v2_max_limit
         self.timestamp_format = timestamp_format
         self.cursor_resolution: CursorResolution = cursor_resolution
+        self.tie_order: TieOrder = tie_order
         self.clock = clock if clock is not None else FakeClock()
         self.host = host
         self.port = port
@@ -221,6 +234,9 @@ class FakeHeymarket:
         self.in_flight = 0
         self.peak_in_flight = 0
         self._counts: dict[str, int] = {}
+        #: The list requests (``POST /v1/contacts``, ``POST /v2/contacts/list``) that reached
+        #: their endpoint; the n-th is list request n for ``tie_order``.
+        self.list_requests = 0
         self._total = 0
         self._hooks: list[Callable[[RecordedRequest], Awaitable[None] | None]] = []
         self._clients: list[HeymarketClient] = []
@@ -472,6 +488,11 @@ class FakeHeymarket:
         """Stop calling ``callback``; ``ValueError`` if it was not added."""
         self._hooks.remove(callback)
 
+    def next_tie_order(self) -> Reorder | None:
+        """Count a list request; how it orders ties (``None``: by id). For the list routes."""
+        self.list_requests += 1
+        return reorder_for(self.tie_order, self.list_requests, self.store.random_seed)
+
     def requests_to(self, route: str) -> list[RecordedRequest]:
         """The recorded requests on ``route`` (a template like ``"POST /v1/contacts"``)."""
         return [r for r in self.requests if route in (r.route, f"{r.method} {r.path}")]
@@ -555,6 +576,7 @@ class FakeHeymarket:
 def _check_options(
     *,
     v1_order: str,
+    tie_order: str,
     api_key: str | None,
     secret_id: str | None,
     secret_key: str | None,
@@ -563,6 +585,8 @@ def _check_options(
     """``ValueError`` for constructor options that cannot work together."""
     if v1_order not in ("newest_first", "oldest_first"):
         raise ValueError(f"v1_order must be 'newest_first' or 'oldest_first': {v1_order!r}")
+    if tie_order not in TIE_ORDERS:
+        raise ValueError(f"tie_order must be one of {', '.join(TIE_ORDERS)}: {tie_order!r}")
     if (secret_id is None) != (secret_key is None):
         raise ValueError("secret_id and secret_key go together")
     if api_key is None and secret_id is None:

@@ -229,3 +229,118 @@ class TestChurn:
     def test_a_rate_needs_a_running_loop(self) -> None:
         with pytest.raises(RuntimeError):
             FakeHeymarket().churn(rate_per_second=1)
+
+
+def reference(fake: FakeHeymarket, *, ascending: bool, reverse_ties: bool) -> list[int]:
+    """Every contact in list order, each tie group reversed if asked (default resolution)."""
+    groups: dict[str, list[int]] = {}
+    for contact_id, contact in fake.contacts.items():  # (updated, id) order
+        groups.setdefault(contact["updated"], []).append(contact_id)
+    out: list[int] = []
+    for members in groups.values() if ascending else reversed(groups.values()):
+        ordered = members if ascending else members[::-1]
+        out += ordered[::-1] if reverse_ties else ordered
+    return out
+
+
+class TestTieOrderReversed:
+    @pytest.fixture
+    def fake_options(self) -> dict[str, Any]:
+        return {"tie_order": "reversed"}
+
+    async def test_consecutive_requests_order_a_tie_group_both_ways(
+        self, raw: Raw, fake: FakeHeymarket
+    ) -> None:
+        fake.seed(10, tie_group_size=10)
+        body = {"ascending": True, "limit": 100}
+        orders = [ids((await raw("POST", "/v2/contacts/list", body)).json) for _ in range(3)]
+        assert orders == [list(range(1, 11)), list(range(10, 0, -1)), list(range(1, 11))]
+        newest = ids((await raw("POST", "/v2/contacts/list", {"limit": 100})).json)
+        assert newest == list(range(1, 11)), "request 4 reverses the newest-first order"
+        assert fake.list_requests == 4
+
+    async def test_offsets_slice_the_order_of_their_request(
+        self, raw: Raw, fake: FakeHeymarket
+    ) -> None:
+        fake.seed(10, tie_group_size=10)
+        body = {"ascending": True, "limit": 3, "page": 1}
+        first = ids((await raw("POST", "/v2/contacts/list", body)).json)
+        second = ids((await raw("POST", "/v2/contacts/list", body)).json)
+        assert (first, second) == ([4, 5, 6], [7, 6, 5])
+
+    async def test_v1_and_v2_count_requests_together(self, raw: Raw, fake: FakeHeymarket) -> None:
+        fake.seed(10, tie_group_size=10)
+        fake.v1_page_size = 3
+        v1 = ids((await raw("POST", "/v1/contacts", {})).json)
+        v2 = ids((await raw("POST", "/v2/contacts/list", {"limit": 3})).json)
+        v1_again = ids((await raw("POST", "/v1/contacts", {})).json)
+        assert (v1, v2, v1_again) == ([10, 9, 8], [1, 2, 3], [10, 9, 8])
+        fake.v1_order = "oldest_first"
+        assert ids((await raw("POST", "/v1/contacts", {})).json) == [10, 9, 8]
+        cursor = "2024-12-31T00:00:00.000Z"
+        assert ids((await raw("POST", "/v1/contacts", {"date": cursor})).json) == [1, 2, 3]
+
+    @pytest.mark.parametrize("ascending", [True, False])
+    async def test_every_page_is_a_slice_of_its_request_s_order(
+        self, raw: Raw, fake: FakeHeymarket, ascending: bool
+    ) -> None:
+        fake.seed(60, tie_group_size=[1, 4, 2, 7])
+        fake.add_contact(updated=T0 + timedelta(seconds=2), phone="15105550001")  # joins a group
+        for limit in (1, 3, 5):
+            for page in range(70 // limit):
+                body = {"ascending": ascending, "limit": limit, "page": page}
+                got = ids((await raw("POST", "/v2/contacts/list", body)).json)
+                order = reference(
+                    fake, ascending=ascending, reverse_ties=fake.list_requests % 2 == 0
+                )
+                assert got == order[page * limit : (page + 1) * limit], (limit, page)
+
+
+class TestTieOrderShuffled:
+    async def orders(self, seed: int, requests: int = 4) -> list[list[int]]:
+        async with FakeHeymarket(tie_order="shuffled", seed=seed) as fake:
+            fake.seed(3)
+            fake.seed(10, tie_group_size=10, start=T0 + timedelta(days=1))
+            fake.seed(3, start=T0 + timedelta(days=2))
+            out = []
+            async with fake.client() as hm:
+                for _ in range(requests):
+                    page = await hm.v2.list_contacts(limit=100, ascending=True)
+                    out.append([c.id for c in page])
+            return out
+
+    async def test_each_request_permutes_each_group_reproducibly(self) -> None:
+        orders = await self.orders(seed=1)
+        for order in orders:
+            assert order[:3] == [1, 2, 3]
+            assert order[-3:] == [14, 15, 16]
+            assert sorted(order[3:13]) == list(range(4, 14))
+        assert len({tuple(o) for o in orders}) == 4, "each request has its own order"
+        assert await self.orders(seed=1) == orders
+        assert await self.orders(seed=2) != orders
+
+    def test_pages_of_one_order_cover_a_huge_group_once(self) -> None:
+        from heymarket_async.testing._ties import reorder_for
+
+        fake = FakeHeymarket()
+        fake.seed(20_000, tie_group_size=20_000)
+        reorder = reorder_for("shuffled", 7, 0)
+        started = time.process_time()
+        pages = [
+            fake.store.v2_page(None, limit=100, page=p, ascending=True, reorder=reorder)
+            for p in range(200)
+        ]
+        assert time.process_time() - started < 5, "no page sorts the whole group"
+        walked = [i for page in pages for i in page]
+        assert sorted(walked) == list(range(1, 20_001))
+        assert walked != sorted(walked)
+        descending = [
+            i
+            for p in range(200)
+            for i in fake.store.v2_page(None, limit=100, page=p, ascending=False, reorder=reorder)
+        ]
+        assert sorted(descending) == list(range(1, 20_001))
+
+    def test_an_unknown_tie_order_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="tie_order"):
+            FakeHeymarket(tie_order="random")  # type: ignore[arg-type]
