@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from _fake_http import Raw
 
-from heymarket_async.testing import FakeHeymarket
+from heymarket_async import APITimeoutError, RetryPolicy
+from heymarket_async.testing import FakeHeymarket, Fault
 
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
@@ -344,3 +345,41 @@ class TestTieOrderShuffled:
     def test_an_unknown_tie_order_is_refused(self) -> None:
         with pytest.raises(ValueError, match="tie_order"):
             FakeHeymarket(tie_order="random")  # type: ignore[arg-type]
+
+
+class TestHang:
+    async def test_the_third_list_request_hangs_until_the_client_gives_up(self) -> None:
+        fake = FakeHeymarket()
+        await fake.start()
+        try:
+            fake.seed(100)
+            fake.churn(updates=1)
+            fake.faults.add("POST /v2/contacts/list", Fault.hang(), on=[3])
+            retry = RetryPolicy(attempt_timeout=0.05, backoff_base=0.0)
+            async with fake.client(retry=retry) as hm:
+                pager = hm.v2.iter_contacts(page_size=10, prefetch=0)
+                walked = [c.id async for c in pager]
+            assert len(walked) >= 90
+            answered = [(r.number, r.status) for r in fake.requests_to("POST /v2/contacts/list")]
+            assert answered[2] == (3, None), "no answer"
+            assert fake.requests_to("POST /v2/contacts/list")[2].fault == Fault.hang()
+            assert answered[3] == (4, 200), "the client retried"
+            assert fake.in_flight == 1, "the server side still waits"
+            assert {c.request for c in fake.changes} == set(range(1, len(answered) + 1))
+            assert fake.list_requests == len(answered) - 1, "the hung one reached no endpoint"
+        finally:
+            started = time.monotonic()
+            await fake.close()
+        assert time.monotonic() - started < 1.0
+        assert fake.in_flight == 0
+        await asyncio.sleep(0)
+        assert asyncio.all_tasks() == {asyncio.current_task()}, "closing leaves no task behind"
+
+    async def test_without_retries_the_walk_times_out(self, fake: FakeHeymarket) -> None:
+        fake.seed(100)
+        fake.faults.add("POST /v2/contacts/list", Fault.hang(), on=[3])
+        async with fake.client(retry=RetryPolicy.disabled(), timeout=0.05) as hm:
+            pager = hm.v2.iter_contacts(page_size=10, prefetch=0)
+            with pytest.raises(APITimeoutError):
+                _ = [c.id async for c in pager]
+        assert len(fake.requests_to("POST /v2/contacts/list")) == 3
