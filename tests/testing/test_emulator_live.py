@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -10,8 +11,8 @@ from typing import Any
 import pytest
 from _fake_http import Raw
 
-from heymarket_async import APITimeoutError, RetryPolicy
-from heymarket_async.testing import FakeHeymarket, Fault
+from heymarket_async import APITimeoutError, HeymarketClient, RetryPolicy
+from heymarket_async.testing import FakeHeymarket, Fault, _serve
 
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
@@ -383,3 +384,37 @@ class TestHang:
             with pytest.raises(APITimeoutError):
                 _ = [c.id async for c in pager]
         assert len(fake.requests_to("POST /v2/contacts/list")) == 3
+
+
+class TestCommandLine:
+    async def test_the_sandbox_takes_the_live_switches(self) -> None:
+        out = io.StringIO()
+        stop = asyncio.Event()
+        argv = ["--port", "0", "--contacts", "50", "--tie-group-size", "50"]
+        argv += ["--tie-order", "reversed", "--cursor-resolution", "microseconds"]
+        argv += ["--churn-per-second", "2000"]
+        task = asyncio.create_task(_serve.serve(_serve.build_parser().parse_args(argv), out, stop))
+        for _ in range(500):
+            if "listening" in out.getvalue():
+                break
+            await asyncio.sleep(0.002)
+        url = out.getvalue().split()[4]
+        try:
+            async with HeymarketClient(api_key="test", base_url=url) as hm:
+                await asyncio.sleep(0.02)
+                first = await hm.v2.list_contacts(limit=100, ascending=True)
+                second = await hm.v2.list_contacts(limit=100, ascending=True)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+        assert len(first) == len(second) == 50
+        assert [c for c in second if c.updated > T0], "some contacts were updated"
+        tied = [[c.id for c in page if c.updated == T0] for page in (first, second)]
+        assert len(tied[1]) > 1
+        assert tied[0] == sorted(tied[0]), "the first request orders ties by id"
+        assert tied[1] == sorted(tied[1], reverse=True), "the second one reverses them"
+
+    @pytest.mark.parametrize("value", ["-1", "nan", "fast"])
+    def test_a_bad_rate_is_refused(self, value: str) -> None:
+        with pytest.raises(SystemExit):
+            _serve.build_parser().parse_args(["--churn-per-second", value])
