@@ -14,6 +14,7 @@ in :mod:`heymarket_async.testing.pytest_plugin`; ``python -m heymarket_async.tes
 emulator as a server of its own.
 """
 
+from ._churn import Change
 from ._clock import FakeClock
 from ._faults import Fault, FaultKind, FaultRule, Faults
 from ._mock import MockTransport, install_clock
@@ -23,6 +24,7 @@ from ._store import ContactsView
 
 __all__ = [
     "ROUTES",
+    "Change",
     "ContactsView",
     "FakeClock",
     "FakeHeymarket",

@@ -5,6 +5,7 @@
     fake.faults.add("POST /v1/contacts", Fault.status(503, body="html"), on=[2, 5])
     fake.faults.add("*", Fault.rate_limited(retry_after=1), times=1)
     fake.faults.add("POST /v1/contact", Fault.fail_after_write())   # a create applied, then 500
+    fake.faults.add("POST /v2/contacts/list", Fault.hang(), on=[3])  # the 3rd list page hangs
 
 A request's number is its position on its route (``"GET /v1/contact/{id}"`` counts every
 contact id), from 1; for rules on ``"*"`` it is its position among all requests.
@@ -96,7 +97,12 @@ class Fault:
 
     @classmethod
     def hang(cls) -> Fault:
-        """Never answer: the request waits until the client gives up or the fake closes."""
+        """Never answer: the client waits until it gives up (its timeout).
+
+        The server side keeps waiting after that (it counts in ``fake.in_flight``) until the
+        fake closes, which drops the connection and leaves no task behind. One request of a
+        walk: ``fake.faults.add("POST /v2/contacts/list", Fault.hang(), on=[3])``.
+        """
         return cls(kind=FaultKind.HANG)
 
     @classmethod

@@ -49,6 +49,16 @@ def _milliseconds(value: str) -> float:
     return ms
 
 
+def _per_second(value: str) -> float:
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = -1.0
+    if not (rate >= 0 and math.isfinite(rate)):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a rate (a number >= 0)")
+    return rate
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m heymarket_async.testing",
@@ -78,6 +88,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--timestamp-format",
         choices=["milliseconds", "seconds", "microseconds"],
         default="milliseconds",
+    )
+    parser.add_argument(
+        "--cursor-resolution",
+        choices=["rendered", "microseconds"],
+        default="rendered",
+        help="compare date cursors at the rendered time or at every stored microsecond",
+    )
+    parser.add_argument(
+        "--tie-order",
+        choices=["stable", "reversed", "shuffled"],
+        default="stable",
+        help="order of contacts tied on updated, per list request",
+    )
+    parser.add_argument(
+        "--churn-per-second",
+        type=_per_second,
+        default=0.0,
+        help="update this many random contacts per second (live data)",
     )
     parser.add_argument(
         "--record",
@@ -127,6 +155,8 @@ async def serve(args: argparse.Namespace, out: TextIO, stop: asyncio.Event | Non
             v1_order=args.order,
             v1_cursor_inclusive=args.inclusive,
             timestamp_format=args.timestamp_format,
+            cursor_resolution=args.cursor_resolution,
+            tie_order=args.tie_order,
             record_limit=args.record,
         )
         if args.render_cache is not None:
@@ -148,6 +178,8 @@ async def serve(args: argparse.Namespace, out: TextIO, stop: asyncio.Event | Non
             f"cannot listen on {args.host} port {args.port}: {exc.strerror or exc}"
         ) from exc
     async with fake:
+        if args.churn_per_second:
+            fake.churn(rate_per_second=args.churn_per_second)
         print(f"Heymarket emulator listening on {fake.url}", file=out)
         print(f"API key: {args.api_key}  ({len(fake.store)} contacts)", file=out)
         print(f"  HEYMARKET_BASE_URL={fake.url} HEYMARKET_API_KEY={args.api_key}", file=out)

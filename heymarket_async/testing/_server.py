@@ -21,6 +21,7 @@ from aiohttp import web
 from yarl import URL
 
 from ._auth import Unauthorized, check_authorization
+from ._churn import LIST_PATHS, Change, Churn
 from ._clock import FakeClock, to_micros
 from ._contacts import new_fields, sync_channels
 from ._dispatch import (
@@ -36,7 +37,8 @@ from ._faults import AFTER_WRITE, Fault, Faults
 from ._http import error_response
 from ._json import decode_json_or_none
 from ._routes import TABLE
-from ._store import ContactStore, ContactsView, TagStore
+from ._store import ContactStore, ContactsView, CursorResolution, TagStore
+from ._ties import TIE_ORDERS, Reorder, TieOrder, reorder_for
 from ._timestamps import TimestampFormat
 from ._v1_routes import V1Routes
 from ._v2_routes import V2Routes
@@ -102,8 +104,25 @@ class FakeHeymarket:
       the default may not exceed it).
     - ``timestamp_format``: ``"milliseconds"`` (default, ``2026-05-07T12:00:00.123Z``),
       ``"seconds"`` (``...:00Z``) or ``"microseconds"`` (``...:00.123456+00:00``). Stored
-      times keep microseconds; they are rendered truncated, and compared with cursors at the
-      rendered resolution, so contacts that render alike tie.
+      times keep microseconds; they are rendered truncated.
+    - ``cursor_resolution``: ``"rendered"`` (default): contacts are ordered, tied and compared
+      with ``date`` cursors (v1 and v2 lists, counts) at the rendered resolution, so contacts
+      that render alike tie. ``"microseconds"``: at every stored microsecond, while
+      ``updated`` is still rendered at ``timestamp_format``, as an SQL server that stores
+      microseconds and renders milliseconds does. A cursor ``...12.345Z`` then means
+      12.345000: an exclusive cursor drops a contact stored at exactly 12.345000 but keeps
+      one at 12.345678, though both render ``...12.345Z``. Seeds with a sub-millisecond
+      ``step`` (``fake.seed(n, step=0.0003)``) or a clock with a ``tick`` make such contacts.
+      Fixed at construction.
+    - ``tie_order``: the order of contacts that tie on the compared ``updated`` in list
+      answers (``/v1/contacts`` and ``/v2/contacts/list``, both directions, any offset).
+      ``"stable"`` (default): by id, ascending in oldest-first lists and descending in
+      newest-first ones. ``"reversed"``: every even-numbered list request (counted across both
+      routes, :attr:`list_requests`) reverses that order within each tie group.
+      ``"shuffled"``: each list request orders each tie group by its own random permutation,
+      reproducible from the fake's ``seed`` and the request's number. Either models an SQL
+      ``ORDER BY updated LIMIT/OFFSET`` without a tie-breaker: a page is a slice of the list
+      as that request orders it, so a walk by offsets may repeat or skip tied contacts.
     - ``clock``: a :class:`FakeClock` (default: one running with real time) stamping every
       write; freeze it to make ``updated`` ties on purpose.
     - ``latency``: seconds added to every request (real time).
@@ -113,6 +132,13 @@ class FakeHeymarket:
       clock says.
     - ``record_limit``: keep only the last n requests in :attr:`requests` (``None``: all).
     - ``tag_page_size``: tags per ``POST /v1/tags`` page (30).
+
+    Live data, for tests of paging while contacts change: :meth:`churn` updates, creates and
+    deletes random contacts before each list request (or at a rate of real time) and logs
+    each change in :attr:`changes`; :meth:`on_request` hooks run any other change. To make a
+    given request hang until the client gives up, script it:
+    ``fake.faults.add("POST /v2/contacts/list", Fault.hang(), on=[3])`` (the third list
+    request, counted from 1 on that route; the fake releases it when it closes).
 
     Choices where the docs are silent: a PUT keeps the fields its body leaves out (names
     given are overwritten; ``custom`` merges unless ``?overwrite=true``); creates never
@@ -142,6 +168,8 @@ class FakeHeymarket:
         v2_default_limit: int = 30,
         v2_max_limit: int = 100,
         timestamp_format: TimestampFormat = "milliseconds",
+        cursor_resolution: CursorResolution = "rendered",
+        tie_order: TieOrder = "stable",
         clock: FakeClock | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -154,6 +182,7 @@ class FakeHeymarket:
     ) -> None:
         _check_options(
             v1_order=v1_order,
+            tie_order=tie_order,
             api_key=api_key,
             secret_id=secret_id,
             secret_key=secret_key,
@@ -173,6 +202,8 @@ class FakeHeymarket:
         self.v2_default_limit = v2_default_limit
         self.v2_max_limit = v2_max_limit
         self.timestamp_format = timestamp_format
+        self.cursor_resolution: CursorResolution = cursor_resolution
+        self.tie_order: TieOrder = tie_order
         self.clock = clock if clock is not None else FakeClock()
         self.host = host
         self.port = port
@@ -189,6 +220,7 @@ class FakeHeymarket:
             timestamp_format=self.timestamp_format,
             field_ids=[i for i, _ in self.contact_fields],
             seed=seed,
+            cursor_resolution=self.cursor_resolution,
         )
         self.contacts = ContactsView(self.store)
         self.tags = TagStore(clock=self.clock, timestamp_format=self.timestamp_format)
@@ -202,9 +234,16 @@ class FakeHeymarket:
         self.in_flight = 0
         self.peak_in_flight = 0
         self._counts: dict[str, int] = {}
+        #: The list requests (``POST /v1/contacts``, ``POST /v2/contacts/list``) that reached
+        #: their endpoint; the n-th is list request n for ``tie_order``.
+        self.list_requests = 0
         self._total = 0
         self._hooks: list[Callable[[RecordedRequest], Awaitable[None] | None]] = []
         self._clients: list[HeymarketClient] = []
+        #: Every change made by :meth:`churn`, oldest first (:class:`Change`).
+        self.changes: list[Change] = []
+        self._churn: Churn | None = None
+        self._churn_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
         self._url: str | None = None
@@ -250,8 +289,10 @@ class FakeHeymarket:
         return self
 
     async def close(self) -> None:
-        """Close the clients made by :meth:`client`, release hung requests, stop listening."""
+        """Close the clients made by :meth:`client`, release hung requests, stop listening;
+        stop a time-driven :meth:`churn`."""
         self._closing.set()
+        await self._stop_churn()
         clients, self._clients = self._clients, []
         for client in clients:
             await client.close()
@@ -309,7 +350,10 @@ class FakeHeymarket:
         Names, E.164 phones (mostly US, some UK), emails, custom values for the configured
         fields, 0-3 tags, opt-outs. ``updated`` starts at ``start`` and goes up by ``step``
         seconds per group of ``tie_group_size`` contacts (an int, or a pattern of group sizes
-        repeated, e.g. ``[1, 1, 50]``). The same arguments always give the same contacts.
+        repeated, e.g. ``[1, 1, 50]``). ``step`` may be a fraction of a millisecond
+        (``0.0003``): with ``cursor_resolution="microseconds"`` the contacts keep those times
+        (every tenth at exactly ``.xxx000`` from a whole-second ``start``), else they are
+        truncated to the rendered resolution. The same arguments always give the same contacts.
         A million take about a second: fields are made on demand from ``(seed, id)``.
         """
         return self.store.seed(
@@ -371,6 +415,65 @@ class FakeHeymarket:
         """Store a tag directly; returns it as the API would. ``created``/``updated`` = now."""
         return self.tags.as_json(self.tags.create(name, color, tag_id=id))
 
+    def churn(
+        self,
+        *,
+        updates: int = 0,
+        creates: int = 0,
+        deletes: int = 0,
+        routes: Sequence[str] = LIST_PATHS,
+        seed: int = 0,
+        stop_after: int | None = None,
+        rate_per_second: float | None = None,
+    ) -> None:
+        """Change contacts while a client walks them: live data, reproducibly.
+
+        Before each request on ``routes`` (paths such as ``"/v1/contacts"``, or routes as
+        :meth:`Faults.add` names them; by default the two contact lists), once its hooks have
+        run and before faults and latency: ``updates`` random contacts get a new version
+        (``first`` changes, ``rev`` + 1, ``updated`` = the clock's now, so they move to the end
+        of an oldest-first list), ``deletes`` others are removed, and ``creates`` new contacts
+        are added. Seeded contacts are changed like written ones. ``stop_after``: only before
+        the first n such requests. ``rate_per_second``: also update that many contacts per
+        second of real time, from a task on the running loop (needs one; for benchmarks and
+        the ``python -m heymarket_async.testing`` sandbox).
+
+        Every change is appended to :attr:`changes` (:class:`Change`). ``seed`` makes the
+        choices reproducible. A new call replaces the previous churn; ``fake.churn()`` with no
+        changes stops it. A hung request (``Fault.hang()``) is churned before too.
+        """
+        churn = Churn(
+            self.store,
+            self.changes,
+            updates=updates,
+            creates=creates,
+            deletes=deletes,
+            routes=routes,
+            seed=seed,
+            stop_after=stop_after,
+            rate_per_second=rate_per_second,
+        )
+        self._cancel_churn_task()
+        self._churn = churn
+        if rate_per_second is not None:
+            self._churn_task = asyncio.get_running_loop().create_task(churn.run())
+
+    def _cancel_churn_task(self) -> asyncio.Task[None] | None:
+        task, self._churn_task = self._churn_task, None
+        self._churn = None
+        if task is not None:
+            task.cancel()
+        return task
+
+    async def _stop_churn(self) -> None:
+        task = self._cancel_churn_task()
+        if task is not None:
+            try:
+                await task
+            except asyncio.CancelledError:
+                if not task.cancelled():  # pragma: no cover - we were cancelled ourselves
+                    raise
+
     def on_request(
         self, callback: Callable[[RecordedRequest], Awaitable[None] | None]
     ) -> Callable[[RecordedRequest], Awaitable[None] | None]:
@@ -384,6 +487,11 @@ class FakeHeymarket:
     def remove_hook(self, callback: Callable[[RecordedRequest], Awaitable[None] | None]) -> None:
         """Stop calling ``callback``; ``ValueError`` if it was not added."""
         self._hooks.remove(callback)
+
+    def next_tie_order(self) -> Reorder | None:
+        """Count a list request; how it orders ties (``None``: by id). For the list routes."""
+        self.list_requests += 1
+        return reorder_for(self.tie_order, self.list_requests, self.store.random_seed)
 
     def requests_to(self, route: str) -> list[RecordedRequest]:
         """The recorded requests on ``route`` (a template like ``"POST /v1/contacts"``)."""
@@ -436,6 +544,9 @@ class FakeHeymarket:
             result = hook(recorded)
             if inspect.isawaitable(result):
                 await result
+        churn = self._churn
+        if churn is not None and churn.wants(recorded.method, recorded.path, recorded.route):
+            churn.before_request()
         if self.latency:
             await asyncio.sleep(self.latency)
         # Rules name a concrete path with its method ("GET /v1/contact/42"), as routes do.
@@ -465,6 +576,7 @@ class FakeHeymarket:
 def _check_options(
     *,
     v1_order: str,
+    tie_order: str,
     api_key: str | None,
     secret_id: str | None,
     secret_key: str | None,
@@ -473,6 +585,8 @@ def _check_options(
     """``ValueError`` for constructor options that cannot work together."""
     if v1_order not in ("newest_first", "oldest_first"):
         raise ValueError(f"v1_order must be 'newest_first' or 'oldest_first': {v1_order!r}")
+    if tie_order not in TIE_ORDERS:
+        raise ValueError(f"tie_order must be one of {', '.join(TIE_ORDERS)}: {tie_order!r}")
     if (secret_id is None) != (secret_key is None):
         raise ValueError("secret_id and secret_key go together")
     if api_key is None and secret_id is None:

@@ -1,8 +1,9 @@
 """The emulator's in-memory contact store: records, a sorted index, lookups, rendered JSON.
 
 No I/O. The index is one sorted list of ints, each packing ``(updated, id)`` (``updated`` at
-the resolution the server renders), so a list page is two bisects and a slice, and a write
-moves one entry. Each contact's JSON is rendered once and cached until it is written to.
+the resolution the server compares: the rendered one, or every stored microsecond), so a list
+page is two bisects and a slice, and a write moves one entry. Each contact's JSON is rendered
+once and cached until it is written to.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ import json
 import random
 import uuid as uuid_module
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from . import _timestamps as ts
 from ._clock import FakeClock
 from ._seed import ID_BITS, ID_MASK, MAX_SEEDED_ID, SeedBlock, find_block, updated_keys
+from ._ties import Reorder
 
 #: How many rendered seeded contacts are kept; past it the cache is emptied (it refills as
 #: pages are read), so walking a million seeded contacts does not keep a million strings.
 SEEDED_CACHE_LIMIT: Final = 100_000
+
+CursorResolution = Literal["rendered", "microseconds"]
 
 
 class Record:
@@ -76,11 +80,21 @@ class ContactStore:
         timestamp_format: str = "milliseconds",
         field_ids: Sequence[int] = (123, 456),
         seed: int = 0,
+        cursor_resolution: CursorResolution = "rendered",
     ) -> None:
+        if cursor_resolution not in ("rendered", "microseconds"):
+            raise ValueError(
+                f"cursor_resolution must be 'rendered' or 'microseconds': {cursor_resolution!r}"
+            )
         self.clock = clock
         self.fmt = timestamp_format
-        self.resolution = ts.unit(timestamp_format)
+        rendered = ts.unit(timestamp_format)
+        #: The resolution (microseconds) at which contacts are ordered, tied and compared with
+        #: cursors: the rendered one, or 1 for ``cursor_resolution="microseconds"``. Fixed for
+        #: the store's life, since the index is built at it.
+        self.resolution = rendered if cursor_resolution == "rendered" else 1
         self.field_ids = tuple(field_ids)
+        self.random_seed = seed
         self._rng = random.Random(seed)
         self._records: dict[int, Record] = {}
         self._blocks: list[SeedBlock] = []
@@ -193,12 +207,27 @@ class ContactStore:
                 found.add(contact_id)
         return sorted(found)
 
+    def sample_ids(self, rng: random.Random, k: int) -> list[int]:
+        """``k`` distinct contact ids at random (all of them, shuffled, if there are fewer)."""
+        index = self._index
+        return [index[p] & ID_MASK for p in rng.sample(range(len(index)), min(k, len(index)))]
+
     # -- listing --------------------------------------------------------------------------
 
     def v1_page(
-        self, date: int | None, *, newest_first: bool, inclusive: bool, size: int
+        self,
+        date: int | None,
+        *,
+        newest_first: bool,
+        inclusive: bool,
+        size: int,
+        reorder: Reorder | None = None,
     ) -> list[int]:
-        """The ids of one v1 page: from ``date`` (the cursor), in the configured order."""
+        """The ids of one v1 page: from ``date`` (the cursor), in the configured order.
+
+        ``reorder`` (see :mod:`._ties`) orders the contacts that tie; the page is a slice of
+        the list so ordered.
+        """
         index = self._index
         if newest_first:
             if date is None:
@@ -207,14 +236,14 @@ class ContactStore:
                 end = bisect.bisect_right(index, date << ID_BITS | ID_MASK)
             else:
                 end = bisect.bisect_left(index, date << ID_BITS)
-            return [k & ID_MASK for k in index[max(0, end - size) : end][::-1]]
+            return self._slice(max(0, end - size), end, descending=True, reorder=reorder)
         if date is None:
             start = 0
         elif inclusive:
             start = bisect.bisect_left(index, date << ID_BITS)
         else:
             start = bisect.bisect_right(index, date << ID_BITS | ID_MASK)
-        return [k & ID_MASK for k in index[start : start + size]]
+        return self._slice(start, start + size, descending=False, reorder=reorder)
 
     def _after(self, date: int | None) -> int:
         """The position of the first contact updated strictly after ``date``."""
@@ -222,18 +251,58 @@ class ContactStore:
             return 0
         return bisect.bisect_right(self._index, date << ID_BITS | ID_MASK)
 
-    def v2_page(self, date: int | None, *, limit: int, page: int, ascending: bool) -> list[int]:
-        """The ids of one v2 page: contacts updated after ``date``, offset ``page * limit``."""
-        index = self._index
+    def v2_page(
+        self,
+        date: int | None,
+        *,
+        limit: int,
+        page: int,
+        ascending: bool,
+        reorder: Reorder | None = None,
+    ) -> list[int]:
+        """The ids of one v2 page: contacts updated after ``date``, offset ``page * limit``
+        in the order (ties ordered by ``reorder``, if given)."""
         lo = self._after(date)
         offset = page * limit
         if ascending:
             start = lo + offset
-            return [k & ID_MASK for k in index[start : start + limit]]
-        end = len(index) - offset
+            return self._slice(start, start + limit, descending=False, reorder=reorder)
+        end = len(self._index) - offset
         if end <= lo:
             return []
-        return [k & ID_MASK for k in index[max(lo, end - limit) : end][::-1]]
+        return self._slice(max(lo, end - limit), end, descending=True, reorder=reorder)
+
+    def _slice(
+        self, start: int, end: int, *, descending: bool, reorder: Reorder | None
+    ) -> list[int]:
+        """The ids at index positions ``start`` to ``end``, in the answer's direction.
+
+        With ``reorder``, each position shows the contact that ``reorder`` puts at that rank
+        of its tie group; only the groups overlapping the slice are looked at (two bisects
+        each), so a page costs the same in a group of ten or of a million.
+        """
+        index = self._index
+        end = min(end, len(index))
+        if reorder is None or start >= end:
+            keys = index[start:end]
+            if descending:
+                keys.reverse()
+            return [k & ID_MASK for k in keys]
+        out: list[int] = []
+        first = last = group = 0  # the current tie group: positions first..last - 1
+        for pos in range(end - 1, start - 1, -1) if descending else range(start, end):
+            if not first <= pos < last:
+                group = index[pos] >> ID_BITS
+                first = bisect.bisect_left(index, group << ID_BITS, 0, pos + 1)
+                last = bisect.bisect_left(index, (group + 1) << ID_BITS, pos)
+            size = last - first
+            if size == 1:
+                out.append(index[pos] & ID_MASK)
+            elif descending:
+                out.append(index[last - 1 - reorder(last - 1 - pos, size, group)] & ID_MASK)
+            else:
+                out.append(index[first + reorder(pos - first, size, group)] & ID_MASK)
+        return out
 
     def count_after(self, date: int | None) -> int:
         """How many contacts were updated strictly after ``date`` (all, without one)."""

@@ -98,6 +98,7 @@ class V1Routes:
             newest_first=fake.v1_order == "newest_first",
             inclusive=fake.v1_cursor_inclusive,
             size=fake.v1_page_size,
+            reorder=fake.next_tie_order(),
         )
         return raw_response(fake.store.render_list(ids))
 

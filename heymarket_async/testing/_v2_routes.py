@@ -54,7 +54,10 @@ class V2Routes:
         limit = rules.integer(body, "limit", fake.v2_default_limit, 1, fake.v2_max_limit)
         page = rules.integer(body, "page", 0, 0, None)
         ascending = rules.boolean(body, "ascending", False)
-        ids = fake.store.v2_page(rules.date(body), limit=limit, page=page, ascending=ascending)
+        date = rules.date(body)
+        ids = fake.store.v2_page(
+            date, limit=limit, page=page, ascending=ascending, reorder=fake.next_tie_order()
+        )
         return raw_response(fake.store.render_list(ids))
 
     async def search(self, request: web.Request) -> _Response:
