@@ -51,8 +51,13 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
       once that loop is closed; from another open loop a call raises :class:`ClientClosedError`
       (see the README's "The client").
     - ``timeout``: the deadline of a whole call in seconds, every attempt and every wait
-      between them included (``None``: no limit). ``RetryPolicy(attempt_timeout=...)`` caps
-      each attempt lower.
+      between them included (``None``: no limit). Within it, an attempt of a read or an
+      idempotent write that hangs is cut off after 10 s and retried (a third of the default
+      deadline: room for two retries, and far more than a healthy page of 100 contacts takes);
+      creates have only the deadline, since one cut off after sending is never sent again. No
+      attempt outlives the deadline. ``RetryPolicy(read_attempt_timeout=...)`` changes the 10 s,
+      ``RetryPolicy(attempt_timeout=...)`` sets one limit for every attempt, creates included,
+      and ``attempt_timeout=None`` leaves only the deadline.
     - ``max_retries``: retries after the first attempt; ``retry`` gives a whole
       :class:`RetryPolicy` and wins over ``max_retries``. Reads and idempotent writes are
       retried on connection failures, timeouts, 408, 429 and 5xx; creates only when nothing can

@@ -23,7 +23,7 @@ from ._hooks import Hooks, RequestEvent
 from ._loops import CLOSED
 from ._ratelimit import RateLimiter
 from ._redact import mask, mask_data
-from ._retry import RetryPolicy, may_have_written, plan_retry
+from ._retry import RetryPolicy, attempt_timeout_for, may_have_written, plan_retry
 from ._sansio import (
     Request,
     Safety,
@@ -264,7 +264,7 @@ class Pipeline:
         policy: RetryPolicy,
     ) -> TransportResponse:
         """One attempt inside a concurrency slot and a rate-limit turn, timed against the
-        deadline and the policy's ``attempt_timeout``."""
+        deadline and the policy's timeout for an attempt of its kind (whichever ends first)."""
         if self.closing.closed:
             raise ClientClosedError(CLOSED)
         clock = self.clock
@@ -274,7 +274,7 @@ class Pipeline:
         await self._acquire_slot(slots, deadline)
         try:
             started = clock() if self.limiter is None else await self._wait_turn(deadline)
-            timeout = policy.attempt_timeout
+            timeout = attempt_timeout_for(request.safety, policy, attempt)
             if deadline is not None:
                 left = deadline - started
                 if left <= 0:

@@ -2,6 +2,7 @@
 
 Decided per operation, not per HTTP method: Heymarket's reads are POSTs, and its creates are
 POSTs that must never be repeated unless the first attempt provably never reached the server.
+The same split decides how long one attempt may take (:func:`attempt_timeout_for`).
 Everything here is pure (the random source is a parameter), so it is tested without a loop.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import random
 import sys
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -22,10 +23,13 @@ from .errors import (
     RateLimitError,
     TransportError,
 )
+from .models import UNSET, UnsetType
 
 __all__ = [
+    "READ_ATTEMPT_TIMEOUT",
     "RETRYABLE_STATUSES",
     "RetryPolicy",
+    "attempt_timeout_for",
     "backoff_delay",
     "is_retryable",
     "may_have_written",
@@ -34,6 +38,12 @@ __all__ = [
 
 #: Statuses that say "try again later" for a read or an idempotent write.
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+
+#: The default timeout of one attempt of a read or an idempotent write, in seconds: a third of
+#: the client's default 30 s deadline, so that a hung read is cut off and retried at least twice
+#: before it, and ample for a page that is slow but moving (a v2 page of 100 contacts is some
+#: 50-200 KB of JSON, 55 KB in the emulator: under 2 s at 1 Mbit/s, under 7 s at 256 kbit/s).
+READ_ATTEMPT_TIMEOUT: Final = 10.0
 
 
 #: The longest timeout: the largest float (``math.inf``, or an int beyond it, cannot be a timer).
@@ -53,7 +63,7 @@ def _finite_non_negative(_: object, attribute: attrs.Attribute[float], value: fl
         )
 
 
-def _positive_or_none(_: object, attribute: attrs.Attribute[float | None], value: object) -> None:
+def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None:
         return
     # Finite: aiohttp cannot arm a timer for math.inf, nor for an int past the largest float
@@ -66,6 +76,13 @@ def _positive_or_none(_: object, attribute: attrs.Attribute[float | None], value
         raise InvalidRequestError(
             attribute.name, f"must be a finite number of seconds > 0 or None, got {value!r}"
         )
+
+
+def _seconds_none_or_unset(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if value is not UNSET:
+        _positive_or_none(instance, attribute, value)
 
 
 def _max_retries(_: object, attribute: attrs.Attribute[int], value: object) -> None:
@@ -84,10 +101,23 @@ class RetryPolicy:
     - ``max_retry_after``: a 429's ``Retry-After`` (seconds or an HTTP date) is waited for
       exactly, up to this many seconds; a longer one is not waited for: the
       :class:`RateLimitError` is raised at once, with ``retry_after`` set.
-    - ``attempt_timeout``: seconds for one attempt (``None``: only the client's ``timeout``
-      applies). The client's ``timeout`` is the deadline of the whole call, every attempt and
-      every wait included, so ``timeout=30`` never becomes 90 s; this caps each attempt
-      lower, leaving time to retry one that hangs.
+    - ``read_attempt_timeout``: seconds one attempt of a read or an idempotent write may take
+      (default 10), so that one that hangs is cut off and retried like a dropped connection.
+      The client's ``timeout`` is the deadline of the whole call, every attempt and every wait
+      included, so ``timeout=30`` never becomes 90 s; this caps each attempt lower, leaving
+      time to retry one that hangs (with the default 30 s, at least twice). No attempt runs past
+      the deadline: with ``timeout=5`` an attempt gets at most 5 s. Why 10 s: far above what a
+      healthy answer takes (a v2 page of 100 contacts, 50-200 KB, comes in under 7 s even at
+      256 kbit/s) and far below the deadline. It applies only where a retry can follow a cut:
+      the last attempt that ``max_retries`` allows (with :meth:`disabled`, the only one) has
+      the rest of the deadline, and so do creates and the other writes never sent twice: one
+      cut off after it was sent cannot be retried, so cutting it short would only turn a slow
+      success into an error saying the write may have been applied.
+    - ``attempt_timeout``: when given, the timeout of every attempt, creates included, instead
+      of ``read_attempt_timeout``; ``None`` turns per-attempt timeouts off for every request
+      (only the client's ``timeout`` applies). A create that it cuts off after sending is still
+      never sent again: it raises :class:`APITimeoutError` saying the write may have been
+      applied (one cut off while connecting is retried).
     - ``retry_statuses``: the statuses retried for reads (``GET`` and Heymarket's POST reads)
       and idempotent writes (``PUT``, ``DELETE``), as are dropped connections, timeouts and
       bodies cut short. Creates (``POST /v1/contact``, ``POST /v2/contact``, adding a channel)
@@ -95,20 +125,43 @@ class RetryPolicy:
       dropped connection after sending raises, saying the write may have been applied.
 
     All times are float seconds. The defaults: 3 retries, 0.5 s base, 8 s cap, 60 s ceiling
-    for ``Retry-After``, no per-attempt timeout.
+    for ``Retry-After``, 10 s for an attempt of a read or an idempotent write that may be
+    retried, no per-attempt limit for a create.
     """
 
     max_retries: int = attrs.field(default=3, validator=_max_retries)
     backoff_base: float = attrs.field(default=0.5, validator=_finite_non_negative)
     backoff_max: float = attrs.field(default=8.0, validator=_finite_non_negative)
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
-    attempt_timeout: float | None = attrs.field(default=None, validator=_positive_or_none)
+    #: ``UNSET`` (not given): ``read_attempt_timeout`` for reads and idempotent writes, none
+    #: for ``ONCE`` writes. See :func:`attempt_timeout_for`.
+    attempt_timeout: float | None | UnsetType = attrs.field(
+        default=UNSET, validator=_seconds_none_or_unset
+    )
+    read_attempt_timeout: float | None = attrs.field(
+        default=READ_ATTEMPT_TIMEOUT, validator=_positive_or_none
+    )
     retry_statuses: frozenset[int] = attrs.field(default=RETRYABLE_STATUSES, converter=frozenset)
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
         """A policy that never retries."""
         return cls(max_retries=0)
+
+
+def attempt_timeout_for(safety: Safety, policy: RetryPolicy, attempt: int) -> float | None:
+    """The seconds attempt number ``attempt`` (from 1) of a request of ``safety`` may take
+    (``None``: no limit of its own), before the call's deadline caps it.
+
+    ``read_attempt_timeout`` is for an attempt that a retry may follow: not one of a ``ONCE``
+    write (cut off after sending, it is not sent again), nor the last one ``max_retries``
+    allows (cut short, it could only fail). A given ``attempt_timeout`` is for every attempt.
+    """
+    if not isinstance(policy.attempt_timeout, UnsetType):
+        return policy.attempt_timeout
+    if safety is Safety.ONCE or attempt > policy.max_retries:
+        return None
+    return policy.read_attempt_timeout
 
 
 def is_retryable(error: HeymarketError, safety: Safety, policy: RetryPolicy) -> bool:

@@ -468,9 +468,11 @@ def timed_client(
 
 class TestDeadline:
     async def test_timeout_is_the_whole_call_not_each_attempt(self, fake: FakeTime) -> None:
-        # A server that takes 25 s to answer 503, simulated on the fake clock.
+        # A server that takes 25 s to answer 503, simulated on the fake clock. No per-attempt
+        # timeout, so that only the deadline can end the call.
         answer = TransportResponse(503, {}, b"{}")
-        hm, timeouts = timed_client(fake, lambda _: 25, answer, timeout=30, max_retries=10)
+        policy = RetryPolicy(max_retries=10, attempt_timeout=None)
+        hm, timeouts = timed_client(fake, lambda _: 25, answer, timeout=30, retry=policy)
         async with hm:
             start = fake.now
             with pytest.raises(APITimeoutError) as info:
@@ -483,15 +485,16 @@ class TestDeadline:
         assert "deadline" in info.value.__notes__[-1]
 
     async def test_a_patch_reads_and_writes_within_one_timeout(self, fake: FakeTime) -> None:
-        # patch_contact is a GET (a slow one: 20 s) and a PUT that never answers: the timeout
-        # is the deadline of both together.
+        # patch_contact is a GET (a slow one: 8 s) and a PUT that never answers: the timeout
+        # is the deadline of both together. The GET may take 10 s (a read's attempt timeout);
+        # the PUT, never sent twice, has no attempt timeout: it gets the 22 s left.
         contact = TransportResponse(200, {}, json_dumps({**CONTACT, "rev": 1}))
-        hm, timeouts = timed_client(fake, lambda m: 20 if m == "GET" else None, contact, timeout=30)
+        hm, timeouts = timed_client(fake, lambda m: 8 if m == "GET" else None, contact, timeout=30)
         async with hm:
             start = fake.now
             with pytest.raises(APITimeoutError):
                 await hm.patch_contact(42, first="Ada")
-        assert timeouts == [30, pytest.approx(10)]
+        assert timeouts == [10, pytest.approx(22)]
         assert fake.now - start == pytest.approx(30)
 
     async def test_no_retry_whose_wait_would_cross_the_deadline(

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from heymarket_async import (
+    UNSET,
     APIConnectionError,
     APITimeoutError,
     BadRequestError,
@@ -157,7 +158,8 @@ class TestRetryPolicy:
         assert policy.backoff_base == 0.5
         assert policy.backoff_max == 8.0
         assert policy.max_retry_after == 60.0
-        assert policy.attempt_timeout is None
+        assert policy.attempt_timeout is UNSET
+        assert policy.read_attempt_timeout == 10.0
         assert policy.retry_statuses == RETRYABLE_STATUSES == {408, 429, 500, 502, 503, 504}
 
     def test_disabled(self) -> None:
