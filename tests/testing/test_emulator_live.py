@@ -358,7 +358,7 @@ class TestHang:
             fake.faults.add("POST /v2/contacts/list", Fault.hang(), on=[3])
             retry = RetryPolicy(attempt_timeout=0.05, backoff_base=0.0)
             async with fake.client(retry=retry) as hm:
-                pager = hm.v2.iter_contacts(page_size=10, prefetch=0)
+                pager = hm.v2.iter_contacts(page_size=10)
                 walked = [c.id async for c in pager]
             assert len(walked) >= 90
             answered = [(r.number, r.status) for r in fake.requests_to("POST /v2/contacts/list")]
@@ -380,7 +380,7 @@ class TestHang:
         fake.seed(100)
         fake.faults.add("POST /v2/contacts/list", Fault.hang(), on=[3])
         async with fake.client(retry=RetryPolicy.disabled(), timeout=0.05) as hm:
-            pager = hm.v2.iter_contacts(page_size=10, prefetch=0)
+            pager = hm.v2.iter_contacts(page_size=10)
             with pytest.raises(APITimeoutError):
                 _ = [c.id async for c in pager]
         assert len(fake.requests_to("POST /v2/contacts/list")) == 3
