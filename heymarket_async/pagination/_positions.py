@@ -43,7 +43,7 @@ def _load(value: Mapping[str, Any] | str, kind: str, fmt: int = _FORMAT) -> Mapp
         raise bad_resume(f"expected a position object, got {type(value).__name__}")
     if value.get("kind") == "v2" and kind == "v2" and value.get("format") != fmt:
         # Format 1 is the offset walk's position, format 2 the keyset walk's.
-        walk = "iter_contacts_by_offset()" if fmt == _FORMAT else "iter_contacts()"
+        walk = "iter_contacts()" if fmt == _FORMAT else "iter_contacts_by_offset()"
         raise bad_resume(f"this position is not for this walk; resume it with client.v2.{walk}")
     if value.get("kind") != kind or value.get("format") != fmt:
         raise bad_resume(f"not a {kind} position of format {fmt}: {value!r:.200}")

@@ -15,6 +15,7 @@ from heymarket_async import _validate as check
 from heymarket_async._convert import structure_contact
 from heymarket_async._redact import mask
 from heymarket_async._sansio import parse_timestamp
+from heymarket_async.errors import PaginationError
 from heymarket_async.models import Contact
 from heymarket_async.pagination._base import Fetch, Pager, checked_max_items, object_page
 from heymarket_async.pagination._positions import RawContact, V2OffsetPosition, resumed, since_text
@@ -74,6 +75,7 @@ class V2OffsetPager(Pager[RawContact, Contact]):
         self._next_page = pos.page  # the first page not yet requested
         self._tasks: collections.deque[asyncio.Task[list[RawContact]]] = collections.deque()
         self._last_page: int | None = None  # the last page max_items can need
+        self._pages_seen: set[int] = set()  # a hash of each full page's ids
         self._limit_pages()
 
     @property
@@ -121,6 +123,8 @@ class V2OffsetPager(Pager[RawContact, Contact]):
         page = await self._first_task()
         if page is None:
             return None
+        if len(page) >= self._pos.page_size:
+            self._check_new(page)
         end, last = self._end_of(page)
         if last:
             # Before the position moves onto this page: a cancellation while the pages ahead
@@ -136,6 +140,17 @@ class V2OffsetPager(Pager[RawContact, Contact]):
         if not last:
             self._schedule(self._prefetch)  # fetched while this page is handed out
         return page[skip:end] if skip or end < len(page) else page
+
+    def _check_new(self, page: list[RawContact]) -> None:
+        """Raise if a full page holds exactly the contacts of an earlier one: a server that
+        repeats itself would otherwise be paged forever (one number per page is kept)."""
+        key = hash(frozenset([c.get("id") for c in page]))
+        if key in self._pages_seen:
+            raise PaginationError(
+                f"the v2 list sent the same contacts on page {self._pos.page + self._started} "
+                "as on an earlier page: the offset walk would never end",
+            )
+        self._pages_seen.add(key)
 
     async def _first_task(self) -> list[RawContact] | None:
         """The first page requested, once it has come (``None``: the walk was closed)."""

@@ -86,11 +86,13 @@ class V2ContactPager(Pager[RawContact, Contact]):
         since_at = since_text(since)
         if resume is not None:
             pos = _resumed(resume, since_at)
-            if pos.done:
+            reopened = pos.done
+            if reopened:
                 # A walk that ended goes on from where its last part stopped: what changed.
                 last = attrs.evolve(pos.slices[-1], done=False, waiting=False)
                 pos = attrs.evolve(pos, slices=(*pos.slices[:-1], last))
         else:
+            reopened = False
             pos = V2Position(
                 since=since_at,
                 page_size=check.bounded_int(page_size, "page_size", 1, check.V2_MAX_LIMIT),
@@ -106,7 +108,7 @@ class V2ContactPager(Pager[RawContact, Contact]):
         self._got = 0  # contacts the steps yielded, for the cap
         self._queue: asyncio.Queue[_Item | BaseException] | None = None
         self._tasks: dict[int, asyncio.Task[None]] = {}
-        self._catching_up = False
+        self._catching_up = reopened  # only the last slice reads: no catch-up after it
 
     @property
     def position(self) -> V2Position:
@@ -143,9 +145,9 @@ class V2ContactPager(Pager[RawContact, Contact]):
     ) -> list[RawContact]:
         slices = list(self._pos.slices)
         last = len(slices) - 1
-        others_read = not all(s.done for s in slices[:last])
-        if nxt.done and i == last and not self._catching_up and others_read:
-            # The others still read: contacts they see change move past this one's end.
+        if nxt.done and i == last and last and not self._catching_up:
+            # The others may read after this: contacts changed meanwhile move past its end,
+            # so it reads once more when they are done (one request, if nothing changed).
             nxt = attrs.evolve(nxt, done=False, waiting=True)
         slices[i] = nxt
         self._pos = attrs.evolve(self._pos, slices=slices)

@@ -1,0 +1,409 @@
+"""The v2 keyset walk (``client.v2.iter_contacts()``) on unchanging and on live teams.
+
+Against the model in tests/_live.py (every server behaviour the docs leave open, and changes
+between any two requests) and against the emulator over loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from heymarket_async import (
+    HeymarketClient,
+    InvalidRequestError,
+    PaginationError,
+    TransportResponse,
+    V2ContactPager,
+    V2OffsetPosition,
+    V2Position,
+)
+from heymarket_async.testing import FakeHeymarket, MockTransport
+from tests._live import MS, T0, LiveList, micros, spaced, text
+from tests._paging import collect, ids_of
+
+MODES = [
+    pytest.param(False, False, id="exclusive"),
+    pytest.param(True, False, id="inclusive"),
+    pytest.param(False, True, id="exclusive-us"),
+    pytest.param(True, True, id="inclusive-us"),
+]
+
+
+def pager(model: LiveList, **kwargs: Any) -> V2ContactPager:
+    return V2ContactPager(model.list_v2, count=model.count, **kwargs)
+
+
+async def walk(p: V2ContactPager) -> list[dict[str, Any]]:
+    """Every contact the walk hands out, as ``{"id", "updated", "rev"}``."""
+    out = []
+    async with p:
+        async for c in p:
+            out.append({"id": c.id, "updated": c.updated, "rev": c.rev})
+    return out
+
+
+def cap(contacts: int, page_size: int, slices: int = 1) -> int:
+    """The most requests a walk may send for this many contacts (see _v2_pager)."""
+    return 8 * (contacts // page_size + 1) + 16 + 4 * slices + slices
+
+
+class TestUnchangingTeam:
+    @pytest.mark.parametrize(("inclusive", "micro"), MODES)
+    @pytest.mark.parametrize("pattern", [[1], [1, 1, 7], [3, 250, 1], [100], [99, 2], [101]])
+    @pytest.mark.parametrize("slices", [1, 4])
+    async def test_every_contact_exactly_once(
+        self, inclusive: bool, micro: bool, pattern: list[int], slices: int
+    ) -> None:
+        # 300 µs apart: several contacts share a rendered millisecond, some at exactly .000.
+        model = LiveList(spaced(1500, pattern, 300), inclusive=inclusive, micro=micro)
+        got = await walk(pager(model, page_size=20 if slices == 1 else 100, slices=slices))
+        assert sorted(c["id"] for c in got) == sorted(model.contacts)
+        size = 20 if slices == 1 else 100
+        assert model.requests <= cap(1500, size, slices)
+
+    @pytest.mark.parametrize(("inclusive", "micro"), MODES)
+    async def test_requests_per_contact_are_near_one_per_page(
+        self, inclusive: bool, micro: bool
+    ) -> None:
+        model = LiveList(spaced(10_000, [1], 1500), inclusive=inclusive, micro=micro)
+        got = await walk(pager(model))
+        assert len(got) == 10_000
+        # The page's last contact is read again (the cursor is the time before it): 1/99.
+        assert model.requests <= 10_000 / 99 + 2
+
+    @pytest.mark.parametrize(("inclusive", "micro"), MODES)
+    @pytest.mark.parametrize("since_rank", [0, 1, 333, 999])
+    async def test_since_yields_exactly_the_contacts_updated_after(
+        self, inclusive: bool, micro: bool, since_rank: int
+    ) -> None:
+        model = LiveList(spaced(1000, [1, 3], 400), inclusive=inclusive, micro=micro)
+        times = sorted(model.contacts.values())
+        since = text(times[since_rank][0])
+        want = {c for c, (us, _) in model.contacts.items() if text(us) > since}
+        for slices in (1, 3):
+            got = await walk(pager(model, since=since, page_size=30, slices=slices))
+            assert sorted(c["id"] for c in got) == sorted(want)
+
+    @given(
+        pattern=st.lists(st.integers(1, 130), min_size=1, max_size=6),
+        n=st.integers(0, 700),
+        step=st.sampled_from([300, 500, 1000, 2000]),
+        inclusive=st.booleans(),
+        micro=st.booleans(),
+        page_size=st.sampled_from([1, 2, 7, 30, 100]),
+        slices=st.integers(1, 5),
+    )
+    @settings(max_examples=150, deadline=None)
+    async def test_any_data_any_server(
+        self,
+        pattern: list[int],
+        n: int,
+        step: int,
+        inclusive: bool,
+        micro: bool,
+        page_size: int,
+        slices: int,
+    ) -> None:
+        model = LiveList(spaced(n, pattern, step), inclusive=inclusive, micro=micro)
+        got = await walk(pager(model, page_size=page_size, slices=slices))
+        assert sorted(c["id"] for c in got) == sorted(model.contacts)
+        assert model.requests <= cap(n, page_size, slices)
+
+
+class TestUnstableTieOrder:
+    @pytest.mark.parametrize("order", ["reversed", "shuffled"])
+    @pytest.mark.parametrize("pattern", [[250], [1, 250, 1], [120, 3]])
+    @pytest.mark.parametrize("slices", [1, 3])
+    async def test_exactly_once_or_pagination_error_never_a_duplicate_gap_or_loop(
+        self, order: str, pattern: list[int], slices: int
+    ) -> None:
+        model = LiveList(spaced(1200, pattern, 5 * MS), tie_order=order, seed=3)
+        got: list[int] = []
+        p = pager(model, slices=slices)
+        try:
+            await collect(p, got)
+        except PaginationError as exc:
+            failed: PaginationError | None = exc
+        else:
+            failed = None
+            assert sorted(got) == sorted(model.contacts)
+        if failed is not None:
+            assert "not stable between requests" in str(failed)
+            assert failed.cursor is not None
+        assert len(got) == len(set(got)), "never a duplicate"
+        assert model.requests <= cap(len(got), 100, slices)
+
+    async def test_a_stable_order_reads_a_big_group_twice_and_no_more(self) -> None:
+        model = LiveList(spaced(1000, [1000], MS))
+        got = await walk(pager(model))
+        assert len(got) == 1000
+        # Ten pages and the empty one after them, read twice (the walk's first request is
+        # the first page of the first read).
+        assert model.requests == 22
+
+
+class TestAServerThatRepeats:
+    @pytest.mark.parametrize("slices", [1, 4])
+    @pytest.mark.parametrize("stamp", ["fixed", "at the cursor"])
+    async def test_a_full_page_of_contacts_already_read_stops_the_walk(
+        self, slices: int, stamp: str
+    ) -> None:
+        sent: list[Any] = []
+
+        async def handler(request: Any) -> TransportResponse:
+            sent.append(request)
+            if request.url.endswith("/v1/contacts/count"):
+                return _json("5000")
+            body = json.loads(request.body)
+            at = body.get("date") if stamp == "at the cursor" else None
+            # The same hundred contacts, every time: as they were, or all at the cursor's time.
+            return _json([{"id": i, "updated": at or text(micros_at(i))} for i in range(100)])
+
+        async with HeymarketClient("k", transport=MockTransport(handler)) as hm:
+            pager = hm.v2.iter_contacts(slices=slices)
+            with pytest.raises(PaginationError):
+                await ids_of(pager)
+        assert len(sent) <= cap(100, 100, slices)
+
+    async def test_the_offset_walk_stops_on_a_page_it_read_before(self) -> None:
+        page = [{"id": i, "updated": text(micros_at(i))} for i in range(100)]
+        sent: list[Any] = []
+
+        async def handler(request: Any) -> Any:
+            sent.append(request)
+            return _json(page)
+
+        got: list[int] = []
+        async with HeymarketClient("k", transport=MockTransport(handler)) as hm:
+            pager = hm.v2.iter_contacts_by_offset(prefetch=0)
+            with pytest.raises(PaginationError, match="same contacts"):
+                await collect(pager, got)
+        assert len(sent) == 2
+        assert got == list(range(100))
+
+
+def micros_at(i: int) -> int:
+    return micros(T0) + i * 5 * MS
+
+
+def _json(data: Any) -> TransportResponse:
+    return TransportResponse.from_json(data)
+
+
+class TestLiveTeam:
+    """Contacts updated, created and deleted between the walk's requests."""
+
+    @staticmethod
+    def check_promise(model: LiveList, start: dict[int, tuple[int, int]], got: list[Any]) -> None:
+        last_request = model.requests
+        versions: dict[int, list[int]] = {}
+        for c in got:
+            versions.setdefault(c["id"], []).append(c["rev"])
+        for cid, (_, version) in start.items():
+            if cid not in model.changed_at:
+                # Existed for the whole walk, never touched: exactly once, as it was.
+                assert versions.get(cid) == [version], cid
+        for cid, (_, version) in model.contacts.items():
+            changed = model.changed_at.get(cid, 0)
+            if changed < last_request:
+                # Changed (or created) before the walk's last request: read in its last
+                # version (so at least once, and never only in a version older than that).
+                assert version in versions.get(cid, []), (cid, changed, last_request)
+        for cid, revs in versions.items():
+            # A contact comes again only in a newer version.
+            assert revs == sorted(set(revs)), (cid, revs)
+
+    @given(
+        schedule=st.lists(
+            # Fewer changes per request than a page holds: a walk on a team that changes
+            # faster than it reads never catches up (docs/pagination.md).
+            st.tuples(st.integers(0, 5), st.integers(0, 2), st.integers(0, 2)),
+            min_size=1,
+            max_size=60,
+        ),
+        n=st.integers(0, 600),
+        pattern=st.sampled_from([[1], [1, 2], [1, 1, 40], [150]]),
+        inclusive=st.booleans(),
+        micro=st.booleans(),
+        page_size=st.sampled_from([10, 30, 100]),
+        slices=st.integers(1, 4),
+        seed=st.integers(0, 1000),
+    )
+    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    async def test_random_changes_keep_the_promise(
+        self,
+        schedule: list[tuple[int, int, int]],
+        n: int,
+        pattern: list[int],
+        inclusive: bool,
+        micro: bool,
+        page_size: int,
+        slices: int,
+        seed: int,
+    ) -> None:
+        model = LiveList(spaced(n, pattern, 700), inclusive=inclusive, micro=micro, seed=seed)
+        start = dict(model.contacts)
+        rng = model.rng
+
+        def before(number: int) -> None:
+            updates, creates, deletes = schedule[(number - 1) % len(schedule)]
+            for _ in range(updates):
+                if model.contacts:
+                    model.update(rng.choice(list(model.contacts)))
+            for _ in range(creates):
+                model.create()
+            for _ in range(deletes):
+                if model.contacts:
+                    model.delete(rng.choice(list(model.contacts)))
+
+        model.before = before
+        try:
+            got = await walk(pager(model, page_size=page_size, slices=slices))
+        except PaginationError as exc:
+            # Only a tie group whose members keep changing while it is read may give up.
+            failed: PaginationError | None = exc
+        else:
+            failed = None
+            self.check_promise(model, start, got)
+        if failed is not None:
+            # Only a tie group larger than a page, whose members keep changing while it is read
+            # (four reads that never agree), may end the walk: with an error, never a gap.
+            assert "not stable between requests" in str(failed), failed
+            assert max(pattern) > page_size
+            assert any(sum(step) for step in schedule)
+
+    @pytest.mark.parametrize("slices", [1, 4])
+    async def test_20000_contacts_under_churn_lose_no_untouched_contact(self, slices: int) -> None:
+        async with FakeHeymarket() as fake:
+            fake.seed(20_000)
+            fake.churn(updates=10, creates=1, deletes=1, seed=5)
+            async with fake.client() as hm:
+                got = [(c.id, c.rev) async for c in hm.v2.iter_contacts(slices=slices)]
+            touched = {c.id for c in fake.changes}
+            ids = Counter(i for i, _ in got)
+            untouched = [i for i in range(1, 20_001) if i not in touched]
+            assert len(untouched) > 15_000
+            assert all(ids[i] == 1 for i in untouched)
+            last = {c.id: c for c in fake.changes}
+            final = set(got)
+            lists = fake.requests_to("POST /v2/contacts/list")
+            for cid, change in last.items():
+                before_last = change.request is not None and change.request < len(lists)
+                if change.kind != "delete" and before_last:
+                    assert (cid, change.rev) in final, change
+
+    async def test_the_offset_walk_loses_untouched_contacts_under_the_same_churn(self) -> None:
+        # What the keyset walk fixes: the same team and churn, read by offset.
+        async with FakeHeymarket() as fake:
+            fake.seed(20_000)
+            fake.churn(updates=10, creates=1, deletes=1, seed=5)
+            async with fake.client() as hm:
+                got = {c.id async for c in hm.v2.iter_contacts_by_offset(prefetch=0)}
+            touched = {c.id for c in fake.changes}
+            lost = [i for i in range(1, 20_001) if i not in touched and i not in got]
+            assert lost
+
+
+class TestResume:
+    async def test_a_position_saved_anywhere_resumes_exactly_once(self) -> None:
+        model = LiveList(spaced(700, [1, 1, 130, 2], 600), inclusive=True, micro=True)
+        for cut in (1, 99, 100, 101, 250, 333, 650):
+            p = pager(model, page_size=50, slices=3)
+            first = []
+            async with p:
+                async for c in p:
+                    first.append(c.id)
+                    if len(first) == cut:
+                        break
+                saved = p.position.to_json()
+            rest = await walk(pager(model, resume=saved))
+            ids = first + [c["id"] for c in rest]
+            assert sorted(ids) == sorted(model.contacts), cut
+
+    async def test_a_finished_walk_resumes_as_a_read_of_what_changed(self) -> None:
+        model = LiveList(spaced(500, [1, 3], 600), inclusive=True, micro=True)
+        p = pager(model, slices=2)
+        assert len(await walk(p)) == 500
+        mark = p.position
+        assert mark.done
+        assert await walk(pager(model, resume=mark.to_json())) == []
+        model.update(7)
+        model.update(300)
+        new = model.create()
+        again = pager(model, resume=mark)
+        got = await walk(again)
+        assert sorted(c["id"] for c in got) == sorted([7, 300, new])
+        assert await walk(pager(model, resume=again.position)) == []
+
+    async def test_an_offset_position_is_refused_with_the_walk_to_use(self) -> None:
+        with pytest.raises(InvalidRequestError, match="iter_contacts_by_offset"):
+            pager(LiveList([]), resume=V2OffsetPosition(page=3))
+        with pytest.raises(InvalidRequestError, match="iter_contacts_by_offset"):
+            pager(LiveList([]), resume=V2OffsetPosition(page=3).to_json())
+
+    def test_the_position_round_trips_through_json(self) -> None:
+        pos = V2Position.from_json(
+            json.dumps(
+                {
+                    "kind": "v2",
+                    "format": 2,
+                    "since": None,
+                    "page_size": 50,
+                    "planned": True,
+                    "slices": [{"cursor": text(micros_at(3)), "seen": {text(micros_at(3)): [4]}}],
+                }
+            )
+        )
+        assert V2Position.from_json(pos.to_json()) == pos
+        assert pos.slices[0].seen == {text(micros_at(3)): frozenset([4])}
+
+
+class TestArguments:
+    async def test_ascending_false_points_to_the_offset_walk(self) -> None:
+        async with HeymarketClient("k", transport=MockTransport(_json)) as hm:
+            with pytest.raises(InvalidRequestError, match="iter_contacts_by_offset"):
+                hm.v2.iter_contacts(ascending=False)
+            with pytest.raises(InvalidRequestError, match="slices"):
+                hm.v2.iter_contacts(slices=17)
+            with pytest.raises(InvalidRequestError, match="slices"):
+                hm.v2.iter_contacts(slices=0)
+
+
+class TestStopping:
+    async def test_aclose_stops_every_slice_and_leaves_no_task(self) -> None:
+        async with FakeHeymarket(latency=0.01) as fake:
+            fake.seed(3000)
+            async with fake.client() as hm:
+                p = hm.v2.iter_contacts(slices=4)
+                async for _ in p:
+                    break
+                await p.aclose()
+                await asyncio.sleep(0.05)  # what was on its way has arrived
+                sent = len(fake.requests)
+                await asyncio.sleep(0.1)
+                assert len(fake.requests) == sent
+                tasks = asyncio.all_tasks() - {asyncio.current_task()}
+                assert not [t for t in tasks if "_run" in repr(t)]
+
+    async def test_an_error_in_one_slice_ends_the_walk(self) -> None:
+        model = LiveList(spaced(2000, [1], 700))
+        calls = 0
+
+        async def failing(body: dict[str, Any], parse: Any, /) -> Any:
+            nonlocal calls
+            calls += 1
+            if calls == 9:
+                raise RuntimeError("boom")
+            return await model.list_v2(body, parse)
+
+        p = V2ContactPager(failing, count=model.count, slices=4)
+        with pytest.raises(RuntimeError, match="boom"):
+            await walk(p)
+        assert all(t.done() for t in p._tasks.values())
