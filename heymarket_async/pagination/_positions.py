@@ -127,22 +127,38 @@ class V1Position:
     done: bool = False
     #: The ``updated`` value of a tie group being read through the v2 list.
     tie: str | None = None
-    #: Where that v2 read stands: page number and contacts of it already dealt with.
+    #: The v2 page of that read's pass (a saved position always starts a pass again).
     tie_page: int = 0
-    tie_skip: int = 0
-    #: The latest ``updated`` value below ``tie`` that the v2 read met.
+    #: The latest ``updated`` value below ``tie`` that the v2 read's pass met.
     tie_below: str | None = None
-    #: How many of the contacts at ``tie`` that v1 gave the v2 read has met.
+    #: ``tie_skip``, ``tie_matched``, ``tie_prev`` and ``tie_excl`` were an earlier version's
+    #: place in a tie group's read: unused now, and a saved position that sets them is refused
+    #: (resuming it could hand out contacts again).
+    tie_skip: int = 0
     tie_matched: int = 0
-    #: The ids of the v2 page before ``tie_page``, as read: its last one must still end it
-    #: when ``tie_page`` comes, or the list has moved up (see :func:`v1_tie_step`).
     tie_prev: tuple[Any, ...] | None = attrs.field(default=None, converter=_tuple_or_none)
-    #: Ids of ``tie_page`` dealt with already, when it is read again after the list moved up.
     tie_excl: frozenset[Any] = attrs.field(default=frozenset(), converter=frozenset)
     #: A tie group read through v2; its contacts are dropped if a cursor sends them again.
     resolved: str | None = None
-    #: Where to go past ``resolved`` if the server turns out to be inclusive (``None``: the end).
+    #: The group past ``resolved`` (a server time), read through v2 when the cursor cannot pass
+    #: ``resolved`` (``None``: the end, or on a newest-first list the time before the read).
     resolved_next: str | None = None
+    #: True when ``cursor`` is the last page's last time, whose group the page may have cut:
+    #: the answer must show one of the ids in ``seen[cursor]``, or that group is read
+    #: through v2 (``inclusive`` then stays False, see docs/pagination.md).
+    check: bool = False
+    #: The cursor to send instead when that check fails (the last different time before
+    #: ``cursor`` on the page; ``None``: the page held nothing else past the cursor before it).
+    fallback: str | None = None
+    #: In a tie group's read: the ids at ``tie`` it handed out (beside ``seen[tie]``, from v1).
+    tie_given: frozenset[Any] = attrs.field(default=frozenset(), converter=frozenset)
+    #: The read's pass over the group (from page 0): places at ``tie`` met and their ids.
+    tie_count: int = 0
+    tie_ids: frozenset[Any] = attrs.field(default=frozenset(), converter=frozenset)
+    #: Passes over the group so far, and a digest of the ids of the last one if it held no
+    #: id twice: two passes in a row must agree before the read counts as complete.
+    tie_pass: int = 0
+    tie_digest: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``seen`` as lists of ids)."""
@@ -152,6 +168,8 @@ class V1Position:
         data["seen"] = {k: sorted(v, key=repr) for k, v in self.seen.items()}
         data["tie_prev"] = None if self.tie_prev is None else list(self.tie_prev)
         data["tie_excl"] = sorted(self.tie_excl, key=repr)
+        data["tie_given"] = sorted(self.tie_given, key=repr)
+        data["tie_ids"] = sorted(self.tie_ids, key=repr)
         return data
 
     @classmethod
@@ -169,6 +187,12 @@ class V1Position:
         tie_prev = data.get("tie_prev")
         if tie_prev is not None:
             _saved_ids(tie_prev, "tie_prev")
+        old = ("tie_skip", "tie_matched", "tie_prev", "tie_excl")
+        if data.get("tie") is not None and any(data.get(k) for k in (*old, "tie_page")):
+            raise bad_resume(
+                "saved in the middle of a tie group's read by an earlier version; walk again "
+                "from the start (or from a position saved outside that read)"
+            )
         return cls(
             cursor=_saved_time(data, "cursor"),
             seen=seen,
@@ -187,6 +211,13 @@ class V1Position:
             tie_excl=_saved_ids(data.get("tie_excl") or [], "tie_excl"),
             resolved=_saved_time(data, "resolved"),
             resolved_next=_saved_time(data, "resolved_next"),
+            check=bool(data.get("check", False)),
+            fallback=_saved_time(data, "fallback"),
+            tie_given=_saved_ids(data.get("tie_given") or [], "tie_given"),
+            tie_count=_saved_count(data, "tie_count"),
+            tie_ids=_saved_ids(data.get("tie_ids") or [], "tie_ids"),
+            tie_pass=_saved_count(data, "tie_pass"),
+            tie_digest=_saved_str(data, "tie_digest"),
         )
 
     def to_json(self) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from heymarket_async._convert import raw_tags, structure_tag
 from heymarket_async.models import Tag
 from heymarket_async.pagination._base import Fetch, Pager
-from heymarket_async.pagination._cursor import learn_inclusive
+from heymarket_async.pagination._cursor import RequestCap, learn_inclusive
 
 __all__ = ["TagPager"]
 
@@ -33,7 +33,9 @@ class TagPager(Pager[Tag, Tag]):
     The next page is asked for with a tag's ``updated`` (or ``created``) time, byte for byte as
     the server sent it. The walk ends on an empty page, a page with no new tag, or a page whose
     last tag has no time; more tags than fit on a page sharing one time cannot all be reached
-    (docs/pagination.md). ``pages()`` yields the tags a page at a time.
+    (docs/pagination.md). ``pages()`` yields the tags a page at a time. Raises
+    :class:`PaginationError` once it has sent three times the requests its tags need (plus a
+    few), rather than follow a server that keeps answering with a tag or two at a time.
     """
 
     def __init__(self, list_tags: Fetch) -> None:
@@ -43,11 +45,14 @@ class TagPager(Pager[Tag, Tag]):
         self._inclusive: bool | None = None  # whether ``date`` lists the tags at that time again
         self._seen: set[int] = set()
         self._done = False
+        self._cap = RequestCap("tag")
+        self._page_len = 1  # the longest page so far: the list's page size, as far as it shows
 
     async def _fetch(self) -> list[Tag] | None:
         if self._done:
             return None
         cursor = self._cursor
+        self._cap.spend(cursor)
         page = await self._list({} if cursor is None else {"date": cursor}, _page)
         if self._stopped():  # by aclose() from another task, meanwhile
             return None
@@ -61,6 +66,8 @@ class TagPager(Pager[Tag, Tag]):
             if tag.id not in self._seen:
                 self._seen.add(tag.id)
                 fresh.append(tag)
+        self._page_len = max(self._page_len, len(page))
+        self._cap.earn(len(fresh) / self._page_len)
         if not fresh and not learned:
             # Nothing new, and not because an inclusive server sent the last page again.
             return None

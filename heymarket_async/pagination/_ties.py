@@ -7,8 +7,9 @@ Pure functions; the reasoning is in docs/pagination.md.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 import attrs
@@ -16,23 +17,20 @@ import attrs
 from heymarket_async._sansio import FIRST_INSTANT, format_timestamp
 from heymarket_async.errors import PaginationError
 from heymarket_async.pagination._positions import RawContact, V1Position
-from heymarket_async.pagination._v1_step import parse_updated, updated_of
+from heymarket_async.pagination._v1_step import TIE_MARGIN, parse_updated, updated_of
 
 __all__ = [
     "V1TieStep",
     "contact_ids",
-    "tie_check_request",
+    "restart_pass",
     "tie_request",
-    "tie_scan",
     "v1_tie_step",
 ]
 
 #: The v2 page size of a tie group's read.
 TIE_PAGE: Final = 100
-#: How far before a tie group its v2 read starts (the coarsest resolution a server may use).
-TIE_MARGIN: Final = timedelta(seconds=1)
-#: Stands for "no contact there" when the checked place is past the end of the list.
-_NONE: Final = object()
+#: Passes over a tie group before the read gives up: two in a row must agree.
+MAX_PASSES: Final = 4
 
 
 def contact_ids(contacts: Iterable[RawContact]) -> frozenset[Any]:
@@ -54,11 +52,10 @@ def tie_request(pos: V1Position) -> dict[str, Any]:
     return body
 
 
-def tie_check_request(pos: V1Position) -> dict[str, Any]:
-    """The v2 list body for the one contact that should end the page before ``pos.tie_page``
-    (a ``limit`` of 1 makes ``page`` an offset)."""
-    body = tie_request(pos)
-    return {**body, "limit": 1, "page": pos.tie_page * TIE_PAGE - 1}
+def restart_pass(pos: V1Position, given: frozenset[Any]) -> V1Position:
+    """``pos`` at the start of its pass over the tie group, ``given`` handed out: where a saved
+    position resumes (places on a v2 page mean nothing once the list has moved)."""
+    return attrs.evolve(pos, tie_page=0, tie_below=None, tie_count=0, tie_ids=(), tie_given=given)
 
 
 @attrs.frozen
@@ -72,115 +69,118 @@ class V1TieStep:
 
 @attrs.frozen
 class TieScan:
-    missing: set[Any]  # ids the v1 pages gave at the tie, not met on the v2 pages yet
-    matched: int  # how many of those were met
+    ids: set[Any]  # the ids at the tie met in this pass
+    count: int  # how many places at the tie this pass met (more than ``ids``: a repeat)
     below: str | None  # the latest time below the tie met
-    above: str | None  # the first time above it, where the read ends
+    above: str | None  # the first time above it, where the pass ends
     index: list[int]  # places of the group's contacts to hand out
     stop: int  # where the scan stopped: the place of ``above``, or the end
 
 
-def tie_scan(pos: V1Position, data: list[RawContact], end: int) -> TieScan:
-    """Go over ``data[pos.tie_skip:end]``, a page of a tie group's v2 read."""
+def tie_scan(pos: V1Position, data: list[RawContact]) -> TieScan:
+    """Go over ``data``, a page of a tie group's v2 read."""
     assert pos.tie is not None
     at = parse_updated(pos.tie)
-    missing = set(pos.seen.get(pos.tie, ()))
-    matched = pos.tie_matched
+    handed = pos.seen.get(pos.tie, frozenset())
+    given = pos.tie_given
+    ids = set(pos.tie_ids)
+    count = pos.tie_count
     below = pos.tie_below
-    excl = pos.tie_excl
     index: list[int] = []
-    for r in range(pos.tie_skip, end):
-        c = data[r]
+    fresh: set[Any] = set()
+    for r, c in enumerate(data):
         value = updated_of(c)
         when = at if value == pos.tie else parse_updated(value)
         if when > at:
             # Even one dealt with before: it has changed since, and the group ends here.
-            return TieScan(missing, matched, below, value, index, r)
-        if excl and c.get("id") in excl:
-            continue  # dealt with before the list moved up (or before a resume)
+            return TieScan(ids, count, below, value, index, r)
         if when < at:
             below = value
-        else:
-            cid = c.get("id")
-            if cid is None:
-                raise PaginationError(
-                    f"the v2 list gave a contact without an id at {pos.tie!r}: the v1 walk "
-                    "cannot tell which contacts of that tie group it has handed out",
-                    cursor=pos.tie,
-                )
-            if cid in missing:
-                missing.discard(cid)
-                matched += 1
-            else:
-                index.append(r)
-    return TieScan(missing, matched, below, None, index, end)
+            continue
+        cid = c.get("id")
+        if cid is None:
+            raise PaginationError(
+                f"the v2 list gave a contact without an id at {pos.tie!r}: the v1 walk "
+                "cannot tell which contacts of that tie group it has handed out",
+                cursor=pos.tie,
+            )
+        count += 1
+        ids.add(cid)
+        if cid not in handed and cid not in given and cid not in fresh:
+            fresh.add(cid)
+            index.append(r)
+    return TieScan(ids, count, below, None, index, len(data))
 
 
 def v1_tie_step(
-    pos: V1Position,
-    data: list[RawContact],
-    since: datetime | None = None,
-    check: list[RawContact] | None = None,
+    pos: V1Position, data: list[RawContact], since: datetime | None = None
 ) -> V1TieStep:
     """Decide what a v2 page of a tie group's read yields, and where the v1 walk goes after.
 
-    The group's contacts the v1 pages gave (``seen``) are dropped, the others handed out.
-    ``check`` is the answer to :func:`tie_check_request`, read after this page: if the page
-    before no longer ends where it did, that page is read again. Raises
-    :class:`PaginationError` when the two lists disagree (none of the group's v1 contacts on
-    v2, a list not in ``updated`` order, or one that moved by a whole page).
+    The read goes over the group by offset, from page 0 to the first contact past it (a pass),
+    and hands out each id once: not those the v1 pages gave (``seen``), nor those an earlier
+    pass gave. A server's order among contacts of one time may change between requests, and
+    a contact that changes moves the others up a place: a pass is complete when it held no id
+    twice (so it missed none) and, unless it was a single request, when the pass before held
+    the same ids. Raises :class:`PaginationError` after :data:`MAX_PASSES` passes that do not
+    agree, or when the two lists disagree (none of the group's v1 contacts on v2, or a list
+    not in ``updated`` order).
     """
     assert pos.tie is not None
-    back = _moved_up(pos, check)
-    if back is not None:
-        return V1TieStep([], [], back)
-    # A page read again (no tie_prev past page 0) must still hold some of what it held.
-    again = pos.tie_page > 0 and pos.tie_prev is None and bool(pos.tie_excl)
-    if again and not any(c.get("id") in pos.tie_excl for c in data):
-        raise PaginationError(
-            f"the v2 list moved by a page or more while the tie group at {pos.tie!r} was read "
-            "through it: the walk cannot tell which contacts it skipped",
-            cursor=pos.tie,
-        )
-    scan = tie_scan(pos, data, len(data))
+    scan = tie_scan(pos, data)
     keep = [data[r] for r in scan.index]
     index = scan.index
+    given: frozenset[Any] = pos.tie_given.union([c.get("id") for c in keep])
     if since is not None and parse_updated(pos.tie) <= since:
         keep, index = [], []
     if scan.above is not None:
         _check_order(pos, data, scan)
-    elif len(data) >= TIE_PAGE:
+    elif len(data) >= TIE_PAGE and scan.count == len(scan.ids):
         nxt = attrs.evolve(
             pos,
             tie_page=pos.tie_page + 1,
-            tie_skip=0,
             tie_below=scan.below,
-            tie_matched=scan.matched,
-            seen={pos.tie: scan.missing},
-            tie_prev=[c.get("id") for c in data],
-            # Contacts dealt with before that this page no longer holds may be on the next.
-            tie_excl=pos.tie_excl - contact_ids(data),
+            tie_count=scan.count,
+            tie_ids=scan.ids,
+            tie_given=given,
         )
         return V1TieStep(keep, index, nxt)
-    return V1TieStep(keep, index, _past_group(pos, scan))
+    # The pass ends: past the group, at the end of the list, or at an id met twice.
+    return V1TieStep(keep, index, _end_pass(pos, scan, given))
 
 
-def _moved_up(pos: V1Position, check: list[RawContact] | None) -> V1Position | None:
-    """Where to go when contacts before this page changed or went since the page before was
-    read (``None``: they did not): the first contacts of this page are now at the end of that
-    one, which is read again, dealing only with what it did not hold before."""
-    if not (pos.tie_prev and pos.tie_page and check is not None):
-        return None
-    now_last = check[0].get("id") if check else _NONE
-    if now_last == pos.tie_prev[-1]:
-        return None
-    return attrs.evolve(
-        pos,
-        tie_page=pos.tie_page - 1,
-        tie_skip=0,
-        tie_prev=None,
-        tie_excl=pos.tie_excl.union(pos.tie_prev),
-    )
+def _digest(ids: set[Any]) -> str:
+    text = "\n".join(sorted(repr(i) for i in ids))
+    return f"{len(ids)}:{hashlib.sha256(text.encode()).hexdigest()[:32]}"
+
+
+def _end_pass(pos: V1Position, scan: TieScan, given: frozenset[Any]) -> V1Position:
+    assert pos.tie is not None
+    whole = scan.count == len(scan.ids)  # no id twice, so none missed
+    digest = _digest(scan.ids) if whole else None
+    if whole and (pos.tie_page == 0 or digest == pos.tie_digest):
+        handed = pos.seen.get(pos.tie, frozenset())
+        if handed and handed.isdisjoint(scan.ids):
+            raise PaginationError(
+                f"the v2 list shows none of the {len(handed)} contacts that the v1 list gave "
+                f"at {pos.tie!r} (ids {sorted(handed, key=repr)[:5]}...): the walk cannot go "
+                "past that time without risking duplicates or a gap",
+                cursor=pos.tie,
+            )
+        return _past_group(pos, scan)
+    passes = pos.tie_pass + 1
+    if passes >= MAX_PASSES:
+        seen_ids = len(given.union(pos.seen.get(pos.tie, ())))
+        raise PaginationError(
+            f"the v2 list does not hold still at {pos.tie!r}: {passes} reads of the contacts "
+            f"updated then did not agree (the last met {scan.count} places holding "
+            f"{len(scan.ids)} distinct ids; {seen_ids} handed out in all, each once), so some "
+            "may be missing: the server's order among contacts of one time changes between "
+            "requests, or the group changed while it was read",
+            cursor=pos.tie,
+        )
+    nxt = restart_pass(pos, given)
+    return attrs.evolve(nxt, tie_pass=passes, tie_digest=digest)
 
 
 def _check_order(pos: V1Position, data: list[RawContact], scan: TieScan) -> None:
@@ -199,40 +199,26 @@ def _check_order(pos: V1Position, data: list[RawContact], scan: TieScan) -> None
 
 
 def _past_group(pos: V1Position, scan: TieScan) -> V1Position:
-    """Where the v1 walk goes once the group's read is over.
-
-    An exclusive server gets the group's own time; an inclusive one the first time past it (on
-    an oldest-first list the next one up, on a newest-first list the last one below or the
-    read's start); one not known yet gets the group's time, remembering where to go should it
-    send the group again.
-    """
-    if not scan.matched:
-        raise PaginationError(
-            f"the v2 list shows none of the {len(scan.missing)} contacts that the v1 list gave "
-            f"at {pos.tie!r} (ids {sorted(scan.missing, key=repr)[:5]}...): the walk cannot "
-            "go past that time without risking duplicates or a gap",
-            cursor=pos.tie,
-        )
-    if pos.descending:
-        past: str | None = scan.below or tie_request(pos)["date"]
-    else:
-        past = scan.above
-    base = attrs.evolve(
+    """Where the v1 walk goes once the group's read is complete: its own time again, with the
+    group's contacts dropped from the answer by time (``resolved``). Should that answer be a
+    whole page of the group (an inclusive server), the group past it is read through v2 next
+    (``resolved_next``: on an oldest-first list the first time above, on a newest-first list
+    the last one below)."""
+    return attrs.evolve(
         pos,
+        cursor=pos.tie,
+        own_cursor=False,
+        check=False,
+        fallback=None,
         seen={},
         tie=None,
         tie_page=0,
-        tie_skip=0,
         tie_below=None,
-        tie_matched=0,
-        tie_prev=None,
-        tie_excl=(),
-        own_cursor=False,
+        tie_given=(),
+        tie_count=0,
+        tie_ids=(),
+        tie_pass=0,
+        tie_digest=None,
+        resolved=pos.tie,
+        resolved_next=scan.below if pos.descending else scan.above,
     )
-    if pos.inclusive:
-        if past is None:
-            return attrs.evolve(base, done=True)
-        return attrs.evolve(base, cursor=past, own_cursor=True)
-    if pos.inclusive is None:
-        return attrs.evolve(base, cursor=pos.tie, resolved=pos.tie, resolved_next=past)
-    return attrs.evolve(base, cursor=pos.tie)

@@ -15,6 +15,7 @@ from heymarket_async._sansio import parse_timestamp
 from heymarket_async.errors import PaginationError
 from heymarket_async.models import Contact
 from heymarket_async.pagination._base import Fetch, Pager, checked_max_items, raw_page
+from heymarket_async.pagination._cursor import RequestCap
 from heymarket_async.pagination._positions import (
     V1_PAGE_SIZE,
     RawContact,
@@ -22,13 +23,7 @@ from heymarket_async.pagination._positions import (
     resumed,
     since_text,
 )
-from heymarket_async.pagination._ties import (
-    contact_ids,
-    tie_check_request,
-    tie_request,
-    tie_scan,
-    v1_tie_step,
-)
+from heymarket_async.pagination._ties import contact_ids, restart_pass, tie_request, v1_tie_step
 from heymarket_async.pagination._v1_step import merge_seen, parse_updated, updated_of, v1_step
 
 __all__ = ["V1ContactPager"]
@@ -80,32 +75,28 @@ class V1ContactPager(Pager[RawContact, Contact]):
         self._tie_data: list[RawContact] = []
         self._tie_index: list[int] = []
         self._stalls = 0
+        self._cap = RequestCap("v1 contact")
+        self._last_ids: frozenset[Any] = frozenset()  # the ids of the last v1 page handed out
 
     @property
     def position(self) -> V1Position:
         """Where to resume from: just after the last contact handed out."""
         i = self._i
-        if i >= self._avail:
-            return self._next_pos
         page_pos = self._page_pos
+        if i >= self._avail:
+            nxt = self._next_pos
+            return nxt if nxt.tie is None else restart_pass(nxt, nxt.tie_given)
         if page_pos.tie is not None:
-            data = self._tie_data
-            end = self._tie_index[i - 1] + 1 if i else page_pos.tie_skip
-            scan = tie_scan(page_pos, data, end)
-            # What was dealt with by id, not by place: should the list move up before the
-            # walk resumes, the page read again starts earlier, and a count would skip.
-            return attrs.evolve(
-                page_pos,
-                tie_skip=0,
-                tie_excl=page_pos.tie_excl | contact_ids(data[:end]),
-                tie_below=scan.below,
-                tie_matched=scan.matched,
-                seen={page_pos.tie: scan.missing},
-            )
+            # A tie group's read resumes at the start of its pass, by id: should the list
+            # move before the walk resumes, places on a page would skip or repeat.
+            handed = [self._tie_data[r] for r in self._tie_index[:i]]
+            return restart_pass(page_pos, page_pos.tie_given | contact_ids(handed))
         return attrs.evolve(
             self._next_pos,
             cursor=page_pos.cursor,
             own_cursor=page_pos.own_cursor,
+            check=page_pos.check,
+            fallback=page_pos.fallback,
             seen=merge_seen(page_pos.seen, self._buf[:i]),
             done=False,
             tie=None,
@@ -124,6 +115,11 @@ class V1ContactPager(Pager[RawContact, Contact]):
         if page is None:
             return None
         step = v1_step(pos, page, self._since)
+        # Contacts the page before held too earn nothing: a server resending the same ones at
+        # ever later times would otherwise keep the walk going for ever.
+        last = self._last_ids
+        self._last_ids = ids = contact_ids(step.keep)
+        self._cap.earn(len(ids - last) / V1_PAGE_SIZE)
         self._stalls = 0 if step.new else self._stalls + 1
         if self._stalls > 2:
             raise PaginationError(
@@ -138,6 +134,7 @@ class V1ContactPager(Pager[RawContact, Contact]):
         """One request of the walk: its page, or ``None`` if the walk was closed meanwhile (by
         ``aclose()`` from another task): then the walk stays where it was, nothing is handed
         out and no further request goes."""
+        self._cap.spend(body.get("date"))
         page = await fetch(body, raw_page)
         return None if self._closed else page
 
@@ -160,13 +157,11 @@ class V1ContactPager(Pager[RawContact, Contact]):
         data = await self._read(self._list_v2, tie_request(pos))
         if data is None:
             return None
-        recheck = None
-        if pos.tie_prev and pos.tie_page:
-            # After the page: a list that moved up before or while it was read shows here.
-            recheck = await self._read(self._list_v2, tie_check_request(pos))
-            if recheck is None:
-                return None
-        step = v1_tie_step(pos, data, self._since, recheck)
+        step = v1_tie_step(pos, data, self._since)
+        if pos.tie_pass < 2:
+            self._cap.earn(1)  # an honest read takes two passes (one, when a page holds it)
+        if step.next.tie is None:
+            self._stalls = 0  # the group is behind the walk
         self._page_pos = pos
         self._next_pos = step.next
         self._tie_data = data

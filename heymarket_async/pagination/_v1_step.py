@@ -7,17 +7,27 @@ cursor's inclusivity) are in docs/pagination.md.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Final
 
 import attrs
 
-from heymarket_async._sansio import parse_timestamp
+from heymarket_async._sansio import FIRST_INSTANT, format_timestamp, parse_timestamp
 from heymarket_async.errors import PaginationError
-from heymarket_async.pagination._cursor import learn_inclusive
 from heymarket_async.pagination._positions import RawContact, V1Position
 
-__all__ = ["V1Step", "merge_seen", "parse_updated", "updated_of", "v1_step"]
+__all__ = [
+    "TIE_MARGIN",
+    "V1Step",
+    "merge_seen",
+    "parse_updated",
+    "start_tie",
+    "updated_of",
+    "v1_step",
+]
+
+#: How far before a tie group its v2 read starts (the coarsest resolution a server may use).
+TIE_MARGIN: Final = timedelta(seconds=1)
 
 
 @attrs.frozen
@@ -69,19 +79,39 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
     a cursor that would not advance, instead of looping.
     """
     n = len(page)
-    if n == 0:
+    page_size = max(pos.page_size, n)
+    first = updated_of(page[0]) if n else None
+    last = updated_of(page[-1]) if n else None
+    full_tie = n >= page_size and first == last
+    if (
+        pos.check
+        and not (full_tie and first == pos.cursor)
+        and not _shows(page, pos.seen.get(pos.cursor or "", ()))
+    ):
+        # The cursor was the last page's last time, and the answer does not show the contacts
+        # it gave there: the rest of that group may be behind the answer (a server comparing
+        # finer than it writes). The guess that made the walk send that cursor is given up for
+        # good (``inclusive`` False); the time before it is safe, or else v2.
+        if pos.fallback is None:
+            return V1Step([], _tie_at_cursor(pos), 0)
+        back = attrs.evolve(pos, cursor=pos.fallback, check=False, fallback=None, inclusive=False)
+        return V1Step([], back, 0)
+    if first is None or last is None:
         return V1Step([], attrs.evolve(pos, done=True, seen={}), 0)
-    first = updated_of(page[0])
-    last = updated_of(page[-1])
-    if pos.resolved is not None and first == pos.resolved:
+    if pos.resolved is not None and full_tie and _at(page[0], pos.resolved):
         return _past_resolved(pos)
-    # Only a cursor copied from a contact can be compared byte for byte with the answer.
-    inclusive = learn_inclusive(pos.inclusive, None if pos.own_cursor else pos.cursor, first)
+    inclusive = pos.inclusive
+    if inclusive is None and pos.cursor is not None and not pos.own_cursor:
+        # Only a cursor copied from a contact can be compared byte for byte with the answer.
+        # A guess, never trusted: it picks the cheaper cursor, which is then checked.
+        inclusive = first == pos.cursor
     first_dt = parse_updated(first)
     last_dt = first_dt if last == first else parse_updated(last)
     descending = _learn_order(pos, first_dt, last_dt)
-    page_size = max(pos.page_size, n)
     keep = _unseen(page, pos.seen)
+    if pos.resolved is not None:
+        # Read through v2 already, every one of them (ids kept would be the whole group).
+        keep = [c for c in keep if not _at(c, pos.resolved)]
     new = len(keep)
 
     done = n < page_size
@@ -104,6 +134,8 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
         "page_size": page_size,
         "resolved": None,
         "resolved_next": None,
+        "check": False,
+        "fallback": None,
     }
     if done:
         return V1Step(keep, attrs.evolve(pos, **learned, done=True, seen={}), new)
@@ -117,32 +149,85 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
     return V1Step(keep, _next_cursor(pos, page, learned), new)
 
 
+def _shows(page: list[RawContact], ids: Iterable[Any]) -> bool:
+    """Whether ``page`` holds one of ``ids`` (those at the cursor's time come first)."""
+    if not isinstance(ids, (set, frozenset)):
+        ids = frozenset(ids)
+    return any(c.get("id") in ids for c in page)
+
+
+def _at(contact: RawContact, value: str) -> bool:
+    """Whether ``contact`` was updated at ``value`` (the same text, or the same time written
+    another way: ``value`` may come from the v2 list)."""
+    text = contact.get("updated")
+    if text == value:
+        return True
+    return type(text) is str and parse_updated(text) == parse_updated(value)
+
+
 def _tie_found(pos: V1Position, page: list[RawContact], learned: dict[str, Any]) -> V1Position:
     """Where the walk goes after a full page of one time: the rest of that group, through v2."""
+    tie = page[-1]["updated"]
+    given = merge_seen({tie: pos.seen.get(tie, frozenset())}, page)
+    return start_tie(attrs.evolve(pos, **learned), tie, given)
+
+
+def _tie_at_cursor(pos: V1Position) -> V1Position:
+    """The cursor's group, read through v2 after an answer that may have skipped some of it.
+
+    The guess that made the walk send that cursor is given up for good (``inclusive`` False).
+    """
+    assert pos.cursor is not None
+    given = {pos.cursor: pos.seen.get(pos.cursor, frozenset())}
+    nxt = attrs.evolve(pos, inclusive=False, check=False, fallback=None)
+    return start_tie(nxt, pos.cursor, given)
+
+
+def start_tie(pos: V1Position, tie: str, seen: Mapping[str, Iterable[Any]]) -> V1Position:
+    """``pos`` at the start of a tie group's read at ``tie``; ``seen`` holds the ids there that
+    the v1 pages gave."""
     return attrs.evolve(
         pos,
-        **learned,
-        seen=merge_seen(pos.seen, page),
-        tie=page[-1]["updated"],
+        seen=seen,
+        tie=tie,
         tie_page=0,
-        tie_skip=0,
-        tie_prev=None,
-        tie_excl=(),
+        tie_below=None,
+        tie_given=(),
+        tie_count=0,
+        tie_ids=(),
+        tie_pass=0,
+        tie_digest=None,
+        resolved=None,
+        resolved_next=None,
+        check=False,
+        fallback=None,
     )
 
 
 def _past_resolved(pos: V1Position) -> V1Step:
-    """An inclusive server sent again the tie group that was read through v2: go past it."""
-    if pos.resolved_next is None:
-        return V1Step([], attrs.evolve(pos, done=True, seen={}, inclusive=True), 0)
+    """The cursor sent after a tie group's read brought a whole page of that group again (an
+    inclusive server): no v1 cursor passes it, so the group past it is read through v2 (and
+    then the walk goes on from there)."""
+    assert pos.resolved is not None
+    if pos.resolved_next is not None:
+        nxt = start_tie(attrs.evolve(pos, own_cursor=False), pos.resolved_next, {})
+        return V1Step([], nxt, 0)
+    done = attrs.evolve(pos, done=True, seen={}, resolved=None)
+    if not pos.descending:
+        return V1Step([], done, 0)  # the v2 read found nothing past the group: the end
+    # Newest-first, and nothing in the second before the group: a cursor there passes it.
+    at = parse_updated(pos.resolved)
+    if at - FIRST_INSTANT < TIE_MARGIN:
+        return V1Step([], done, 0)  # (no time before the first second RFC 3339 can write)
+    before = at - TIE_MARGIN
     nxt = attrs.evolve(
         pos,
-        cursor=pos.resolved_next,
+        cursor=format_timestamp(before),
         own_cursor=True,
-        inclusive=True,
         seen={},
         resolved=None,
         resolved_next=None,
+        check=False,
     )
     return V1Step([], nxt, 0)
 
@@ -179,25 +264,36 @@ def _unseen(page: list[RawContact], seen: Mapping[str, frozenset[Any]]) -> list[
 def _next_cursor(pos: V1Position, page: list[RawContact], learned: dict[str, Any]) -> V1Position:
     """Where the walk goes after a full page of more than one time.
 
-    An inclusive server gets the page's last time; any other the last different time before
-    it (given the last, an exclusive server would skip what did not fit on the page). ``seen``
-    keeps the ids at those two times only.
+    Whatever the server's cursor does, the last different time before the page's last is safe:
+    the answer starts at or before the first contact at the last time. The last time itself is
+    sent instead when the server seemed inclusive (it costs fewer repeats) or when the last
+    different time is the cursor just sent (the page held the cursor's group and one other);
+    then the answer must show one of the ids at that time (``check``, see :func:`v1_step`).
+    ``seen`` keeps the ids at the cursor's time and the last one only.
     """
     last = page[-1]["updated"]
     k = len(page) - 1
     while page[k].get("updated") == last:
         k -= 1
-    if learned["inclusive"]:
-        cursor = last
-    else:
-        cursor = updated_of(page[k])
-        while k >= 0 and page[k].get("updated") == cursor:
-            k -= 1
+    before = updated_of(page[k])
+    if before == pos.cursor and page[0].get("updated") != before:
+        raise PaginationError(
+            f"the v1 cursor {before!r} does not advance: the page holds that time again after "
+            "others",
+            cursor=before,
+        )
+    check = bool(learned["inclusive"]) or before == pos.cursor
+    cursor = last if check else before
     if cursor == pos.cursor and not pos.own_cursor:
         raise PaginationError(
             f"the v1 cursor {cursor!r} does not advance: the same page would be asked for again",
             cursor=cursor,
         )
-    kept = {v: ids for v, ids in pos.seen.items() if v in (cursor, last)}
+    while k >= 0 and page[k].get("updated") == before:
+        k -= 1
+    kept = {v: ids for v, ids in pos.seen.items() if v in (before, last)}
     seen = merge_seen(kept, page[k + 1 :])
+    learned["check"] = check
+    if check and before != pos.cursor:
+        learned["fallback"] = before
     return attrs.evolve(pos, **learned, cursor=cursor, own_cursor=False, seen=seen)
