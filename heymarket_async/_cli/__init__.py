@@ -6,7 +6,8 @@ The command is a client of the SDK like any other: it imports ``heymarket_async`
 internal seam, ``heymarket_async._sansio``: its timestamp codec (``parse_timestamp``,
 ``format_timestamp``), so that ``--since`` and the exported times read and write exactly what
 the API does; its JSON codec (``json_dumps``, ``std_json_dumps``), so that the export writes
-JSONL at the SDK's speed, with orjson when it is installed; and ``DEFAULT_BASE_URL``, to know
+JSONL at the SDK's speed, with orjson when it is installed (and ``json_loads``, to read back a
+resumed ``--dedupe`` export's lines); and ``DEFAULT_BASE_URL``, to know
 when the default 500 requests a minute applies. tests/test_cli_imports.py holds it to that.
 """
 

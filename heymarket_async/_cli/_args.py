@@ -208,6 +208,32 @@ def _export_options(export: argparse.ArgumentParser) -> None:
         action="store_true",
         help="continue an interrupted export of FILE from its saved position",
     )
+    dedupe = export.add_mutually_exclusive_group()
+    dedupe.add_argument(
+        "--dedupe",
+        dest="dedupe",
+        action="store_const",
+        const=True,
+        default=None,
+        help="keep one line per contact, its newest version by updated (of two equal, the "
+        "later line): a contact changed during the export is read again. Default for --api "
+        "v2 to a file; needs a file",
+    )
+    dedupe.add_argument(
+        "--no-dedupe",
+        dest="dedupe",
+        action="store_const",
+        const=False,
+        help="keep every version read",
+    )
+    export.add_argument(
+        "--since-last",
+        metavar="MARK",
+        help="incremental export (--api v2): only the contacts created or changed since the "
+        "export that wrote MARK, in their newest version (all of them when MARK does not exist "
+        "yet); MARK is replaced once FILE is complete, and kept if the export fails. Deleted "
+        "contacts are not reported: a list does not show them",
+    )
     export.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
 
 
@@ -232,5 +258,16 @@ def check_args(args: argparse.Namespace) -> None:
             args.format = "csv" if args.output.lower().endswith(".csv") else "jsonl"
         if args.output == "-" and args.resume:
             raise UsageError("--resume needs a file (-o FILE), not stdout")
+        if args.output == "-" and args.dedupe:
+            raise UsageError(
+                "--dedupe needs a file (-o FILE), not stdout: it rewrites the file at the end"
+            )
+        if args.since_last is not None:
+            if args.api != "v2":
+                raise UsageError("--since-last needs --api v2 (its keyset walk is the mark)")
+            if args.since is not None:
+                raise UsageError("--since-last and --since exclude each other: the mark says since")
+            if args.since_last == args.output or os.path.isdir(args.since_last):
+                raise UsageError("--since-last needs a file of its own (not FILE, not a directory)")
         if args.output != "-" and os.path.isdir(args.output):
             raise UsageError(f"{args.output} is a directory: give a file name with -o")

@@ -14,6 +14,7 @@ import os
 import re
 import sys
 from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 from typing import IO, Any, Final, TextIO
 
 from yarl import URL
@@ -196,6 +197,8 @@ async def _export(
         since=args.since,
         resume=args.resume,
         source=source,
+        dedupe=args.dedupe,
+        mark=None if args.since_last is None else Path(args.since_last),
     )
     result = await run_export(
         client,
@@ -225,8 +228,22 @@ def _summary(result: ExportResult, args: argparse.Namespace) -> str:
     new = result.contacts - result.resumed_from
     rate = new / result.seconds if result.seconds > 0 else 0.0
     where = "stdout" if args.output == "-" else args.output
-    line = f"exported {result.contacts:,} contacts to {where} in {result.seconds:.1f} s"
+    kept = result.contacts - result.dropped
+    line = f"exported {kept:,} contacts to {where} in {result.seconds:.1f} s"
     line += f" ({rate:,.0f}/s)"
     if result.resumed_from:
         line += f", {result.resumed_from:,} of them by an earlier run"
+    if result.incremental:
+        line += f"; changed since {args.since_last}"
+    elif args.since_last is not None:
+        line += f"; first mark {args.since_last}"
+    if result.tracked is not None:
+        checked = f"{result.tracked:,} recent contact{'' if result.tracked == 1 else 's'} checked"
+        if result.dropped:
+            line += (
+                f"; dropped {result.dropped:,} older versions of contacts changed during the "
+                f"export ({checked})"
+            )
+        else:
+            line += f"; no contact came twice ({checked})"
     return line

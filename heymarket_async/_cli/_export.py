@@ -2,7 +2,9 @@
 
 The walk itself is the SDK's pager; this module owns the file side: the partial file, a flush
 after every page, the resume state saved after flushed pages (see ``_Checkpoints``), the atomic
-rename at the end (see ``_state``).
+rename at the end (see ``_state``), the older versions dropped before it (``--dedupe``, see
+``_dedupe``) and the mark an incremental export starts from and leaves (``--since-last``, see
+``_mark``).
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from typing import IO, Any, Protocol
 import attrs
 
 from heymarket_async import HeymarketClient
-from heymarket_async._sansio import format_timestamp
+from heymarket_async._sansio import format_timestamp, parse_timestamp
 from heymarket_async.errors import HeymarketError
 from heymarket_async.models import Contact
 
+from ._dedupe import CorruptLineError, LatestVersions, drop_older_versions, scan_lines
+from ._mark import load_mark, save_mark
 from ._output import ContactEncoder, CsvEncoder, JsonlEncoder, csv_columns
 from ._progress import Progress
 from ._state import ExportPaths, ExportState, StateError, load_state, save_state
@@ -70,6 +74,12 @@ class ExportOptions:
     resume: bool = False
     #: Where the contacts come from (the base URL, or ``sandbox:N``): a resume must match it.
     source: str = ""
+    #: One line per contact, its newest version (see ``_dedupe``). ``None``: as the resumed
+    #: export did, else on for a v2 export to a file. Never for stdout.
+    dedupe: bool | None = False
+    #: ``--since-last``: the mark an incremental export starts from (when it exists) and
+    #: replaces once the output is complete.
+    mark: Path | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -78,6 +88,13 @@ class ExportResult:
     resumed_from: int
     seconds: float
     unlisted_fields: tuple[str, ...] = ()
+    #: Lines dropped as older versions of a contact (``--dedupe``).
+    dropped: int = 0
+    #: Contacts that ``--dedupe`` remembered (those at or after the newest ``updated`` before
+    #: the export), ``None`` without ``--dedupe``.
+    tracked: int | None = None
+    #: Whether the walk started from a ``--since-last`` mark (only what changed since).
+    incremental: bool = False
 
 
 class ExportFailedError(Exception):
@@ -122,7 +139,15 @@ async def run_export(
     to_stdout = options.output == "-"
     paths = None if to_stdout else ExportPaths.for_output(options.output)
     saved = _resumable_state(paths, options, since) if paths is not None else None
-    encoder, base = await _encoder_and_state(client, options, since, saved)
+    dedupe = _dedupe_choice(options, saved, paths)
+    # A crash state goes on from its own position, which a mark (if any) started.
+    mark = load_mark(options.mark, options.source) if options.mark and saved is None else None
+    encoder, base = await _encoder_and_state(client, options, since, saved, dedupe)
+    versions = None
+    if base.dedupe:
+        versions = LatestVersions(None if base.newest is None else parse_timestamp(base.newest))
+    # The count is of every contact: no total for a walk of what changed since a mark.
+    want_total = want_total and mark is None
     total_task = _count_for_the_bar(client, since, progress) if want_total else None
     status = ExportStatus() if status is None else status
     done = status.contacts = base.contacts
@@ -130,29 +155,36 @@ async def run_export(
     size = base.bytes
     started = clock()
     # Opened first: a saved position the pager refuses leaves the partial file untouched.
-    pager = open_pages(client, options.api, options.since, saved.position if saved else None)
+    pager = open_pages(client, options.api, options.since, saved.position if saved else mark)
     checkpoints = None
     if paths is not None:
         checkpoints = _Checkpoints(paths.state, base, pager.position, clock)
     stream: IO[bytes] | None = None
     walked = False
+    final_position = None
     progress.start(done)
     try:
         stream = stdout if paths is None else _open_part(paths, saved)
         if saved is None:
             size += _write_header(stream, encoder, checkpoints, status)
+        elif versions is not None:
+            assert paths is not None
+            _rescan(paths, saved, versions)
         async for page in pager.pages():
             data = encoder.encode(page)
             stream.write(data)
             stream.flush()
             size += len(data)
             done += len(page)
+            if versions is not None:
+                versions.add_page(page)
             status.contacts = done
             if checkpoints is not None:
                 checkpoints.record(size, done)
             progress.advance(len(page))
         if paths is not None:
             os.fsync(stream.fileno())
+        final_position = pager.position()
         walked = True
     except (HeymarketError, OSError) as exc:
         raise ExportFailedError(exc, done, resumable=status.resumable) from exc
@@ -170,9 +202,16 @@ async def run_export(
             with contextlib.suppress(OSError):
                 stream.close()
         progress.close()
+    dropped = 0
     if paths is not None:
         assert stream is not None
-        _put_in_place(paths, stream)
+        dropped = _put_in_place(paths, stream, options.format, versions)
+    if options.mark is not None:
+        # Only now that the output is complete: a run that fails before leaves the old mark.
+        try:
+            save_mark(options.mark, final_position, options.source)
+        except OSError as exc:
+            raise ExportFailedError(exc, done, resumable=False) from exc
     status.finished = True
     unlisted = tuple(sorted(encoder.unlisted_fields)) if isinstance(encoder, CsvEncoder) else ()
     return ExportResult(
@@ -180,14 +219,62 @@ async def run_export(
         resumed_from=base.contacts,
         seconds=clock() - started,
         unlisted_fields=unlisted,
+        dropped=dropped,
+        tracked=None if versions is None else len(versions),
+        incremental=mark is not None,
     )
 
 
+def _dedupe_choice(
+    options: ExportOptions, saved: ExportState | None, paths: ExportPaths | None
+) -> bool:
+    """Whether this export keeps one line per contact; ``StateError`` if a resume disagrees."""
+    if paths is None:
+        return False  # stdout cannot be rewritten (the command refuses --dedupe with -o -)
+    if saved is not None:
+        if options.dedupe is not None and options.dedupe != saved.dedupe:
+            was = "with" if saved.dedupe else "without"
+            raise StateError(
+                f"{paths.state} is for an export {was} --dedupe: run with the same options, "
+                "or without --resume to start over"
+            )
+        return saved.dedupe
+    return options.api == "v2" if options.dedupe is None else options.dedupe
+
+
+async def _newest_updated(client: HeymarketClient) -> str | None:
+    """The team's newest ``updated`` (``None`` for an empty team), read before the walk:
+    every version that a change during the walk makes is at or after it."""
+    newest = await client.v2.list_contacts(limit=1, ascending=False)
+    if not newest or newest[0].updated is None:
+        return None  # every line is then remembered: right, if not small
+    return format_timestamp(newest[0].updated)
+
+
+def _rescan(paths: ExportPaths, saved: ExportState, versions: LatestVersions) -> None:
+    """Remember again the lines of the resumed partial file that may be older versions."""
+    with open(paths.part, "rb") as part:
+        try:
+            scan_lines(part, saved.format, versions)
+        except CorruptLineError as exc:
+            raise StateError(f"{paths.part}: {exc}: run without --resume to start over") from None
+    if versions.lines != saved.contacts:
+        raise StateError(
+            f"{paths.part} holds {versions.lines:,} contacts, not the {saved.contacts:,} "
+            f"{paths.state} records: run without --resume to start over"
+        )
+
+
 async def _encoder_and_state(
-    client: HeymarketClient, options: ExportOptions, since: str | None, saved: ExportState | None
+    client: HeymarketClient,
+    options: ExportOptions,
+    since: str | None,
+    saved: ExportState | None,
+    dedupe: bool,
 ) -> tuple[ContactEncoder, ExportState]:
     """The encoder for ``options.format``, and the state the export starts from: ``saved``, or
-    a new one at 0 bytes. A new CSV export asks for the custom fields, its columns."""
+    a new one at 0 bytes. A new CSV export asks for the custom fields, its columns; a new
+    export with ``dedupe`` for the team's newest ``updated``."""
     if saved is not None:
         columns, field_ids = saved.columns, saved.field_ids
     elif options.format == "csv":
@@ -209,6 +296,8 @@ async def _encoder_and_state(
         position=None,
         columns=columns,
         field_ids=field_ids,
+        dedupe=dedupe,
+        newest=await _newest_updated(client) if dedupe and saved is None else None,
     )
     return encoder, base
 
@@ -242,16 +331,31 @@ def _write_header(
     return len(head)
 
 
-def _put_in_place(paths: ExportPaths, stream: IO[bytes]) -> None:
-    """Rename the finished partial file to the output, drop the state, close the file."""
+def _put_in_place(
+    paths: ExportPaths, stream: IO[bytes], fmt: str, versions: LatestVersions | None
+) -> int:
+    """Rename the finished partial file to the output, drop the state, close the file; with
+    ``versions``, the output is the partial file without older versions. Returns how many
+    lines were dropped."""
     try:
         # Renamed while the lock is held: another export cannot take the partial file
         # (and cut it) between the last write and the rename.
-        os.replace(paths.part, paths.output)
+        dropped = 0
+        if versions is not None:
+            # A copy beside the output, renamed over it: a crash leaves the partial file and
+            # its state, which --resume finishes.
+            tmp = paths.output.with_name(paths.output.name + ".tmp")
+            dropped = drop_older_versions(paths.part, tmp, fmt, versions)
+        if dropped:
+            os.replace(tmp, paths.output)
+            paths.part.unlink()
+        else:
+            os.replace(paths.part, paths.output)
         with contextlib.suppress(FileNotFoundError):
             paths.state.unlink()
     finally:
         stream.close()
+    return dropped
 
 
 class _Checkpoints:

@@ -52,7 +52,10 @@ class ExportState:
 
     ``source`` is the base URL (or ``sandbox:N``), ``since`` the RFC 3339 lower bound or
     ``None``; ``position`` is the pager's own JSON form. ``columns`` and ``field_ids`` pin the CSV
-    header, which was written before the interruption.
+    header, which was written before the interruption. ``dedupe`` says whether the export keeps
+    one line per contact, and ``newest`` is the team's newest ``updated`` read before it began
+    (``None`` for an empty team), which tells the lines that may be older versions (``_dedupe``).
+    A state written before these two existed reads as an export without ``dedupe``.
     """
 
     format: str
@@ -64,6 +67,8 @@ class ExportState:
     position: Any
     columns: tuple[str, ...] = ()
     field_ids: tuple[str, ...] = ()
+    dedupe: bool = False
+    newest: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +83,8 @@ class ExportState:
             "position": self.position,
             "columns": list(self.columns),
             "field_ids": list(self.field_ids),
+            "dedupe": self.dedupe,
+            "newest": self.newest,
         }
 
     @classmethod
@@ -98,6 +105,8 @@ class ExportState:
                 position=data["position"],
                 columns=tuple(_strings(data, "columns")),
                 field_ids=tuple(_strings(data, "field_ids")),
+                dedupe=_optional(data, "dedupe", bool, False),
+                newest=_optional(data, "newest", str, None),
             )
         except KeyError as exc:
             raise StateError(f"resume file lacks {exc.args[0]!r}") from None
@@ -109,6 +118,15 @@ class ExportState:
 def _typed(data: dict[str, Any], key: str, kind: type[Any]) -> Any:
     value = data[key]
     if not isinstance(value, kind) or isinstance(value, bool):
+        raise StateError(f"resume file field {key!r} is not a {kind.__name__}")
+    return value
+
+
+def _optional(data: dict[str, Any], key: str, kind: type[Any], default: Any) -> Any:
+    value = data.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, kind):
         raise StateError(f"resume file field {key!r} is not a {kind.__name__}")
     return value
 

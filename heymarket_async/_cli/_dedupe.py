@@ -1,0 +1,204 @@
+"""``export --dedupe``: one line per contact, its newest version, in memory bounded by the changes.
+
+A walk over a live team reads a contact changed during the walk again, in its newer version
+(same ``id``, later ``updated``). Only such a contact can be written twice, and each version
+read after the walk began has an ``updated`` at or after the team's newest ``updated`` read
+before it (``newest``: a change stamps the time of the change, which is not before any time
+already stored). So :class:`LatestVersions` remembers, for the lines whose ``updated`` is at or
+after ``newest`` only, each contact's newest line; :func:`drop_older_versions` then streams the
+file once and drops every other line of those contacts. The rule: the newest version by
+``updated``, and of two lines with the same ``updated`` the later. Memory grows with the contacts
+changed during the export, not with the team. A contact without an ``id`` or an ``updated`` is
+never dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any, Final
+
+from heymarket_async._sansio import JSONDecodeError, json_loads, parse_timestamp
+from heymarket_async.models import Contact
+
+from ._output import STANDARD_COLUMNS
+
+__all__ = ["CorruptLineError", "LatestVersions", "drop_older_versions", "scan_lines"]
+
+#: A JSONL line as the exporter writes it starts with its id: read it without decoding the line.
+_JSONL_ID: Final = re.compile(rb'\{"id":(\d+)[,}]')
+_CSV_UPDATED: Final = STANDARD_COLUMNS.index("updated")
+_COPY_CHUNK: Final = 1 << 20
+
+
+class CorruptLineError(ValueError):
+    """A line of a partial file that is not a contact as the exporter writes it."""
+
+
+def _instant(value: datetime) -> datetime:
+    # A time sent without an offset is UTC, as everywhere in the command.
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+class LatestVersions:
+    """The newest line of each contact that may have changed since the export began.
+
+    ``newest`` is the team's newest ``updated`` before the export began (``None``: the team was
+    empty, so every line counts). Lines are numbered from 0 in the order they are written,
+    the CSV header aside; ``lines`` is the number of the next one.
+    """
+
+    def __init__(self, newest: datetime | None, *, lines: int = 0) -> None:
+        self.newest = None if newest is None else _instant(newest)
+        self.lines = lines
+        self._latest: dict[Any, tuple[datetime, int]] = {}
+
+    def __len__(self) -> int:
+        """How many contacts are remembered: those with a line at or after ``newest``."""
+        return len(self._latest)
+
+    def add(self, contact_id: Any, updated: datetime | None) -> None:
+        """The next line holds version ``updated`` of contact ``contact_id``."""
+        line = self.lines
+        self.lines += 1
+        if contact_id is None or updated is None:
+            return
+        updated = _instant(updated)
+        # At or after, not after: a change in the same instant as ``newest`` (or rendered to
+        # it) is a change too.
+        if self.newest is not None and updated < self.newest:
+            return
+        known = self._latest.get(contact_id)
+        if known is None or updated >= known[0]:
+            self._latest[contact_id] = (updated, line)
+
+    def add_page(self, contacts: Sequence[Contact]) -> None:
+        """The next lines hold ``contacts``, in order."""
+        for c in contacts:
+            self.add(c.id, c.updated)
+
+    def keeps(self, contact_id: Any, line: int) -> bool:
+        """Whether line ``line``, of contact ``contact_id``, stays in the file."""
+        known = self._latest.get(contact_id)
+        return known is None or known[1] == line
+
+
+def _records(stream: IO[bytes], fmt: str) -> Iterator[bytes]:
+    """The file's records with their line ends: its lines, or CSV rows (whose quoted cells may
+    hold line breaks: a row ends where its quotes are balanced)."""
+    if fmt != "csv":
+        yield from stream
+        return
+    pending: list[bytes] = []
+    quotes = 0
+    for line in stream:
+        pending.append(line)
+        quotes += line.count(b'"')
+        if quotes % 2 == 0:
+            yield b"".join(pending)
+            pending, quotes = [], 0
+    if pending:
+        yield b"".join(pending)
+
+
+def _jsonl_id(line: bytes) -> Any:
+    match = _JSONL_ID.match(line)
+    if match is not None:
+        return int(match[1])
+    try:
+        data = json_loads(line)
+    except JSONDecodeError:
+        return None
+    return data.get("id") if isinstance(data, dict) else None
+
+
+def _csv_id(row: bytes) -> Any:
+    # The id is the first column, digits or empty: never quoted.
+    cell = row.partition(b",")[0]
+    return int(cell) if cell.isdigit() else None
+
+
+def scan_lines(stream: IO[bytes], fmt: str, versions: LatestVersions) -> None:
+    """Feed the contacts already in a partial file (read from its start) to ``versions``.
+
+    For a resumed export: its lines at or after ``newest`` come back into memory. Raises
+    :class:`CorruptLineError` for a line that is not a contact.
+    """
+    records = _records(stream, fmt)
+    if fmt == "csv":
+        next(records, None)  # the header
+    for record in records:
+        number = versions.lines + 1
+        try:
+            contact_id, updated = (_csv_fields if fmt == "csv" else _jsonl_fields)(record)
+        except (ValueError, RecursionError, TypeError, IndexError, KeyError):
+            raise CorruptLineError(f"contact {number} is not a contact as exported") from None
+        versions.add(contact_id, updated)
+
+
+def _jsonl_fields(line: bytes) -> tuple[Any, datetime | None]:
+    data = json_loads(line)
+    updated = data["updated"]
+    return data["id"], None if updated is None else parse_timestamp(updated)
+
+
+def _csv_fields(record: bytes) -> tuple[Any, datetime | None]:
+    (row,) = csv.reader([record.decode("utf-8")])
+    updated = row[_CSV_UPDATED]
+    return _csv_id(record), parse_timestamp(updated) if updated else None
+
+
+def drop_older_versions(part: Path, tmp: Path, fmt: str, versions: LatestVersions) -> int:
+    """Copy ``part`` to ``tmp`` without the lines that ``versions`` does not keep; how many
+    were dropped.
+
+    One streamed pass. ``tmp`` is created only at the first line dropped (the lines before it
+    copied in one go), so a file without repeats costs a read and no write; when the count is
+    0, ``tmp`` does not exist. Written and synced before returning; removed on any failure.
+    """
+    dropped = 0
+    out: IO[bytes] | None = None
+    try:
+        with open(part, "rb") as src:
+            records = _records(src, fmt)
+            offset = 0
+            if fmt == "csv":
+                offset = len(next(records, b""))  # the header, always kept
+            read_id = _csv_id if fmt == "csv" else _jsonl_id
+            for line, record in enumerate(records):
+                if versions.keeps(read_id(record), line):
+                    if out is not None:
+                        out.write(record)
+                    offset += len(record)
+                    continue
+                if out is None:
+                    out = open(tmp, "wb")  # noqa: SIM115 - closed in the finally below
+                    _copy_prefix(part, offset, out)
+                dropped += 1
+        if out is not None:
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        if out is not None:
+            out.close()
+            tmp.unlink(missing_ok=True)
+        raise
+    if out is not None:
+        out.close()
+    return dropped
+
+
+def _copy_prefix(path: Path, length: int, out: IO[bytes]) -> None:
+    """The first ``length`` bytes of ``path`` into ``out``."""
+    with open(path, "rb") as src:
+        left = length
+        while left:
+            chunk = src.read(min(left, _COPY_CHUNK))
+            if not chunk:
+                raise OSError(f"{path} is shorter than the {length} bytes read from it")
+            out.write(chunk)
+            left -= len(chunk)
