@@ -79,7 +79,7 @@ def sdk_v2(prefetch: int) -> Callable[[str], Awaitable[int]]:
     async def run(url: str) -> int:
         n = 0
         async with HeymarketClient(API_KEY, base_url=url) as hm:
-            async for _ in hm.v2.iter_contacts(page_size=100, prefetch=prefetch):
+            async for _ in hm.v2.iter_contacts_by_offset(page_size=100, prefetch=prefetch):
                 n += 1
         return n
 
