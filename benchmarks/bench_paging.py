@@ -86,6 +86,17 @@ def sdk_v2(prefetch: int) -> Callable[[str], Awaitable[int]]:
     return run
 
 
+def sdk_keyset(slices: int) -> Callable[[str], Awaitable[int]]:
+    async def run(url: str) -> int:
+        n = 0
+        async with HeymarketClient(API_KEY, base_url=url) as hm:
+            async for _ in hm.v2.iter_contacts(page_size=100, slices=slices):
+                n += 1
+        return n
+
+    return run
+
+
 SCENARIOS: dict[str, Callable[[str], Awaitable[int]]] = {
     "plain-v1": plain_v1,
     "sdk-v1": sdk_v1,
@@ -93,6 +104,8 @@ SCENARIOS: dict[str, Callable[[str], Awaitable[int]]] = {
     "sdk-v2-prefetch0": sdk_v2(0),
     "sdk-v2-prefetch2": sdk_v2(2),
     "sdk-v2-prefetch4": sdk_v2(4),
+    "sdk-v2-keyset1": sdk_keyset(1),
+    "sdk-v2-keyset4": sdk_keyset(4),
 }
 
 

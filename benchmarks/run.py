@@ -6,7 +6,8 @@ Starts ``python -m heymarket_async.testing`` on a free port, then measures, best
 ``--repeat`` runs each:
 
 - walks (from ``bench_paging.py``): a plain aiohttp paging loop (the baseline: v2 pages of
-  100, one after another, JSON decoded, nothing else), the SDK's ``v2.iter_contacts`` and
+  100, one after another, JSON decoded, nothing else), the SDK's ``v2.iter_contacts`` (keyset),
+  ``v2.iter_contacts_by_offset`` (prefetch 2) and
   ``iter_contacts`` (v1);
 - exports: ``heymarket-async export`` to JSONL and to CSV (the command's own code, in process);
 - single calls: ``get_contact`` through the SDK against a plain aiohttp GET (median and p99).
@@ -37,7 +38,7 @@ from heymarket_async._cli import main as cli_main
 
 # The walks (the plain aiohttp loops and the SDK's) are the paging benchmark's own.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_paging import plain_v2, sdk_v1, sdk_v2, start_emulator
+from bench_paging import plain_v2, sdk_keyset, sdk_v1, sdk_v2, start_emulator
 
 API_KEY = "test"
 
@@ -162,7 +163,8 @@ def main() -> None:
     with emulator(args.contacts, args.latency_ms) as url, tempfile.TemporaryDirectory() as tmp:
         cases: list[Case] = [
             ("plain aiohttp loop (v2, 100/page)", walk(lambda: plain_v2(url))),
-            ("SDK v2.iter_contacts (100/page)", walk(lambda: sdk_v2(2)(url))),
+            ("SDK v2.iter_contacts (keyset, 100/page)", walk(lambda: sdk_keyset(1)(url))),
+            ("SDK v2 by offset (prefetch 2)", walk(lambda: sdk_v2(2)(url))),
             ("SDK iter_contacts (v1, 30/page)", walk(lambda: sdk_v1(url))),
             ("export --format jsonl", export(url, "jsonl", tmp)),
             ("export --format csv", export(url, "csv", tmp)),
