@@ -71,6 +71,7 @@ def after(updated: dict[int, str], since: str | None) -> set[int]:
 
 @pytest.fixture
 async def micro_fake(request: pytest.FixtureRequest) -> AsyncIterator[FakeHeymarket]:
+    order: Any
     order, inclusive = getattr(request, "param", ("newest_first", False))
     async with FakeHeymarket(
         cursor_resolution="microseconds", v1_order=order, v1_cursor_inclusive=inclusive
