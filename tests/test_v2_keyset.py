@@ -24,6 +24,7 @@ from heymarket_async import (
     V2OffsetPosition,
     V2Position,
 )
+from heymarket_async._sansio import parse_timestamp
 from heymarket_async.testing import FakeHeymarket, MockTransport
 from tests._live import MS, T0, LiveList, micros, spaced, text
 from tests._paging import collect, ids_of
@@ -51,7 +52,7 @@ async def walk(p: V2ContactPager) -> list[dict[str, Any]]:
 
 def cap(contacts: int, page_size: int, slices: int = 1) -> int:
     """The most requests a walk may send for this many contacts (see _v2_pager)."""
-    return 8 * (contacts // page_size + 1) + 16 + 4 * slices + slices
+    return 12 * (contacts // page_size + 1) + 16 + 4 * slices + slices
 
 
 class TestUnchangingTeam:
@@ -145,8 +146,9 @@ class TestUnstableTieOrder:
         got = await walk(pager(model))
         assert len(got) == 1000
         # Ten pages and the empty one after them, read twice (the walk's first request is
-        # the first page of the first read).
-        assert model.requests == 22
+        # the first page of the first read), and the last page read again: nothing moved onto
+        # it from after the group.
+        assert model.requests == 23
 
 
 class TestAServerThatRepeats:
@@ -407,3 +409,26 @@ class TestStopping:
         with pytest.raises(RuntimeError, match="boom"):
             await walk(p)
         assert all(t.done() for t in p._tasks.values())
+
+
+class TestCursorFinerThanTheServer:
+    async def test_a_since_in_microseconds_is_not_taken_for_a_server_going_back(self) -> None:
+        # The server writes milliseconds and compares microseconds: contacts written at the
+        # since's millisecond but later in truth come back, and are left out as not after it.
+        times = [micros(T0) + i * 300 for i in range(40)]
+        model = LiveList(times, micro=True)
+        since = "2026-01-01T00:00:00.001100Z"
+        got = await walk(pager(model, since=since, page_size=7))
+        after = parse_timestamp(since)
+        want = {c for c, (us, _) in model.contacts.items() if parse_timestamp(text(us)) > after}
+        assert sorted(c["id"] for c in got) == sorted(want)
+        assert min(want) == 8  # 2.1 ms; 1.2, 1.5 and 1.8 ms are written .001Z
+
+    async def test_a_server_that_goes_back_further_is_an_error(self) -> None:
+        async def handler(request: Any) -> TransportResponse:
+            return _json([{"id": i, "updated": text(micros_at(i))} for i in range(3)])
+
+        async with HeymarketClient("k", transport=MockTransport(handler)) as hm:
+            pager = hm.v2.iter_contacts(since="2027-01-01T00:00:00Z")
+            with pytest.raises(PaginationError, match="from before it"):
+                await ids_of(pager)

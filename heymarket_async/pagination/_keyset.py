@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import attrs
@@ -32,6 +32,7 @@ from heymarket_async.pagination._v1_step import merge_seen, parse_updated
 
 __all__ = ["MAX_PASSES", "Slice", "V2Position", "keyset_step", "resume_point", "tie_step"]
 
+_SLACK: Final = timedelta(seconds=1)
 #: How many times a tie group is read before the walk gives up on it.
 MAX_PASSES: Final = 4
 _FORMAT: Final = 2
@@ -74,6 +75,10 @@ class Slice:
     tie_ids: frozenset[Any] = attrs.field(default=frozenset(), converter=frozenset)
     tie_places: int = 0
     tie_prev: frozenset[Any] | None = attrs.field(default=None, converter=_frozen_or_none)
+    #: A trusted pass left the group at the start of a page (held here): the page before is
+    #: read again to see that nothing after the group moved onto it (see :func:`_confirm`).
+    tie_confirm: bool = False
+    tie_hold: tuple[RawContact, ...] = attrs.field(default=(), eq=False, repr=False)
 
     def body(self, limit: int) -> dict[str, Any]:
         """The ``POST /v2/contacts/list`` body of this slice's next request."""
@@ -84,7 +89,11 @@ class Slice:
         return body
 
     def to_dict(self) -> dict[str, Any]:
+        if self.tie_confirm:
+            # Saved as the start of the trusted pass, which a resumed walk reads again.
+            return restart_pass(self).to_dict()
         data = attrs.asdict(self, recurse=False)
+        del data["tie_confirm"], data["tie_hold"]
         data["seen"] = {k: sorted(v, key=repr) for k, v in self.seen.items()}
         data["tie_ids"] = sorted(self.tie_ids, key=repr)
         data["tie_prev"] = None if self.tie_prev is None else sorted(self.tie_prev, key=repr)
@@ -227,7 +236,9 @@ def _check_order(s: Slice, first: str, last: str) -> tuple[datetime, datetime]:
             "iter_contacts_by_offset() reads the server's order as it is",
             cursor=s.cursor,
         )
-    if s.cursor is not None and first_at < parse_updated(s.cursor):
+    # A second of slack: a cursor finer than the server writes (a ``since`` in microseconds)
+    # brings back contacts written at its second, or millisecond, but later in truth.
+    if s.cursor is not None and first_at + _SLACK <= parse_updated(s.cursor):
         raise PaginationError(
             f"the server answered the v2 date {s.cursor!r} with contacts from before it "
             f"({first!r})",
@@ -242,13 +253,8 @@ def keyset_step(s: Slice, page: list[RawContact], limit: int) -> tuple[list[RawC
     assumptions (not in ``updated`` order, or from before the cursor)."""
     if not page:
         return [], attrs.evolve(s, done=True)
-    first_at, _ = _check_order(s, updated_of(page[0]), updated_of(page[-1]))
-    lo = 0
-    if s.floor is not None:
-        floor = parse_updated(s.floor)
-        if first_at <= floor:
-            lo = _first_after(page, 0, floor)
-    return _advance(s, page, lo, limit, s.cursor, 0)
+    _check_order(s, updated_of(page[0]), updated_of(page[-1]))
+    return _advance(s, page, 0, limit, s.cursor, 0)
 
 
 def _advance(
@@ -256,6 +262,10 @@ def _advance(
 ) -> tuple[list[RawContact], Slice]:
     """The contacts of ``page[lo:]`` to hand out and where the slice goes next, when everything
     before ``lo`` (and at or before ``after``) is dealt with."""
+    if s.floor is not None and lo < len(page):
+        floor_at = parse_updated(s.floor)
+        if parse_updated(updated_of(page[lo])) <= floor_at:
+            lo = _first_after(page, lo, floor_at)
     end = len(page)
     done = end < limit
     if s.stop is not None and _after(updated_of(page[-1]), parse_updated(s.stop)):
@@ -327,6 +337,8 @@ def tie_step(s: Slice, page: list[RawContact], limit: int) -> tuple[list[RawCont
     :data:`MAX_PASSES` passes without trust, :class:`PaginationError`.
     """
     assert s.tie is not None
+    if s.tie_confirm:
+        return _confirm(s, page, limit)
     tie = s.tie
     at = parse_updated(tie)
     if s.tie_page == s.tie_start and s.tie_start and (not page or _at_or_after(page[0], at)):
@@ -381,14 +393,65 @@ def tie_step(s: Slice, page: list[RawContact], limit: int) -> tuple[list[RawCont
             tie_prev=ids,
         )
         return keep, nxt
-    base = attrs.evolve(
-        s, seen=seen, tie=None, tie_pass=0, tie_page=0, tie_ids=(), tie_places=0, tie_prev=None
-    )
+    if s.tie_page > s.tie_start and (stop_at == 0 or not page):
+        # The page starts past the group, or is empty: something after the group may have
+        # moved onto the page before since it was read (a member changed). Read it again.
+        nxt = attrs.evolve(
+            s, seen=seen, tie_confirm=True, tie_hold=tuple(page), tie_page=s.tie_page - 1
+        )
+        return keep, nxt
+    base = _past_group(attrs.evolve(s, seen=seen))
     if stop_at is None:
         # The list ended with the group.
         return keep, _ended(base, page, keep)
     more, nxt = _advance(base, page, stop_at, limit, tie, s.tie_page)
     return keep + more, nxt
+
+
+def _past_group(s: Slice) -> Slice:
+    return attrs.evolve(
+        s,
+        tie=None,
+        tie_start=0,
+        tie_pass=0,
+        tie_page=0,
+        tie_ids=(),
+        tie_places=0,
+        tie_prev=None,
+        tie_confirm=False,
+        tie_hold=(),
+    )
+
+
+def _confirm(s: Slice, page: list[RawContact], limit: int) -> tuple[list[RawContact], Slice]:
+    """The page before the one where a trusted pass left the group (``tie_hold``), read again.
+
+    Contacts only move up the list (a contact that changes leaves its place for the end), so if
+    this page still holds nothing after the group, the held page began with the first contact
+    after it when it was read, and the walk goes on from there. If this page now holds such
+    contacts, the walk goes on from the first of them; if it begins with one, from the page
+    before again.
+    """
+    assert s.tie is not None
+    tie = s.tie
+    at = parse_updated(tie)
+    base = _past_group(s)
+    r = _first_after(page, 0, at) if page else 0
+    if r == 0 and s.tie_page > 0:
+        return [], attrs.evolve(s, tie_page=s.tie_page - 1, tie_hold=tuple(page))
+    if 0 < r < len(page) or (r == 0 and page):
+        return _advance(base, page, r, limit, tie, s.tie_page)
+    held = list(s.tie_hold)
+    if not held:
+        return [], _ended(base, held, [])
+    return _advance(base, held, 0, limit, tie, s.tie_page + 1)
+
+
+def restart_pass(s: Slice) -> Slice:
+    """A tie group's read as at the start of its current pass."""
+    return attrs.evolve(
+        s, tie_page=s.tie_start, tie_ids=(), tie_places=0, tie_confirm=False, tie_hold=()
+    )
 
 
 def step(s: Slice, page: list[RawContact], limit: int) -> tuple[list[RawContact], Slice]:
@@ -403,5 +466,5 @@ def resume_point(before: Slice, handed: list[RawContact]) -> Slice:
         return before
     seen = merge_seen(before.seen, handed)
     if before.tie is not None:
-        return attrs.evolve(before, seen=seen, tie_page=before.tie_start, tie_ids=(), tie_places=0)
+        return restart_pass(attrs.evolve(before, seen=seen))
     return attrs.evolve(before, seen=seen)
