@@ -148,8 +148,9 @@ class TestNetworkFailureMidExport:
     ) -> None:
         with threaded_fake(450) as fake:
             monkeypatch.setenv("HEYMARKET_BASE_URL", fake.url)
-            # Every request after the first two fails, and nothing is retried.
-            fake.faults.add("POST /v2/contacts/list", Fault.status(503), on=range(3, 40))
+            # After the newest-updated request, the three boundaries of the walk's four parts
+            # and four pages, every request fails, and nothing is retried.
+            fake.faults.add("POST /v2/contacts/list", Fault.status(503), on=range(9, 40))
             out = tmp_path / "c.jsonl"
             code, _, err = run(["export", "-o", str(out), "--max-retries", "0"], capsys)
             assert code == EXIT_FAILURE

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from heymarket_async import Contact
+from heymarket_async._cli import _pages
 from heymarket_async._cli._console import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from heymarket_async._cli._dedupe import (
     CorruptLineError,
@@ -151,12 +152,19 @@ class TestDedupeOnALiveTeam:
 class TestDedupeAfterResume:
     @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
     def test_a_failed_export_resumed_still_has_one_line_per_contact(
-        self, fake: FakeHeymarket, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+        self,
+        fake: FakeHeymarket,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+        fmt: str,
     ) -> None:
         before = store_records(fake)
         fake.churn(updates=5)
-        # The newest-updated request, then 30 pages, which reach the contacts changed during
-        # the walk (32 list requests in all): the last page fails.
+        # One part (the export reads four at once): the newest-updated request, then 30 pages,
+        # which reach the contacts changed during the walk (32 list requests in all): the last
+        # page fails, after contacts were read twice.
+        monkeypatch.setattr(_pages, "V2_SLICES", 1)
         fake.faults.add("POST /v2/contacts/list", Fault.status(503), on=range(32, 200))
         out = tmp_path / f"contacts.{fmt}"
         args = ["export", "-o", str(out), "--dedupe", "--max-retries", "0"]
@@ -206,7 +214,7 @@ class TestDedupeAfterResume:
     def test_a_partial_file_that_disagrees_with_its_state_is_refused(
         self, fake: FakeHeymarket, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        fake.faults.add("POST /v2/contacts/list", Fault.status(503), on=range(5, 200))
+        fake.faults.add("POST /v2/contacts/list", Fault.status(503), on=range(9, 200))
         out = tmp_path / "contacts.jsonl"
         code, _, _ = run(["export", "-o", str(out), "--max-retries", "0"], capsys)
         assert code == EXIT_FAILURE
