@@ -45,6 +45,8 @@ _PER_PAGE: Final = 12
 _SPARE_REQUESTS: Final = 16
 
 _Item = tuple[int, Slice, list[RawContact], Slice]
+#: Put in the queue by ``aclose()`` to wake a reader waiting in another task.
+_CLOSED: Final = PaginationError("the walk was closed")
 
 
 class V2ContactPager(Pager[RawContact, Contact]):
@@ -265,6 +267,12 @@ class V2ContactPager(Pager[RawContact, Contact]):
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        queue = self._queue
+        if queue is not None:
+            # A reader waiting for a page in another task: wake it (it sees the walk closed).
+            while not queue.empty():
+                queue.get_nowait()
+            queue.put_nowait(_CLOSED)
 
     def __del__(self) -> None:
         for task in getattr(self, "_tasks", {}).values():
@@ -285,7 +293,9 @@ def _earned(s: Slice, data: list[RawContact], keep: list[RawContact], nxt: Slice
     if s.floor is None:
         return len(keep)
     seen = s.seen
-    return sum(1 for c in data if c["updated"] not in seen or c.get("id") not in seen[c["updated"]])
+    return sum(
+        1 for c in data if c.get("updated") not in seen or c.get("id") not in seen[c["updated"]]
+    )
 
 
 def _resumed(value: V2Position | Mapping[str, Any] | str, since: str | None) -> V2Position:
