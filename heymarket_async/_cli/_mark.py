@@ -16,7 +16,7 @@ from typing import Any, Final
 from heymarket_async.errors import InvalidRequestError
 from heymarket_async.pagination import V2Position
 
-from ._state import StateError
+from ._state import StateError, read_json_file
 
 __all__ = ["load_mark", "save_mark"]
 
@@ -27,14 +27,9 @@ _VERSION: Final = 1
 def load_mark(path: Path, source: str) -> Any:
     """The finished walk's position saved at ``path`` (JSON-ready), ``None`` when there is no
     file yet; :class:`StateError` when it cannot be used."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    data = read_json_file(path)
+    if data is None:
         return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise StateError(f"{path} is not valid JSON") from None
     if not isinstance(data, dict) or data.get("kind") != _KIND:
         raise StateError(f"{path} is not a heymarket-async --since-last mark")
     if data.get("version") != _VERSION:

@@ -140,15 +140,21 @@ def _strings(data: dict[str, Any], key: str) -> list[str]:
 
 def load_state(path: Path) -> ExportState | None:
     """The state saved at ``path``, ``None`` when there is none; ``StateError`` when unusable."""
+    data = read_json_file(path)
+    return None if data is None else ExportState.from_json(data)
+
+
+def read_json_file(path: Path) -> Any:
+    """The JSON in ``path``, ``None`` when there is no file; :class:`StateError` when it is not
+    JSON."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         return None
     try:
-        data = json.loads(raw)
+        return json.loads(raw)
     except ValueError:
         raise StateError(f"{path} is not valid JSON") from None
-    return ExportState.from_json(data)
 
 
 def save_state(path: Path, state: ExportState) -> None:
