@@ -29,11 +29,15 @@ from heymarket_async.pagination._positions import (
     saved_ids,
     saved_time,
 )
-from heymarket_async.pagination._v1_step import merge_seen, parse_updated
+from heymarket_async.pagination._v1_step import merge_seen, parse_updated, unseen
+from heymarket_async.pagination._v1_step import updated_of as v1_updated_of
 
 __all__ = ["MAX_PASSES", "Slice", "V2Position", "keyset_step", "resume_point", "tie_step"]
 
 _SLACK: Final = timedelta(seconds=1)
+_NO_TIME: Final = (
+    "the keyset walk cannot place it; iter_contacts_by_offset() reads the server's order as it is"
+)
 #: How many times a tie group is read before the walk gives up on it.
 MAX_PASSES: Final = 4
 _FORMAT: Final = 2
@@ -199,21 +203,7 @@ class V2Position:
 
 def updated_of(contact: RawContact) -> str:
     """A contact's ``updated`` text, which the keyset cursor is made of."""
-    value = contact.get("updated")
-    if type(value) is not str or not value:
-        raise PaginationError(
-            f"a contact without an updated time ({contact.get('id')!r}): the keyset walk cannot "
-            "place it; iter_contacts_by_offset() reads the server's order as it is"
-        )
-    return value
-
-
-def _unseen(page: list[RawContact], seen: Mapping[str, frozenset[Any]]) -> list[RawContact]:
-    if not seen:
-        return page
-    return [
-        c for c in page if c.get("updated") not in seen or c.get("id") not in seen[c["updated"]]
-    ]
+    return v1_updated_of(contact, _NO_TIME)
 
 
 def _after(value: str, bound: datetime) -> bool:
@@ -283,28 +273,20 @@ def _advance(
         end = _first_after(page, lo, parse_updated(s.stop))
         done = True
     part = page[lo:end] if lo or end < len(page) else page
-    keep = _unseen(part, s.seen)
+    keep = unseen(part, s.seen)
     if done:
         return keep, _ended(s, page, keep)
     # A full page: the next cursor is the last time before the page's last one, so that the
     # rest of the last time's contacts come next whether the server's ``date`` is inclusive,
     # exclusive, or compares finer than it writes.
+    boundary = _boundary(s, page, lo, after)
+    if boundary is not None:
+        before, seen = boundary
+        floor = s.floor
+        if floor is not None and parse_updated(before) >= parse_updated(floor):
+            floor = None
+        return keep, attrs.evolve(s, cursor=before, floor=floor, seen=seen)
     last = page[-1]["updated"]
-    k = len(page) - 1
-    while k >= lo and page[k].get("updated") == last:
-        k -= 1
-    if k >= lo:
-        before = page[k]["updated"]
-        if after is None or parse_updated(before) > parse_updated(after):
-            j = k
-            while j >= 0 and page[j].get("updated") == before:
-                j -= 1
-            floor = s.floor
-            if floor is not None and parse_updated(before) >= parse_updated(floor):
-                floor = None
-            kept = {t: ids for t, ids in s.seen.items() if t in (before, last)}
-            nxt = attrs.evolve(s, cursor=before, floor=floor, seen=merge_seen(kept, page[j + 1 :]))
-            return keep, nxt
     # No time on the page past ``after`` but its last, which may go on beyond it: a tie group,
     # read by offset under the cursor from this page (tie_step), a request earlier if the group
     # may have begun on the page before.
@@ -331,19 +313,31 @@ def _ended(s: Slice, page: list[RawContact], keep: list[RawContact]) -> Slice:
         return attrs.evolve(s, done=True)
     if s.stop is not None and _after(updated_of(page[-1]), parse_updated(s.stop)):
         return attrs.evolve(s, done=True, seen={})
+    boundary = _boundary(s, page, 0, s.cursor)
+    if boundary is not None:
+        before, seen = boundary
+        return attrs.evolve(s, cursor=before, seen=seen, done=True)
+    return attrs.evolve(s, seen=merge_seen(s.seen, page), done=True)
+
+
+def _boundary(
+    s: Slice, page: list[RawContact], lo: int, after: str | None
+) -> tuple[str, dict[str, Any]] | None:
+    """The cursor after ``page``: its last time before its last one, if that lies in
+    ``page[lo:]`` and after ``after``, with the ids at both times (``None``: there is none)."""
     last = page[-1]["updated"]
     k = len(page) - 1
-    while k >= 0 and page[k].get("updated") == last:
+    while k >= lo and page[k].get("updated") == last:
         k -= 1
-    if k >= 0:
-        before = page[k]["updated"]
-        if s.cursor is None or parse_updated(before) > parse_updated(s.cursor):
-            j = k
-            while j >= 0 and page[j].get("updated") == before:
-                j -= 1
-            kept = {t: ids for t, ids in s.seen.items() if t in (before, last)}
-            return attrs.evolve(s, cursor=before, seen=merge_seen(kept, page[j + 1 :]), done=True)
-    return attrs.evolve(s, seen=merge_seen(s.seen, page), done=True)
+    if k < lo:
+        return None
+    before: str = page[k]["updated"]
+    if after is not None and parse_updated(before) <= parse_updated(after):
+        return None
+    while k >= 0 and page[k].get("updated") == before:
+        k -= 1
+    kept = {t: ids for t, ids in s.seen.items() if t in (before, last)}
+    return before, merge_seen(kept, page[k + 1 :])
 
 
 def tie_step(s: Slice, page: list[RawContact], limit: int) -> tuple[list[RawContact], Slice]:

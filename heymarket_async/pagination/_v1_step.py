@@ -22,6 +22,7 @@ __all__ = [
     "merge_seen",
     "parse_updated",
     "start_tie",
+    "unseen",
     "updated_of",
     "v1_step",
 ]
@@ -41,14 +42,12 @@ class V1Step:
     new: int
 
 
-def updated_of(contact: RawContact) -> str:
-    """A contact's ``updated`` text, which the cursor is made of."""
+def updated_of(contact: RawContact, why: str = "the v1 cursor cannot advance past it") -> str:
+    """A contact's ``updated`` text, which the cursor is made of (``why``: what its absence
+    stops, for the error)."""
     value = contact.get("updated")
     if type(value) is not str or not value:
-        raise PaginationError(
-            f"a contact without an updated time ({contact.get('id')!r}): the v1 cursor cannot "
-            "advance past it"
-        )
+        raise PaginationError(f"a contact without an updated time ({contact.get('id')!r}): {why}")
     return value
 
 
@@ -108,7 +107,7 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
     first_dt = parse_updated(first)
     last_dt = first_dt if last == first else parse_updated(last)
     descending = _learn_order(pos, first_dt, last_dt)
-    keep = _unseen(page, pos.seen)
+    keep = unseen(page, pos.seen)
     if pos.resolved is not None:
         # Read through v2 already, every one of them (ids kept would be the whole group).
         keep = [c for c in keep if not _at(c, pos.resolved)]
@@ -250,7 +249,7 @@ def _learn_order(pos: V1Position, first: datetime, last: datetime) -> bool | Non
     return descending
 
 
-def _unseen(page: list[RawContact], seen: Mapping[str, frozenset[Any]]) -> list[RawContact]:
+def unseen(page: list[RawContact], seen: Mapping[str, frozenset[Any]]) -> list[RawContact]:
     """The page without what was handed out already: what a cursor sends again, or the first
     part of the page when resuming from a position saved in the middle of it."""
     if not seen:
