@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import math
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from ._server import FakeHeymarket
 
@@ -57,6 +58,17 @@ def _per_second(value: str) -> float:
     if not (rate >= 0 and math.isfinite(rate)):
         raise argparse.ArgumentTypeError(f"{value!r} is not a rate (a number >= 0)")
     return rate
+
+
+def _extra_field(value: str) -> tuple[str, Any]:
+    name, sep, raw = value.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{value!r} is not NAME=VALUE")
+    try:
+        parsed: Any = json.loads(raw)
+    except ValueError:
+        parsed = raw  # not JSON: served as a string
+    return name, parsed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,6 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="rendered seeded contacts kept (default 100000; about 600 bytes each); "
         "a benchmark walking more contacts than this measures rendering too",
     )
+    parser.add_argument(
+        "--extra-field",
+        type=_extra_field,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="serve a field the SDK does not know on every contact (VALUE as JSON if it is "
+        "JSON, else as a string); repeatable",
+    )
     return parser
 
 
@@ -158,6 +179,7 @@ async def serve(args: argparse.Namespace, out: TextIO, stop: asyncio.Event | Non
             cursor_resolution=args.cursor_resolution,
             tie_order=args.tie_order,
             record_limit=args.record,
+            extra_fields=dict(args.extra_field),
         )
         if args.render_cache is not None:
             fake.store.seeded_cache_limit = args.render_cache

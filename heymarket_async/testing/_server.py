@@ -132,6 +132,10 @@ class FakeHeymarket:
       clock says.
     - ``record_limit``: keep only the last n requests in :attr:`requests` (``None``: all).
     - ``tag_page_size``: tags per ``POST /v1/tags`` page (30).
+    - ``extra_fields``: fields the SDK does not know, served on every contact in every v1 and
+      v2 answer (lists, gets, writes' answers, :attr:`contacts`), after the contact's own
+      keys, with the values exactly as given (``{"loyalty_tier": "gold"}``); settable later
+      (:attr:`extra_fields`). One contact's own unknown field: ``add_contact(..., tier=2)``.
 
     Live data, for tests of paging while contacts change: :meth:`churn` updates, creates and
     deletes random contacts before each list request (or at a rate of real time) and logs
@@ -179,6 +183,7 @@ class FakeHeymarket:
         jwt_clock: Callable[[], float] = time.time,
         record_limit: int | None = None,
         tag_page_size: int = 30,
+        extra_fields: Mapping[str, Any] | None = None,
     ) -> None:
         _check_options(
             v1_order=v1_order,
@@ -212,6 +217,8 @@ class FakeHeymarket:
         self._jwt_clock = jwt_clock
         self.tag_page_size = tag_page_size
         self._init_state(seed=seed, record_limit=record_limit)
+        if extra_fields:
+            self.extra_fields = extra_fields
 
     def _init_state(self, *, seed: int, record_limit: int | None) -> None:
         """The stores, the recording and the server, empty (the switches are set)."""
@@ -329,6 +336,15 @@ class FakeHeymarket:
         client = HeymarketClient(**kwargs)
         self._clients.append(client)
         return client
+
+    @property
+    def extra_fields(self) -> dict[str, Any]:
+        """The fields served on every contact besides its own (a copy; assign to change)."""
+        return self.store.extra_fields
+
+    @extra_fields.setter
+    def extra_fields(self, fields: Mapping[str, Any]) -> None:
+        self.store.set_extra_fields(fields)
 
     def __repr__(self) -> str:
         where = self._url or "not started"
