@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ._server import FakeHeymarket
 
 CONTROL_PREFIX: Final = "/_emulator/"
+_FAULT_OPTIONS: Final = ("on", "times", "every", "probability", "seed")
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -111,7 +112,7 @@ class ControlRoutes:
         data = await read_any(request)
         if not isinstance(data, dict) or not isinstance(data.get("fault"), dict):
             raise BadData('the body is {"route": ..., "fault": {"kind": ...}, ...}')
-        options = {k: data[k] for k in ("on", "times", "every", "probability", "seed") if k in data}
+        options = _fault_options(data)
         try:
             fault = Fault.from_json(data["fault"])
             rule = self._fake.faults.add(str(data.get("route", "*")), fault, **options)
@@ -122,6 +123,28 @@ class ControlRoutes:
     async def clear_faults(self, request: web.Request) -> web.Response:
         self._fake.faults.clear()
         return json_response("ok")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _fault_options(data: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of :meth:`.Faults.add` in a rule's JSON, type-checked."""
+    unknown = set(data) - {"route", "fault", *_FAULT_OPTIONS}
+    if unknown:
+        raise BadData(f"unknown keys: {', '.join(sorted(unknown))}")
+    options = {k: data[k] for k in _FAULT_OPTIONS if data.get(k) is not None}
+    on = options.get("on")
+    if on is not None and not (isinstance(on, list) and all(_is_int(n) for n in on)):
+        raise BadData("on is an array of request numbers")
+    for name in ("times", "every", "seed"):
+        if name in options and not _is_int(options[name]):
+            raise BadData(f"{name} is an int")
+    probability = options.get("probability")
+    if probability is not None and not (_is_int(probability) or isinstance(probability, float)):
+        raise BadData("probability is a number")
+    return options
 
 
 def _build(cls: Callable[..., Any], data: dict[str, Any]) -> Any:
