@@ -110,21 +110,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--contacts", type=_int_at_least(0), default=0, help="seed this many contacts"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the seeded contacts")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the seeded contacts and the jitter"
+    )
     parser.add_argument(
         "--tie-group-size", type=_int_at_least(1), default=1, help="contacts per updated"
     )
     latency = parser.add_mutually_exclusive_group()
     latency.add_argument(
-        "--latency", type=_seconds, default=None, help="seconds added to every request"
+        "--latency",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="seconds added before answering each request",
     )
     latency.add_argument(
-        "--latency-ms", type=_milliseconds, default=0.0, help="the same, in milliseconds"
+        "--latency-ms", type=_milliseconds, default=0.0, metavar="MS", help="the same, in ms"
     )
     parser.add_argument(
         "--jitter",
         type=_seconds,
         default=0.0,
+        metavar="SECONDS",
         help="up to this many seconds more, uniformly at random (seeded by --seed)",
     )
     parser.add_argument(

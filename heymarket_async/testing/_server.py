@@ -165,7 +165,9 @@ class FakeHeymarket:
     Observation: :attr:`requests` (:class:`RecordedRequest`), :attr:`in_flight`,
     :attr:`peak_in_flight`; :attr:`contacts` is a read-only ``{id: contact JSON}`` view
     (iterating in ``(updated, id)`` order); :attr:`faults` scripts failures
-    (:class:`Faults`); :attr:`clock` is the :class:`FakeClock`.
+    (:class:`Faults`); :attr:`clock` is the :class:`FakeClock`; :attr:`rate_log` has the
+    arrivals under a rate limit. A process of its own is driven through ``/_emulator/``
+    routes (:mod:`heymarket_async.testing._control`): faults, limits, latency, the log.
 
     Clients made by :meth:`client` are closed when the fake closes (closing them earlier is
     fine).
