@@ -122,7 +122,7 @@ class V2Contacts(Resource):
         page_size: int = 100,
         ascending: bool = True,
         max_items: int | None = None,
-        slices: int = 1,
+        slices: int | Literal["auto"] = "auto",
         resume: V2Position | Mapping[str, Any] | str | None = None,
         raw: Literal[False] = False,
     ) -> V2ContactPager[Contact]: ...
@@ -135,7 +135,7 @@ class V2Contacts(Resource):
         page_size: int = 100,
         ascending: bool = True,
         max_items: int | None = None,
-        slices: int = 1,
+        slices: int | Literal["auto"] = "auto",
         resume: V2Position | Mapping[str, Any] | str | None = None,
         raw: Literal[True],
     ) -> V2ContactPager[dict[str, Any]]: ...
@@ -148,7 +148,7 @@ class V2Contacts(Resource):
         page_size: int = 100,
         ascending: bool = True,
         max_items: int | None = None,
-        slices: int = 1,
+        slices: int | Literal["auto"] = "auto",
         resume: V2Position | Mapping[str, Any] | str | None = None,
         raw: bool,
     ) -> V2ContactPager[Contact] | V2ContactPager[dict[str, Any]]: ...
@@ -160,7 +160,7 @@ class V2Contacts(Resource):
         page_size: int = 100,
         ascending: bool = True,
         max_items: int | None = None,
-        slices: int = 1,
+        slices: int | Literal["auto"] = "auto",
         resume: V2Position | Mapping[str, Any] | str | None = None,
         raw: bool = False,
     ) -> V2ContactPager[Any]:
@@ -174,7 +174,10 @@ class V2Contacts(Resource):
         out. ``slices`` (1-16) splits the ``updated`` range into parts read concurrently (one
         count request and ``slices - 1`` one-contact requests choose the boundaries; contacts
         then come in the order their pages arrive), bounded by the client's concurrency cap and
-        rate limit. ``ascending`` must stay ``True``: the keyset walk reads oldest first; use
+        rate limit. ``"auto"`` (the default) reads one part at a time on an unpaced client,
+        and on a paced one as many parts as keep its rate busy: 1.5 x the rate x the count
+        request's latency (at 500 a minute, one part up to about 80 ms a request, three at
+        200 ms). ``ascending`` must stay ``True``: the keyset walk reads oldest first; use
         :meth:`iter_contacts_by_offset` for newest first. ``resume`` is a saved ``position``;
         a walk that ended resumes as a read of what changed since. ``raw=True`` hands out each
         contact as the JSON object the API sent (a ``dict``, every key kept, nothing converted;
@@ -198,6 +201,8 @@ class V2Contacts(Resource):
             max_items=max_items,
             slices=slices,
             resume=resume,
+            pace=self._pace(),
+            clock=self._pipeline.clock,
             raw=raw,
         )
 
