@@ -52,7 +52,7 @@ def v2_items(n: int) -> list[Any]:
         {
             "channels": [("phone", f"+1 510 {n_:07d}"), ("email", f"ada{n_}@example.com")],
             "first": "Ada",
-            "tags": [{"tag_id": 55}],
+            "tags": [55],
         }
         for n_ in range(n)
     ]
