@@ -37,8 +37,9 @@ if TYPE_CHECKING:
 
     from heymarket_async._params import ContactFields
 
-#: A channel given as a ContactChannel or a ``(channel_type, channel_id)`` pair.
-ChannelInput = ContactChannel | tuple[str, str]
+#: A channel given as a ContactChannel, a ``(channel_type, channel_id)`` pair (a list from JSON)
+#: or the docs' ``{"channel_type": ..., "channel_id": ...}``.
+ChannelInput = ContactChannel | tuple[str, str] | list[str] | Mapping[str, str]
 
 GET = Endpoint("GET", "/v2/contact/{id}", Safety.READ)
 CREATE = Endpoint("POST", "/v2/contact", Safety.ONCE, effect="contact may have been created")
@@ -78,7 +79,11 @@ class V2Contacts(Resource):
 
     @contact_fields_signature
     async def create_contact(
-        self, channels: Iterable[ChannelInput], **fields: Unpack[ContactFields]
+        self,
+        channels: Iterable[ChannelInput] | None = None,
+        *,
+        contact_channels: Iterable[ChannelInput] | None = None,
+        **fields: Unpack[ContactFields],
     ) -> ContactRef:
         """Create a contact from one or more channels (``POST /v2/contact``).
 
@@ -87,7 +92,9 @@ class V2Contacts(Resource):
         ``HeymarketClient.create_contact``). The fields are those of :class:`ContactFields`.
         """
         given = given_fields("create_contact", fields)
-        body: dict[str, Any] = {"contact_channels": check.channels(channels)}
+        body: dict[str, Any] = {
+            "contact_channels": check.create_channels(channels, contact_channels)
+        }
         body.update(check.contact_body(given))
         return await self._call(CREATE.request(json=body), _ref)
 
@@ -354,7 +361,7 @@ class V2Contacts(Resource):
         applied). Raises only :class:`InvalidRequestError`, before sending.
         """
         items = check.items(contacts, "contacts")
-        bodies = check.v2_bulk_contacts(items)
+        bodies = await check.v2_bulk_contacts(items)
         return await self._batches(
             UPSERT, items, bodies, batch_size, upsert_answer, contact_keys, wrap=_contacts
         )
@@ -370,7 +377,7 @@ class V2Contacts(Resource):
         in input order; an item the API lists as failed (matched by UUID) is failed.
         """
         items = check.items(contact_uuids, "contact_uuids")
-        uuids = check.contact_uuids(items)
+        uuids = await check.contact_uuids(items)
         return await self._batches(
             DELETE_MANY, items, uuids, batch_size, failures_answer, contact_keys, wrap=_contacts
         )
