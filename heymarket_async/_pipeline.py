@@ -22,7 +22,7 @@ from ._convert import StructureError
 from ._hooks import Hooks, RequestEvent
 from ._loops import CLOSED
 from ._ratelimit import RateLimiter
-from ._redact import mask, mask_data
+from ._redact import mask, scrub_error
 from ._retry import (
     RetryPolicy,
     attempt_timeout_for,
@@ -101,6 +101,10 @@ class Pipeline:
         """``text`` as errors show it: no secret, and no phone or email unless ``log_pii``."""
         return mask(text, self.credentials.secrets(), keep_pii=self.log_pii)
 
+    def _raw_text(self, text: str) -> str:
+        """A raw answer's text as an error keeps it: customer data kept, no credential."""
+        return mask(text, self.credentials.secrets(), keep_pii=True)
+
     # call() runs once per page of a million-contact export: the success path allocates only
     # what the request needs, formats log lines only when they are enabled, and skips the
     # limiter and hooks when there are none.
@@ -133,9 +137,11 @@ class Pipeline:
                 request_id=response.request_id,
                 text=body_text(response.body, self.secrets),
             )
-            self._scrub(error)
+            error.__cause__ = exc  # the structure error holds the raw values: scrubbed below
             self._finish(error, request, attempts, failures, None)
-            raise error from exc
+        # Raised out here, past the except block, so that the cause is what the scrub left
+        # (a link it could not clean is replaced) and no unscrubbed __context__ is added.
+        raise error
 
     async def _attempts(
         self,
@@ -229,22 +235,14 @@ class Pipeline:
             ) from exc
 
     def _scrub(self, exc: HeymarketError) -> None:
-        """Take every secret and JWT out of an error's text, whatever put it there.
+        """Take every secret and JWT (and phone and email, unless ``log_pii``) out of what an
+        error shows, and out of every exception it chains, whatever put them there.
 
-        Server answers are already masked as they are read (message, text, every string of
-        the body); this also covers transport messages and errors made anywhere else.
+        Server answers are already masked as they are read; this also covers the request id,
+        transport messages, causes (a structure error quoting the raw value) and errors made
+        anywhere else. ``text`` and ``body`` keep the customer's data, never a credential.
         """
-        secrets = self.credentials.secrets()
-        if exc.args and isinstance(exc.args[0], str):
-            line = mask(exc.args[0], secrets, keep_pii=True)
-            if line != exc.args[0]:
-                exc.args = (line, *exc.args[1:])
-        for name in ("message", "text"):
-            value = getattr(exc, name, None)
-            if isinstance(value, str):
-                setattr(exc, name, mask(value, secrets, keep_pii=True))
-        if isinstance(exc, APIError) and exc.body is not None:
-            exc.body = mask_data(exc.body, secrets, keep_pii=True)
+        scrub_error(exc, self.scrub_text, raw=self._raw_text)
 
     def _finish(
         self,
@@ -265,6 +263,7 @@ class Pipeline:
             what = request.endpoint.effect or "write may have been applied"
             _add_note(exc, f"not retried: the {what}; check before trying again")
             exc.args = (f"{exc.args[0]} (the write may have been applied)", *exc.args[1:])
+        self._scrub(exc)
 
     async def _send(
         self,
@@ -299,6 +298,7 @@ class Pipeline:
             try:
                 response = await self._transport_send(wire)
             except TransportError as exc:
+                self._scrub(exc)  # before a hook sees it
                 self._answered(request, attempt, clock() - started, error=exc)
                 raise
         finally:
@@ -373,7 +373,16 @@ class Pipeline:
     ) -> None:
         """Log (at DEBUG) and pass to ``on_response`` how an attempt ended: the ``response``,
         or the transport ``error`` that came instead of one."""
-        if logger.isEnabledFor(logging.DEBUG):
+        debug = logger.isEnabledFor(logging.DEBUG)
+        hooks = self.hooks
+        on_response = None if hooks is None else hooks.on_response
+        if not debug and on_response is None:
+            return
+        # A server may echo anything into X-Request-Id: it is shown as an error's text is.
+        request_id = None
+        if response is not None and response.request_id is not None:
+            request_id = self.scrub_text(response.request_id)
+        if debug:
             if response is None:
                 logger.debug(
                     "%s %s -> %s after %.1f ms (attempt %d)",
@@ -390,18 +399,17 @@ class Pipeline:
                     request.path,
                     response.status,
                     elapsed * 1000,
-                    response.request_id,
+                    request_id,
                     attempt,
                 )
-        hooks = self.hooks
-        if hooks is not None and hooks.on_response is not None:
-            hooks.on_response(
+        if on_response is not None:
+            on_response(
                 _event(
                     request,
                     attempt,
                     status=None if response is None else response.status,
                     elapsed=elapsed,
-                    request_id=None if response is None else response.request_id,
+                    request_id=request_id,
                     error=error,
                 )
             )

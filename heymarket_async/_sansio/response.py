@@ -15,7 +15,7 @@ from typing import Any, Final
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from heymarket_async._redact import mask, mask_data
+from heymarket_async._redact import map_strings, mask, mask_data, replace_secrets
 from heymarket_async.errors import (
     APIError,
     AuthenticationError,
@@ -106,23 +106,46 @@ def decode_response(
     Raises an :class:`APIError` subclass for an error status and :class:`InvalidResponseError`
     for a 2xx body that is not JSON. ``secrets`` (the credentials' strings) are masked in the
     error's message, should the server echo one back; ``keep_pii=True`` leaves phone numbers and
-    emails in it unmasked (for debugging).
+    emails in it unmasked (for debugging). A 2xx body that holds one of ``secrets`` has it
+    replaced by ``***`` wherever it is (nothing else in it is changed): whatever the data goes
+    on to (a paging cursor, a bulk item's reason, a log line), the client's own credentials
+    never come out of it.
     """
+    body = response.body
     if 200 <= response.status < 300:
-        if not response.body:
+        if not body:
             return None
         try:
-            return json_loads(response.body)
+            data = json_loads(body)
         except JSONDecodeError:
-            raise InvalidResponseError(
-                "response body is not JSON",
-                status=response.status,
-                method=method,
-                url=url,
-                request_id=response.request_id,
-                text=body_text(response.body, secrets),
-            ) from None
+            pass  # raised below, out of the except block: the decoder's error holds the body
+        else:
+            echoed = _echoed(secrets, body)
+            if echoed:
+                data = map_strings(data, lambda text: replace_secrets(text, echoed))
+            return data
+        raise InvalidResponseError(
+            "response body is not JSON",
+            status=response.status,
+            method=method,
+            url=url,
+            request_id=response.request_id,
+            text=body_text(body, secrets),
+        )
     raise api_error(response, method, url, secrets, keep_pii=keep_pii)
+
+
+#: Shorter strings are not looked for in a body (``_redact`` does not mask them either).
+_MIN_SECRET: Final = 6
+
+
+def _echoed(secrets: Iterable[str], body: bytes) -> list[str]:
+    """The secrets a body may hold: those found in its bytes, or, when it has escapes (which
+    can spell a secret otherwise: ``"\\u0073k_..."``), all of them, to look for once decoded."""
+    candidates = [s for s in secrets if len(s) >= _MIN_SECRET]
+    if not candidates or b"\\" in body:
+        return candidates
+    return [s for s in candidates if s.encode() in body]
 
 
 def api_error(
