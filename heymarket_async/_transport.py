@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import platform
 from collections.abc import Sequence
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 import aiohttp
 from yarl import URL
@@ -84,7 +84,8 @@ class AiohttpTransport:
             connector=aiohttp.TCPConnector(limit=self._pool_size),
             trace_configs=self._trace_configs or None,
         )
-        _no_silent_resend(session)
+        if not _MIDDLEWARES:  # pragma: no cover - aiohttp < 3.12
+            _no_silent_resend(session)
         if stale is not None:
             await _close_stale(stale)
             if self._closed or session.closed:  # close() came while the old one closed
@@ -115,6 +116,9 @@ class AiohttpTransport:
         ):
             session = await self._get_session()
         method, timeout = request.method, request.timeout
+        options: dict[str, Any] = {}
+        if _MIDDLEWARES:
+            options["middlewares"] = _middlewares(session)
         try:
             async with session.request(
                 method,
@@ -126,6 +130,7 @@ class AiohttpTransport:
                 allow_redirects=False,
                 # A caller's session may say raise_for_status=True: statuses are ours to map.
                 raise_for_status=False,
+                **options,
             ) as resp:
                 # Read the whole body here, so that the connection goes back to the pool before
                 # the caller does anything else (and an abandoned iterator holds none).
@@ -133,7 +138,8 @@ class AiohttpTransport:
                 return TransportResponse(resp.status, resp.headers, payload)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except Exception as caught:
+            exc = caught.original if isinstance(caught, _NotResent) else caught
             error = _translate(exc, method, request.url, timeout)
             if not _holds_request(exc):
                 raise error from exc
@@ -172,15 +178,52 @@ def _translate(exc: Exception, method: str, url: str, timeout: float | None) -> 
     raise exc
 
 
-def _no_silent_resend(session: aiohttp.ClientSession) -> None:
-    """Stop aiohttp from sending a GET, PUT or DELETE again by itself when a pooled connection
-    drops: that second attempt would pass by the SDK's retry rules (a bulk delete, never to be
-    sent twice once it may have been applied; ``RetryPolicy.disabled()``) and its rate limiter.
-    The SDK's own retries handle a dropped connection instead.
+# -- no resend by aiohttp -------------------------------------------------------------------
+#
+# aiohttp (3.9 and later) sends a GET, PUT or DELETE once more by itself when the connection
+# drops before the answer (``ClientSession._request`` catches ``ClientOSError`` and
+# ``ServerDisconnectedError`` and goes round again). That second attempt would pass by the
+# SDK's retry rules (a bulk delete or patch_contact's write, never sent twice once it may have
+# been applied; ``RetryPolicy.disabled()``) and its rate limiter. There is no public switch
+# (aio-libs/aiohttp#10790; ``_retry_connection`` is private, for aiohttp's test client), but
+# client middlewares (aiohttp 3.12) are public and may be given per request: the SDK's own,
+# innermost, turns those two errors into one that aiohttp does not retry, on any session.
 
-    aiohttp has no public switch for it: ``_retry_connection`` is what its own test client sets.
-    A test fails should a new aiohttp version rename it.
+#: Whether this aiohttp takes ``middlewares=`` per request (3.12 and later).
+_MIDDLEWARES: Final = hasattr(aiohttp, "ClientMiddlewareType")
+
+
+class _NotResent(aiohttp.ClientConnectionError):
+    """Carries a dropped connection's error past aiohttp's resend; unwrapped in this module."""
+
+    def __init__(self, original: aiohttp.ClientError) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+async def _no_resend(request: Any, handler: Any) -> aiohttp.ClientResponse:
+    try:
+        response: aiohttp.ClientResponse = await handler(request)
+    except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
+        raise  # the connection was never made: aiohttp does not resend these either
+    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
+        raise _NotResent(exc) from exc
+    return response
+
+
+def _middlewares(session: aiohttp.ClientSession) -> tuple[Any, ...]:
+    """The session's own middlewares, then the SDK's: a request's ``middlewares=`` replaces
+    the session's, which the caller set up for every request (auth for a proxy, logging).
+
+    aiohttp has no public accessor for them; should ``_middlewares`` be renamed, a test fails.
     """
+    theirs = getattr(session, "_middlewares", ())
+    return (*theirs, _no_resend) if theirs else (_no_resend,)
+
+
+def _no_silent_resend(session: aiohttp.ClientSession) -> None:  # pragma: no cover - < 3.12
+    """Before aiohttp 3.12 (no middlewares), the private switch its own test client sets; on
+    the client's own session only (a caller's is not the SDK's to change)."""
     if hasattr(session, "_retry_connection"):
         session._retry_connection = False
 
