@@ -56,6 +56,11 @@ from .errors import (
 
 T = TypeVar("T")
 
+#: Answers longer than this are decoded and parsed in a thread: megabytes of JSON (and of
+#: contacts to structure, or of an error body to mask) held the event loop for hundreds of
+#: milliseconds to seconds (benchmarks/bench_bodies.py); a page of 100 contacts is ~50 KB.
+THREAD_BODY_BYTES: Final = 1 << 20
+
 logger: Final = logging.getLogger("heymarket_async")
 # What the logging HOWTO asks of a library: no handler but a NullHandler, so that an app that
 # never configured logging does not get the retry WARNINGs on stderr from logging's last-resort
@@ -127,6 +132,8 @@ class Pipeline:
         failures: list[str] = []
         response, data, attempts = await self._attempts(request, target, body, deadline, failures)
         try:
+            if len(response.body) > THREAD_BODY_BYTES:
+                return await asyncio.to_thread(parse, data)
             return parse(data)
         except (StructureError, KeyError, TypeError, ValueError) as exc:
             error = InvalidResponseError(
@@ -160,9 +167,11 @@ class Pipeline:
             attempt += 1
             try:
                 response = await self._send(request, target, body, deadline, attempt, policy)
-                data = decode_response(
-                    response, request.method, target, self.secrets, keep_pii=self.log_pii
-                )
+                args = (response, request.method, target, self.secrets)
+                if len(response.body) > THREAD_BODY_BYTES:
+                    data = await asyncio.to_thread(decode_response, *args, keep_pii=self.log_pii)
+                else:
+                    data = decode_response(*args, keep_pii=self.log_pii)
                 return response, data, attempt
             except _DeadlineReached as stop:
                 # Out of time before this attempt was sent: final, whatever the policy says.

@@ -3,7 +3,9 @@ and :func:`scrub_error`, which passes an error and every exception it chains thr
 
 from __future__ import annotations
 
+import contextlib
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
@@ -173,6 +175,17 @@ def map_strings(data: Any, change: Callable[[str], str]) -> Any:
 #: Attributes that keep the server's words as sent, customer data included (for debugging):
 #: only credentials are taken out of them (``raw``).
 _RAW_ATTRIBUTES: Final = frozenset({"text", "body"})
+#: The raw attribute values already masked, by error: a body of megabytes is walked once, not
+#: again at every scrub of the same error (every SDK error supports weak references).
+_RAW_DONE: weakref.WeakKeyDictionary[BaseException, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def raw_masked(exc: BaseException) -> None:
+    """Record that ``exc``'s ``text`` and ``body`` already had the credentials masked (as the
+    answer was read), so that :func:`scrub_error` does not walk them again."""
+    state = getattr(exc, "__dict__", {})
+    with contextlib.suppress(TypeError):  # an exception without weak references
+        _RAW_DONE[exc] = {n: state[n] for n in _RAW_ATTRIBUTES if n in state}
 
 
 class RedactedError(Exception):
@@ -251,16 +264,29 @@ def _scrub_in_place(
     state = getattr(exc, "__dict__", None)
     if state is None:
         return
+    raw_done = False
     for name, value in list(state.items()):
         if name == "__notes__" and isinstance(value, list):
             state[name] = [scrub(n) if isinstance(n, str) else n for n in value]
         elif name.startswith("__"):
             continue
         elif name in _RAW_ATTRIBUTES:
-            if raw is not None:
+            if raw is not None and not _raw_done(exc, name, value):
                 state[name] = map_strings(value, raw)
+                raw_done = True
         elif isinstance(value, str):
             state[name] = scrub(value)
+    if raw_done:
+        raw_masked(exc)
+
+
+def _raw_done(exc: BaseException, name: str, value: object) -> bool:
+    """Whether ``value`` is what ``exc.<name>`` held when its credentials were masked."""
+    try:
+        done = _RAW_DONE.get(exc)
+    except TypeError:  # pragma: no cover - an exception without weak references
+        return False
+    return done is not None and name in done and done[name] is value
 
 
 def _scrub_arg(arg: Any, scrub: Callable[[str], str]) -> Any:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import platform
+import urllib.request
 from collections.abc import Sequence
 from typing import Any, Final, Protocol
 
@@ -25,6 +27,14 @@ USER_AGENT: Final = (
     f"heymarket-async/{__version__} aiohttp/{aiohttp.__version__} "
     f"python/{platform.python_version()}"
 )
+#: The largest body read by default: 64 MiB, far above any answer of the API (a page of 100
+#: contacts is tens of kilobytes) and small enough that a broken or hostile server cannot take
+#: the process's memory. ``HeymarketClient(max_response_bytes=...)`` changes it.
+DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
+#: How much of a body over the limit is kept, for the error's ``text``.
+_KEPT_OF_TOO_LARGE: Final = 64 * 1024
+
+logger: Final = logging.getLogger("heymarket_async")
 
 
 class Transport(Protocol):
@@ -46,6 +56,14 @@ class AiohttpTransport:
     Without a ``session`` of the caller's, it makes its own in the loop of its first request and
     makes it again in a new loop once that one is closed (see :class:`LoopBinding`); a caller's
     session is used as it is, never replaced, and never closed here.
+
+    ``proxy`` (a URL) carries every request, on any session. Without it, the client's own
+    session goes through the proxy the environment names for the API's host
+    (``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``, unless ``NO_PROXY`` matches it; read once per
+    host), as requests and httpx do; a caller's session follows its own ``trust_env``.
+
+    A body longer than ``max_response_bytes`` (``None``: no limit) is not read further: the
+    answer comes back with ``complete=False`` and the first part of its body.
     """
 
     def __init__(
@@ -54,12 +72,18 @@ class AiohttpTransport:
         *,
         pool_size: int = 16,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
+        proxy: str | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._session = session
         self._owns_session = session is None
         self._binding = LoopBinding(_loop_of(session))
         self._pool_size = pool_size
         self._trace_configs = list(trace_configs)
+        self._proxy = proxy
+        #: The environment's proxy for each (scheme, host) the own session talked to.
+        self._env_proxies: dict[tuple[str, str], str | None] = {}
+        self._max_bytes = max_response_bytes
         self._closed = False
 
     @property
@@ -116,14 +140,20 @@ class AiohttpTransport:
         ):
             session = await self._get_session()
         method, timeout = request.method, request.timeout
+        # Paths and queries are built from validated ids and fixed words: nothing to quote.
+        url = URL(request.url, encoded=True)
         options: dict[str, Any] = {}
         if _MIDDLEWARES:
             options["middlewares"] = _middlewares(session)
+        proxy = self._proxy
+        if proxy is None and self._owns_session:
+            proxy = await self._env_proxy(url)
+        if proxy is not None:
+            options["proxy"] = proxy
         try:
             async with session.request(
                 method,
-                # Paths and queries are built from validated ids and fixed words: nothing to quote.
-                URL(request.url, encoded=True),
+                url,
                 headers=request.headers,
                 data=request.body,
                 timeout=aiohttp.ClientTimeout(total=timeout),
@@ -134,8 +164,7 @@ class AiohttpTransport:
             ) as resp:
                 # Read the whole body here, so that the connection goes back to the pool before
                 # the caller does anything else (and an abandoned iterator holds none).
-                payload = await resp.read()
-                return TransportResponse(resp.status, resp.headers, payload)
+                return await _read(resp, self._max_bytes)
         except asyncio.CancelledError:
             raise
         except Exception as caught:
@@ -148,12 +177,69 @@ class AiohttpTransport:
         # except block); the message keeps what went wrong.
         raise error
 
+    async def _env_proxy(self, url: URL) -> str | None:
+        """The proxy the environment names for ``url``'s host, looked up once per host (in a
+        thread: on macOS and Windows it reads the system's settings)."""
+        key = (url.scheme, url.host or "")
+        try:
+            return self._env_proxies[key]
+        except KeyError:
+            pass
+        proxy = self._env_proxies[key] = await asyncio.to_thread(env_proxy, url)
+        return proxy
+
     async def aclose(self) -> None:
         """Close the session if it is ours; idempotent."""
         self._closed = True
         session, self._session = self._session, None
         if session is not None and self._owns_session and not session.closed:
             await session.close()
+
+
+async def _read(resp: aiohttp.ClientResponse, limit: int | None) -> TransportResponse:
+    """The whole answer, or, past ``limit`` bytes, its first part with ``complete=False``
+    (the rest is not read: the connection is closed rather than drained)."""
+    length = resp.content_length
+    encoded = resp.headers.get("Content-Encoding", "identity").lower() != "identity"
+    if limit is None or (length is not None and length <= limit and not encoded):
+        # Bounded by Content-Length (the body is not decompressed): read at once.
+        return TransportResponse(resp.status, resp.headers, await resp.read())
+    chunks: list[bytes] = []
+    size = 0
+    if length is None or length <= limit:  # a length over the limit: nothing is read
+        async for chunk in resp.content.iter_any():
+            size += len(chunk)
+            chunks.append(chunk)  # one chunk past the limit at most: its head may be kept
+            if size > limit:
+                break
+        else:
+            return TransportResponse(resp.status, resp.headers, b"".join(chunks))
+    resp.close()  # the rest of the body stays unread: this connection is not reused
+    kept = bytearray()
+    for chunk in chunks:  # only the head, not megabytes joined to be cut
+        kept += chunk[: _KEPT_OF_TOO_LARGE - len(kept)]
+        if len(kept) >= _KEPT_OF_TOO_LARGE:
+            break
+    return TransportResponse(resp.status, resp.headers, bytes(kept), complete=False)
+
+
+def env_proxy(url: URL) -> str | None:
+    """The proxy the environment names for ``url``, with the rules aiohttp's ``trust_env``
+    applies (``urllib.request.getproxies`` and ``proxy_bypass``), and ``ALL_PROXY`` as a
+    fallback. Only http and https proxies; ``~/.netrc`` is not read (with ``trust_env``, an
+    entry for the API's host would make aiohttp refuse every request)."""
+    host = url.host
+    if not host:
+        return None
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    scheme = URL(proxy).scheme
+    if scheme not in ("http", "https"):
+        logger.warning("ignoring the environment's %s proxy: only http(s) proxies work", scheme)
+        return None
+    return proxy
 
 
 def _translate(exc: Exception, method: str, url: str, timeout: float | None) -> TransportError:
@@ -255,4 +341,10 @@ def _holds_request(exc: BaseException) -> bool:
     return False
 
 
-__all__ = ["USER_AGENT", "AiohttpTransport", "Transport"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "USER_AGENT",
+    "AiohttpTransport",
+    "Transport",
+    "env_proxy",
+]
