@@ -64,6 +64,11 @@ class AiohttpTransport:
 
     A body longer than ``max_response_bytes`` (``None``: no limit) is not read further: the
     answer comes back with ``complete=False`` and the first part of its body.
+
+    aiohttp never sends a request of the SDK's again by itself, on this session or the
+    caller's (see ``_no_resend``): only the client's retry rules do. That takes aiohttp 3.12
+    (client middlewares); with an older aiohttp, only the client's own session is kept from
+    it, and a session of the caller's may still resend a GET, PUT or DELETE once.
     """
 
     def __init__(

@@ -20,6 +20,7 @@ from aiohttp import web
 from yarl import URL
 
 from heymarket_async import APIConnectionError, APIError, HeymarketClient, InvalidRequestError
+from heymarket_async._transport import env_proxy
 from heymarket_async.testing import FakeHeymarket, MockTransport
 from tests.test_transport import closed_port
 
@@ -240,3 +241,30 @@ class TestTheProxyOption:
             HeymarketClient(
                 "k" * 20, proxy="http://proxy.local:3128", transport=MockTransport(lambda r: r)
             )
+
+
+class TestWhichProxyTheEnvironmentNames:
+    """``env_proxy``: the rules aiohttp's trust_env applies, for an https API too."""
+
+    def test_https_proxy_for_heymarkets_api(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("HTTPS_PROXY", "http://corp-proxy:3128")
+        monkeypatch.setenv("HTTP_PROXY", "http://other:3128")
+        assert env_proxy(URL("https://api.heymarket.com/v1/contacts")) == "http://corp-proxy:3128"
+
+    @pytest.mark.parametrize("no_proxy", [".heymarket.com", "api.heymarket.com", "*"])
+    def test_no_proxy_matches_the_host(
+        self, monkeypatch: pytest.MonkeyPatch, no_proxy: str
+    ) -> None:
+        monkeypatch.setenv("HTTPS_PROXY", "http://corp-proxy:3128")
+        monkeypatch.setenv("NO_PROXY", no_proxy)
+        assert env_proxy(URL("https://api.heymarket.com/v1/contacts")) is None
+
+    def test_a_socks_proxy_is_ignored_with_a_warning(
+        self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:1080")
+        assert env_proxy(URL("https://api.heymarket.com/")) is None
+        assert "socks5" in caplog.text
+
+    def test_nothing_set_is_no_proxy(self) -> None:
+        assert env_proxy(URL("https://api.heymarket.com/")) is None

@@ -257,12 +257,11 @@ _MIN_SECRET: Final = 6
 
 
 def _echoed(secrets: Iterable[str], body: bytes) -> list[str]:
-    """The secrets a body may hold: those found in its bytes, or, when it has escapes (which
-    can spell a secret otherwise: ``"\\u0073k_..."``), all of them, to look for once decoded."""
-    candidates = [s for s in secrets if len(s) >= _MIN_SECRET]
-    if not candidates or b"\\" in body:
-        return candidates
-    return [s for s in candidates if s.encode() in body]
+    """The secrets a body may hold: those found in its bytes, or, when it has escapes that can
+    spell a key's characters otherwise (``\\u0073k_...``, ``\\/``), all of them, to look for
+    once decoded. (``\\"``, ``\\n`` and the like spell nothing a key holds.)"""
+    spelled = b"\\u" in body or b"\\/" in body
+    return [s for s in secrets if len(s) >= _MIN_SECRET and (spelled or s.encode() in body)]
 
 
 def api_error(
