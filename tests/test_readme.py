@@ -84,7 +84,7 @@ ROLES: dict[str, str] = {
     "HeymarketClient(api_key=None,": "signature",
     "await hm.set_contact_status(42": "run",
     "result = await hm.batch_create_contacts(": "run",
-    "async for contact in hm.v2.iter_contacts(slices=4):      # v2": "run",
+    "async for contact in hm.v2.iter_contacts():             # v2": "run",
     "async with hm.iter_contacts(resume=saved) as pager:": "run",
     "async def test_register_creates_a_contact_once(": "pytest example",
     'hm = HeymarketClient(api_key="test", transport=MockTransport(handler))': "run",
@@ -289,7 +289,7 @@ class TestV1Extras:
 
 class TestWalking:
     async def test_both_walks_run(self, fake: FakeHeymarket, namespace: dict[str, Any]) -> None:
-        await run_block(block("hm.v2.iter_contacts(slices=4):      # v2"), namespace)
+        await run_block(block("hm.v2.iter_contacts():             # v2"), namespace)
         assert fake.requests_to("POST /v1/contacts")
         assert fake.requests_to("POST /v2/contacts/list")
 
