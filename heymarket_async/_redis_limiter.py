@@ -6,24 +6,26 @@ must share its 500 a minute. Each pacing itself at the full rate overshoots (429
 fixed by hand breaks when the fleet grows. Here the budget lives in Redis:
 
 - **GCRA in one Lua script.** The key's hash holds ``tat``, the earliest time the next request
-  may go (GCRA with a burst of one: sends at least ``60 / per_minute`` s apart, as the local
-  limiter). The script reads Redis's own ``TIME``, never the caller's clock, so machines with
-  skewed clocks share one timeline; it reserves the next send time atomically and answers how
-  long to wait for it, or refuses (reserving nothing) when that wait would reach the caller's
-  deadline. A 429 sets ``pause`` (the later of the old and the new one), which every later
-  reservation waits for; with ``learn`` it also paces the whole fleet 3% slower, recovering
-  0.5% a minute, as :class:`~heymarket_async.LocalRateLimiter` does for one process.
+  may go (GCRA with a burst of one, as the local limiter: sends evenly spaced, ``headroom``
+  (2%) under ``per_minute``). The script reads Redis's own ``TIME``, never the caller's clock,
+  so machines with skewed clocks share one timeline; it reserves the next send time atomically
+  and answers how long to wait for it, or refuses (reserving nothing) when that wait would
+  reach the caller's deadline. A 429 sets ``pause`` (the later of the old and the new one),
+  which every later reservation waits for; with ``learn`` it also paces the whole fleet 3%
+  slower, recovering 0.5% a minute up to the headroom, as
+  :class:`~heymarket_async.LocalRateLimiter` does for one process.
 - **The key's name, never the key.** The hash is stored under
   ``heymarket_async:rate:<the first 32 hex digits of sha256(key)>``; it expires after
   :data:`IDLE_TTL` of idleness (longer than a cut takes to wear off).
 - **One task of each process talks to Redis.** A process's tasks queue in a
-  :class:`~heymarket_async.LocalRateLimiter` (at the full rate, not learning): the first one
-  reserves a send time in Redis (one round trip), holds the queue until that time and sleeps
-  until it; the next one reserves as it sends. Deadlines, cancellation and the client's
-  ``close()`` end waits as with the local limiter, except for one thing a shared budget cannot
-  avoid: a task cancelled (or whose client closes) after its send time was reserved and
-  before it sent loses that one turn for everyone. Only while Redis takes longer than an
-  interval to answer may a second task of the process ask it too.
+  :class:`~heymarket_async.LocalRateLimiter` (at the fleet's rate, not learning): the first one
+  reserves a send time in Redis (one round trip), holds the queue until half an interval after
+  it, and sleeps until it; the next one then reserves the following turn. No request is sent
+  before the time reserved for it (a slow answer makes it late, never early). Deadlines,
+  cancellation and the client's ``close()`` end waits as with the local limiter, except for
+  what a shared budget cannot avoid: a task cancelled (or whose client closes) after its send
+  time was reserved and before it sent loses that one turn for everyone. Only while Redis takes
+  longer than an interval to answer may a second task of the process ask it too.
 - **When Redis fails** (refused, reset, or no answer within ``timeout``, 0.5 s): one WARNING on
   the ``heymarket_async`` logger, then this process paces itself alone at ``fallback_share`` of
   the rate (a quarter by default: four processes sharing the key stay within it), trying Redis
@@ -38,6 +40,7 @@ per process) is still sent: a pause holds back every turn reserved after it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import math
@@ -48,7 +51,16 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, urlsplit
 
 from ._loops import LoopBinding
-from ._ratelimit import CUT, FLOOR, HEYMARKET_RATE_LIMIT, RECOVERY, Clock, LocalRateLimiter, Sleep
+from ._ratelimit import (
+    CUT,
+    FLOOR,
+    HEADROOM,
+    HEYMARKET_RATE_LIMIT,
+    RECOVERY,
+    Clock,
+    LocalRateLimiter,
+    Sleep,
+)
 from ._redact import mask
 
 if TYPE_CHECKING:
@@ -70,11 +82,12 @@ MISSING_REDIS: Final = (
     "RedisRateLimiter needs redis-py's asyncio client: pip install 'heymarket-async[redis]'"
 )
 
-# KEYS[1]: the budget's hash. ARGV: [1] 'acquire' or 'pause'; [2] the interval at the full rate;
+# KEYS[1]: the budget's hash. ARGV: [1] 'acquire' or 'pause'; [2] the interval at per_minute;
 # [3] acquire: the time left before the caller's deadline (negative: none), pause: how long;
-# [4] learn ('1' or '0'); [5] CUT; [6] RECOVERY, a minute; [7] FLOOR; [8] the idle TTL in ms;
-# [9] in test mode only, the time. Times in microseconds. Answers: acquire {1 or 0 (refused,
-# nothing reserved), the wait}; pause {the pause left}.
+# [4] learn ('1' or '0'); [5] the share of per_minute paced at without a 429 (1 - headroom);
+# [6] CUT; [7] RECOVERY, a minute; [8] FLOOR; [9] the idle TTL in ms; [10] in test mode only,
+# the time. Times in microseconds. Answers: acquire {1 or 0 (refused, nothing reserved), the
+# wait}; pause {the pause left}.
 _SCRIPT: Final = """
 __NOW__
 local key = KEYS[1]
@@ -83,10 +96,11 @@ local amount = tonumber(ARGV[3])
 local state = redis.call('HMGET', key, 'tat', 'pause', 'factor', 'cut_at')
 local tat = tonumber(state[1]) or now
 local pause = tonumber(state[2]) or now
-local factor = tonumber(state[3]) or 1
-local share = factor
-if factor < 1 then
-  share = math.min(1, factor + tonumber(ARGV[6]) * (now - tonumber(state[4])) / 60e6)
+local full = tonumber(ARGV[5])
+local factor = tonumber(state[3]) or full
+local share = full
+if factor < full then
+  share = math.min(full, factor + tonumber(ARGV[7]) * (now - tonumber(state[4])) / 60e6)
 end
 local answer
 if ARGV[1] == 'acquire' then
@@ -101,20 +115,20 @@ if ARGV[1] == 'acquire' then
 else
   if ARGV[4] == '1' and now >= pause then
     -- Once for the 429s of one pause: requests in flight together draw them together.
-    factor = math.max(tonumber(ARGV[7]), share - tonumber(ARGV[5]))
+    factor = math.max(tonumber(ARGV[8]), share - tonumber(ARGV[6]))
     redis.call('HSET', key, 'factor', factor, 'cut_at', now)
   end
   pause = math.max(pause, now + amount)
   redis.call('HSET', key, 'pause', pause)
   answer = {math.ceil(pause - now)}
 end
-redis.call('PEXPIRE', key, math.ceil((math.max(tat, pause) - now) / 1000) + tonumber(ARGV[8]))
+redis.call('PEXPIRE', key, math.ceil((math.max(tat, pause) - now) / 1000) + tonumber(ARGV[9]))
 return answer
 """
 _REDIS_TIME: Final = (
     "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) * 1e6 + tonumber(t[2])"
 )
-_TEST_TIME: Final = "local now = tonumber(ARGV[9])"
+_TEST_TIME: Final = "local now = tonumber(ARGV[10])"
 
 _MICRO: Final = 1e6
 
@@ -140,6 +154,7 @@ class SharedBudget:
         name: str,
         per_minute: float,
         *,
+        headroom: float,
         learn: bool,
         now: Callable[[], float] | None = None,
     ) -> None:
@@ -151,6 +166,7 @@ class SharedBudget:
         #: What follows the op and its amount, the same in every call.
         self._args = (
             "1" if learn else "0",
+            repr(1.0 - headroom),
             repr(CUT),
             repr(RECOVERY),
             repr(FLOOR),
@@ -195,7 +211,9 @@ class RedisRateLimiter:
     every limiter given the same ``key`` and Redis shares one budget; only a hash of it reaches
     Redis. Give every limiter of a key the same ``per_minute``.
 
-    ``learn``: after a 429 the whole fleet paces 3% slower, recovering 0.5% a minute.
+    Like :class:`~heymarket_async.LocalRateLimiter`, the fleet paces ``headroom`` (2%) under
+    ``per_minute`` for the network's jitter; ``learn``: after a 429 the whole fleet paces 3%
+    slower, recovering 0.5% a minute up to that.
     ``fallback_share``: while Redis fails, this process paces alone at this fraction of
     ``per_minute`` (default a quarter), logging one WARNING, and tries Redis again every
     ``retry_every`` s. A client's ``close()`` ends the waits of its tasks (the turn a task had
@@ -214,11 +232,13 @@ class RedisRateLimiter:
         "_failures",
         "_fallback_interval",
         "_given",
+        "_interval",
         "_owned",
         "_queue",
         "_retry_at",
         "_secrets",
         "fallback_share",
+        "headroom",
         "learn",
         "per_minute",
         "redis_key",
@@ -233,6 +253,7 @@ class RedisRateLimiter:
         *,
         key: str,
         per_minute: float = HEYMARKET_RATE_LIMIT,
+        headroom: float = HEADROOM,
         learn: bool = True,
         fallback_share: float = 0.25,
         timeout: float = 0.5,
@@ -245,9 +266,11 @@ class RedisRateLimiter:
             from redis.retry import Retry
         except ImportError:
             raise ImportError(MISSING_REDIS) from None
-        # The in-process queue; it checks ``per_minute`` as ``rate_limit=`` is checked.
-        self._queue = LocalRateLimiter(per_minute, learn=False)
+        # The in-process queue, at the rate the fleet paces at without a 429 (its turns are the
+        # earliest Redis can give); it checks ``per_minute`` and ``headroom``.
+        self._queue = LocalRateLimiter(per_minute, headroom=headroom, learn=False)
         self.per_minute = self._queue.per_minute
+        self.headroom = float(headroom)
         if not isinstance(key, str) or not key:
             raise TypeError("key must be a non-empty str: the API key, or a name for its budget")
         if not isinstance(learn, bool):
@@ -257,7 +280,9 @@ class RedisRateLimiter:
         self.timeout = _seconds("timeout", timeout)
         self.retry_every = _seconds("retry_every", retry_every)
         self.redis_key = redis_key(key)
-        self._fallback_interval = 60.0 / (self.per_minute * self.fallback_share)
+        #: The spacing of the fleet's turns without a 429; this process's alone when Redis fails.
+        self._interval = 60.0 / (self.per_minute * (1.0 - self.headroom))
+        self._fallback_interval = self._interval / self.fallback_share
         #: What no log line may show: the key, and the password of the Redis URL or client.
         self._secrets = [key]
         self._given: Redis | None = None
@@ -308,7 +333,7 @@ class RedisRateLimiter:
         if not await queue.acquire(deadline, clock, sleep):
             return False
         # First in this process's queue: this task alone asks Redis for its turn.
-        budget = self._shared()
+        budget = await self._shared()
         if budget is not None:
             left = None if deadline is None else deadline - clock()
             try:
@@ -317,10 +342,12 @@ class RedisRateLimiter:
                 self._failed(exc)
             else:
                 self._answered()
-                # Nothing of this process goes before that time: the next task asks Redis
-                # then (its turn comes an interval later at the earliest), and those that
-                # would miss their deadline behind it leave now.
-                queue.pause_at(clock(), wait)
+                # No task of this process can go before the next turn Redis may give (an
+                # interval after this one, or the one it refused): the next asks Redis half an
+                # interval before that, so that the round trip does not delay its send, and
+                # those behind it that would miss their deadline leave now.
+                earliest = wait + self._interval if granted else wait
+                queue.pause_at(clock(), max(0.0, earliest - self._interval / 2))
                 if not granted:
                     return False
                 if wait > 0:
@@ -337,7 +364,7 @@ class RedisRateLimiter:
         """The server answered 429: no process sharing the budget sends for ``seconds`` (the
         :class:`RateLimiter` protocol). This process's queue pauses even when Redis fails."""
         self._queue.pause_at(clock(), seconds)
-        budget = self._shared()
+        budget = await self._shared()
         if budget is None:
             return
         try:
@@ -350,7 +377,10 @@ class RedisRateLimiter:
     async def aclose(self) -> None:
         """Close the Redis client the limiter made from a URL (never one given to it)."""
         owned, self._owned, self._budget = self._owned, None, None
-        if owned is not None:
+        loop = self._binding.loop
+        if owned is not None and loop is not None and loop.is_closed():
+            await _close_stale(owned)
+        elif owned is not None:
             await owned.aclose()
 
     async def __aenter__(self) -> RedisRateLimiter:
@@ -364,20 +394,25 @@ class RedisRateLimiter:
     ) -> None:
         await self.aclose()
 
-    def _shared(self) -> SharedBudget | None:
+    async def _shared(self) -> SharedBudget | None:
         """The budget in Redis; ``None`` while Redis is failing and not due for another try."""
         if self._down and time.monotonic() < self._retry_at:
             return None
         connect = self._connect
-        if connect is not None and (self._binding.moved() or self._owned is None):
-            # The connections of a closed loop are dead: a client for this one (also at the
-            # first use, and after aclose()).
-            self._owned = connect()
-            self._budget = None
+        if connect is not None:
+            bound = self._binding.loop is not None
+            if (self._binding.moved() and bound) or self._owned is None:
+                # Its connections belong to a loop that is closed (or it was closed): a client
+                # for this loop.
+                stale, self._owned, self._budget = self._owned, connect(), None
+                if stale is not None:
+                    await _close_stale(stale)
         if self._budget is None:
             client = self._owned if self._given is None else self._given
             assert client is not None
-            self._budget = SharedBudget(client, self.redis_key, self.per_minute, learn=self.learn)
+            self._budget = SharedBudget(
+                client, self.redis_key, self.per_minute, headroom=self.headroom, learn=self.learn
+            )
         return self._budget
 
     async def _call(self, call: Awaitable[Any]) -> Any:
@@ -398,7 +433,7 @@ class RedisRateLimiter:
             "rate limit: Redis failed (%s); pacing this process alone at %g requests a minute "
             "(fallback_share %g of %g) until it answers; trying again every %g s",
             reason,
-            self.per_minute * self.fallback_share,
+            60.0 / self._fallback_interval,
             self.fallback_share,
             self.per_minute,
             self.retry_every,
@@ -411,6 +446,13 @@ class RedisRateLimiter:
 
     def __repr__(self) -> str:
         return f"RedisRateLimiter(per_minute={self.per_minute:g}, redis_key={self.redis_key!r})"
+
+
+async def _close_stale(client: Redis) -> None:
+    """Close our client of a loop that is closed, so that its connections do not warn when
+    collected; the sockets that loop left open cannot be closed through it."""
+    with contextlib.suppress(RuntimeError):
+        await client.aclose()
 
 
 def _fraction(name: str, value: object) -> float:
