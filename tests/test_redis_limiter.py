@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib.util
 import itertools
 import json
 import logging
@@ -13,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+import types
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -744,3 +746,40 @@ class TestConstruction:
             assert await shared.acquire(None, time.monotonic, asyncio.sleep)
         assert await redis.exists(redis_key(key))
         assert await redis.ping()
+
+
+class TestTheArqExample:
+    """``examples/arq_worker.py`` as arq runs it (arq itself stubbed: not a dependency here):
+    startup on the worker's Redis connection, a job, shutdown."""
+
+    async def test_a_job_takes_its_turn_from_the_workers_redis(
+        self, url: str, redis: Redis, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        arq = types.ModuleType("arq")
+        connections = types.ModuleType("arq.connections")
+
+        class RedisSettings:
+            @classmethod
+            def from_dsn(cls, dsn: str) -> RedisSettings:
+                return cls()
+
+        connections.RedisSettings = RedisSettings  # type: ignore[attr-defined]
+        arq.create_pool = None  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "arq", arq)
+        monkeypatch.setitem(sys.modules, "arq.connections", connections)
+        spec = importlib.util.spec_from_file_location("arq_worker", ROOT / "examples/arq_worker.py")
+        assert spec is not None
+        assert spec.loader is not None
+        example = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(example)
+
+        async with FakeHeymarket(api_key="hm-example-key") as fake:
+            monkeypatch.setenv("HEYMARKET_API_KEY", "hm-example-key")
+            monkeypatch.setenv("HEYMARKET_BASE_URL", fake.url)
+            ctx: dict[str, Any] = {"redis": redis}
+            await example.startup(ctx)
+            contact_id = await example.create_contact(ctx, "+15105553344", "Jordan")
+            await example.shutdown(ctx)
+            assert fake.contacts[contact_id]["first"] == "Jordan"
+        assert await redis.exists(redis_key("hm-example-key"))
+        assert example.WorkerSettings.functions == (example.create_contact,)
