@@ -122,7 +122,8 @@ else
   redis.call('HSET', key, 'pause', pause)
   answer = {math.ceil(pause - now)}
 end
-redis.call('PEXPIRE', key, math.ceil((math.max(tat, pause) - now) / 1000) + tonumber(ARGV[9]))
+local busy = math.max(0, tat - now, pause - now)
+redis.call('PEXPIRE', key, math.ceil(busy / 1000) + tonumber(ARGV[9]))
 return answer
 """
 _REDIS_TIME: Final = (

@@ -214,6 +214,11 @@ class TestScript:
         await shared.pause(30.0)
         ttl = await redis.pttl(redis_key(key))
         assert IDLE_TTL * 1000 + 29_000 < ttl <= IDLE_TTL * 1000 + 30_000
+        # A turn long past shortens nothing.
+        now.now += 1000
+        await shared.pause(1.0)
+        ttl = await redis.pttl(redis_key(key))
+        assert IDLE_TTL * 1000 < ttl <= IDLE_TTL * 1000 + 1000
 
     async def test_the_pacing_script_reads_redis_time_and_takes_none(
         self, redis: Redis, key: str
