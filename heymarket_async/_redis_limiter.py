@@ -47,7 +47,6 @@ import math
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, urlsplit
 
@@ -388,12 +387,7 @@ class RedisRateLimiter:
     async def __aenter__(self) -> RedisRateLimiter:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def _shared(self) -> SharedBudget | None:

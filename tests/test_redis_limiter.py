@@ -408,35 +408,27 @@ class TestDeadlinesAndCancellation:
             assert time.monotonic() - start < 0.2
             assert await redis.hget(shared.redis_key, "tat") == before
 
-    async def test_waiters_behind_that_cannot_make_their_deadline_leave_at_once(
-        self, url: str, key: str
+    @pytest.mark.parametrize(
+        ("paused", "deadline"), [(0.0, 1.5), (3.0, 2.0)], ids=["by-the-queue", "by-redis"]
+    )
+    async def test_a_waiter_that_cannot_make_its_deadline_leaves_at_once(
+        self, url: str, key: str, paused: float, deadline: float
     ) -> None:
-        async with limiter(url, key, per_minute=60) as shared:
-            clock, sleep = time.monotonic, asyncio.sleep
-            assert await shared.acquire(None, clock, sleep)
-            # Waits in this process's queue for its turn, 1 s away.
-            second = asyncio.create_task(shared.acquire(None, clock, sleep))
-            await asyncio.sleep(0.05)
-            start = clock()
-            # Its turn is 2 s away at the earliest, this process's queue knows.
-            assert not await shared.acquire(start + 1.5, clock, sleep)
-            assert clock() - start < 0.2
-            second.cancel()
-
-    async def test_a_far_turn_from_redis_sends_away_the_waiters_that_cannot_wait(
-        self, url: str, key: str
-    ) -> None:
+        """Behind a task waiting for its turn, one whose deadline comes first returns False at
+        once: as this process's queue shows it (a turn a second), or as Redis answered the task
+        ahead (a 429 of another process paused the key for 3 s)."""
         clock, sleep = time.monotonic, asyncio.sleep
         async with limiter(url, key, 60) as other, limiter(url, key, 60) as shared:
-            await other.pause(3.0, clock)  # another process drew a 429
-            first = asyncio.create_task(shared.acquire(None, clock, sleep))  # 3 s away
+            if paused:
+                await other.pause(paused, clock)
+            else:
+                assert await shared.acquire(None, clock, sleep)
+            ahead = asyncio.create_task(shared.acquire(None, clock, sleep))
             await asyncio.sleep(0.05)
             start = clock()
-            # This process's queue alone would give it a turn in 1 s; Redis's answer to the
-            # first says 4 s at the earliest.
-            assert not await shared.acquire(start + 2, clock, sleep)
+            assert not await shared.acquire(start + deadline, clock, sleep)
             assert clock() - start < 0.2
-            first.cancel()
+            ahead.cancel()
 
     async def test_a_cancelled_waiter_costs_at_most_the_turn_it_reserved(
         self, url: str, key: str
