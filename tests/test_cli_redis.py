@@ -100,6 +100,13 @@ class TestRedisUrl:
         assert "redis_url:" in err
         assert "pw-secret" not in err
 
+    def test_without_credentials_the_usual_message(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, _, err = run(["count", "--redis-url", "redis://127.0.0.1:1/0"], capsys)
+        assert code == 2
+        assert err.startswith("heymarket-async: error: no credentials: set HEYMARKET_API_KEY")
+
     def test_every_command_takes_it(self) -> None:
         parser = build_parser()
         for command in (["export"], ["count"], ["fields"], ["get", "42"]):

@@ -20,7 +20,6 @@ from typing import IO, Any, Final, TextIO
 from yarl import URL
 
 from heymarket_async import HeymarketClient, RedisRateLimiter
-from heymarket_async._auth import SecretCredentials, resolve_credentials
 from heymarket_async._sansio import DEFAULT_BASE_URL
 from heymarket_async.errors import HeymarketError, InvalidRequestError
 
@@ -179,12 +178,16 @@ def _redis_limiter(
         return None
     if args.rate_limit == 0:
         raise InvalidRequestError("redis_url", "sharing a budget needs a --rate-limit above 0")
-    credentials = resolve_credentials(args.api_key, args.secret_id, args.secret_key, environ)
-    # What the workers give as key= too: the API key, or a secret pair's id.
-    if isinstance(credentials, SecretCredentials):
-        key = credentials.secret_id
-    else:
-        key = credentials.secrets()[0]
+    # What the workers give as key= too: the secret pair's id, or the API key, from the
+    # credentials the client is about to use (given before environment, a pair before a key).
+    key = (
+        args.secret_id
+        or args.api_key
+        or environ.get("HEYMARKET_SECRET_ID")
+        or environ.get("HEYMARKET_API_KEY")
+    )
+    if not key:
+        return None  # no credentials: the client says so
     try:
         return RedisRateLimiter(url, key=key, per_minute=args.rate_limit or HEYMARKET_RATE_LIMIT)
     except (ImportError, ValueError) as exc:
