@@ -5,6 +5,7 @@ and coming back, and the key never reaching Redis."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import importlib.util
 import itertools
@@ -400,8 +401,10 @@ class TestDeadlinesAndCancellation:
     async def test_a_turn_at_or_after_the_deadline_is_refused_at_once_reserving_nothing(
         self, url: str, key: str, redis: Redis
     ) -> None:
-        async with limiter(url, key, per_minute=60) as shared:  # one a second
-            assert await shared.acquire(None, time.monotonic, asyncio.sleep)
+        # One a second; another process took the turn, so that this one's queue is empty and
+        # only Redis knows.
+        async with limiter(url, key, 60) as other, limiter(url, key, 60) as shared:
+            assert await other.acquire(None, time.monotonic, asyncio.sleep)
             before = await redis.hget(shared.redis_key, "tat")
             start = time.monotonic()
             assert not await shared.acquire(start + 0.5, time.monotonic, asyncio.sleep)
@@ -495,6 +498,7 @@ class TestRedisFails:
         clock, sleep = time.monotonic, asyncio.sleep
         with caplog.at_level(logging.INFO, logger="heymarket_async"):
             async with limiter(nowhere, key, per_minute=1200, fallback_share=0.5) as shared:
+                await shared.pause(0.0, clock)  # the first to find Redis down
                 times = []
                 for _ in range(4):
                     assert await asyncio.wait_for(shared.acquire(None, clock, sleep), 2)
@@ -525,9 +529,15 @@ class TestRedisFails:
         mine = Redis.from_url(f"redis://127.0.0.1:{port}")
         try:
             async with limiter(mine, key, timeout=0.1) as shared:
-                start = time.monotonic()
-                assert await shared.acquire(None, time.monotonic, asyncio.sleep)
-                assert time.monotonic() - start < 0.1 + 0.2
+                clock, sleep = time.monotonic, asyncio.sleep
+                start = clock()
+                # Its deadline passes while Redis says nothing: no turn, after the timeout.
+                assert not await shared.acquire(start + 0.05, clock, sleep)
+                assert 0.1 <= clock() - start < 0.1 + 0.2
+                # Then this process paces alone: a turn within an interval (40 ms).
+                start = clock()
+                assert await shared.acquire(None, clock, sleep)
+                assert clock() - start < 0.04 + SLACK
                 # While it is down, it is not asked again before retry_every.
                 start = time.monotonic()
                 await shared.pause(0.01, time.monotonic)
@@ -625,6 +635,30 @@ class TestSecrets:
         assert not [arg for arg in arguments if key.encode() in arg]
         assert key not in caplog.text
 
+    async def test_no_redis_password_reaches_the_log(
+        self, tmp_path: Path, key: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        server = RedisServer(tmp_path, password="the-right-password-123").start()
+        wrong = "a-wrong-password-456"
+        mine = Redis(host="127.0.0.1", port=server.port, password=wrong)
+        clock, sleep = time.monotonic, asyncio.sleep
+        try:
+            for redis in (mine, f"redis://:{wrong}@127.0.0.1:{server.port}/0"):
+                async with limiter(redis, key) as shared:
+                    assert await shared.acquire(None, clock, sleep)  # alone: Redis refused it
+            async with limiter(server.url, key) as shared:
+                assert await shared.acquire(None, clock, sleep)
+            async with Redis.from_url(server.url) as right:
+                assert await right.exists(redis_key(key))
+        finally:
+            await mine.aclose()
+            server.stop()
+        # redis-py's own retries (of the client given) outlast the limiter's timeout.
+        assert caplog.text.count("Redis failed (no answer within 0.5 s)") == 1
+        assert caplog.text.count("Redis failed (AuthenticationError") == 1
+        assert wrong not in caplog.text
+        assert "the-right-password-123" not in caplog.text
+
     def test_the_repr_shows_neither_key_nor_password(self, key: str) -> None:
         require_redis()
         shared = RedisRateLimiter("redis://:hunter2-redis-password@127.0.0.1:1/0", key=key)
@@ -653,6 +687,19 @@ class TestWithTheClient:
 
         asyncio.run(use())
         asyncio.run(use())  # its Redis client was closed with the first loop: a new one
+
+    # Sockets a closed loop left open cannot be closed any more: they warn when collected.
+    @pytest.mark.filterwarnings("ignore::ResourceWarning")
+    def test_a_loop_closed_under_it_costs_no_turn(self, url: str, key: str) -> None:
+        shared = limiter(url, key, per_minute=6000)
+
+        async def use() -> None:
+            assert await shared.acquire(None, time.monotonic, asyncio.sleep)
+
+        asyncio.run(use())  # not closed before its loop ends
+        asyncio.run(use())  # a client for the new loop, the old one dropped
+        asyncio.run(shared.aclose())  # from a third loop: nothing to close through the second
+        gc.collect()
 
 
 class TestProcesses:
