@@ -8,8 +8,10 @@ Everything here is pure (the random source is a parameter), so it is tested with
 
 from __future__ import annotations
 
+import itertools
 import random
 import sys
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import attrs
@@ -85,6 +87,35 @@ def _seconds_none_or_unset(
         _positive_or_none(instance, attribute, value)
 
 
+#: The most items read from ``retry_statuses``: there are 500 HTTP statuses, so more than this
+#: is a mistake or an endless iterable (read no further).
+_MAX_STATUSES: Final = 1000
+
+
+def _retry_statuses(value: Iterable[int]) -> frozenset[int]:
+    """``retry_statuses`` as a frozenset of HTTP statuses (ints 100-599), from any iterable."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise InvalidRequestError(
+            "retry_statuses",
+            f"must be a set of HTTP statuses such as {{503}}, not {type(value).__name__}",
+        )
+    statuses = list(itertools.islice(value, _MAX_STATUSES + 1))
+    if len(statuses) > _MAX_STATUSES:
+        raise InvalidRequestError(
+            "retry_statuses", f"more than {_MAX_STATUSES:,} statuses (or an endless iterable)"
+        )
+    for status in statuses:
+        if isinstance(status, bool) or not isinstance(status, int):
+            raise InvalidRequestError(
+                "retry_statuses", f"holds a {type(status).__name__}: a status is an int"
+            )
+        if not 100 <= status <= 599:
+            raise InvalidRequestError(
+                "retry_statuses", f"holds {status}: an HTTP status is from 100 to 599"
+            )
+    return frozenset(statuses)
+
+
 def _max_retries(_: object, attribute: attrs.Attribute[int], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidRequestError("max_retries", f"must be an int >= 0, got {value!r}")
@@ -141,7 +172,9 @@ class RetryPolicy:
     read_attempt_timeout: float | None = attrs.field(
         default=READ_ATTEMPT_TIMEOUT, validator=_positive_or_none
     )
-    retry_statuses: frozenset[int] = attrs.field(default=RETRYABLE_STATUSES, converter=frozenset)
+    retry_statuses: frozenset[int] = attrs.field(
+        default=RETRYABLE_STATUSES, converter=_retry_statuses
+    )
 
     @classmethod
     def disabled(cls) -> RetryPolicy:

@@ -148,7 +148,7 @@ V1_SIGNATURES = {
 }
 V2_SIGNATURES = {
     "get_contact": (["contact_uuid"], []),
-    "create_contact": (["channels"], [*FIELDS]),
+    "create_contact": (["channels"], [*FIELDS, "contact_channels"]),
     "list_contacts": ([], ["limit", "page", "since", "ascending"]),
     "add_channel": (["contact_uuid", "channel_type", "channel_id"], []),
     "update_contact": (["contact_uuid"], [*FIELDS]),

@@ -28,6 +28,11 @@ class Resource:
         self._pipeline = pipeline
         self._call = pipeline.call
 
+    def _pace(self) -> float | None:
+        """The rate the client paces at, in requests a second (``None``: not paced)."""
+        limiter = self._pipeline.limiter
+        return None if limiter is None else limiter.per_minute / 60.0
+
     def _fetch(self, endpoint: Endpoint) -> Fetch:
         """A pager's request of ``endpoint``: the body goes as JSON, the answer is parsed."""
         call = self._call

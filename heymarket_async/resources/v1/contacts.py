@@ -207,7 +207,7 @@ class V1Contacts(Resource):
         sending.
         """
         items = check.items(contacts, "contacts")
-        bodies = check.v1_batch_contacts(items)
+        bodies = await check.v1_batch_contacts(items)
         query = _overwrite(overwrite)
         return await self._batches(
             BATCH_CREATE, items, bodies, batch_size, failures_answer, phone_keys, query=query

@@ -37,8 +37,9 @@ if TYPE_CHECKING:
 
     from heymarket_async._params import ContactFields
 
-#: A channel given as a ContactChannel or a ``(channel_type, channel_id)`` pair.
-ChannelInput = ContactChannel | tuple[str, str]
+#: A channel given as a ContactChannel, a ``(channel_type, channel_id)`` pair (a list from JSON)
+#: or the docs' ``{"channel_type": ..., "channel_id": ...}``.
+ChannelInput = ContactChannel | tuple[str, str] | list[str] | Mapping[str, str]
 
 GET = Endpoint("GET", "/v2/contact/{id}", Safety.READ)
 CREATE = Endpoint("POST", "/v2/contact", Safety.ONCE, effect="contact may have been created")
@@ -78,7 +79,11 @@ class V2Contacts(Resource):
 
     @contact_fields_signature
     async def create_contact(
-        self, channels: Iterable[ChannelInput], **fields: Unpack[ContactFields]
+        self,
+        channels: Iterable[ChannelInput] | None = None,
+        *,
+        contact_channels: Iterable[ChannelInput] | None = None,
+        **fields: Unpack[ContactFields],
     ) -> ContactRef:
         """Create a contact from one or more channels (``POST /v2/contact``).
 
@@ -87,7 +92,9 @@ class V2Contacts(Resource):
         ``HeymarketClient.create_contact``). The fields are those of :class:`ContactFields`.
         """
         given = given_fields("create_contact", fields)
-        body: dict[str, Any] = {"contact_channels": check.channels(channels)}
+        body: dict[str, Any] = {
+            "contact_channels": check.create_channels(channels, contact_channels)
+        }
         body.update(check.contact_body(given))
         return await self._call(CREATE.request(json=body), _ref)
 
@@ -122,7 +129,7 @@ class V2Contacts(Resource):
         page_size: int = 100,
         ascending: bool = True,
         max_items: int | None = None,
-        slices: int = 1,
+        slices: int | Literal["auto"] = "auto",
         resume: V2Position | Mapping[str, Any] | str | None = None,
         raw: Literal[False] = False,
     ) -> V2ContactPager[Contact]: ...
@@ -135,7 +142,7 @@ class V2Contacts(Resource):
         page_size: int = 100,
         ascending: bool = True,
         max_items: int | None = None,
-        slices: int = 1,
+        slices: int | Literal["auto"] = "auto",
         resume: V2Position | Mapping[str, Any] | str | None = None,
         raw: Literal[True],
     ) -> V2ContactPager[dict[str, Any]]: ...
@@ -148,7 +155,7 @@ class V2Contacts(Resource):
         page_size: int = 100,
         ascending: bool = True,
         max_items: int | None = None,
-        slices: int = 1,
+        slices: int | Literal["auto"] = "auto",
         resume: V2Position | Mapping[str, Any] | str | None = None,
         raw: bool,
     ) -> V2ContactPager[Contact] | V2ContactPager[dict[str, Any]]: ...
@@ -160,7 +167,7 @@ class V2Contacts(Resource):
         page_size: int = 100,
         ascending: bool = True,
         max_items: int | None = None,
-        slices: int = 1,
+        slices: int | Literal["auto"] = "auto",
         resume: V2Position | Mapping[str, Any] | str | None = None,
         raw: bool = False,
     ) -> V2ContactPager[Any]:
@@ -174,7 +181,10 @@ class V2Contacts(Resource):
         out. ``slices`` (1-16) splits the ``updated`` range into parts read concurrently (one
         count request and ``slices - 1`` one-contact requests choose the boundaries; contacts
         then come in the order their pages arrive), bounded by the client's concurrency cap and
-        rate limit. ``ascending`` must stay ``True``: the keyset walk reads oldest first; use
+        rate limit. ``"auto"`` (the default) reads one part at a time on an unpaced client,
+        and on a paced one as many parts as keep its rate busy: 1.5 x the rate x the count
+        request's latency (at 500 a minute, one part up to about 80 ms a request, three at
+        200 ms). ``ascending`` must stay ``True``: the keyset walk reads oldest first; use
         :meth:`iter_contacts_by_offset` for newest first. ``resume`` is a saved ``position``;
         a walk that ended resumes as a read of what changed since. ``raw=True`` hands out each
         contact as the JSON object the API sent (a ``dict``, every key kept, nothing converted;
@@ -198,6 +208,8 @@ class V2Contacts(Resource):
             max_items=max_items,
             slices=slices,
             resume=resume,
+            pace=self._pace(),
+            clock=self._pipeline.clock,
             raw=raw,
         )
 
@@ -349,7 +361,7 @@ class V2Contacts(Resource):
         applied). Raises only :class:`InvalidRequestError`, before sending.
         """
         items = check.items(contacts, "contacts")
-        bodies = check.v2_bulk_contacts(items)
+        bodies = await check.v2_bulk_contacts(items)
         return await self._batches(
             UPSERT, items, bodies, batch_size, upsert_answer, contact_keys, wrap=_contacts
         )
@@ -365,7 +377,7 @@ class V2Contacts(Resource):
         in input order; an item the API lists as failed (matched by UUID) is failed.
         """
         items = check.items(contact_uuids, "contact_uuids")
-        uuids = check.contact_uuids(items)
+        uuids = await check.contact_uuids(items)
         return await self._batches(
             DELETE_MANY, items, uuids, batch_size, failures_answer, contact_keys, wrap=_contacts
         )
