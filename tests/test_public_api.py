@@ -47,6 +47,7 @@ class TestAll:
             "Hooks",
             "LocalRateLimiter",
             "RateLimiter",
+            "RedisRateLimiter",
             "RequestEvent",
             "RetryPolicy",
             "TagPager",
