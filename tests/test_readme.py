@@ -52,6 +52,7 @@ from heymarket_async import (
 from heymarket_async._cli import _app
 from heymarket_async.testing import ROUTES, FakeHeymarket, Fault
 from heymarket_async.testing._serve import build_parser as build_server_parser
+from tests._redis import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -88,6 +89,7 @@ ROLES: dict[str, str] = {
     "async with hm.iter_contacts(resume=saved) as pager:": "run",
     "async def test_register_creates_a_contact_once(": "pytest example",
     'hm = HeymarketClient(api_key="test", transport=MockTransport(handler))': "run",
+    "limiter = RedisRateLimiter(redis_url, key=api_key)": "run",
 }
 
 
@@ -523,3 +525,17 @@ class TestCommandLine:
         ]:
             assert words.startswith(f"{code} ")
             assert words in text
+
+
+class TestManyWorkers:
+    async def test_the_redis_block_runs_against_a_real_redis(
+        self, fake: FakeHeymarket, tmp_path: Path
+    ) -> None:
+        server = RedisServer(tmp_path).start()
+        try:
+            ns = {**public_names(), "redis_url": server.url, "api_key": KEY}
+            await run_block(block("limiter = RedisRateLimiter(redis_url"), ns)
+            assert ns["contact"].id == 42
+            assert isinstance(ns["limiter"], heymarket_async.RedisRateLimiter)
+        finally:
+            server.stop()
