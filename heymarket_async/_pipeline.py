@@ -178,6 +178,9 @@ class Pipeline:
                 late = self._deadline_error(request, stop.waiting)
                 self._finish(late, request, attempt - 1, failures, None)
                 raise late from None
+            except ClientClosedError as closed:
+                # Closed while this attempt waited for its turn: nothing of it was sent.
+                raise self._closed(closed, request, attempt - 1, failures, applied) from None
             except HeymarketError as exc:
                 if applied and request.endpoint.gone_is_done and isinstance(exc, NotFoundError):
                     # An earlier attempt may have deleted it: what was asked for is done.
@@ -185,7 +188,10 @@ class Pipeline:
                 wait = await self._retry_wait(exc, request, policy, attempt, deadline, failures)
                 applied = applied or may_have_written(exc)
                 failures.append(f"attempt {attempt}: {exc}")
-                await self.closing.sleep(self.sleep, wait)
+                try:
+                    await self.closing.sleep(self.sleep, wait)
+                except ClientClosedError as closed:
+                    raise self._closed(closed, request, attempt, failures, applied) from None
 
     async def _retry_wait(
         self,
@@ -252,6 +258,26 @@ class Pipeline:
         anywhere else. ``text`` and ``body`` keep the customer's data, never a credential.
         """
         scrub_error(exc, self.scrub_text, raw=self._raw_text)
+
+    def _closed(
+        self,
+        closed: ClientClosedError,
+        request: Request,
+        attempts: int,
+        failures: list[str],
+        applied: bool,
+    ) -> ClientClosedError:
+        """``closed``, telling what the call had done: its attempts, their failures, and
+        whether one of them may have been applied."""
+        closed.attempts = attempts
+        closed.maybe_applied = applied
+        for note in failures:
+            _add_note(closed, note)
+        if applied:
+            what = request.endpoint.effect or "write may have been applied"
+            _add_note(closed, f"the client closed before a retry: the {what}; check it")
+        self._scrub(closed)
+        return closed
 
     def _finish(
         self,

@@ -88,7 +88,18 @@ class InvalidRequestError(HeymarketError, ValueError):
 
 
 class ClientClosedError(HeymarketError, RuntimeError):
-    """The client was used after ``close()`` (or after its ``async with`` block ended)."""
+    """The client was used after ``close()`` (or after its ``async with`` block ended), or was
+    closed while a call waited (for a retry, or a rate-limit turn).
+
+    A call ended that way keeps its story: ``attempts`` (the attempts it sent, ``0`` when it was
+    used after close), a note for each failed attempt, and ``maybe_applied`` (whether one of them
+    may have been applied: a write that failed with a 5xx or a dropped connection).
+    """
+
+    #: The attempts the call had sent when the client closed.
+    attempts: int = 0
+    #: Whether an attempt the call sent may have been applied.
+    maybe_applied: bool = False
 
 
 def _reason(status: int) -> str:

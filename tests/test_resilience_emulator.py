@@ -267,6 +267,37 @@ class TestCloseEndsWaits:
         errors = await self.ended(tasks)
         assert all(isinstance(e, ClientClosedError) for e in errors), errors
         assert len(fake.requests) == 3
+        # Each keeps its story: one attempt, its 429 in a note, nothing applied (a read).
+        for e in errors:
+            assert isinstance(e, ClientClosedError)
+            assert e.attempts == 1
+            assert e.maybe_applied is False
+            assert any("attempt 1: 429" in note for note in e.__notes__)
+
+    async def test_a_write_closed_before_its_retry_may_have_been_applied(
+        self, fake: FakeHeymarket
+    ) -> None:
+        # The server applied the update, then answered 503: the retry waits 30 s, and the
+        # client closes meanwhile. The error says the write may have been applied.
+        (cid,) = fake.seed(1)
+        fake.faults.add("PUT /v1/contact/{id}", Fault.fail_after_write(503), times=1)
+        hm = fake.client(timeout=None, retry=RetryPolicy(backoff_base=30, backoff_max=30))
+        install_clock(hm, sleep=lambda s: asyncio.sleep(60 if s > 1 else s))
+        phone = fake.contacts[cid]["phone"]
+        task = asyncio.ensure_future(hm.update_contact(cid, phone, first="Ada"))
+        for _ in range(500):
+            if fake.requests:
+                break
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.01)
+        await hm.close()
+        (error,) = await self.ended([task])
+        assert isinstance(error, ClientClosedError)
+        assert error.attempts == 1
+        assert error.maybe_applied is True
+        assert any("503" in note for note in error.__notes__)
+        assert any("may have been applied" in note for note in error.__notes__)
+        assert fake.contacts[cid]["first"] == "Ada"  # it was
 
 
 class TestRateLimiter:
