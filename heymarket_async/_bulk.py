@@ -2,10 +2,11 @@
 
 Every batch is one request through the client's pipeline, so the concurrency cap, the rate
 limiter and the retry rules apply to it as to any call; a batch is ``Safety.ONCE`` and is never
-sent twice once it may have been applied. A failed batch does
-not stop the others: its items are marked failed (nothing was written) or unknown (it may have
-been), and the results come back in input order. Matching the server's per-item answers to the
-input items is pure and tested without a loop.
+sent twice once it may have been applied, except a batch of creates whose every item carries a
+``local_id`` (``_retry.create_safety``), which is retried like an idempotent write. A failed
+batch does not stop the others: its items are marked failed (nothing was written) or unknown
+(it may have been), and the results come back in input order. Matching the server's per-item
+answers to the input items is pure and tested without a loop.
 """
 
 from __future__ import annotations
