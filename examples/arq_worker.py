@@ -4,7 +4,7 @@ worker, web process and export that uses the key.
     pip install arq 'heymarket-async[redis]'
     export HEYMARKET_API_KEY=... REDIS_URL=redis://localhost:6379/0
     cd examples && arq arq_worker.WorkerSettings          # as many as you like, anywhere
-    python arq_worker.py +15105553344 Jordan              # enqueue a job
+    python arq_worker.py +15105553344 Jordan crm-1042     # enqueue a job
 
 arq runs on Redis already: the rate limiter uses the worker's own connection (``ctx["redis"]``),
 and keeps the budget under a hash of the key. An export beside the workers joins the same
@@ -34,10 +34,14 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await ctx["heymarket"].close()
 
 
-async def create_contact(ctx: dict[str, Any], phone: str, first: str) -> int:
-    """A job: waits for a turn of the shared budget, creates the contact, returns its id."""
+async def create_contact(ctx: dict[str, Any], phone: str, first: str, crm_id: str) -> int:
+    """A job: waits for a turn of the shared budget, creates the contact, returns its id.
+
+    ``local_id`` (your own id for the contact) makes the create idempotent: a create whose
+    answer was lost is retried, and a job that arq runs twice updates the same contact.
+    """
     hm: HeymarketClient = ctx["heymarket"]
-    ref = await hm.create_contact(phone, first=first)
+    ref = await hm.create_contact(phone, first=first, local_id=crm_id)
     return ref.id
 
 
@@ -50,9 +54,9 @@ class WorkerSettings:
     max_jobs = 20
 
 
-async def enqueue(phone: str, first: str) -> None:
+async def enqueue(phone: str, first: str, crm_id: str) -> None:
     redis = await create_pool(WorkerSettings.redis_settings)
-    job = await redis.enqueue_job("create_contact", phone, first)
+    job = await redis.enqueue_job("create_contact", phone, first, crm_id)
     print(f"enqueued {job.job_id if job else 'nothing (a duplicate job id)'}")
     await redis.aclose()
 
@@ -60,4 +64,4 @@ async def enqueue(phone: str, first: str) -> None:
 if __name__ == "__main__":
     import asyncio
 
-    asyncio.run(enqueue(*sys.argv[1:3]))
+    asyncio.run(enqueue(*sys.argv[1:4]))

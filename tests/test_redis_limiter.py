@@ -822,8 +822,12 @@ class TestTheArqExample:
             monkeypatch.setenv("HEYMARKET_BASE_URL", fake.url)
             ctx: dict[str, Any] = {"redis": redis}
             await example.startup(ctx)
-            contact_id = await example.create_contact(ctx, "+15105553344", "Jordan")
+            contact_id = await example.create_contact(ctx, "+15105553344", "Jordan", "crm-1")
+            again = await example.create_contact(ctx, "+15105553344", "Jo", "crm-1")
             await example.shutdown(ctx)
-            assert fake.contacts[contact_id]["first"] == "Jordan"
+            # The job run twice (arq retries a job whose worker died) updated one contact.
+            assert again == contact_id
+            assert fake.contacts[contact_id]["first"] == "Jo"
+            assert fake.contacts[contact_id]["local_id"] == "crm-1"
         assert await redis.exists(redis_key("hm-example-key"))
         assert example.WorkerSettings.functions == (example.create_contact,)
