@@ -53,9 +53,10 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
       ``asyncio.run()`` after another, or one pytest test after another: its own session is
       closed as each loop shuts down (``asyncio.run``, ``asyncio.Runner``, pytest-asyncio and
       ``IsolatedAsyncioTestCase`` shut a loop down before closing it), which leaves no
-      connection open and no ``ResourceWarning``, and the next loop gets a new one. A loop
-      closed by hand without ``loop.shutdown_asyncgens()`` cannot close the connections left in
-      it: :meth:`close` the client in such a loop before closing it.
+      connection open and no ``ResourceWarning``, and the next loop gets a new one. A loop you
+      close yourself must run ``loop.shutdown_asyncgens()`` first, as ``asyncio.run`` does (or
+      :meth:`close` the client in it): once it is closed, nothing can close the connections
+      left in it.
     - ``timeout``: the deadline of a whole call in seconds, every attempt and every wait
       between them included (``None``: no limit). Within it, an attempt of a read or an
       idempotent write that hangs is cut off after 10 s and retried (a third of the default

@@ -124,6 +124,20 @@ class TestSessionOfEachLoop:
             asyncio.run(hm.close())
             assert hm.closed
 
+    def test_a_loop_closed_by_hand_after_shutdown_asyncgens_leaves_nothing_open(self) -> None:
+        with threaded_fake(3) as fake:
+            hm = HeymarketClient("test", base_url=fake.url)
+            sessions = []
+            for _ in range(2):
+                loop = asyncio.new_event_loop()
+                assert loop.run_until_complete(hm.count_contacts()) == 3
+                loop.run_until_complete(loop.shutdown_asyncgens())  # as asyncio.run does
+                sessions.append(transport_of(hm)._session)
+                loop.close()
+            gc.collect()  # a socket left open would warn here (warnings are errors)
+            assert all(session is not None and session.closed for session in sessions)
+            asyncio.run(hm.close())
+
     def test_close_in_the_loop_cancels_the_shutdown_and_closes_the_session(self) -> None:
         with threaded_fake(1) as fake:
             hm = HeymarketClient("test", base_url=fake.url)
