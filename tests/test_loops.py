@@ -18,6 +18,7 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from heymarket_async import HeymarketClient, RetryPolicy
@@ -41,6 +42,10 @@ def run_python(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
+
+
+def is_closed(session: aiohttp.ClientSession) -> bool:
+    return session.closed
 
 
 def transport_of(hm: HeymarketClient) -> AiohttpTransport:
@@ -93,6 +98,20 @@ class TestShutdownHook:
         hook = asyncio.run(main())
         assert calls == []
         assert not hook.fired
+
+    def test_dropped_while_its_loop_runs_it_runs_its_callback_in_that_loop(self) -> None:
+        calls: list[int] = []
+
+        async def callback() -> None:
+            calls.append(1)
+
+        async def main() -> None:
+            hook: ShutdownHook | None = await ShutdownHook.start(callback)
+            assert hook is not None
+            del hook  # a client dropped unclosed: its session is still closed in the loop
+            await wait_until(lambda: calls == [1])
+
+        asyncio.run(main())
 
     def test_a_loop_closed_by_hand_runs_nothing_and_its_hook_ends_quietly(self) -> None:
         calls: list[int] = []
@@ -172,11 +191,11 @@ class TestSessionOfEachLoop:
                 await wait_until(lambda: hook.fired)
                 for _ in range(5):
                     await asyncio.sleep(0)
-                assert not session.closed  # the call still uses it
+                assert not is_closed(session)  # the call still uses it
                 server.gate.set()
                 await call  # answered, not cut off
                 await shutdown
-                assert session.closed
+                assert is_closed(session)
                 # A call after the shutdown (from another generator's cleanup): a session of
                 # its own, closed at once; no new hook (it would warn, after the shutdown).
                 server.gate = None
