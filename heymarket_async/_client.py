@@ -49,7 +49,14 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
       not close it.
     - Event loops: the client belongs to the loop it is first used in, and moves to a new one
       once that loop is closed; from another open loop a call raises :class:`ClientClosedError`
-      (see the README's "The client").
+      (see the README's "The client"). So one client built at import time serves one
+      ``asyncio.run()`` after another, or one pytest test after another: its own session is
+      closed as each loop shuts down (``asyncio.run``, ``asyncio.Runner``, pytest-asyncio and
+      ``IsolatedAsyncioTestCase`` shut a loop down before closing it), which leaves no
+      connection open and no ``ResourceWarning``, and the next loop gets a new one. A loop you
+      close yourself must run ``loop.shutdown_asyncgens()`` first, as ``asyncio.run`` does (or
+      :meth:`close` the client in it): once it is closed, nothing can close the connections
+      left in it.
     - ``timeout``: the deadline of a whole call in seconds, every attempt and every wait
       between them included (``None``: no limit). Within it, an attempt of a read or an
       idempotent write that hangs is cut off after 10 s and retried (a third of the default
@@ -185,11 +192,15 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
 
     async def close(self) -> None:
         """Close the client's own session (never one given to it, nor a ``transport``). Safe to
-        call twice.
+        call twice; a closed client cannot be used again.
 
         Calls waiting to send (for a rate-limit turn, or before a retry) end at once with
         :class:`ClientClosedError`; calls in flight end as the client's own session closes
         (through a session or transport of yours, they run to their end).
+
+        A client used in one loop after another needs no :meth:`close` between them: the
+        session of each loop is closed when that loop shuts down (see the class's "Event
+        loops"), and the client stays usable in the next one.
         """
         pipeline = self._pipeline
         pipeline.closing.closed = True

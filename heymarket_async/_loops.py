@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Final
 
 from .errors import ClientClosedError
@@ -41,3 +42,70 @@ class LoopBinding:
             raise ClientClosedError(OTHER_LOOP)
         self.loop = loop
         return True
+
+
+class ShutdownHook:
+    """Awaits a callback in the running event loop when that loop shuts down, before it closes.
+
+    asyncio has no public "on close" callback, but the runners that close a loop cleanly
+    (``asyncio.run``, ``asyncio.Runner``, pytest-asyncio, ``IsolatedAsyncioTestCase``) first
+    await ``loop.shutdown_asyncgens()``, which closes every async generator still suspended in
+    that loop. The hook is one such generator, suspended until then; its ``finally`` awaits the
+    callback while the loop still runs, so the sockets it closes are really closed. A loop
+    closed without that step (``loop.close()`` alone) never runs it.
+    """
+
+    __slots__ = ("_agen", "_state", "loop")
+
+    def __init__(self, callback: Callable[[], Awaitable[None]]) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._state = _HookState()
+        # The generator holds the state and the callback, not the hook: no reference cycle, so
+        # a hook dropped with its loop open is finalized at once, and runs the callback then.
+        self._agen = _until_shutdown(self._state, callback)
+
+    @classmethod
+    async def start(cls, callback: Callable[[], Awaitable[None]]) -> ShutdownHook:
+        """A hook of the running loop: ``callback`` is awaited when that loop shuts down."""
+        hook = cls(callback)
+        await hook._agen.asend(None)  # its first step registers it with the running loop
+        return hook
+
+    @property
+    def fired(self) -> bool:
+        """Whether the loop's shutdown has run (or is running) the callback."""
+        return self._state.fired
+
+    def cancel(self) -> None:
+        """Never run the callback. Synchronous, from any loop or none: the generator is finished
+        here, so that neither the loop's shutdown nor its collection schedules anything."""
+        state = self._state
+        if not state.armed:
+            return  # fired, firing or cancelled already
+        state.armed = False
+        closing = self._agen.aclose()
+        try:
+            closing.send(None)  # disarmed, the generator's finally awaits nothing
+        except StopIteration:
+            return
+        closing.close()  # pragma: no cover - unreachable: the generator ended above
+
+
+class _HookState:
+    __slots__ = ("armed", "fired")
+
+    def __init__(self) -> None:
+        self.armed = True
+        self.fired = False
+
+
+async def _until_shutdown(
+    state: _HookState, callback: Callable[[], Awaitable[None]]
+) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        if state.armed:
+            state.armed = False
+            state.fired = True
+            await callback()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import platform
 import urllib.request
@@ -18,7 +19,7 @@ from typing import Any, Final, Protocol
 import aiohttp
 from yarl import URL
 
-from ._loops import CLOSED, LoopBinding
+from ._loops import CLOSED, LoopBinding, ShutdownHook
 from ._sansio import TransportRequest, TransportResponse
 from ._version import __version__
 from .errors import APIConnectionError, APITimeoutError, ClientClosedError, TransportError
@@ -55,7 +56,10 @@ class AiohttpTransport:
 
     Without a ``session`` of the caller's, it makes its own in the loop of its first request and
     makes it again in a new loop once that one is closed (see :class:`LoopBinding`); a caller's
-    session is used as it is, never replaced, and never closed here.
+    session is used as it is, never replaced, and never closed here. Its own session is closed
+    when its loop shuts down (``asyncio.run``, ``asyncio.Runner`` and pytest-asyncio do that
+    before closing a loop; see :class:`ShutdownHook`), so that no connection outlives the loop
+    it belongs to, where nothing could close it any more.
 
     ``proxy`` (a URL) carries every request, on any session. Without it, the client's own
     session goes through the proxy the environment names for the API's host
@@ -90,6 +94,9 @@ class AiohttpTransport:
         self._env_proxies: dict[tuple[str, str], str | None] = {}
         self._max_bytes = max_response_bytes
         self._closed = False
+        #: Closes our session when its loop shuts down, once the calls on it are done.
+        self._shutdown: ShutdownHook | None = None
+        self._calls = _InFlight()
 
     @property
     def closed(self) -> bool:
@@ -109,17 +116,33 @@ class AiohttpTransport:
             return session
         # Created here rather than in __init__ so that a client can be built outside a running
         # loop (at import time, in a settings object) and bind to the loop it is first used in.
-        session = self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self._pool_size),
-            trace_configs=self._trace_configs or None,
+        session = self._session = self._new_session()
+        calls = self._calls = _InFlight()
+        if self._shutdown is not None:
+            # Not fired: its loop was closed without a shutdown (and cannot run it any more).
+            self._shutdown.cancel()
+        self._shutdown = await ShutdownHook.start(
+            functools.partial(_close_when_idle, session, calls)
         )
-        if not _MIDDLEWARES:  # pragma: no cover - aiohttp < 3.12
-            _no_silent_resend(session)
         if stale is not None:
             await _close_stale(stale)
             if self._closed or session.closed:  # close() came while the old one closed
                 raise ClientClosedError(CLOSED)
         return session
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._pool_size),
+            trace_configs=self._trace_configs or None,
+        )
+        if not _MIDDLEWARES:  # pragma: no cover - aiohttp < 3.12
+            _no_silent_resend(session)
+        return session
+
+    def _shut_down_here(self) -> bool:
+        """Whether the running loop's shutdown closed our session already."""
+        hook = self._shutdown
+        return hook is not None and hook.fired and hook.loop is asyncio.get_running_loop()
 
     def _callers_session(self) -> aiohttp.ClientSession:
         session = self._session
@@ -137,13 +160,25 @@ class AiohttpTransport:
 
     async def handle_async_request(self, request: TransportRequest) -> TransportResponse:
         """One attempt. Raises :class:`TransportError` (``maybe_applied`` set) on any failure."""
-        session = self._session
+        session, calls = self._session, self._calls
         if (
             session is None
             or self._binding.loop is not asyncio.get_running_loop()
             or session.closed
         ):
+            if self._owns_session and not self._closed and self._shut_down_here():
+                # A call from the loop's shutdown (an async generator's cleanup), after ours
+                # closed the session: a session for this call alone, closed before the loop is.
+                async with self._new_session() as once:
+                    return await self._send(once, request)
             session = await self._get_session()
+            calls = self._calls
+        with calls:
+            return await self._send(session, request)
+
+    async def _send(
+        self, session: aiohttp.ClientSession, request: TransportRequest
+    ) -> TransportResponse:
         method, timeout = request.method, request.timeout
         # Paths and queries are built from validated ids and fixed words: nothing to quote.
         url = URL(request.url, encoded=True)
@@ -196,6 +231,9 @@ class AiohttpTransport:
     async def aclose(self) -> None:
         """Close the session if it is ours; idempotent."""
         self._closed = True
+        hook, self._shutdown = self._shutdown, None
+        if hook is not None:
+            hook.cancel()
         session, self._session = self._session, None
         if session is not None and self._owns_session and not session.closed:
             await session.close()
@@ -325,10 +363,50 @@ def _loop_of(session: aiohttp.ClientSession | None) -> asyncio.AbstractEventLoop
     return loop if isinstance(loop, asyncio.AbstractEventLoop) else None
 
 
+class _InFlight:
+    """The calls in flight on one session of ours: its loop's shutdown closes it after them (a
+    call from another async generator's cleanup, run at the same time)."""
+
+    __slots__ = ("_idle", "count")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle: asyncio.Future[None] | None = None
+
+    def __enter__(self) -> None:
+        self.count += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.count -= 1
+        idle = self._idle
+        # (A call of a loop closed by hand may end only when collected, in no loop.)
+        if (
+            not self.count
+            and idle is not None
+            and not idle.done()
+            and not idle.get_loop().is_closed()
+        ):
+            idle.set_result(None)
+
+    async def done(self) -> None:
+        """Until no call is in flight."""
+        while self.count:
+            self._idle = asyncio.get_running_loop().create_future()
+            await self._idle
+
+
+async def _close_when_idle(session: aiohttp.ClientSession, calls: _InFlight) -> None:
+    """Close our session at its loop's shutdown, after the calls on it: its pooled connections
+    are closed for good, while the loop can still close them."""
+    await calls.done()
+    await session.close()
+
+
 async def _close_stale(session: aiohttp.ClientSession) -> None:
     """Close our session of a loop that is closed, so that it and its connector do not warn
-    when collected. aiohttp then only marks them closed: the sockets still open when that loop
-    was closed cannot be closed through it."""
+    when collected. Closed at that loop's shutdown already unless the loop was closed without
+    one (``loop.close()`` alone): aiohttp then only marks them closed, since the sockets still
+    open when that loop was closed cannot be closed through it."""
     # A lookup the dead loop left running can be neither cancelled nor awaited from this one.
     with contextlib.suppress(RuntimeError):
         await session.close()
