@@ -29,9 +29,7 @@ from heymarket_async._cli._dedupe import (
     drop_older_versions,
     scan_lines,
 )
-from heymarket_async._cli._output import contact_record
 from heymarket_async._cli._state import ExportPaths, load_state
-from heymarket_async._convert import structure_contact
 from heymarket_async.testing import FakeHeymarket, Fault
 
 from ._cli_helpers import listing, run, threaded_fake
@@ -49,11 +47,8 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHeymarket]:
 
 
 def store_records(fake: FakeHeymarket) -> dict[int, Any]:
-    """What an export holds for each stored contact now, as plain JSON data."""
-    return {
-        cid: json.loads(json.dumps(contact_record(structure_contact(fake.contacts[cid]))))
-        for cid in fake.contacts
-    }
+    """What an export holds for each stored contact now: the contact as the API sends it."""
+    return {cid: fake.contacts[cid] for cid in fake.contacts}
 
 
 def read_records(path: Path, fmt: str) -> list[dict[str, Any]]:
@@ -395,6 +390,56 @@ class TestLatestVersions:
         assert len(versions) == 1
 
 
+class TestLatestVersionsOfRawContacts:
+    """``add_raw_page``: ids and ``updated`` as the API sent them, parsed only when needed."""
+
+    def test_the_same_as_typed_for_the_apis_own_times(self) -> None:
+        newest = T0 + timedelta(milliseconds=120)
+        times = [newest + timedelta(milliseconds=ms) for ms in (-1001, -1, 0, 1, 999, 1000)]
+        sent = [
+            {"id": i, "updated": t.isoformat(timespec="milliseconds")[:-6] + "Z"}
+            for i, t in enumerate(times)
+        ]
+        raw, typed = LatestVersions(newest), LatestVersions(newest)
+        raw.add_raw_page(sent)
+        typed.add_page([Contact(id=i, updated=t) for i, t in enumerate(times)])
+        assert raw.lines == typed.lines == 6
+        assert len(raw) == len(typed) == 4  # 0 ms and after: a change in newest's instant too
+        assert [raw.keeps(i, i) for i in range(6)] == [typed.keeps(i, i) for i in range(6)]
+
+    @pytest.mark.parametrize(
+        "updated",
+        [
+            "2025-01-01T02:00:00+02:00",  # after T0 in UTC, before it as text
+            "2024-12-31T23:30:00-01:00",
+            "2025-01-01 00:00:01Z",  # a space sorts before "T"
+            "2025-01-01T0001Z",  # 00:01 in the basic form, which fromisoformat reads
+            "2025-01-01T00:00:01z",
+            "2025-01-01T00:00:00.000001Z",
+        ],
+    )
+    def test_a_time_in_another_shape_is_parsed(self, updated: str) -> None:
+        versions = LatestVersions(T0)
+        versions.add_raw_page([{"id": 1, "updated": updated}])
+        assert len(versions) == 1
+
+    @pytest.mark.parametrize("updated", [None, 5, "yesterday", ""])
+    def test_no_time_is_never_remembered(self, updated: Any) -> None:
+        versions = LatestVersions(T0)
+        versions.add_raw_page([{"id": 1, "updated": updated}, {"id": 2}])
+        assert (versions.lines, len(versions)) == (2, 0)
+        assert versions.keeps(1, 0)
+
+    def test_ids_as_the_file_reads_them_back(self) -> None:
+        versions = LatestVersions(T0)
+        later = rfc3339(T0 + timedelta(seconds=1))
+        versions.add_raw_page(
+            [{"id": "7", "updated": rfc3339(T0)}, {"id": 7, "updated": later}, {"updated": later}]
+        )
+        assert len(versions) == 1
+        assert (versions.keeps(7, 0), versions.keeps(7, 1)) == (False, True)
+
+
 class TestDropOlderVersions:
     def test_a_large_file_with_few_recent_lines(self, tmp_path: Path) -> None:
         # 100,000 old contacts, then 40 lines written after the export began: 25 contacts
@@ -437,9 +482,13 @@ class TestDropOlderVersions:
         from heymarket_async._cli._output import STANDARD_COLUMNS, CsvEncoder
 
         encoder = CsvEncoder([], STANDARD_COLUMNS)
-        old = Contact(id=2, first='Multi\r\nline "quoted"', updated=T0 - timedelta(seconds=9))
-        new = Contact(id=2, first="Plain", updated=T0 + timedelta(seconds=1))
-        other = Contact(id=3, first="a,\nb", updated=T0)
+        old = {
+            "id": 2,
+            "first": 'Multi\r\nline "quoted"',
+            "updated": rfc3339(T0 - timedelta(seconds=9)),
+        }
+        new = {"id": 2, "first": "Plain", "updated": rfc3339(T0 + timedelta(seconds=1))}
+        other = {"id": 3, "first": "a,\nb", "updated": rfc3339(T0)}
         part = tmp_path / "c.csv.part"
         part.write_bytes(encoder.header() + encoder.encode([old, other, new]))
         versions = LatestVersions(T0)

@@ -9,7 +9,11 @@ after ``newest`` only, each contact's newest line; :func:`drop_older_versions` t
 file once and drops every other line of those contacts. The rule: the newest version by
 ``updated``, and of two lines with the same ``updated`` the later. Memory grows with the contacts
 changed during the export, not with the team. A contact without an ``id`` or an ``updated`` is
-never dropped.
+never dropped (nor one whose ``updated`` is not a time).
+
+Contacts come as the API sent them (``add_raw_page``: ``id`` as sent, ``updated`` the API's
+text) or typed (``add_page``, for ``--normalized``). An id written as digits in a string counts
+as that number, as it does when read back from the file.
 """
 
 from __future__ import annotations
@@ -17,12 +21,12 @@ from __future__ import annotations
 import csv
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, Final
 
-from heymarket_async._sansio import JSONDecodeError, json_loads, parse_timestamp
+from heymarket_async._sansio import JSONDecodeError, format_timestamp, json_loads, parse_timestamp
 from heymarket_async.models import Contact
 
 from ._output import STANDARD_COLUMNS
@@ -33,6 +37,10 @@ __all__ = ["CorruptLineError", "LatestVersions", "drop_older_versions", "scan_li
 _JSONL_ID: Final = re.compile(rb'\{"id":(\d+)[,}]')
 _CSV_UPDATED: Final = STANDARD_COLUMNS.index("updated")
 _COPY_CHUNK: Final = 1 << 20
+
+
+#: The length of ``YYYY-MM-DDTHH:MM:SS``, the part of an RFC 3339 time that orders as text.
+_SECONDS_TEXT: Final = 19
 
 
 class CorruptLineError(ValueError):
@@ -56,6 +64,11 @@ class LatestVersions:
         self.newest = None if newest is None else _instant(newest)
         self.lines = lines
         self._latest: dict[Any, tuple[datetime, int]] = {}
+        # ``newest`` to the second, as UTC text: a time the API writes in the same shape that
+        # sorts before it is before ``newest`` (see add_raw_page).
+        self._newest_text = (
+            "" if self.newest is None else format_timestamp(self.newest)[:_SECONDS_TEXT]
+        )
 
     def __len__(self) -> int:
         """How many contacts are remembered: those with a line at or after ``newest``."""
@@ -81,10 +94,48 @@ class LatestVersions:
         for c in contacts:
             self.add(c.id, c.updated)
 
+    def add_raw_page(self, contacts: Sequence[Mapping[str, Any]]) -> None:
+        """The next lines hold ``contacts``, in order, as the API sent them.
+
+        Most of an export's contacts are older than ``newest``. A UTC time (``...Z``) laid out
+        as ``YYYY-MM-DDTHH:MM...`` orders as its text does, so its first 19 characters are
+        compared with ``newest`` to the second; only a time not plainly before is parsed.
+        """
+        before = self._newest_text
+        for c in contacts:
+            updated = c.get("updated")
+            if (
+                type(updated) is str
+                and updated[:_SECONDS_TEXT] < before
+                and updated[10:11] == "T"
+                and updated[13:14] == ":"
+                and updated[-1:] == "Z"
+            ):
+                self.lines += 1  # before ``newest``: not a version made during the export
+                continue
+            self.add(_id_key(c.get("id")), _time_or_none(updated))
+
     def keeps(self, contact_id: Any, line: int) -> bool:
         """Whether line ``line``, of contact ``contact_id``, stays in the file."""
         known = self._latest.get(contact_id)
         return known is None or known[1] == line
+
+
+def _id_key(value: Any) -> Any:
+    """An id as the file gives it back: digits in a string are that number (a CSV cell)."""
+    if type(value) is str and value.isascii() and value.isdigit():
+        return int(value)
+    return value
+
+
+def _time_or_none(value: Any) -> datetime | None:
+    """The time an API ``updated`` says, ``None`` for anything that is not one."""
+    if type(value) is not str:
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        return None
 
 
 def _records(stream: IO[bytes], fmt: str) -> Iterator[bytes]:
@@ -113,7 +164,7 @@ def _jsonl_id(line: bytes) -> Any:
         data = json_loads(line)
     except JSONDecodeError:
         return None
-    return data.get("id") if isinstance(data, dict) else None
+    return _id_key(data.get("id")) if isinstance(data, dict) else None
 
 
 def _csv_id(row: bytes) -> Any:
@@ -142,14 +193,16 @@ def scan_lines(stream: IO[bytes], fmt: str, versions: LatestVersions) -> None:
 
 def _jsonl_fields(line: bytes) -> tuple[Any, datetime | None]:
     data = json_loads(line)
-    updated = data["updated"]
-    return data["id"], None if updated is None else parse_timestamp(updated)
+    if type(data) is not dict:
+        raise ValueError("not an object")
+    # The API's contact as sent (it may lack either key, or hold no time: never dropped), or
+    # a normalized record.
+    return _id_key(data.get("id")), _time_or_none(data.get("updated"))
 
 
 def _csv_fields(record: bytes) -> tuple[Any, datetime | None]:
     (row,) = csv.reader([record.decode("utf-8")])
-    updated = row[_CSV_UPDATED]
-    return _csv_id(record), parse_timestamp(updated) if updated else None
+    return _csv_id(record), _time_or_none(row[_CSV_UPDATED])
 
 
 def drop_older_versions(part: Path, tmp: Path, fmt: str, versions: LatestVersions) -> int:

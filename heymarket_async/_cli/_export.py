@@ -1,10 +1,12 @@
 """``heymarket-async export``: stream every contact into a file, page by page, resumably.
 
-The walk itself is the SDK's pager; this module owns the file side: the partial file, a flush
-after every page, the resume state saved after flushed pages (see ``_Checkpoints``), the atomic
-rename at the end (see ``_state``), the older versions dropped before it (``--dedupe``, see
-``_dedupe``) and the mark an incremental export starts from and leaves (``--since-last``, see
-``_mark``).
+The walk itself is the SDK's pager, reading the API's objects as sent (``raw`` pages), which
+the JSONL keeps as they are and the CSV flattens; ``--normalized`` walks typed contacts and
+writes the SDK's records (see ``_output``). This module owns the file side: the partial file,
+a flush after every page, the resume state saved after flushed pages (see ``_Checkpoints``),
+the atomic rename at the end (see ``_state``), the older versions dropped before it
+(``--dedupe``, see ``_dedupe``) and the mark an incremental export starts from and leaves
+(``--since-last``, see ``_mark``).
 """
 
 from __future__ import annotations
@@ -16,18 +18,17 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, NoReturn, Protocol
 
 import attrs
 
 from heymarket_async import HeymarketClient
 from heymarket_async._sansio import format_timestamp, parse_timestamp
 from heymarket_async.errors import HeymarketError
-from heymarket_async.models import Contact
 
 from ._dedupe import CorruptLineError, LatestVersions, drop_older_versions, scan_lines
 from ._mark import load_mark, save_mark
-from ._output import ContactEncoder, CsvEncoder, JsonlEncoder, csv_columns
+from ._output import ContactEncoder, CsvEncoder, JsonlEncoder, RawJsonlEncoder, csv_columns
 from ._progress import Progress
 from ._state import ExportPaths, ExportState, StateError, load_state, save_state
 
@@ -51,7 +52,8 @@ __all__ = [
 class PageSource(Protocol):
     """A walk over the contacts, a page at a time, that can say where to resume it."""
 
-    def pages(self) -> AsyncIterator[Sequence[Contact]]: ...
+    def pages(self) -> AsyncIterator[Sequence[Any]]:
+        """Pages of the API's contact objects as sent (``raw``), or of typed ``Contact``."""
 
     def position(self) -> Any:
         """JSON-ready data that resumes the walk just after the last page yielded."""
@@ -59,8 +61,19 @@ class PageSource(Protocol):
     async def aclose(self) -> None: ...
 
 
-#: Opens a walk: ``(client, api, since, saved position or None)``.
-OpenPages = Callable[[HeymarketClient, str, "datetime | None", Any], PageSource]
+class OpenPages(Protocol):
+    """Opens a walk from a saved position (or ``None``): ``raw`` pages of the API's dicts, or
+    typed contacts."""
+
+    def __call__(
+        self,
+        client: HeymarketClient,
+        api: str,
+        since: datetime | None,
+        position: Any,
+        *,
+        raw: bool,
+    ) -> PageSource: ...
 
 
 @attrs.frozen(kw_only=True)
@@ -80,6 +93,10 @@ class ExportOptions:
     #: ``--since-last``: the mark an incremental export starts from (when it exists) and
     #: replaces once the output is complete.
     mark: Path | None = None
+    #: JSONL: the SDK's typed records (``--normalized``) instead of the API's objects as sent.
+    normalized: bool = False
+    #: CSV: a text cell that a spreadsheet would run as a formula gets a ``'`` in front.
+    formula_guard: bool = True
 
 
 @attrs.frozen(kw_only=True)
@@ -87,7 +104,10 @@ class ExportResult:
     contacts: int
     resumed_from: int
     seconds: float
-    unlisted_fields: tuple[str, ...] = ()
+    #: CSV: what had no column, ``(key, contacts that had it)``, most frequent first: keys the
+    #: CSV has no place for, and custom fields not in ``list_contact_fields`` ("custom field
+    #: 99"). Counted over this run's contacts (a resumed export's earlier ones are not read).
+    unplaced: tuple[tuple[str, int], ...] = ()
     #: Lines dropped as older versions of a contact (``--dedupe``).
     dropped: int = 0
     #: Contacts that ``--dedupe`` remembered (those at or after the newest ``updated`` before
@@ -154,8 +174,11 @@ async def run_export(
     status.resumable = saved is not None
     size = base.bytes
     started = clock()
+    raw = not base.normalized
     # Opened first: a saved position the pager refuses leaves the partial file untouched.
-    pager = open_pages(client, options.api, options.since, saved.position if saved else mark)
+    pager = open_pages(
+        client, options.api, options.since, saved.position if saved else mark, raw=raw
+    )
     checkpoints = None
     if paths is not None:
         checkpoints = _Checkpoints(paths.state, base, pager.position, clock)
@@ -177,7 +200,10 @@ async def run_export(
             size += len(data)
             done += len(page)
             if versions is not None:
-                versions.add_page(page)
+                if raw:
+                    versions.add_raw_page(page)
+                else:
+                    versions.add_page(page)
             status.contacts = done
             if checkpoints is not None:
                 checkpoints.record(size, done)
@@ -213,12 +239,14 @@ async def run_export(
         except OSError as exc:
             raise ExportFailedError(exc, done, resumable=False) from exc
     status.finished = True
-    unlisted = tuple(sorted(encoder.unlisted_fields)) if isinstance(encoder, CsvEncoder) else ()
+    unplaced: tuple[tuple[str, int], ...] = ()
+    if isinstance(encoder, CsvEncoder):
+        unplaced = tuple(sorted(encoder.unplaced.items(), key=lambda kv: (-kv[1], kv[0])))
     return ExportResult(
         contacts=done,
         resumed_from=base.contacts,
         seconds=clock() - started,
-        unlisted_fields=unlisted,
+        unplaced=unplaced,
         dropped=dropped,
         tracked=None if versions is None else len(versions),
         incremental=mark is not None,
@@ -283,9 +311,14 @@ async def _encoder_and_state(
         field_ids = tuple(str(f.id) for f in fields)
     else:
         columns, field_ids = (), ()
-    encoder: ContactEncoder = (
-        CsvEncoder(field_ids, columns) if options.format == "csv" else JsonlEncoder()
-    )
+    # What the lines already written were, on a resume (which _resumable_state has checked).
+    normalized = options.format == "jsonl" and options.normalized
+    guard = options.formula_guard if saved is None else saved.formula_guard
+    encoder: ContactEncoder
+    if options.format == "csv":
+        encoder = CsvEncoder(field_ids, columns, formula_guard=guard)
+    else:
+        encoder = JsonlEncoder() if normalized else RawJsonlEncoder()
     base = saved or ExportState(
         format=options.format,
         api=options.api,
@@ -298,6 +331,8 @@ async def _encoder_and_state(
         field_ids=field_ids,
         dedupe=dedupe,
         newest=await _newest_updated(client) if dedupe and saved is None else None,
+        normalized=normalized,
+        formula_guard=guard,
     )
     return encoder, base
 
@@ -471,6 +506,11 @@ def _resumable_state(
         raise StateError(
             f"{paths.state} is for --since {state.since or '(none)'}, not {since or '(none)'}"
         )
+    # The lines written so far must not change form halfway through the file.
+    if options.format == "jsonl" and state.normalized != options.normalized:
+        _refuse_other_encoding(paths, "--normalized", state.normalized)
+    if options.format == "csv" and state.formula_guard != options.formula_guard:
+        _refuse_other_encoding(paths, "--no-formula-guard", not state.formula_guard)
     try:
         length = paths.part.stat().st_size
     except FileNotFoundError:
@@ -482,3 +522,11 @@ def _resumable_state(
             f"{paths.part} is shorter than {paths.state} records: run without --resume"
         )
     return state
+
+
+def _refuse_other_encoding(paths: ExportPaths, flag: str, had_flag: bool) -> NoReturn:
+    was = "with" if had_flag else "without"
+    raise StateError(
+        f"{paths.state} is for an export {was} {flag}: run with the same options, or without "
+        "--resume to start over"
+    )
