@@ -17,6 +17,7 @@ import csv
 import io
 import itertools
 import json
+import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -321,10 +322,8 @@ _FORMULA_STARTS: Final = frozenset("=+-@\t\r")
 #: A number with an optional sign and nothing else ("-5", "+15105550001"): a spreadsheet reads it
 #: as that number and runs nothing, so it is written as it is, not guarded.
 _PLAIN_NUMBER: Final = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
-#: Where a cell of a CSV page may start with a formula character (unquoted, or quoted: a cell
-#: starting with CR is always quoted). It may also match inside a quoted cell (a comma or a line
-#: break followed by "-"): then the page is checked cell by cell, which is exact.
-_MAYBE_FORMULA: Final = re.compile(r'(?:^|,)(?:"?[=+\-@\t]|"\r)', re.MULTILINE)
+_first_character: Final = operator.itemgetter(slice(0, 1))
+_is_text: Final = str.__instancecheck__
 
 
 def formula_guarded(text: str) -> str:
@@ -420,16 +419,18 @@ class CsvEncoder:
         return buf.getvalue().encode("utf-8")
 
     def encode(self, contacts: Sequence[Mapping[str, Any]]) -> bytes:
-        # The common page is written at C speed: rows built without a check per cell, then
-        # one pass over every cell's type and one search of the written text for a cell that
-        # may start like a formula. Only a page that fails either is converted cell by cell.
+        # The common page is written as built, at C speed: rows built without a check per
+        # cell, then one pass over every cell's type and one over the first character of every
+        # text cell. Only a page that fails either is converted cell by cell.
         rows = [self._row(c) for c in contacts]
-        text = _write(rows)
-        odd = not _PLAIN_CELLS.issuperset(map(type, itertools.chain.from_iterable(rows)))
-        if odd or (self._guard and _MAYBE_FORMULA.search(text)):
+        cells = itertools.chain.from_iterable
+        if not _PLAIN_CELLS.issuperset(map(type, cells(rows))) or (
+            self._guard
+            and not _FORMULA_STARTS.isdisjoint(map(_first_character, filter(_is_text, cells(rows))))
+        ):
             guard = self._guard
-            text = _write([tuple([_cell(v, guard) for v in row]) for row in rows])
-        return text.encode("utf-8", _SURROGATES)
+            rows = [tuple([_cell(v, guard) for v in row]) for row in rows]
+        return _write(rows).encode("utf-8", _SURROGATES)
 
     def _row(self, contact: Any) -> tuple[Any, ...]:
         if not isinstance(contact, Mapping):  # not an object: nothing to place, a row of blanks
