@@ -14,6 +14,7 @@ The emulator for tests lives in ``heymarket_async.testing`` (not imported here).
 from ._client import HeymarketClient
 from ._hooks import Hooks, RequestEvent
 from ._params import ContactFields
+from ._ratelimit import LocalRateLimiter, RateLimiter
 from ._retry import RetryPolicy
 from ._sansio import TransportRequest, TransportResponse
 from ._transport import Transport
@@ -89,10 +90,12 @@ __all__ = [
     "Hooks",
     "InvalidRequestError",
     "InvalidResponseError",
+    "LocalRateLimiter",
     "NotFoundError",
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiter",
     "RequestEvent",
     "RetryPolicy",
     "ServerError",

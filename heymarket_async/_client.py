@@ -20,7 +20,7 @@ from ._auth import SecretCredentials, resolve_credentials
 from ._hooks import Hooks
 from ._loops import CLOSED
 from ._pipeline import Pipeline
-from ._ratelimit import RateLimiter
+from ._ratelimit import HEYMARKET_RATE_LIMIT, LocalRateLimiter, RateLimiter
 from ._retry import RetryPolicy
 from ._sansio import DEFAULT_BASE_URL
 from ._shared import Closing, ConcurrencyCap
@@ -64,11 +64,14 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
       have been written (429, a failed connect).
     - ``max_concurrency``: the most requests in flight at once, across every task using the
       client.
-    - ``rate_limit``: requests per minute (Heymarket allows 500), spaced evenly and shared by
-      every task using the client (and its :meth:`with_options` views), so a pool of workers
-      never draws a 429. A 429 pauses every task, for its ``Retry-After`` (capped at the
-      policy's ``max_retry_after``) or else for the backoff. ``None`` (the default): no
-      limiter, at no cost.
+    - ``rate_limit``: requests per minute, spaced evenly and shared by every task using the
+      client (and its :meth:`with_options` views), so a pool of workers never draws a 429; or
+      a :class:`RateLimiter` object (``RedisRateLimiter`` shares one key's budget between
+      processes). By default, Heymarket's own 500 a minute when ``base_url`` is Heymarket's
+      API, and no pacing for another one (the emulator, a proxy); ``None``: no limiter, at no
+      cost. A 429 pauses every task, for its ``Retry-After`` (capped at the policy's
+      ``max_retry_after``) or else for the backoff, and the limiter paces a little slower from
+      then on (:class:`LocalRateLimiter`).
     - ``hooks``: :class:`Hooks` called on every attempt, answer and retry (for metrics);
       ``trace_configs``: aiohttp ``TraceConfig`` objects for the session the client makes
       (with your own ``session``, give them to it instead).
@@ -94,7 +97,7 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
         max_retries: int = 3,
         max_concurrency: int = 16,
         retry: RetryPolicy | None = None,
-        rate_limit: float | None = None,
+        rate_limit: float | RateLimiter | UnsetType | None = UNSET,
         hooks: Hooks | None = None,
         trace_configs: Sequence[aiohttp.TraceConfig] | None = None,
         log_pii: bool = False,
@@ -112,7 +115,8 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
                 raise InvalidRequestError("max_retries", "must be an int >= 0")
             retry = RetryPolicy(max_retries=max_retries)
         policy = _retry_policy(retry)
-        limiter = _rate_limiter(rate_limit)
+        reaches = getattr(transport, "reaches_heymarket", True) is not False
+        limiter = _rate_limiter(rate_limit, base if reaches else "")
         if hooks is not None and not isinstance(hooks, Hooks):
             raise InvalidRequestError("hooks", "must be a heymarket_async.Hooks")
         _check_transport(transport, session, trace_configs)
@@ -132,6 +136,7 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
                 cap=ConcurrencyCap(max_concurrency),
                 closing=Closing(),
                 limiter=limiter,
+                owns_limiter=limiter is not None and limiter is not rate_limit,
                 hooks=hooks,
                 log_pii=log_pii,
             )
@@ -173,7 +178,7 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
             assert isinstance(pipeline.transport, AiohttpTransport)
             await pipeline.transport.aclose()
         pipeline.closing.wake()
-        if pipeline.limiter is not None:
+        if isinstance(pipeline.limiter, LocalRateLimiter) and pipeline.owns_limiter:
             pipeline.limiter.wake_all()
 
     async def __aenter__(self) -> HeymarketClient:
@@ -250,13 +255,30 @@ def _check_transport(transport: object, session: object, trace_configs: object) 
         )
 
 
-def _rate_limiter(rate_limit: float | None) -> RateLimiter | None:
+def _rate_limiter(
+    rate_limit: float | RateLimiter | UnsetType | None, base_url: str
+) -> RateLimiter | None:
+    """The limiter asked for: a number makes a :class:`LocalRateLimiter`; by default,
+    Heymarket's own 500 a minute for Heymarket's API and none for another base URL (``""``
+    for a transport that reaches no server: ``testing.MockTransport``)."""
+    if isinstance(rate_limit, UnsetType):
+        return LocalRateLimiter(HEYMARKET_RATE_LIMIT) if is_heymarket(base_url) else None
     if rate_limit is None:
         return None
+    if isinstance(rate_limit, RateLimiter):
+        return rate_limit
     try:
-        return RateLimiter(rate_limit)
+        return LocalRateLimiter(rate_limit)
     except (TypeError, ValueError) as exc:
-        raise InvalidRequestError("rate_limit", str(exc)) from None
+        raise InvalidRequestError(
+            "rate_limit", f"{exc}, or a RateLimiter (acquire, pause, per_minute)"
+        ) from None
+
+
+def is_heymarket(base_url: str) -> bool:
+    """Whether ``base_url`` is Heymarket's own API (not an emulator or a proxy)."""
+    host = URL(base_url).host or ""
+    return host == "heymarket.com" or host.endswith(".heymarket.com")
 
 
 def _aiohttp_transport(session: object, trace_configs: object, pool_size: int) -> AiohttpTransport:

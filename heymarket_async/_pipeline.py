@@ -23,7 +23,13 @@ from ._hooks import Hooks, RequestEvent
 from ._loops import CLOSED
 from ._ratelimit import RateLimiter
 from ._redact import mask, mask_data
-from ._retry import RetryPolicy, attempt_timeout_for, may_have_written, plan_retry
+from ._retry import (
+    RetryPolicy,
+    attempt_timeout_for,
+    backoff_delay,
+    may_have_written,
+    plan_retry,
+)
 from ._sansio import (
     Request,
     Safety,
@@ -73,6 +79,9 @@ class Pipeline:
     cap: ConcurrencyCap
     closing: Closing
     limiter: RateLimiter | None = None
+    #: Whether the client made the limiter (from a number): ``close()`` then ends its waits at
+    #: once; a limiter of the user's may serve other clients too.
+    owns_limiter: bool = False
     hooks: Hooks | None = None
     log_pii: bool = False
     #: The monotonic clock and the sleep of every wait: a test gives fake ones
@@ -158,12 +167,12 @@ class Pipeline:
                 if applied and request.endpoint.gone_is_done and isinstance(exc, NotFoundError):
                     # An earlier attempt may have deleted it: what was asked for is done.
                     return response, None, attempt
-                wait = self._retry_wait(exc, request, policy, attempt, deadline, failures)
+                wait = await self._retry_wait(exc, request, policy, attempt, deadline, failures)
                 applied = applied or may_have_written(exc)
                 failures.append(f"attempt {attempt}: {exc}")
                 await self.closing.sleep(self.sleep, wait)
 
-    def _retry_wait(
+    async def _retry_wait(
         self,
         exc: HeymarketError,
         request: Request,
@@ -179,10 +188,13 @@ class Pipeline:
             wait = None
             why = f"not retried: the next attempt would start after the {self.timeout:g} s deadline"
         if self.limiter is not None and isinstance(exc, RateLimitError):
-            # A 429 holds back every task of the client: for its Retry-After, or the backoff.
+            # A 429 holds back every task sharing the limiter: for its Retry-After, or the
+            # backoff (a final 429 too: the others would draw one next).
             seconds = exc.retry_after if exc.retry_after is not None else wait
+            if seconds is None:
+                seconds = backoff_delay(attempt - 1, policy)
             if seconds:
-                self.limiter.pause(self.clock(), min(seconds, policy.max_retry_after))
+                await self.limiter.pause(min(seconds, policy.max_retry_after), self.clock)
         if wait is None:
             self._finish(exc, request, attempt, failures, why)
             raise exc
@@ -298,10 +310,15 @@ class Pipeline:
         """Wait for the rate limiter's turn; the time it came."""
         limiter = self.limiter
         assert limiter is not None
-        if not await limiter.wait_turn(self.clock, self.closing.sleeper(self.sleep), deadline):
-            if self.closing.closed:
+        closing = self.closing
+        if not await limiter.acquire(deadline, self.clock, closing.sleeper(self.sleep)):
+            if closing.closed:
                 raise ClientClosedError(CLOSED)
             raise _DeadlineReached("waiting for the rate limit")
+        if closing.closed:
+            # Its turn came as the client closed (a limiter shared with another client wakes
+            # its waiters in turn, not at once): the turn is spent, nothing is sent.
+            raise ClientClosedError(CLOSED)
         return self.clock()
 
     def _headers(self, body: bytes | None) -> dict[str, str]:

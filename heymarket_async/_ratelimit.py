@@ -1,13 +1,20 @@
-"""A request-rate limiter shared by every task using a client (``HeymarketClient(rate_limit=)``).
+"""Pacing requests: the :class:`RateLimiter` protocol that ``HeymarketClient(rate_limit=)``
+takes, and :class:`LocalRateLimiter`, the one that paces the tasks of one process.
 
-Heymarket allows 500 requests a minute and does not say how it counts (a fixed window, a
-sliding window, a token bucket). Requests spaced evenly at ``60 / rate`` seconds stay under
-every one of those, so the limiter grants no bursts: send times are at least one interval
-apart (GCRA with a burst of one). An idle client still sends at once.
+Heymarket allows 500 requests a minute per API key and does not say how it counts (a fixed
+window, a sliding window, a token bucket). Requests spaced evenly at ``60 / rate`` seconds stay
+under every one of those, so the local limiter grants no bursts: send times are at least one
+interval apart (GCRA with a burst of one). An idle client still sends at once.
 
 Waiting tasks queue in order and only the first one sleeps; it claims its send time when that
 time comes. A task that leaves the queue early (cancelled, or its deadline out of reach) so
 never holds a turn, and the tasks behind it move up.
+
+After a 429 the limiter pauses every task for what the server said, and *learns*: it paces a
+little slower from then on (:data:`CUT` of the rate), and recovers the cut slowly
+(:data:`RECOVERY` of the rate a minute). Pacing at exactly the limit is right for a server that
+counts sends; a server that counts arrivals sees the network's jitter too, and the cut is what
+absorbs it, measured rather than guessed.
 """
 
 from __future__ import annotations
@@ -15,14 +22,70 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Final, Protocol, runtime_checkable
 
 from ._loops import LoopBinding
 
-__all__ = ["RateLimiter"]
+__all__ = [
+    "CUT",
+    "HEYMARKET_RATE_LIMIT",
+    "RECOVERY",
+    "Clock",
+    "LocalRateLimiter",
+    "RateLimiter",
+    "Sleep",
+]
+
+#: A monotonic clock, in seconds (the client's; a test's fake one).
+Clock = Callable[[], float]
+#: The client's sleep: it raises :class:`~heymarket_async.ClientClosedError` when the client
+#: closes, so a limiter that waits only through it never outlives its client.
+Sleep = Callable[[float], Awaitable[None]]
+
+#: Heymarket's documented limit, in requests a minute per API key: the default pacing for its API.
+HEYMARKET_RATE_LIMIT: Final = 500.0
+#: How much slower the local limiter paces after a 429 (a fraction of its rate), at most once
+#: per pause.
+CUT: Final = 0.03
+#: How fast a cut wears off: this fraction of the rate a minute without a 429.
+RECOVERY: Final = 0.005
+#: The slowest the limiter learns to pace, as a fraction of its rate.
+FLOOR: Final = 0.5
+
+
+@runtime_checkable
+class RateLimiter(Protocol):
+    """What paces a client's requests (``HeymarketClient(rate_limit=...)``).
+
+    :class:`LocalRateLimiter` paces the tasks of one process; ``RedisRateLimiter`` shares one
+    API key's budget between processes. Plug your own by implementing these three members; one
+    limiter may serve several clients.
+    """
+
+    @property
+    def per_minute(self) -> float:
+        """The rate it paces at, in requests a minute (walks size their pages in flight by
+        it)."""
+        ...
+
+    async def acquire(self, deadline: float | None, clock: Clock, sleep: Sleep) -> bool:
+        """Wait until one request may be sent, and count it sent.
+
+        Returns ``True`` when the request may go now, ``False`` (taking nothing, at once) when
+        its turn would come at or after ``deadline`` (a time on ``clock``; ``None``: no
+        deadline). Wait only through ``sleep``: it ends the wait with ``ClientClosedError`` when
+        the client closes. A cancelled ``acquire`` may cost at most one turn.
+        """
+        ...
+
+    async def pause(self, seconds: float, clock: Clock) -> None:
+        """The server answered 429: nothing may be sent for ``seconds`` (its ``Retry-After``,
+        or the retry's backoff), by any task sharing this limiter."""
+        ...
 
 
 class _Waiter:
-    """One task queued in :meth:`RateLimiter.wait_turn`."""
+    """One task queued in :meth:`LocalRateLimiter.acquire`."""
 
     __slots__ = ("deadline", "gone", "woken")
 
@@ -34,26 +97,46 @@ class _Waiter:
         self.gone = False
 
 
-class RateLimiter:
-    """Hands out send times at least ``60 / per_minute`` seconds apart, across every task.
+class LocalRateLimiter:
+    """Hands out send times at least ``60 / per_minute`` seconds apart, across every task of
+    this process that shares it (``HeymarketClient(rate_limit=500)`` makes one).
 
-    The bookkeeping (:meth:`turn`, :meth:`claim`, :meth:`pause`) is synchronous and takes the
-    time as an argument, so it is tested without an event loop; :meth:`wait_turn` does the
-    waiting with whatever clock and sleep the client uses.
+    ``learn`` (the default) paces :data:`CUT` slower after a 429, recovering slowly; without it
+    a 429 only pauses. The bookkeeping (:meth:`turn`, :meth:`claim`, :meth:`pause_at`) is
+    synchronous and takes the time as an argument, so it is tested without an event loop;
+    :meth:`acquire` does the waiting with whatever clock and sleep the client uses.
     """
 
-    __slots__ = ("_binding", "_interval", "_next", "_queue", "_waiting", "per_minute")
+    __slots__ = (
+        "_binding",
+        "_cut_at",
+        "_factor",
+        "_interval",
+        "_next",
+        "_paused_until",
+        "_queue",
+        "_waiting",
+        "learn",
+        "per_minute",
+    )
 
-    def __init__(self, per_minute: float) -> None:
+    def __init__(self, per_minute: float, *, learn: bool = True) -> None:
         if isinstance(per_minute, bool) or not isinstance(per_minute, (int, float)):
             raise TypeError("rate_limit must be a number of requests per minute")
         if not per_minute > 0 or per_minute == float("inf"):
             raise ValueError("rate_limit must be a number of requests per minute > 0")
+        if not isinstance(learn, bool):
+            raise TypeError("learn must be True or False")
         self.per_minute = float(per_minute)
+        self.learn = learn
         self._interval = 60.0 / self.per_minute
+        #: The fraction of ``per_minute`` paced at right after the last cut (1.0: none).
+        self._factor = 1.0
+        self._cut_at = 0.0
+        self._paused_until = float("-inf")
         #: The earliest time the next request may be sent.
         self._next = float("-inf")
-        #: Tasks waiting in :meth:`wait_turn`, first come first served. The first entry, when
+        #: Tasks waiting in :meth:`acquire`, first come first served. The first entry, when
         #: there is one, is never gone: it is the one sleeping until ``_next``.
         self._queue: deque[_Waiter] = deque()
         #: The event loop of the tasks in ``_queue``.
@@ -61,20 +144,44 @@ class RateLimiter:
         #: How many entries of ``_queue`` are not gone.
         self._waiting = 0
 
+    def rate(self, now: float) -> float:
+        """The rate paced at, at ``now``: ``per_minute`` less what a 429 cut and has not
+        recovered yet."""
+        return self.per_minute * self._share(now)
+
+    def _share(self, now: float) -> float:
+        factor = self._factor
+        if factor < 1.0:
+            factor += RECOVERY * (now - self._cut_at) / 60.0
+            if factor >= 1.0:
+                self._factor = factor = 1.0
+                self._interval = 60.0 / self.per_minute
+        return factor
+
     def turn(self, now: float, ahead: int = 0) -> float:
         """When a request may be sent (``<= now``: at once), behind ``ahead`` queued ones."""
         return (self._next if self._next > now else now) + ahead * self._interval
 
     def claim(self, now: float) -> None:
         """Send at ``now`` (its turn has come): the next request waits an interval."""
+        if self._factor < 1.0:
+            self._interval = 60.0 / (self.per_minute * self._share(now))
         self._next = now + self._interval
 
-    def pause(self, now: float, seconds: float) -> None:
-        """Send nothing for ``seconds`` (the server said 429): every task waits, not only one.
+    def pause_at(self, now: float, seconds: float) -> None:
+        """Send nothing for ``seconds`` from ``now`` (the server said 429): every task waits,
+        not only one; and, when learning, pace :data:`CUT` slower from now on (once for the
+        429s of one pause: requests in flight together draw them together).
 
         Waiting tasks whose turn now falls at or after their deadline leave at once.
         """
+        if self.learn and now >= self._paused_until:
+            self._factor = max(FLOOR, self._share(now) - CUT)
+            self._cut_at = now
+            self._interval = 60.0 / (self.per_minute * self._factor)
         until = now + seconds
+        if until > self._paused_until:
+            self._paused_until = until
         if until > self._next:
             self._next = until
         turn = self._next if self._next > now else now
@@ -90,12 +197,11 @@ class RateLimiter:
                 continue
             turn += self._interval
 
-    async def wait_turn(
-        self,
-        clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]],
-        deadline: float | None,
-    ) -> bool:
+    async def pause(self, seconds: float, clock: Clock) -> None:
+        """:meth:`pause_at` now (the :class:`RateLimiter` protocol)."""
+        self.pause_at(clock(), seconds)
+
+    async def acquire(self, deadline: float | None, clock: Clock, sleep: Sleep) -> bool:
         """Wait until this task may send; ``False`` (at once) if that is not before ``deadline``.
 
         Also ``False`` as soon as a pause puts the turn at or after ``deadline``. A task that
@@ -138,8 +244,8 @@ class RateLimiter:
             self._leave(waiter)
 
     def wake_all(self) -> None:
-        """Send every waiting task away (the client closed): each returns ``False``, no turn
-        used."""
+        """Send every waiting task away (the client that made this limiter closed): each
+        returns ``False``, no turn used."""
         self._send_away(wake=True)
 
     def _send_away(self, *, wake: bool) -> None:
@@ -171,4 +277,4 @@ class RateLimiter:
             waiter.woken.set_result(None)
 
     def __repr__(self) -> str:
-        return f"RateLimiter(per_minute={self.per_minute:g})"
+        return f"LocalRateLimiter(per_minute={self.per_minute:g})"

@@ -25,7 +25,10 @@ class Closing:
         self._woken: set[asyncio.Future[None]] = set()
 
     async def sleep(self, sleep: Sleep, seconds: float) -> None:
-        """``sleep(seconds)``, or :class:`ClientClosedError` as soon as the client closes."""
+        """``sleep(seconds)``, or :class:`ClientClosedError` as soon as the client closes (at
+        once when it is closed already)."""
+        if self.closed:
+            raise ClientClosedError(CLOSED)
         woken = asyncio.get_running_loop().create_future()
         self._woken.add(woken)
         nap = asyncio.ensure_future(sleep(seconds))

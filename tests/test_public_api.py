@@ -45,6 +45,8 @@ class TestAll:
             "ContactFields",
             "HeymarketClient",
             "Hooks",
+            "LocalRateLimiter",
+            "RateLimiter",
             "RequestEvent",
             "RetryPolicy",
             "TagPager",

@@ -6,7 +6,7 @@ import asyncio
 import heapq
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from hypothesis import given
@@ -14,18 +14,22 @@ from hypothesis import strategies as st
 
 from heymarket_async import (
     APITimeoutError,
+    ClientClosedError,
     HeymarketClient,
     InvalidRequestError,
+    LocalRateLimiter,
+    RateLimiter,
     RateLimitError,
     RetryPolicy,
+    TransportResponse,
 )
-from heymarket_async._ratelimit import RateLimiter
-from heymarket_async.testing import install_clock
+from heymarket_async._ratelimit import CUT, FLOOR, RECOVERY
+from heymarket_async.testing import MockTransport, install_clock
 from tests._fakes import FakeTime, ScaledTime
 from tests._server import API_KEY, WireServer, json_reply
 
 
-def reserve(limiter: RateLimiter, now: float, deadline: float | None = None) -> float | None:
+def reserve(limiter: LocalRateLimiter, now: float, deadline: float | None = None) -> float | None:
     """What ``wait_turn`` does without the waiting: the send time it would claim for a request
     made at ``now`` (``None``, claiming nothing, when that is not before ``deadline``)."""
     slot = limiter.turn(now)
@@ -37,38 +41,38 @@ def reserve(limiter: RateLimiter, now: float, deadline: float | None = None) -> 
 
 class TestReserve:
     def test_an_idle_limiter_lets_the_first_request_go_at_once(self) -> None:
-        limiter = RateLimiter(500)
+        limiter = LocalRateLimiter(500)
         assert reserve(limiter, 10.0) == 10.0
 
     def test_requests_are_spaced_one_interval_apart(self) -> None:
-        limiter = RateLimiter(600)  # one every 0.1 s
+        limiter = LocalRateLimiter(600)  # one every 0.1 s
         slots = [reserve(limiter, 10.0) for _ in range(4)]
         assert slots == pytest.approx([10.0, 10.1, 10.2, 10.3])
 
     def test_no_burst_after_idling(self) -> None:
-        limiter = RateLimiter(60)
+        limiter = LocalRateLimiter(60)
         assert reserve(limiter, 0.0) == 0.0
         assert reserve(limiter, 100.0) == 100.0
         assert reserve(limiter, 100.0) == 101.0
 
     def test_a_slot_at_or_after_the_deadline_is_refused_and_not_claimed(self) -> None:
-        limiter = RateLimiter(60)
+        limiter = LocalRateLimiter(60)
         assert reserve(limiter, 0.0) == 0.0
         assert reserve(limiter, 0.0, deadline=0.5) is None
         assert reserve(limiter, 0.0, deadline=1.0) is None
         assert reserve(limiter, 0.0, deadline=1.5) == 1.0
 
     def test_pause_pushes_every_later_slot_past_it(self) -> None:
-        limiter = RateLimiter(600)
+        limiter = LocalRateLimiter(600, learn=False)
         reserve(limiter, 0.0)
-        limiter.pause(0.0, 5.0)
+        limiter.pause_at(0.0, 5.0)
         assert reserve(limiter, 0.0) == 5.0
         assert reserve(limiter, 0.0) == pytest.approx(5.1)
 
     def test_a_shorter_pause_never_shortens_a_longer_one(self) -> None:
-        limiter = RateLimiter(600)
-        limiter.pause(0.0, 5.0)
-        limiter.pause(1.0, 1.0)
+        limiter = LocalRateLimiter(600)
+        limiter.pause_at(0.0, 5.0)
+        limiter.pause_at(1.0, 1.0)
         assert reserve(limiter, 2.0) == 5.0
 
     @given(
@@ -78,7 +82,7 @@ class TestReserve:
     def test_never_more_than_the_rate_in_any_minute(
         self, per_minute: int, gaps: list[float]
     ) -> None:
-        limiter = RateLimiter(per_minute)
+        limiter = LocalRateLimiter(per_minute)
         now, slots = 0.0, []
         for gap in gaps:
             now += gap
@@ -98,17 +102,110 @@ class TestReserve:
             assert j - i <= per_minute
 
     def test_repr(self) -> None:
-        assert repr(RateLimiter(500)) == "RateLimiter(per_minute=500)"
+        assert repr(LocalRateLimiter(500)) == "LocalRateLimiter(per_minute=500)"
 
     @pytest.mark.parametrize("bad", [0, -5, float("nan"), float("inf")])
     def test_rejects_a_rate_that_is_not_positive_and_finite(self, bad: float) -> None:
         with pytest.raises(ValueError, match="rate_limit"):
-            RateLimiter(bad)
+            LocalRateLimiter(bad)
 
     @pytest.mark.parametrize("bad", [True, "500", None])
     def test_rejects_a_rate_that_is_not_a_number(self, bad: object) -> None:
         with pytest.raises(TypeError, match="rate_limit"):
-            RateLimiter(bad)  # type: ignore[arg-type]
+            LocalRateLimiter(bad)  # type: ignore[arg-type]
+
+
+class TestLearning:
+    """After a 429 the limiter paces CUT slower, once per pause, and recovers slowly."""
+
+    def test_a_429_cuts_the_rate(self) -> None:
+        limiter = LocalRateLimiter(600)  # one every 0.1 s
+        limiter.pause_at(0.0, 1.0)
+        assert reserve(limiter, 0.0) == 1.0
+        assert reserve(limiter, 0.0) == pytest.approx(1.0 + 0.1 / (1 - CUT), abs=1e-4)
+        assert limiter.rate(1.0) == pytest.approx(600 * (1 - CUT), abs=0.1)
+
+    def test_429s_of_one_pause_cut_once(self) -> None:
+        # Requests in flight together draw their 429s together: one lesson, not four.
+        limiter = LocalRateLimiter(600)
+        for t in (0.0, 0.01, 0.02, 0.5):
+            limiter.pause_at(t, 1.0)
+        assert limiter.rate(0.5) == pytest.approx(600 * (1 - CUT), abs=0.1)
+        limiter.pause_at(1.6, 1.0)  # a 429 after the pause ended: a second lesson
+        assert limiter.rate(1.6) == pytest.approx(600 * (1 - 2 * CUT), abs=0.1)
+
+    def test_the_cut_wears_off_and_never_goes_past_the_rate(self) -> None:
+        limiter = LocalRateLimiter(600)
+        limiter.pause_at(0.0, 1.0)
+        minutes = CUT / RECOVERY
+        assert limiter.rate(60 * minutes / 2) == pytest.approx(600 * (1 - CUT / 2), abs=0.1)
+        assert limiter.rate(60 * minutes + 1) == 600
+        reserve(limiter, 60 * minutes + 1)
+        assert reserve(limiter, 60 * minutes + 1) == pytest.approx(60 * minutes + 1.1)
+
+    def test_the_rate_never_falls_below_the_floor(self) -> None:
+        limiter = LocalRateLimiter(600)
+        for k in range(100):
+            limiter.pause_at(2.0 * k, 1.0)
+        assert limiter.rate(200.0) >= 600 * FLOOR
+
+    def test_without_learning_a_429_only_pauses(self) -> None:
+        limiter = LocalRateLimiter(600, learn=False)
+        limiter.pause_at(0.0, 1.0)
+        assert limiter.rate(1.0) == 600
+
+    @given(
+        events=st.lists(
+            st.tuples(st.floats(0, 30, allow_nan=False), st.booleans()), min_size=1, max_size=200
+        )
+    )
+    def test_sends_stay_at_least_one_current_interval_apart(
+        self, events: list[tuple[float, bool]]
+    ) -> None:
+        # Whatever the 429s, no two sends are closer than the full rate allows.
+        limiter = LocalRateLimiter(600)
+        now, slots = 0.0, []
+        for gap, is_429 in events:
+            now += gap
+            if is_429:
+                limiter.pause_at(now, 0.5)
+            else:
+                slot = reserve(limiter, now)
+                assert slot is not None
+                slots.append(slot)
+        for a, b in itertools.pairwise(slots):
+            assert b - a >= 0.1 - 1e-9
+
+
+class Recording:
+    """A limiter of the user's: grants every turn (or none) and records what it hears."""
+
+    per_minute = 100.0
+
+    def __init__(self, *, refuse: bool = False) -> None:
+        self.turns = 0
+        self.pauses: list[float] = []
+        self.refused = refuse
+
+    async def acquire(
+        self,
+        deadline: float | None,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> bool:
+        if self.refused:
+            return False
+        self.turns += 1
+        return True
+
+    async def pause(self, seconds: float, clock: Callable[[], float]) -> None:
+        self.pauses.append(seconds)
+
+
+def test_the_protocol_is_what_the_client_checks() -> None:
+    assert isinstance(Recording(), RateLimiter)
+    assert isinstance(LocalRateLimiter(5), RateLimiter)
+    assert not isinstance(object(), RateLimiter)
 
 
 class VirtualTime:
@@ -148,23 +245,23 @@ class VirtualTime:
 
 async def queue_at(
     vt: VirtualTime,
-    limiter: RateLimiter,
+    limiter: LocalRateLimiter,
     log: dict[int, float | None],
     k: int,
     deadline: float | None = None,
 ) -> None:
     """Task ``k`` asks for a turn; ``log[k]`` is its send time, or None if it gave up."""
-    log[k] = vt.now if await limiter.wait_turn(vt.clock, vt.sleep, deadline) else None
+    log[k] = vt.now if await limiter.acquire(deadline, vt.clock, vt.sleep) else None
 
 
 class TestWaitTurn:
     async def test_concurrent_tasks_go_one_interval_apart(self) -> None:
         fast = ScaledTime()
-        limiter = RateLimiter(60)  # one a "second": a millisecond of real time
+        limiter = LocalRateLimiter(60)  # one a "second": a millisecond of real time
         went: list[tuple[int, float]] = []
 
         async def task(k: int) -> None:
-            assert await limiter.wait_turn(fast.clock, fast.sleep, None)
+            assert await limiter.acquire(None, fast.clock, fast.sleep)
             went.append((k, fast.clock()))
 
         start = fast.clock()
@@ -177,30 +274,30 @@ class TestWaitTurn:
 
     async def test_returns_false_at_once_when_the_turn_is_after_the_deadline(self) -> None:
         fake = FakeTime(0.0)
-        limiter = RateLimiter(6)  # one every 10 s
-        assert await limiter.wait_turn(fake.clock, fake.sleep, 100.0)
-        assert not await limiter.wait_turn(fake.clock, fake.sleep, 5.0)
+        limiter = LocalRateLimiter(6)  # one every 10 s
+        assert await limiter.acquire(100.0, fake.clock, fake.sleep)
+        assert not await limiter.acquire(5.0, fake.clock, fake.sleep)
         assert fake.sleeps == []
 
     async def test_a_pause_during_the_wait_sends_the_task_after_the_pause(self) -> None:
         fake = FakeTime(0.0)
-        limiter = RateLimiter(60)
+        limiter = LocalRateLimiter(60)
         reserve(limiter, 0.0)  # someone went at 0: our turn is at 1
 
         async def sleep(seconds: float) -> None:
             # While this task sleeps, another gets a 429 asking for 30 s.
             if not fake.sleeps:
-                limiter.pause(fake.now, 30.0)
+                limiter.pause_at(fake.now, 30.0)
             await fake.sleep(seconds)
 
-        assert await limiter.wait_turn(fake.clock, sleep, None)
+        assert await limiter.acquire(None, fake.clock, sleep)
         assert fake.now >= 30.0
         assert fake.sleeps[0] == 1.0
 
     async def test_a_cancelled_waiter_gives_its_turn_back(self) -> None:
         # Callers that time out (asyncio.wait_for) must not leave turns nobody will use: after
         # one send and 15 cancelled waiters at 60/min, the next request may go 1 s later, not 16.
-        limiter = RateLimiter(60)
+        limiter = LocalRateLimiter(60)
 
         async def sleep_forever(_: float) -> None:
             await asyncio.Event().wait()  # time stands still: the waiters are cancelled first
@@ -209,7 +306,7 @@ class TestWaitTurn:
             return 100.0
 
         tasks = [
-            asyncio.ensure_future(limiter.wait_turn(clock, sleep_forever, None)) for _ in range(16)
+            asyncio.ensure_future(limiter.acquire(None, clock, sleep_forever)) for _ in range(16)
         ]
         await asyncio.sleep(0)
         assert sum(t.done() for t in tasks) == 1  # one went at once, 15 wait
@@ -224,7 +321,7 @@ class TestLeavingTheQueue:
 
     async def test_turns_freed_by_cancelled_waiters_go_to_the_tasks_behind(self) -> None:
         vt = VirtualTime()
-        limiter = RateLimiter(60)
+        limiter = LocalRateLimiter(60)
         log: dict[int, float | None] = {}
         tasks = [asyncio.create_task(queue_at(vt, limiter, log, k)) for k in range(10)]
 
@@ -240,7 +337,7 @@ class TestLeavingTheQueue:
 
     async def test_a_pause_sends_away_at_once_a_waiter_it_makes_miss_its_deadline(self) -> None:
         vt = VirtualTime()
-        limiter = RateLimiter(60)
+        limiter = LocalRateLimiter(60, learn=False)
         log: dict[int, float | None] = {}
         gave_up: list[float] = []
 
@@ -251,20 +348,20 @@ class TestLeavingTheQueue:
         tasks = [asyncio.create_task(queue_at(vt, limiter, log, k)) for k in range(3)]
         tasks.append(asyncio.create_task(with_deadline()))
         tasks.append(asyncio.create_task(queue_at(vt, limiter, log, 4)))
-        vt.at(0.5, lambda: limiter.pause(vt.now, 20.0))  # a 429 elsewhere: nothing until 20.5
+        vt.at(0.5, lambda: limiter.pause_at(vt.now, 20.0))  # a 429 elsewhere: nothing until 20.5
         await vt.run()
         assert gave_up == [0.5]
         assert log == {0: 0.0, 1: 20.5, 2: 21.5, 3: None, 4: 22.5}
 
     async def test_a_wake_up_past_the_deadline_claims_no_turn(self) -> None:
         fake = FakeTime(0.0)
-        limiter = RateLimiter(60)
+        limiter = LocalRateLimiter(60)
         reserve(limiter, 0.0)  # someone went at 0: our turn is at 1
 
         async def oversleep(seconds: float) -> None:
             await fake.sleep(seconds + 20)  # a loop stalled far longer than asked
 
-        assert not await limiter.wait_turn(fake.clock, oversleep, 10.0)
+        assert not await limiter.acquire(10.0, fake.clock, oversleep)
         assert reserve(limiter, fake.now) == fake.now
 
     @pytest.mark.parametrize("seed", range(25))
@@ -272,7 +369,7 @@ class TestLeavingTheQueue:
         # Random arrivals, cancellations, deadlines and 429 pauses on a virtual clock.
         rng = random.Random(seed)
         vt = VirtualTime()
-        limiter = RateLimiter(60)  # one a second
+        limiter = LocalRateLimiter(60, learn=False)  # one a second
         log: dict[int, float | None] = {}
         arrival: dict[int, float] = {}
         deadline: dict[int, float | None] = {}
@@ -288,7 +385,7 @@ class TestLeavingTheQueue:
 
         def pause(seconds: float) -> None:
             pauses.append((vt.now, vt.now + seconds))
-            limiter.pause(vt.now, seconds)
+            limiter.pause_at(vt.now, seconds)
 
         for k in range(40):
             at = rng.uniform(0, 30)
@@ -401,9 +498,81 @@ class TestClientRateLimit:
         assert info.value.maybe_applied is False
         assert len(wire.requests) == 1
 
-    async def test_no_limiter_by_default(self, wire: WireServer) -> None:
+    async def test_no_limiter_by_default_for_another_base_url(self, wire: WireServer) -> None:
         async with HeymarketClient(API_KEY, base_url=wire.url) as hm:
             assert hm._pipeline.limiter is None
+
+    @pytest.mark.parametrize(
+        "base_url", [None, "https://api.heymarket.com", "https://eu.api.heymarket.com/"]
+    )
+    def test_heymarket_api_is_paced_at_its_500_a_minute_by_default(
+        self, base_url: str | None
+    ) -> None:
+        hm = HeymarketClient(API_KEY, base_url=base_url)
+        assert isinstance(hm._pipeline.limiter, LocalRateLimiter)
+        assert hm._pipeline.limiter.per_minute == 500
+        assert (
+            HeymarketClient(API_KEY, base_url=base_url, rate_limit=None)._pipeline.limiter is None
+        )
+
+    def test_a_mock_transport_is_not_paced_by_default(self) -> None:
+        mock = MockTransport(lambda _: TransportResponse.from_json({}))
+        assert HeymarketClient(API_KEY, transport=mock)._pipeline.limiter is None
+        paced = HeymarketClient(API_KEY, transport=mock, rate_limit=100)
+        assert isinstance(paced._pipeline.limiter, LocalRateLimiter)
+
+    def test_a_lookalike_host_is_not_heymarket(self) -> None:
+        hm = HeymarketClient(API_KEY, base_url="https://heymarket.com.example.org")
+        assert hm._pipeline.limiter is None
+
+    async def test_a_limiter_object_of_the_users_paces_and_hears_the_429s(
+        self, wire: WireServer
+    ) -> None:
+        mine = Recording()
+        wire.reply(json_reply({}, 429, **{"Retry-After": "2"}))
+        wire.default = json_reply(CONTACT)
+        fake = FakeTime(0.0)
+        async with HeymarketClient(API_KEY, base_url=wire.url, rate_limit=mine) as hm:
+            fake.install(hm)
+            assert hm._pipeline.limiter is mine
+            await hm.get_contact(1)
+            await hm.get_contact(2)
+        # One turn per attempt (the 429, its retry, the second call), and the pause heard.
+        assert mine.turns == 3
+        assert mine.pauses == [2.0]
+        assert not mine.refused
+
+    async def test_a_limiter_that_refuses_ends_the_call_at_the_deadline(
+        self, wire: WireServer
+    ) -> None:
+        mine = Recording(refuse=True)
+        async with HeymarketClient(API_KEY, base_url=wire.url, rate_limit=mine) as hm:
+            with pytest.raises(APITimeoutError, match="waiting for the rate limit"):
+                await hm.get_contact(1)
+        assert wire.requests == []
+
+    async def test_close_ends_the_waits_of_a_limiter_given_to_the_client(
+        self, wire: WireServer
+    ) -> None:
+        # Not the client's own limiter (close() does not send its waiters away): the first
+        # waiter's sleep ends with the client, and each one behind it in turn, sending nothing.
+        wire.default = json_reply(CONTACT)
+        limiter = LocalRateLimiter(1)  # one a minute: every call but the first waits
+        async with HeymarketClient(
+            API_KEY, base_url=wire.url, rate_limit=limiter, timeout=None
+        ) as hm:
+            await hm.get_contact(1)
+            calls = [asyncio.create_task(hm.get_contact(i)) for i in range(2, 6)]
+            await asyncio.sleep(0.01)
+        done, pending = await asyncio.wait(calls, timeout=1.0)
+        assert not pending
+        assert all(isinstance(t.exception(), ClientClosedError) for t in done)
+        assert len(wire.requests) == 1
+
+    def test_a_limiter_object_must_have_the_protocols_members(self) -> None:
+        with pytest.raises(InvalidRequestError, match="RateLimiter") as info:
+            HeymarketClient(API_KEY, rate_limit=object())  # type: ignore[arg-type]
+        assert info.value.field == "rate_limit"
 
     @pytest.mark.parametrize("bad", [0, -1, "500", True, float("inf")])
     def test_client_rejects_a_bad_rate_limit(self, bad: object) -> None:

@@ -40,6 +40,7 @@ import pytest
 
 import heymarket_async
 from heymarket_async import (
+    UNSET,
     HeymarketClient,
     RetryPolicy,
     V1ContactFields,
@@ -236,7 +237,12 @@ class TestClientSignature:
         (statement,) = ast.parse(block("HeymarketClient(api_key=None,")).body
         assert isinstance(statement, ast.Expr)
         assert isinstance(statement.value, ast.Call)
-        printed = {kw.arg: ast.literal_eval(kw.value) for kw in statement.value.keywords}
+        printed = {
+            kw.arg: UNSET
+            if isinstance(kw.value, ast.Name) and kw.value.id == "UNSET"
+            else ast.literal_eval(kw.value)
+            for kw in statement.value.keywords
+        }
         parameters = list(inspect.signature(HeymarketClient.__init__).parameters.values())[1:]
         assert printed == {p.name: p.default for p in parameters}
         assert list(printed) == [p.name for p in parameters]

@@ -16,7 +16,11 @@ class MockTransport:
     ``HeymarketClient(api_key="test", transport=MockTransport(handler))`` sends nothing over a
     socket; everything else (validation, retries, decoding, typed errors) runs as in production.
     A handler may raise ``APIConnectionError`` or ``APITimeoutError`` to play a failed attempt.
+    Since nothing reaches Heymarket, a client on it is not paced unless ``rate_limit=`` says so.
     """
+
+    #: Read by the client: no default pacing for a transport that reaches no server.
+    reaches_heymarket = False
 
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
