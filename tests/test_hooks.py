@@ -17,6 +17,7 @@ from heymarket_async import (
     HeymarketError,
     Hooks,
     InvalidRequestError,
+    LocalRateLimiter,
     RequestEvent,
     ServerError,
     TransportResponse,
@@ -110,7 +111,10 @@ class TestHooks:
         recorder, fake = Recorder(), FakeTime()
         wire.default = json_reply({"id": 42})
         async with HeymarketClient(
-            API_KEY, base_url=wire.url, hooks=recorder.hooks(), rate_limit=30
+            API_KEY,
+            base_url=wire.url,
+            hooks=recorder.hooks(),
+            rate_limit=LocalRateLimiter(30, headroom=0),
         ) as hm:
             fake.install(hm)
             await hm.get_contact(1)

@@ -23,7 +23,7 @@ from heymarket_async import (
     RetryPolicy,
     TransportResponse,
 )
-from heymarket_async._ratelimit import CUT, FLOOR, RECOVERY
+from heymarket_async._ratelimit import CUT, FLOOR, HEADROOM, RECOVERY
 from heymarket_async.testing import MockTransport, install_clock
 from tests._fakes import FakeTime, ScaledTime
 from tests._server import API_KEY, WireServer, json_reply
@@ -41,36 +41,36 @@ def reserve(limiter: LocalRateLimiter, now: float, deadline: float | None = None
 
 class TestReserve:
     def test_an_idle_limiter_lets_the_first_request_go_at_once(self) -> None:
-        limiter = LocalRateLimiter(500)
+        limiter = LocalRateLimiter(500, headroom=0)
         assert reserve(limiter, 10.0) == 10.0
 
     def test_requests_are_spaced_one_interval_apart(self) -> None:
-        limiter = LocalRateLimiter(600)  # one every 0.1 s
+        limiter = LocalRateLimiter(600, headroom=0)  # one every 0.1 s
         slots = [reserve(limiter, 10.0) for _ in range(4)]
         assert slots == pytest.approx([10.0, 10.1, 10.2, 10.3])
 
     def test_no_burst_after_idling(self) -> None:
-        limiter = LocalRateLimiter(60)
+        limiter = LocalRateLimiter(60, headroom=0)
         assert reserve(limiter, 0.0) == 0.0
         assert reserve(limiter, 100.0) == 100.0
         assert reserve(limiter, 100.0) == 101.0
 
     def test_a_slot_at_or_after_the_deadline_is_refused_and_not_claimed(self) -> None:
-        limiter = LocalRateLimiter(60)
+        limiter = LocalRateLimiter(60, headroom=0)
         assert reserve(limiter, 0.0) == 0.0
         assert reserve(limiter, 0.0, deadline=0.5) is None
         assert reserve(limiter, 0.0, deadline=1.0) is None
         assert reserve(limiter, 0.0, deadline=1.5) == 1.0
 
     def test_pause_pushes_every_later_slot_past_it(self) -> None:
-        limiter = LocalRateLimiter(600, learn=False)
+        limiter = LocalRateLimiter(600, learn=False, headroom=0)
         reserve(limiter, 0.0)
         limiter.pause_at(0.0, 5.0)
         assert reserve(limiter, 0.0) == 5.0
         assert reserve(limiter, 0.0) == pytest.approx(5.1)
 
     def test_a_shorter_pause_never_shortens_a_longer_one(self) -> None:
-        limiter = LocalRateLimiter(600)
+        limiter = LocalRateLimiter(600, headroom=0)
         limiter.pause_at(0.0, 5.0)
         limiter.pause_at(1.0, 1.0)
         assert reserve(limiter, 2.0) == 5.0
@@ -119,7 +119,7 @@ class TestLearning:
     """After a 429 the limiter paces CUT slower, once per pause, and recovers slowly."""
 
     def test_a_429_cuts_the_rate(self) -> None:
-        limiter = LocalRateLimiter(600)  # one every 0.1 s
+        limiter = LocalRateLimiter(600, headroom=0)  # one every 0.1 s
         limiter.pause_at(0.0, 1.0)
         assert reserve(limiter, 0.0) == 1.0
         assert reserve(limiter, 0.0) == pytest.approx(1.0 + 0.1 / (1 - CUT), abs=1e-4)
@@ -127,7 +127,7 @@ class TestLearning:
 
     def test_429s_of_one_pause_cut_once(self) -> None:
         # Requests in flight together draw their 429s together: one lesson, not four.
-        limiter = LocalRateLimiter(600)
+        limiter = LocalRateLimiter(600, headroom=0)
         for t in (0.0, 0.01, 0.02, 0.5):
             limiter.pause_at(t, 1.0)
         assert limiter.rate(0.5) == pytest.approx(600 * (1 - CUT), abs=0.1)
@@ -135,7 +135,7 @@ class TestLearning:
         assert limiter.rate(1.6) == pytest.approx(600 * (1 - 2 * CUT), abs=0.1)
 
     def test_the_cut_wears_off_and_never_goes_past_the_rate(self) -> None:
-        limiter = LocalRateLimiter(600)
+        limiter = LocalRateLimiter(600, headroom=0)
         limiter.pause_at(0.0, 1.0)
         minutes = CUT / RECOVERY
         assert limiter.rate(60 * minutes / 2) == pytest.approx(600 * (1 - CUT / 2), abs=0.1)
@@ -144,13 +144,28 @@ class TestLearning:
         assert reserve(limiter, 60 * minutes + 1) == pytest.approx(60 * minutes + 1.1)
 
     def test_the_rate_never_falls_below_the_floor(self) -> None:
-        limiter = LocalRateLimiter(600)
+        limiter = LocalRateLimiter(600, headroom=0)
         for k in range(100):
             limiter.pause_at(2.0 * k, 1.0)
         assert limiter.rate(200.0) >= 600 * FLOOR
 
+    def test_it_paces_under_the_rate_by_its_headroom(self) -> None:
+        limiter = LocalRateLimiter(600)  # one every 0.1 s at the rate: 0.1 / 0.98 under it
+        assert limiter.rate(0.0) == pytest.approx(600 * (1 - HEADROOM))
+        slots = [reserve(limiter, 0.0) for _ in range(3)]
+        assert slots == pytest.approx([0.0, 0.1 / (1 - HEADROOM), 0.2 / (1 - HEADROOM)])
+        limiter.pause_at(1.0, 1.0)
+        assert limiter.rate(1.0) == pytest.approx(600 * (1 - HEADROOM - CUT))
+        # It recovers up to the headroom, not past it.
+        assert limiter.rate(3600.0) == pytest.approx(600 * (1 - HEADROOM))
+
+    @pytest.mark.parametrize("bad", [-0.1, 0.6, float("nan")])
+    def test_rejects_a_headroom_out_of_range(self, bad: float) -> None:
+        with pytest.raises(ValueError, match="headroom"):
+            LocalRateLimiter(600, headroom=bad)
+
     def test_without_learning_a_429_only_pauses(self) -> None:
-        limiter = LocalRateLimiter(600, learn=False)
+        limiter = LocalRateLimiter(600, learn=False, headroom=0)
         limiter.pause_at(0.0, 1.0)
         assert limiter.rate(1.0) == 600
 
@@ -163,7 +178,7 @@ class TestLearning:
         self, events: list[tuple[float, bool]]
     ) -> None:
         # Whatever the 429s, no two sends are closer than the full rate allows.
-        limiter = LocalRateLimiter(600)
+        limiter = LocalRateLimiter(600, headroom=0)
         now, slots = 0.0, []
         for gap, is_429 in events:
             now += gap
@@ -257,7 +272,7 @@ async def queue_at(
 class TestWaitTurn:
     async def test_concurrent_tasks_go_one_interval_apart(self) -> None:
         fast = ScaledTime()
-        limiter = LocalRateLimiter(60)  # one a "second": a millisecond of real time
+        limiter = LocalRateLimiter(60, headroom=0)  # one a "second": a millisecond of real time
         went: list[tuple[int, float]] = []
 
         async def task(k: int) -> None:
@@ -274,14 +289,14 @@ class TestWaitTurn:
 
     async def test_returns_false_at_once_when_the_turn_is_after_the_deadline(self) -> None:
         fake = FakeTime(0.0)
-        limiter = LocalRateLimiter(6)  # one every 10 s
+        limiter = LocalRateLimiter(6, headroom=0)  # one every 10 s
         assert await limiter.acquire(100.0, fake.clock, fake.sleep)
         assert not await limiter.acquire(5.0, fake.clock, fake.sleep)
         assert fake.sleeps == []
 
     async def test_a_pause_during_the_wait_sends_the_task_after_the_pause(self) -> None:
         fake = FakeTime(0.0)
-        limiter = LocalRateLimiter(60)
+        limiter = LocalRateLimiter(60, headroom=0)
         reserve(limiter, 0.0)  # someone went at 0: our turn is at 1
 
         async def sleep(seconds: float) -> None:
@@ -297,7 +312,7 @@ class TestWaitTurn:
     async def test_a_cancelled_waiter_gives_its_turn_back(self) -> None:
         # Callers that time out (asyncio.wait_for) must not leave turns nobody will use: after
         # one send and 15 cancelled waiters at 60/min, the next request may go 1 s later, not 16.
-        limiter = LocalRateLimiter(60)
+        limiter = LocalRateLimiter(60, headroom=0)
 
         async def sleep_forever(_: float) -> None:
             await asyncio.Event().wait()  # time stands still: the waiters are cancelled first
@@ -321,7 +336,7 @@ class TestLeavingTheQueue:
 
     async def test_turns_freed_by_cancelled_waiters_go_to_the_tasks_behind(self) -> None:
         vt = VirtualTime()
-        limiter = LocalRateLimiter(60)
+        limiter = LocalRateLimiter(60, headroom=0)
         log: dict[int, float | None] = {}
         tasks = [asyncio.create_task(queue_at(vt, limiter, log, k)) for k in range(10)]
 
@@ -337,7 +352,7 @@ class TestLeavingTheQueue:
 
     async def test_a_pause_sends_away_at_once_a_waiter_it_makes_miss_its_deadline(self) -> None:
         vt = VirtualTime()
-        limiter = LocalRateLimiter(60, learn=False)
+        limiter = LocalRateLimiter(60, learn=False, headroom=0)
         log: dict[int, float | None] = {}
         gave_up: list[float] = []
 
@@ -355,7 +370,7 @@ class TestLeavingTheQueue:
 
     async def test_a_wake_up_past_the_deadline_claims_no_turn(self) -> None:
         fake = FakeTime(0.0)
-        limiter = LocalRateLimiter(60)
+        limiter = LocalRateLimiter(60, headroom=0)
         reserve(limiter, 0.0)  # someone went at 0: our turn is at 1
 
         async def oversleep(seconds: float) -> None:
@@ -369,7 +384,7 @@ class TestLeavingTheQueue:
         # Random arrivals, cancellations, deadlines and 429 pauses on a virtual clock.
         rng = random.Random(seed)
         vt = VirtualTime()
-        limiter = LocalRateLimiter(60, learn=False)  # one a second
+        limiter = LocalRateLimiter(60, learn=False, headroom=0)  # one a second
         log: dict[int, float | None] = {}
         arrival: dict[int, float] = {}
         deadline: dict[int, float | None] = {}
@@ -428,7 +443,8 @@ class TestClientRateLimit:
     async def test_with_options_views_share_the_one_bucket(self, wire: WireServer) -> None:
         fake = FakeTime()
         wire.default = json_reply(CONTACT)
-        async with HeymarketClient(API_KEY, base_url=wire.url, rate_limit=60) as hm:
+        limiter = LocalRateLimiter(60, headroom=0)
+        async with HeymarketClient(API_KEY, base_url=wire.url, rate_limit=limiter) as hm:
             fake.install(hm)
             view = hm.with_options(timeout=120)
             fake.install(view)
@@ -557,7 +573,7 @@ class TestClientRateLimit:
         # Not the client's own limiter (close() does not send its waiters away): the first
         # waiter's sleep ends with the client, and each one behind it in turn, sending nothing.
         wire.default = json_reply(CONTACT)
-        limiter = LocalRateLimiter(1)  # one a minute: every call but the first waits
+        limiter = LocalRateLimiter(1, headroom=0)  # one a minute: every call but the first waits
         async with HeymarketClient(
             API_KEY, base_url=wire.url, rate_limit=limiter, timeout=None
         ) as hm:

@@ -1,24 +1,49 @@
 """What every pager shares: the :class:`Fetch` it sends list requests through, the buffer of
-the page being handed out, ``max_items``, ``pages()`` and closing."""
+the page being handed out, ``max_items``, ``pages()``, closing, and raw walks (the items as
+the API sent them, not structured)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from heymarket_async import _validate as check
-from heymarket_async._convert import StructureError
+from heymarket_async._convert import StructureError, structure_contact
 from heymarket_async._redact import mask
 from heymarket_async.errors import InvalidResponseError
 from heymarket_async.pagination._positions import KEY_TYPES, RawContact
 
-__all__ = ["Fetch", "Pager", "Pages", "checked_max_items", "object_page", "raw_page"]
+__all__ = [
+    "ContactT",
+    "Fetch",
+    "Pager",
+    "Pages",
+    "TagT",
+    "checked_max_items",
+    "contact_structure",
+    "object_page",
+    "raw_page",
+]
 
 T = TypeVar("T")
 RawT = TypeVar("RawT")
 ItemT = TypeVar("ItemT")
 PagerT = TypeVar("PagerT", bound="Pager[Any, Any]")
+
+if TYPE_CHECKING:
+    import typing_extensions
+
+    from heymarket_async.models import Contact, Tag
+
+    # What a walk hands out: the model, or with ``raw=True`` the API's own ``dict``. The
+    # default keeps a bare ``V1ContactPager`` annotation meaning ``V1ContactPager[Contact]``.
+    ContactT = typing_extensions.TypeVar("ContactT", default=Contact)
+    TagT = typing_extensions.TypeVar("TagT", default=Tag)
+else:
+    # At run time a TypeVar's default changes nothing (and needs Python 3.13).
+    ContactT = TypeVar("ContactT")
+    TagT = TypeVar("TagT")
 
 
 class Fetch(Protocol):
@@ -54,6 +79,11 @@ def checked_max_items(value: int | None) -> int | None:
     return None if value is None else check.bounded_int(value, "max_items", 0)
 
 
+def contact_structure(raw: bool) -> Callable[[RawContact], Any] | None:
+    """A contact pager's ``structure``: none for a raw walk (``raw`` is checked)."""
+    return None if check.boolean(raw, "raw") else structure_contact
+
+
 class Pages(Generic[ItemT]):
     """``pager.pages()``: the same walk, a list of items at a time."""
 
@@ -73,17 +103,21 @@ class Pages(Generic[ItemT]):
 # A class with ``__anext__``, not an async generator: ``position`` must be valid after every
 # item (a generator keeps its place in its frame), ``aclose()`` from another task must stop a
 # walk that is awaiting a page (an async generator raises "already running" there), and the
-# per-item path must stay one index check and one ``structure`` call.
+# per-item path must stay one index check and one ``structure`` call (none, on a raw walk).
 class Pager(Generic[RawT, ItemT]):
     """A walk over pages of ``RawT``, handed out one ``ItemT`` at a time (or a page at a time
-    with :meth:`pages`). Subclasses implement :meth:`_fetch`."""
+    with :meth:`pages`). Subclasses implement :meth:`_fetch`.
+
+    ``structure`` makes an item of a raw one; ``None`` hands the raw items out as they are
+    (then ``ItemT`` is ``RawT``): the same objects the walk's bookkeeping read, not copies.
+    """
 
     #: The list named in the error for an item that does not fit its model.
     _error_url = ""
 
     def __init__(
         self,
-        structure: Callable[[RawT], ItemT],
+        structure: Callable[[RawT], ItemT] | None,
         *,
         scrub: Callable[[str], str] = mask,
         max_items: int | None = None,
@@ -105,8 +139,11 @@ class Pager(Generic[RawT, ItemT]):
             await self._refill()
             i = 0
         self._i = i + 1
+        structure = self._structure
+        if structure is None:
+            return self._buf[i]  # type: ignore[return-value]  # a raw walk: ItemT is RawT
         try:
-            return self._structure(self._buf[i])
+            return structure(self._buf[i])
         except StructureError as exc:
             raise self._bad_item(exc) from exc
 
@@ -114,7 +151,8 @@ class Pager(Generic[RawT, ItemT]):
         """An async iterator of lists: the rest of the walk, a page at a time.
 
         When items were already taken one by one, the first list is the rest of that page.
-        ``max_items`` still applies, and ``position`` is valid after every list.
+        ``max_items`` still applies, and ``position`` is valid after every list. Each list is
+        a new one; on a raw walk its items are the API's objects themselves.
         """
         return Pages(self)
 
@@ -122,8 +160,13 @@ class Pager(Generic[RawT, ItemT]):
         if self._i >= len(self._buf):
             await self._refill()
         i = self._i
-        raw = self._buf[i:] if i else self._buf
         structure = self._structure
+        if structure is None:
+            # A new list (the buffer stays the walk's own, for ``position``), the same dicts.
+            page = self._buf[i:]
+            self._i = i + len(page)
+            return page  # type: ignore[return-value]  # a raw walk: ItemT is RawT
+        raw = self._buf[i:] if i else self._buf
         try:
             batch = [structure(c) for c in raw]
         except StructureError:

@@ -9,12 +9,17 @@ from typing import Any
 
 import attrs
 
-from heymarket_async._convert import structure_contact
 from heymarket_async._redact import mask
 from heymarket_async._sansio import parse_timestamp
 from heymarket_async.errors import PaginationError
-from heymarket_async.models import Contact
-from heymarket_async.pagination._base import Fetch, Pager, checked_max_items, raw_page
+from heymarket_async.pagination._base import (
+    ContactT,
+    Fetch,
+    Pager,
+    checked_max_items,
+    contact_structure,
+    raw_page,
+)
 from heymarket_async.pagination._cursor import RequestCap
 from heymarket_async.pagination._positions import (
     V1_PAGE_SIZE,
@@ -29,7 +34,7 @@ from heymarket_async.pagination._v1_step import merge_seen, parse_updated, updat
 __all__ = ["V1ContactPager"]
 
 
-class V1ContactPager(Pager[RawContact, Contact]):
+class V1ContactPager(Pager[RawContact, ContactT]):
     """Every contact through the v1 ``updated`` cursor (``client.iter_contacts()``).
 
     Exactly once on unchanging data, whatever the list's order and the cursor's inclusivity; a
@@ -43,8 +48,11 @@ class V1ContactPager(Pager[RawContact, Contact]):
                 write(page)
                 save(pager.position.to_json())  # after a crash, resume from here
 
-    ``aclose()`` (or ``async with``) stops the walk at once. Contacts changed during a walk, and
-    the reasoning behind the cursor: docs/pagination.md.
+    ``aclose()`` (or ``async with``) stops the walk at once. A ``V1ContactPager[Contact]`` (a
+    bare ``V1ContactPager``) hands out :class:`Contact` objects; made with ``raw=True``, a
+    ``V1ContactPager[dict[str, Any]]`` hands out each contact's JSON object as the API sent it,
+    with the same bookkeeping. Contacts changed during a walk, the reasoning behind the cursor
+    and raw walks: docs/pagination.md.
     """
 
     _error_url = "/v1/contacts"
@@ -59,8 +67,11 @@ class V1ContactPager(Pager[RawContact, Contact]):
         max_items: int | None = None,
         resume: V1Position | Mapping[str, Any] | str | None = None,
         page_size: int = V1_PAGE_SIZE,
+        raw: bool = False,
     ) -> None:
-        super().__init__(structure_contact, scrub=scrub, max_items=checked_max_items(max_items))
+        super().__init__(
+            contact_structure(raw), scrub=scrub, max_items=checked_max_items(max_items)
+        )
         self._list_v1 = list_v1
         self._list_v2 = list_v2
         since_at = since_text(since)

@@ -12,12 +12,17 @@ from typing import Any, Final
 import attrs
 
 from heymarket_async import _validate as check
-from heymarket_async._convert import structure_contact
 from heymarket_async._redact import mask
 from heymarket_async._sansio import parse_timestamp
 from heymarket_async.errors import PaginationError
-from heymarket_async.models import Contact
-from heymarket_async.pagination._base import Fetch, Pager, checked_max_items, object_page
+from heymarket_async.pagination._base import (
+    ContactT,
+    Fetch,
+    Pager,
+    checked_max_items,
+    contact_structure,
+    object_page,
+)
 from heymarket_async.pagination._positions import RawContact, V2OffsetPosition, resumed, since_text
 
 __all__ = ["V2OffsetPager"]
@@ -26,7 +31,7 @@ __all__ = ["V2OffsetPager"]
 MAX_PREFETCH: Final = 8
 
 
-class V2OffsetPager(Pager[RawContact, Contact]):
+class V2OffsetPager(Pager[RawContact, ContactT]):
     """Every contact through the v2 page/limit list (``client.v2.iter_contacts_by_offset()``).
 
     Pages ``0, 1, 2...`` of ``page_size`` contacts in the server's order, until the first short
@@ -38,7 +43,8 @@ class V2OffsetPager(Pager[RawContact, Contact]):
     behind the read offset moves to the end and a contact nobody touched can be skipped. Use it
     on a team that does not change meanwhile, or for the server's order as it is; the default
     walk, ``client.v2.iter_contacts()``, is a keyset walk that holds on live data
-    (docs/pagination.md).
+    (docs/pagination.md). With ``raw=True`` (a ``V2OffsetPager[dict[str, Any]]``) each contact
+    comes as the JSON object the API sent, not a :class:`Contact`.
     """
 
     _error_url = "/v2/contacts/list"
@@ -54,8 +60,11 @@ class V2OffsetPager(Pager[RawContact, Contact]):
         max_items: int | None = None,
         prefetch: int = 2,
         resume: V2OffsetPosition | Mapping[str, Any] | str | None = None,
+        raw: bool = False,
     ) -> None:
-        super().__init__(structure_contact, scrub=scrub, max_items=checked_max_items(max_items))
+        super().__init__(
+            contact_structure(raw), scrub=scrub, max_items=checked_max_items(max_items)
+        )
         self._list = list_v2
         self._prefetch = check.bounded_int(prefetch, "prefetch", 0, MAX_PREFETCH)
         since_at = since_text(since)

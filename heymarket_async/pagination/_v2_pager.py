@@ -12,11 +12,17 @@ from typing import Any, Final
 import attrs
 
 from heymarket_async import _validate as check
-from heymarket_async._convert import structure_contact, structure_count
+from heymarket_async._convert import structure_count
 from heymarket_async._redact import mask
 from heymarket_async.errors import InvalidRequestError, PaginationError
-from heymarket_async.models import Contact
-from heymarket_async.pagination._base import Fetch, Pager, checked_max_items, raw_page
+from heymarket_async.pagination._base import (
+    ContactT,
+    Fetch,
+    Pager,
+    checked_max_items,
+    contact_structure,
+    raw_page,
+)
 from heymarket_async.pagination._keyset import (
     Slice,
     V2Position,
@@ -49,7 +55,7 @@ _Item = tuple[int, Slice, list[RawContact], Slice]
 _CLOSED: Final = PaginationError("the walk was closed")
 
 
-class V2ContactPager(Pager[RawContact, Contact]):
+class V2ContactPager(Pager[RawContact, ContactT]):
     """Every contact through the v2 list as a keyset walk (``client.v2.iter_contacts()``).
 
     Oldest first, ``date`` = the last ``updated`` read: a contact that changes during the walk
@@ -63,7 +69,9 @@ class V2ContactPager(Pager[RawContact, Contact]):
     ``position`` is valid after every contact handed out; a walk that ended can be resumed too,
     and then reads what changed since. Raises :class:`PaginationError` rather than risk a gap,
     and after twelve requests per page of contacts handed out (plus a few): no walk sends
-    requests forever. The reasoning: docs/pagination.md.
+    requests forever. With ``raw=True`` (a ``V2ContactPager[dict[str, Any]]``) each contact
+    comes as the JSON object the API sent, not a :class:`Contact`. The reasoning, and raw
+    walks: docs/pagination.md.
     """
 
     _error_url = "/v2/contacts/list"
@@ -79,8 +87,11 @@ class V2ContactPager(Pager[RawContact, Contact]):
         max_items: int | None = None,
         slices: int = 1,
         resume: V2Position | Mapping[str, Any] | str | None = None,
+        raw: bool = False,
     ) -> None:
-        super().__init__(structure_contact, scrub=scrub, max_items=checked_max_items(max_items))
+        super().__init__(
+            contact_structure(raw), scrub=scrub, max_items=checked_max_items(max_items)
+        )
         self._list = list_v2
         self._count = count
         wanted = check.bounded_int(slices, "slices", 1, MAX_SLICES)

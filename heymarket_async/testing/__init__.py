@@ -17,6 +17,7 @@ emulator as a server of its own.
 from ._churn import Change
 from ._clock import FakeClock
 from ._faults import Fault, FaultKind, FaultRule, Faults
+from ._limits import Latency, RateLimitRule, RateLog, RateLogEntry
 from ._mock import MockTransport, install_clock
 from ._routes import ROUTES
 from ._server import FakeHeymarket, RecordedRequest
@@ -32,7 +33,11 @@ __all__ = [
     "FaultKind",
     "FaultRule",
     "Faults",
+    "Latency",
     "MockTransport",
+    "RateLimitRule",
+    "RateLog",
+    "RateLogEntry",
     "RecordedRequest",
     "install_clock",
 ]

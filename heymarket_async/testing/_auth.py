@@ -49,6 +49,28 @@ def check_authorization(
     check_jwt(token, secret_id=secret_id, secret_key=secret_key, now=now)
 
 
+def credential_of(
+    header: str | None,
+    *,
+    api_key: str | None,
+    secret_id: str | None,
+    secret_key: str | None,
+    now: float,
+) -> str | None:
+    """Which credential ``header`` authenticates with (the API key, or the secret id of a
+    valid JWT's pair); ``None`` when :func:`check_authorization` would refuse it."""
+    try:
+        check_authorization(
+            header, api_key=api_key, secret_id=secret_id, secret_key=secret_key, now=now
+        )
+    except Unauthorized:
+        return None
+    token = (header or "").partition(" ")[2]
+    if api_key is not None and hmac.compare_digest(token.encode(), api_key.encode()):
+        return api_key
+    return secret_id
+
+
 def check_jwt(token: str, *, secret_id: str, secret_key: str, now: float) -> dict[str, Any]:
     """The payload of a valid token; :class:`Unauthorized` saying what is wrong otherwise."""
     head, payload, signature = token.split(".")

@@ -60,6 +60,11 @@ class FakeClock:
             self.advance(self.tick)
         return now
 
+    def peek(self) -> int:
+        """The current time in microseconds since the epoch, without advancing by ``tick``
+        (what the emulator's rate limiter reads, so that it never moves ``updated`` stamps)."""
+        return self._peek()
+
     def now(self) -> datetime:
         """The current time as an aware UTC datetime."""
         return from_micros(self.micros())

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import enum
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -61,7 +61,8 @@ class Fault:
 
     @classmethod
     def latency(cls, seconds: float) -> Fault:
-        """Wait ``seconds`` (real time) before handling the request normally."""
+        """Wait ``seconds`` (with the fake's ``sleep``: real time by default) before handling
+        the request normally."""
         if seconds < 0:
             raise ValueError("seconds must be >= 0")
         return cls(kind=FaultKind.LATENCY, seconds=seconds)
@@ -124,6 +125,48 @@ class Fault:
     def not_json(cls, status: int = 200) -> Fault:
         """Handle the request, then answer ``status`` with an HTML body instead of JSON."""
         return cls(kind=FaultKind.NOT_JSON, code=status, body="html")
+
+    def to_json(self) -> dict[str, Any]:
+        """The fault as JSON, the form ``POST /_emulator/faults`` takes (``"fault": ...``)."""
+        return {
+            "kind": self.kind.value,
+            "code": self.code,
+            "body": self.body,
+            "retry_after": self.retry_after,
+            "seconds": self.seconds,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Fault:
+        """A fault from :meth:`to_json`'s form (keys left out take their defaults, so
+        ``{"kind": "status", "code": 429, "retry_after": 1}`` will do); ``ValueError`` for
+        a kind, status or value that no class method would make."""
+        try:
+            kind = FaultKind(data.get("kind"))
+        except ValueError:
+            kinds = ", ".join(k.value for k in FaultKind)
+            raise ValueError(f"a fault's kind is one of {kinds}: {data.get('kind')!r}") from None
+        code, body = data.get("code", 500), data.get("body", "json")
+        retry_after, seconds = data.get("retry_after"), data.get("seconds", 0.0)
+        if isinstance(code, bool) or not isinstance(code, int):
+            raise ValueError(f"a fault's code is an int: {code!r}")
+        if not isinstance(body, str):
+            raise ValueError(f"a fault's body is a string: {body!r}")
+        if retry_after is not None and (
+            isinstance(retry_after, bool) or not isinstance(retry_after, (str, int, float))
+        ):
+            raise ValueError(f"retry_after is seconds or a date string: {retry_after!r}")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise ValueError(f"a fault's seconds is a number: {seconds!r}")
+        if kind is FaultKind.LATENCY:
+            return cls.latency(seconds)
+        if kind is FaultKind.STATUS:
+            return cls.status(code, body=body, retry_after=retry_after)
+        if kind is FaultKind.FAIL_AFTER_WRITE:
+            return cls.fail_after_write(code, body=body)
+        if kind is FaultKind.NOT_JSON:
+            return cls.not_json(code)
+        return cls(kind=kind)
 
     def error_body(self, reason: str) -> tuple[bytes, str]:
         """The body and content type of a status fault."""

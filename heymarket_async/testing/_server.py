@@ -20,10 +20,11 @@ import attrs
 from aiohttp import web
 from yarl import URL
 
-from ._auth import Unauthorized, check_authorization
+from ._auth import Unauthorized, check_authorization, credential_of
 from ._churn import LIST_PATHS, Change, Churn
 from ._clock import FakeClock, to_micros
 from ._contacts import new_fields, sync_channels
+from ._control import CONTROL_PREFIX, add_control_routes, too_many_requests
 from ._dispatch import (
     Drop,
     Handler,
@@ -36,6 +37,7 @@ from ._dispatch import (
 from ._faults import AFTER_WRITE, Fault, Faults
 from ._http import error_response
 from ._json import decode_json_or_none
+from ._limits import Latency, Limits, RateLimitRule, RateLog, key_hash
 from ._routes import TABLE
 from ._store import ContactStore, ContactsView, CursorResolution, TagStore
 from ._ties import TIE_ORDERS, Reorder, TieOrder, reorder_for
@@ -125,13 +127,26 @@ class FakeHeymarket:
       as that request orders it, so a walk by offsets may repeat or skip tied contacts.
     - ``clock``: a :class:`FakeClock` (default: one running with real time) stamping every
       write; freeze it to make ``updated`` ties on purpose.
-    - ``latency``: seconds added to every request (real time).
+    - ``latency``: seconds added before every request is answered, or a :class:`Latency`
+      with a seeded random jitter; awaited with ``sleep`` (default ``asyncio.sleep``; a test
+      may pass one that advances its clock instead). Settable later (:attr:`latency`).
+    - ``rate_limit``: a :class:`RateLimitRule`, the budget of requests per window of each
+      credential (the API key; a secret pair, whatever JWTs it signs), counted on ``clock``
+      as requests arrive, before the latency; a request over it is answered 429
+      ``{"error": "too_many_requests"}`` after the latency, with ``Retry-After`` unless the
+      rule says not, and reaches no fault or endpoint. Requests without a valid credential
+      are not counted (they are answered 401). While a rule is set, every arrival goes in
+      :attr:`rate_log`. Settable later (:attr:`rate_limit`).
     - ``contact_fields``: the ``(id, name)`` pairs ``POST /v1/contact-fields`` answers.
     - ``jwt_clock``: the wall clock against which a JWT's ``iat`` is checked. Default
       ``time.time``, the real time, because clients sign with the real time whatever the fake
       clock says.
     - ``record_limit``: keep only the last n requests in :attr:`requests` (``None``: all).
     - ``tag_page_size``: tags per ``POST /v1/tags`` page (30).
+    - ``extra_fields``: fields the SDK does not know, served on every contact in every v1 and
+      v2 answer (lists, gets, writes' answers, :attr:`contacts`), after the contact's own
+      keys, with the values exactly as given (``{"loyalty_tier": "gold"}``); settable later
+      (:attr:`extra_fields`). One contact's own unknown field: ``add_contact(..., tier=2)``.
 
     Live data, for tests of paging while contacts change: :meth:`churn` updates, creates and
     deletes random contacts before each list request (or at a rate of real time) and logs
@@ -150,7 +165,9 @@ class FakeHeymarket:
     Observation: :attr:`requests` (:class:`RecordedRequest`), :attr:`in_flight`,
     :attr:`peak_in_flight`; :attr:`contacts` is a read-only ``{id: contact JSON}`` view
     (iterating in ``(updated, id)`` order); :attr:`faults` scripts failures
-    (:class:`Faults`); :attr:`clock` is the :class:`FakeClock`.
+    (:class:`Faults`); :attr:`clock` is the :class:`FakeClock`; :attr:`rate_log` has the
+    arrivals under a rate limit. A process of its own is driven through ``/_emulator/``
+    routes (:mod:`heymarket_async.testing._control`): faults, limits, latency, the log.
 
     Clients made by :meth:`client` are closed when the fake closes (closing them earlier is
     fine).
@@ -173,12 +190,15 @@ class FakeHeymarket:
         clock: FakeClock | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
-        latency: float = 0.0,
+        latency: float | Latency = 0.0,
+        rate_limit: RateLimitRule | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         contact_fields: Sequence[tuple[int, str]] = DEFAULT_CONTACT_FIELDS,
         seed: int = 0,
         jwt_clock: Callable[[], float] = time.time,
         record_limit: int | None = None,
         tag_page_size: int = 30,
+        extra_fields: Mapping[str, Any] | None = None,
     ) -> None:
         _check_options(
             v1_order=v1_order,
@@ -207,11 +227,13 @@ class FakeHeymarket:
         self.clock = clock if clock is not None else FakeClock()
         self.host = host
         self.port = port
-        self.latency = latency
         self.contact_fields = [(int(i), str(n)) for i, n in contact_fields]
         self._jwt_clock = jwt_clock
         self.tag_page_size = tag_page_size
         self._init_state(seed=seed, record_limit=record_limit)
+        self._limits = Limits(clock=self.clock.peek, sleep=sleep, rule=rate_limit, latency=latency)
+        if extra_fields:
+            self.extra_fields = extra_fields
 
     def _init_state(self, *, seed: int, record_limit: int | None) -> None:
         """The stores, the recording and the server, empty (the switches are set)."""
@@ -262,6 +284,7 @@ class FakeHeymarket:
         """The aiohttp application (for running it some other way than :meth:`start`)."""
         app = web.Application(middlewares=[self._middleware])
         app.on_response_prepare.append(add_request_id)
+        add_control_routes(app, self)
         handlers = {"v1": V1Routes(self), "v2": V2Routes(self)}
         for route in TABLE:
             handler: Handler = getattr(handlers[route.api], route.handler)
@@ -329,6 +352,41 @@ class FakeHeymarket:
         client = HeymarketClient(**kwargs)
         self._clients.append(client)
         return client
+
+    @property
+    def latency(self) -> Latency:
+        """The added latency; assign seconds or a :class:`Latency` (its jitter draws restart
+        from its seed)."""
+        return self._limits.latency
+
+    @latency.setter
+    def latency(self, latency: float | Latency) -> None:
+        self._limits.latency = latency
+
+    @property
+    def rate_limit(self) -> RateLimitRule | None:
+        """The :class:`RateLimitRule` enforced (``None``: no limit). Assigning one starts
+        every key's count afresh; :attr:`rate_log` is kept."""
+        return self._limits.rule
+
+    @rate_limit.setter
+    def rate_limit(self, rule: RateLimitRule | None) -> None:
+        self._limits.rule = rule
+
+    @property
+    def rate_log(self) -> RateLog:
+        """Every arrival while a rate limit was set (:class:`RateLog`); also served at
+        ``GET /_emulator/rate-log`` for a benchmark in another process."""
+        return self._limits.log
+
+    @property
+    def extra_fields(self) -> dict[str, Any]:
+        """The fields served on every contact besides its own (a copy; assign to change)."""
+        return self.store.extra_fields
+
+    @extra_fields.setter
+    def extra_fields(self, fields: Mapping[str, Any]) -> None:
+        self.store.set_extra_fields(fields)
 
     def __repr__(self) -> str:
         where = self._url or "not started"
@@ -502,6 +560,8 @@ class FakeHeymarket:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Record the request, count it in flight, and run it through :meth:`_handle`."""
+        if request.path.startswith(CONTROL_PREFIX):
+            return await handler(request)  # the emulator's own routes: not the API's
         resource = request.match_info.route.resource
         template = resource.canonical if resource is not None else request.path
         route = f"{request.method} {template}"
@@ -539,21 +599,24 @@ class FakeHeymarket:
     async def _handle(
         self, request: web.Request, handler: Handler, recorded: RecordedRequest, overall: int
     ) -> web.StreamResponse:
-        """Hooks, latency and faults, then the endpoint (if it is reached) and faults after it."""
+        """The rate limit, hooks, latency and faults, then the endpoint (if it is reached) and
+        faults after it."""
+        refused = self._limits.arrive(self._credential(request)) if self.rate_limit else None
         for hook in list(self._hooks):
             result = hook(recorded)
             if inspect.isawaitable(result):
                 await result
-        churn = self._churn
+        churn = self._churn if refused is None else None  # a refused one reaches no list
         if churn is not None and churn.wants(recorded.method, recorded.path, recorded.route):
             churn.before_request()
-        if self.latency:
-            await asyncio.sleep(self.latency)
+        await self._limits.delay()
+        if refused is not None:
+            return too_many_requests(self._limits.rule, refused)
         # Rules name a concrete path with its method ("GET /v1/contact/42"), as routes do.
         concrete = f"{recorded.method} {recorded.path}"
         delays, fault = self.faults.pick(recorded.route, concrete, recorded.number, overall)
         for delay in delays:
-            await asyncio.sleep(delay.seconds)
+            await self._limits.sleep(delay.seconds)
         recorded.fault = fault
         if fault is not None and fault.kind not in AFTER_WRITE:
             return await fault_before(fault, self._closing)
@@ -571,6 +634,17 @@ class FakeHeymarket:
         if fault is None:
             return response
         return await fault_after(request, response, fault)
+
+    def _credential(self, request: web.Request) -> str | None:
+        """The log's key for the request's valid credential, if it has one."""
+        credential = credential_of(
+            request.headers.get("Authorization"),
+            api_key=self.api_key,
+            secret_id=self.secret_id,
+            secret_key=self._secret_key,
+            now=self._jwt_clock(),
+        )
+        return None if credential is None else key_hash(credential)
 
 
 def _check_options(

@@ -26,6 +26,30 @@ SEEDED_CACHE_LIMIT: Final = 100_000
 
 CursorResolution = Literal["rendered", "microseconds"]
 
+#: The keys every contact answer has (or may have): extra fields cannot take these names.
+SERVED_KEYS: Final = frozenset(
+    {
+        "id",
+        "uuid",
+        "phone",
+        "first",
+        "last",
+        "display_name",
+        "email",
+        "custom",
+        "tags",
+        "contact_channels",
+        "assigned_user_id",
+        "is_opted_out",
+        "avatar",
+        "team_id",
+        "creator_id",
+        "created",
+        "updated",
+        "rev",
+    }
+)
+
 
 class Record:
     """A contact written through the API or by a test (seeded contacts are made on demand)."""
@@ -109,6 +133,8 @@ class ContactStore:
         self.seeded_cache_limit = SEEDED_CACHE_LIMIT
         #: Bumped on every write, so observers can tell that something changed.
         self.version = 0
+        # Each extra field as its key and its ',"key":value' JSON, spliced into every answer.
+        self._extra: list[tuple[str, bytes]] = []
 
     # -- reading --------------------------------------------------------------------------
 
@@ -151,6 +177,37 @@ class ContactStore:
             contact_id, block.uuid(contact_id), block.fields(contact_id), created, updated, rev
         )
 
+    @property
+    def extra_fields(self) -> dict[str, Any]:
+        """The fields served on every contact besides its own (a fresh dict)."""
+        return {key: json.loads(b"{" + part[1:] + b"}")[key] for key, part in self._extra}
+
+    def set_extra_fields(self, fields: Mapping[str, Any]) -> None:
+        """Serve ``fields`` on every contact, after its own keys (values as JSON, as given).
+
+        A contact that has a field of the same name (``add_contact(loyalty_tier=...)``) keeps
+        its own value. ``ValueError`` for a name every contact has already, or a value that
+        is not JSON.
+        """
+        parts = []
+        for key, value in fields.items():
+            if not isinstance(key, str):
+                raise ValueError(f"an extra field's name is a string, got {key!r}")
+            if key in SERVED_KEYS:
+                raise ValueError(f"{key!r} is a field every contact has already")
+            try:
+                encoded = json.dumps({key: value}, separators=(",", ":"), allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"extra field {key!r} is not JSON: {exc}") from None
+            parts.append((key, b"," + encoded[1:-1].encode()))
+        self._extra = parts
+        self._cache.clear()
+        self._seeded_cache.clear()
+
+    def _with_extra(self, data: bytes, own: Mapping[str, Any]) -> bytes:
+        extra = b"".join([part for key, part in self._extra if key not in own])
+        return data[:-1] + extra + b"}" if extra else data
+
     def render(self, contact_id: int) -> bytes:
         """The contact's JSON bytes, cached until the contact is written to."""
         data = self._cache.get(contact_id)
@@ -162,12 +219,16 @@ class ContactStore:
         record = self._records.get(contact_id)
         if record is not None:
             data = json.dumps(record.to_json(self.fmt), separators=(",", ":")).encode()
+            if self._extra:
+                data = self._with_extra(data, record.fields)
             self._cache[contact_id] = data
             return data
         block = self._seeded_block(contact_id)
         if block is None:
             raise KeyError(contact_id)
         data = block.render(contact_id)
+        if self._extra:
+            data = self._with_extra(data, {})
         if len(self._seeded_cache) >= self.seeded_cache_limit:
             self._seeded_cache.clear()
         self._seeded_cache[contact_id] = data

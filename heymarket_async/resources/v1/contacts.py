@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from heymarket_async import _validate as check
 from heymarket_async._bulk import DEFAULT_BATCH_SIZE, failures_answer, phone_keys
@@ -117,21 +117,55 @@ class V1Contacts(Resource):
         body = {} if date is None else {"date": check.timestamp(date, "date")}
         return await self._call(LIST.request(json=body), structure_contacts)
 
+    @overload
     def iter_contacts(
         self,
         *,
         since: datetime | str | None = None,
         max_items: int | None = None,
         resume: V1Position | Mapping[str, Any] | str | None = None,
-    ) -> V1ContactPager:
+        raw: Literal[False] = False,
+    ) -> V1ContactPager[Contact]: ...
+
+    @overload
+    def iter_contacts(
+        self,
+        *,
+        since: datetime | str | None = None,
+        max_items: int | None = None,
+        resume: V1Position | Mapping[str, Any] | str | None = None,
+        raw: Literal[True],
+    ) -> V1ContactPager[dict[str, Any]]: ...
+
+    @overload
+    def iter_contacts(
+        self,
+        *,
+        since: datetime | str | None = None,
+        max_items: int | None = None,
+        resume: V1Position | Mapping[str, Any] | str | None = None,
+        raw: bool,
+    ) -> V1ContactPager[Contact] | V1ContactPager[dict[str, Any]]: ...
+
+    def iter_contacts(
+        self,
+        *,
+        since: datetime | str | None = None,
+        max_items: int | None = None,
+        resume: V1Position | Mapping[str, Any] | str | None = None,
+        raw: bool = False,
+    ) -> V1ContactPager[Any]:
         """Every contact, through the v1 ``updated`` cursor: ``async for c in hm.iter_contacts()``.
 
         Exactly once on unchanging data, whatever the list's order and the cursor's semantics;
         see :class:`V1ContactPager` and ``docs/pagination.md``. ``since`` (an aware datetime or
         an RFC 3339 string) keeps the contacts updated after it; ``max_items`` caps how many
         come out; ``resume`` is a saved ``position`` (a :class:`V1Position`, its ``to_dict()``
-        or its ``to_json()``). Nothing is sent until the first contact is asked for.
-        Arguments are checked here (:class:`InvalidRequestError`).
+        or its ``to_json()``). ``raw=True`` hands out each contact as the JSON object the API
+        sent (a ``dict``, every key kept, nothing converted; read-only: the walk's
+        ``position`` reads its ``id`` and ``updated``) instead of a :class:`Contact`, with the
+        same bookkeeping, positions and ``pages()``. Nothing is sent until the first contact
+        is asked for. Arguments are checked here (:class:`InvalidRequestError`).
         """
         return V1ContactPager(
             self._fetch(LIST),
@@ -140,6 +174,7 @@ class V1Contacts(Resource):
             since=since,
             max_items=max_items,
             resume=resume,
+            raw=raw,
         )
 
     async def count_contacts(self, *, since: datetime | str | None = None) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 from heymarket_async import _validate as check
 from heymarket_async._convert import raw_tags, structure_tag
@@ -41,13 +41,23 @@ class V1Tags(Resource):
         body = {} if date is None else {"date": check.timestamp(date, "date")}
         return await self._call(LIST.request(json=body), _structure_tag_page)
 
-    def iter_tags(self) -> TagPager:
+    @overload
+    def iter_tags(self, *, raw: Literal[False] = False) -> TagPager[Tag]: ...
+
+    @overload
+    def iter_tags(self, *, raw: Literal[True]) -> TagPager[dict[str, Any]]: ...
+
+    @overload
+    def iter_tags(self, *, raw: bool) -> TagPager[Tag] | TagPager[dict[str, Any]]: ...
+
+    def iter_tags(self, *, raw: bool = False) -> TagPager[Any]:
         """Every tag, page by page through the ``date`` cursor: ``async for t in hm.iter_tags()``.
 
         See :class:`TagPager` for how the cursor is followed; nothing is sent until the first
-        tag is asked for.
+        tag is asked for. ``raw=True`` hands out each tag as the JSON object the API sent (a
+        ``dict``) instead of a :class:`Tag`.
         """
-        return TagPager(self._fetch(LIST))
+        return TagPager(self._fetch(LIST), raw=raw)
 
 
 def _structure_tag_page(data: Any) -> list[Tag]:

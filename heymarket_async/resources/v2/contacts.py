@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from heymarket_async import _validate as check
 from heymarket_async._bulk import (
@@ -114,6 +114,7 @@ class V2Contacts(Resource):
             body["date"] = check.timestamp(since, "since")
         return await self._call(LIST.request(json=body), structure_contacts)
 
+    @overload
     def iter_contacts(
         self,
         *,
@@ -123,7 +124,46 @@ class V2Contacts(Resource):
         max_items: int | None = None,
         slices: int = 1,
         resume: V2Position | Mapping[str, Any] | str | None = None,
-    ) -> V2ContactPager:
+        raw: Literal[False] = False,
+    ) -> V2ContactPager[Contact]: ...
+
+    @overload
+    def iter_contacts(
+        self,
+        *,
+        since: datetime | str | None = None,
+        page_size: int = 100,
+        ascending: bool = True,
+        max_items: int | None = None,
+        slices: int = 1,
+        resume: V2Position | Mapping[str, Any] | str | None = None,
+        raw: Literal[True],
+    ) -> V2ContactPager[dict[str, Any]]: ...
+
+    @overload
+    def iter_contacts(
+        self,
+        *,
+        since: datetime | str | None = None,
+        page_size: int = 100,
+        ascending: bool = True,
+        max_items: int | None = None,
+        slices: int = 1,
+        resume: V2Position | Mapping[str, Any] | str | None = None,
+        raw: bool,
+    ) -> V2ContactPager[Contact] | V2ContactPager[dict[str, Any]]: ...
+
+    def iter_contacts(
+        self,
+        *,
+        since: datetime | str | None = None,
+        page_size: int = 100,
+        ascending: bool = True,
+        max_items: int | None = None,
+        slices: int = 1,
+        resume: V2Position | Mapping[str, Any] | str | None = None,
+        raw: bool = False,
+    ) -> V2ContactPager[Any]:
         """Every contact, oldest first: ``async for c in hm.v2.iter_contacts()``.
 
         A keyset walk (``date`` = the last ``updated`` read), which holds while the team
@@ -136,9 +176,12 @@ class V2Contacts(Resource):
         then come in the order their pages arrive), bounded by the client's concurrency cap and
         rate limit. ``ascending`` must stay ``True``: the keyset walk reads oldest first; use
         :meth:`iter_contacts_by_offset` for newest first. ``resume`` is a saved ``position``;
-        a walk that ended resumes as a read of what changed since. See
-        :class:`V2ContactPager`. Nothing is sent until the first contact is asked for;
-        arguments are checked here (:class:`InvalidRequestError`).
+        a walk that ended resumes as a read of what changed since. ``raw=True`` hands out each
+        contact as the JSON object the API sent (a ``dict``, every key kept, nothing converted;
+        read-only: ``position`` reads its ``id`` and ``updated``) instead of a :class:`Contact`,
+        with the same bookkeeping, positions and ``pages()``. See :class:`V2ContactPager`.
+        Nothing is sent until the first contact is asked for; arguments are checked here
+        (:class:`InvalidRequestError`).
         """
         if not check.boolean(ascending, "ascending"):
             raise InvalidRequestError(
@@ -155,7 +198,47 @@ class V2Contacts(Resource):
             max_items=max_items,
             slices=slices,
             resume=resume,
+            raw=raw,
         )
+
+    @overload
+    def iter_contacts_by_offset(
+        self,
+        *,
+        since: datetime | str | None = None,
+        page_size: int = 100,
+        ascending: bool = True,
+        max_items: int | None = None,
+        prefetch: int = 2,
+        resume: V2OffsetPosition | Mapping[str, Any] | str | None = None,
+        raw: Literal[False] = False,
+    ) -> V2OffsetPager[Contact]: ...
+
+    @overload
+    def iter_contacts_by_offset(
+        self,
+        *,
+        since: datetime | str | None = None,
+        page_size: int = 100,
+        ascending: bool = True,
+        max_items: int | None = None,
+        prefetch: int = 2,
+        resume: V2OffsetPosition | Mapping[str, Any] | str | None = None,
+        raw: Literal[True],
+    ) -> V2OffsetPager[dict[str, Any]]: ...
+
+    @overload
+    def iter_contacts_by_offset(
+        self,
+        *,
+        since: datetime | str | None = None,
+        page_size: int = 100,
+        ascending: bool = True,
+        max_items: int | None = None,
+        prefetch: int = 2,
+        resume: V2OffsetPosition | Mapping[str, Any] | str | None = None,
+        raw: bool,
+    ) -> V2OffsetPager[Contact] | V2OffsetPager[dict[str, Any]]: ...
 
     def iter_contacts_by_offset(
         self,
@@ -166,7 +249,8 @@ class V2Contacts(Resource):
         max_items: int | None = None,
         prefetch: int = 2,
         resume: V2OffsetPosition | Mapping[str, Any] | str | None = None,
-    ) -> V2OffsetPager:
+        raw: bool = False,
+    ) -> V2OffsetPager[Any]:
         """Every contact by offset pages (``page`` 0, 1, 2...) in the server's order.
 
         Offset pages shift when contacts change during the walk (an update moves a contact to
@@ -174,7 +258,9 @@ class V2Contacts(Resource):
         team does not change meanwhile or you need newest first. ``ascending`` defaults to
         oldest first (the API's own default is newest first). ``prefetch`` (0-8) pages are
         requested ahead of the one being read. ``resume`` is a saved ``position``; it brings
-        its own ``page_size``, ``since`` and ``ascending``. See :class:`V2OffsetPager`.
+        its own ``page_size``, ``since`` and ``ascending``. ``raw=True`` hands out each contact
+        as the JSON object the API sent (a ``dict``) instead of a :class:`Contact`, as for
+        :meth:`iter_contacts`. See :class:`V2OffsetPager`.
         """
         return V2OffsetPager(
             self._fetch(LIST),
@@ -185,6 +271,7 @@ class V2Contacts(Resource):
             max_items=max_items,
             prefetch=prefetch,
             resume=resume,
+            raw=raw,
         )
 
     async def search_contacts(self, *values: str, channel_type: str | None = None) -> list[Contact]:
