@@ -504,3 +504,41 @@ class TestDropOlderVersions:
         part.write_bytes(jsonl_line(1, T0) + b"[1, 2]\n")
         with open(part, "rb") as stream, pytest.raises(CorruptLineError, match="contact 2"):
             scan_lines(stream, "jsonl", LatestVersions(T0))
+
+
+#: Fields the SDK has no place for, served on every contact (``extra_fields``).
+EXTRA = {"loyalty_tier": "gold", "score": 1.5, "nested": {"a": [1, None, "é"]}}
+
+
+class TestFieldsTheSdkDoesNotKnow:
+    @pytest.fixture
+    def extra(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHeymarket]:
+        with threaded_fake(N, extra_fields=EXTRA) as fake:
+            monkeypatch.setenv("HEYMARKET_API_KEY", "test")
+            monkeypatch.setenv("HEYMARKET_BASE_URL", fake.url)
+            yield fake
+
+    @pytest.mark.parametrize("api", ["v1", "v2"])
+    def test_jsonl_keeps_them_on_every_contact(
+        self, extra: FakeHeymarket, tmp_path: Path, capsys: pytest.CaptureFixture[str], api: str
+    ) -> None:
+        out = tmp_path / "contacts.jsonl"
+        code, _, err = run(["export", "-o", str(out), "--api", api], capsys)
+        assert code == EXIT_OK, err
+        records = read_records(out, "jsonl")
+        assert len(records) == N
+        assert all({k: r[k] for k in EXTRA} == EXTRA for r in records)
+        assert {r["id"]: r for r in records} == store_records(extra)
+
+    def test_csv_names_them_with_their_counts(
+        self, extra: FakeHeymarket, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        out = tmp_path / "contacts.csv"
+        code, _, err = run(["export", "-o", str(out)], capsys)
+        assert code == EXIT_OK, err
+        assert err.splitlines()[-1] == (
+            "heymarket-async: not in the CSV: loyalty_tier (3,000 contacts), "
+            "nested (3,000 contacts), score (3,000 contacts)"
+        )
+        code, _, err = run(["export", "-o", str(out), "-q"], capsys)
+        assert (code, err) == (EXIT_OK, "")
