@@ -45,6 +45,7 @@ __all__ = [
     "ExportResult",
     "ExportStatus",
     "PageSource",
+    "position_data",
     "run_export",
 ]
 
@@ -56,7 +57,8 @@ class PageSource(Protocol):
         """Pages of the API's contact objects as sent (``raw``), or of typed ``Contact``."""
 
     def position(self) -> Any:
-        """JSON-ready data that resumes the walk just after the last page yielded."""
+        """What resumes the walk just after the last page yielded: JSON-ready data, or an
+        immutable value whose ``to_dict()`` gives it (see :func:`position_data`)."""
 
     async def aclose(self) -> None: ...
 
@@ -210,7 +212,7 @@ async def run_export(
             progress.advance(len(page))
         if paths is not None:
             os.fsync(stream.fileno())
-        final_position = pager.position()
+        final_position = position_data(pager.position())
         walked = True
     except (HeymarketError, OSError) as exc:
         raise ExportFailedError(exc, done, resumable=status.resumable) from exc
@@ -424,6 +426,8 @@ class _Checkpoints:
         state is saved on the way out), it could already be past a page whose write failed, or
         past a contact the pager could not read, and a resume would skip them.
         """
+        # Kept as the pager's value, turned into JSON only when saved: a sliced walk's
+        # position costs as much to convert as its page to encode.
         state = attrs.evolve(self._base, bytes=size, contacts=done, position=self._position())
         now = self._clock()
         if force or now - self._saved_at >= SAVE_INTERVAL:
@@ -438,8 +442,14 @@ class _Checkpoints:
             self._save(self._pending)
 
     def _save(self, state: ExportState) -> None:
-        save_state(self._path, state)
+        save_state(self._path, attrs.evolve(state, position=position_data(state.position)))
         self._pending = None
+
+
+def position_data(position: Any) -> Any:
+    """A ``PageSource`` position as JSON-ready data (a pager's position has ``to_dict()``)."""
+    to_dict = getattr(position, "to_dict", None)
+    return position if to_dict is None else to_dict()
 
 
 def _open_part(paths: ExportPaths, saved: ExportState | None) -> IO[bytes]:

@@ -1,4 +1,4 @@
-"""The SDK's pagers, seen as the exporter's ``PageSource``: pages, a JSON position, aclose."""
+"""The SDK's pagers, seen as the exporter's ``PageSource``: pages, a position, aclose."""
 
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ class _PagerSource:
     def pages(self) -> AsyncIterator[Sequence[Any]]:
         return self._pager.pages()
 
-    def position(self) -> Any:
-        return self._pager.position.to_dict()
+    def position(self) -> _Position:
+        return self._pager.position
 
     async def aclose(self) -> None:
         await self._pager.aclose()
