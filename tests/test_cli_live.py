@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from heymarket_async import Contact
-from heymarket_async._cli import _pages
+from heymarket_async._cli import _dedupe, _pages
 from heymarket_async._cli._console import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from heymarket_async._cli._dedupe import (
     CorruptLineError,
@@ -419,9 +421,23 @@ class TestLatestVersionsOfRawContacts:
         ],
     )
     def test_a_time_in_another_shape_is_parsed(self, updated: str) -> None:
+        # Alone, and on a page of the API's own times that are all before T0.
         versions = LatestVersions(T0)
         versions.add_raw_page([{"id": 1, "updated": updated}])
         assert len(versions) == 1
+        old = [{"id": i, "updated": f"2024-06-0{i}T00:00:00.000Z"} for i in range(2, 9)]
+        versions = LatestVersions(T0)
+        versions.add_raw_page([*old, {"id": 1, "updated": updated}, *old])
+        assert (versions.lines, len(versions)) == (15, 1)
+        assert not versions.keeps(1, 0)
+
+    def test_a_page_before_newest_is_counted_and_not_remembered(self) -> None:
+        page = [{"id": i, "updated": rfc3339(T0 - timedelta(seconds=i))} for i in range(1, 101)]
+        versions = LatestVersions(T0)
+        versions.add_raw_page(page)
+        versions.add_raw_page([{"id": 1, "updated": rfc3339(T0)}])
+        assert (versions.lines, len(versions)) == (101, 1)
+        assert [versions.keeps(1, line) for line in (0, 100)] == [False, True]
 
     @pytest.mark.parametrize("updated", [None, 5, "yesterday", ""])
     def test_no_time_is_never_remembered(self, updated: Any) -> None:
@@ -440,7 +456,59 @@ class TestLatestVersionsOfRawContacts:
         assert (versions.keeps(7, 0), versions.keeps(7, 1)) == (False, True)
 
 
+#: JSONL lines as the final pass may meet them: the id first (the exporter's and the emulator's
+#: order), elsewhere, as text, missing, or a line that is no contact at all.
+def _line(cid: Any, minute: int, id_first: bool) -> bytes:
+    at = rfc3339(T0 + timedelta(minutes=minute))
+    if cid is None:
+        return f'{{"updated":"{at}"}}\n'.encode()
+    if id_first:
+        return f'{{"id":{json.dumps(cid)},"updated":"{at}","n":"{"x" * minute}"}}\n'.encode()
+    return f'{{"first":"a\\n{{\\"id\\":{cid},","id":{json.dumps(cid)},"updated":"{at}"}}\n'.encode()
+
+
+jsonl_files = st.lists(
+    st.tuples(
+        st.sampled_from([1, 2, 3, 10, "3", "x", None]),
+        st.integers(-3, 3),
+        st.booleans(),
+    ),
+    max_size=30,
+)
+
+
 class TestDropOlderVersions:
+    @settings(max_examples=200, deadline=None)
+    @given(jsonl_files, st.booleans(), st.sampled_from([1, 7, 40, 1 << 20]))
+    def test_the_blocks_drop_what_a_line_by_line_pass_drops(
+        self, tmp_path_factory: pytest.TempPathFactory, spec: Any, ends: bool, chunk: int
+    ) -> None:
+        # Whatever the lines and wherever the blocks end (a chunk of 1 byte: every line is
+        # longer), the same lines go as when each line is read with its own id.
+        lines = [_line(cid, minute, first) for cid, minute, first in spec]
+        data = b"".join(lines)
+        if not ends and data:
+            data = data[:-1]  # the last line without its newline
+        tmp = tmp_path_factory.mktemp("drop")
+        part = tmp / "c.jsonl.part"
+        part.write_bytes(data)
+        versions = LatestVersions(T0)
+        with open(part, "rb") as stream:
+            scan_lines(stream, "jsonl", versions)
+        expected = [
+            line
+            for i, line in enumerate(io.BytesIO(data).readlines())
+            if versions.keeps(_dedupe._jsonl_id(line), i)
+        ]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_dedupe, "_SCAN_CHUNK", chunk)
+            dropped = drop_older_versions(part, tmp / "c.tmp", "jsonl", versions)
+        assert dropped == len(lines) - len(expected)
+        if dropped:
+            assert (tmp / "c.tmp").read_bytes() == b"".join(expected)
+        else:
+            assert not (tmp / "c.tmp").exists()
+
     def test_a_large_file_with_few_recent_lines(self, tmp_path: Path) -> None:
         # 100,000 old contacts, then 40 lines written after the export began: 25 contacts
         # changed during it, 15 of them read before too (their old lines are dropped).
