@@ -479,12 +479,12 @@ jsonl_files = st.lists(
 
 class TestDropOlderVersions:
     @settings(max_examples=200, deadline=None)
-    @given(jsonl_files, st.booleans(), st.sampled_from([1, 7, 40, 1 << 20]))
-    def test_the_blocks_drop_what_a_line_by_line_pass_drops(
-        self, tmp_path_factory: pytest.TempPathFactory, spec: Any, ends: bool, chunk: int
+    @given(jsonl_files, st.booleans(), st.booleans())
+    def test_what_goes_is_what_each_line_read_with_its_id_says(
+        self, tmp_path_factory: pytest.TempPathFactory, spec: Any, ends: bool, by_id: bool
     ) -> None:
-        # Whatever the lines and wherever the blocks end (a chunk of 1 byte: every line is
-        # longer), the same lines go as when each line is read with its own id.
+        # Whatever the lines, the same lines go whether the dedupe knows every line's id
+        # (whole numbers: the file is not read when nothing goes) or reads the file.
         lines = [_line(cid, minute, first) for cid, minute, first in spec]
         data = b"".join(lines)
         if not ends and data:
@@ -495,19 +495,47 @@ class TestDropOlderVersions:
         versions = LatestVersions(T0)
         with open(part, "rb") as stream:
             scan_lines(stream, "jsonl", versions)
+        if not by_id:
+            versions._ids = None
+        known = versions.older_lines()
+        whole = all(type(_dedupe._id_key(cid)) is int for cid, _, _ in spec)  # "3" is 3
+        assert (known is not None) == (by_id and whole)
         expected = [
             line
             for i, line in enumerate(io.BytesIO(data).readlines())
             if versions.keeps(_dedupe._jsonl_id(line), i)
         ]
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(_dedupe, "_SCAN_CHUNK", chunk)
-            dropped = drop_older_versions(part, tmp / "c.tmp", "jsonl", versions)
+        dropped = drop_older_versions(part, tmp / "c.tmp", "jsonl", versions)
         assert dropped == len(lines) - len(expected)
         if dropped:
             assert (tmp / "c.tmp").read_bytes() == b"".join(expected)
         else:
             assert not (tmp / "c.tmp").exists()
+
+    def test_a_file_without_older_versions_is_not_read(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        versions = LatestVersions(T0)
+        versions.add_raw_page(
+            [{"id": i, "updated": rfc3339(T0 - timedelta(seconds=i))} for i in range(1, 101)]
+        )
+        versions.add_raw_page([{"id": 7, "updated": rfc3339(T0)}, {"id": 200, "updated": None}])
+        assert versions.older_lines() == {6}
+        versions = LatestVersions(T0)
+        versions.add_raw_page([{"id": 1, "updated": rfc3339(T0)}])
+        assert versions.older_lines() == set()
+        assert drop_older_versions(tmp_path / "missing", tmp_path / "tmp", "jsonl", versions) == 0
+
+    @pytest.mark.parametrize(
+        "ids", [[1, "2"], [1, None], [1, True], [1, 2**63], [1, 2.0]], ids=repr
+    )
+    def test_ids_that_are_not_whole_numbers_send_it_to_the_file(self, ids: list[Any]) -> None:
+        versions = LatestVersions(T0)
+        old = rfc3339(T0 - timedelta(days=1))
+        versions.add_raw_page([{"id": i, "updated": old} for i in ids])
+        versions.add_raw_page([{"id": 1, "updated": rfc3339(T0)}])
+        assert versions.older_lines() is None
+        assert versions.lines == 3
 
     def test_a_large_file_with_few_recent_lines(self, tmp_path: Path) -> None:
         # 100,000 old contacts, then 40 lines written after the export began: 25 contacts

@@ -14,12 +14,16 @@ never dropped (nor one whose ``updated`` is not a time).
 Contacts come as the API sent them (``add_raw_page``: ``id`` as sent, ``updated`` the API's
 text) or typed (``add_page``, for ``--normalized``). An id written as digits in a string counts
 as that number, as it does when read back from the file.
+
+The ids of all lines are also kept, 8 bytes each, while they are all whole numbers (as the
+API's are): the lines to drop are then known without reading the file, which a team that did
+not change during the export never has to read again.
 """
 
 from __future__ import annotations
 
+import array
 import csv
-import io
 import operator
 import os
 import re
@@ -37,11 +41,10 @@ __all__ = ["CorruptLineError", "LatestVersions", "drop_older_versions", "scan_li
 
 #: A JSONL line as the exporter writes it starts with its id: read it without decoding the line.
 _JSONL_ID: Final = re.compile(rb'\{"id":(\d+)[,}]')
-#: The same, for every line of a block at once (digits as JSON writes them: no leading zero),
-#: searched in the block after a newline: a literal start is what the regex engine finds fast.
-_LINE_IDS: Final = re.compile(rb'\n\{"id":(0|[1-9][0-9]*)[,}]')
-#: Bytes of a JSONL file read at a time by the final pass (whole lines: up to the last newline).
-_SCAN_CHUNK: Final = 1 << 20
+#: What an id array (``array("q")``) holds.
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+_INT_ONLY: Final = frozenset((int,))
 _CSV_UPDATED: Final = STANDARD_COLUMNS.index("updated")
 _COPY_CHUNK: Final = 1 << 20
 
@@ -54,6 +57,7 @@ _UTC_TIME: Final = re.compile(
 )
 _DIGITS_AS_ZERO: Final = bytes.maketrans(b"0123456789", b"0" * 10)
 _updated: Final = operator.itemgetter("updated")
+_id_of: Final = operator.itemgetter("id")
 
 
 class CorruptLineError(ValueError):
@@ -77,6 +81,8 @@ class LatestVersions:
         self.newest = None if newest is None else _instant(newest)
         self.lines = lines
         self._latest: dict[Any, tuple[datetime, int]] = {}
+        # The id of every line, in order, while each is a 64-bit int; else None.
+        self._ids: array.array[int] | None = array.array("q") if lines == 0 else None
         # ``newest`` to the second, as UTC text: a time the API writes in the same shape that
         # sorts before it is before ``newest`` (see add_raw_page).
         self._newest_text = (
@@ -91,6 +97,11 @@ class LatestVersions:
         """The next line holds version ``updated`` of contact ``contact_id``."""
         line = self.lines
         self.lines += 1
+        if self._ids is not None:
+            if type(contact_id) is int and _INT64_MIN <= contact_id <= _INT64_MAX:
+                self._ids.append(contact_id)
+            else:
+                self._ids = None
         if contact_id is None or updated is None:
             return
         updated = _instant(updated)
@@ -118,6 +129,14 @@ class LatestVersions:
         except (KeyError, TypeError, ValueError):  # a time missing, not text, not ASCII
             before = False
         if before:
+            if self._ids is not None:
+                try:
+                    ids = list(map(_id_of, contacts))
+                    if not _INT_ONLY.issuperset(map(type, ids)):
+                        raise TypeError("an id that is not an int")
+                    self._ids.fromlist(ids)
+                except (KeyError, TypeError, OverflowError):  # no id, not an int, too large
+                    self._ids = None
             self.lines += len(contacts)
             return
         for c in contacts:
@@ -128,9 +147,20 @@ class LatestVersions:
         known = self._latest.get(contact_id)
         return known is None or known[1] == line
 
-    def digit_ids(self) -> frozenset[bytes]:
-        """The remembered ids that are whole numbers, written as a JSONL line writes them."""
-        return frozenset(str(k).encode() for k in self._latest if type(k) is int and k >= 0)
+    def older_lines(self) -> set[int] | None:
+        """The lines that :meth:`keeps` drops, when every line's id is known (a whole number);
+        ``None`` when only reading the file can tell."""
+        if self._ids is None or len(self._ids) != self.lines:
+            return None
+        latest = self._latest
+        if not latest:
+            return set()
+        gone = set()
+        for line, contact_id in enumerate(self._ids):
+            known = latest.get(contact_id)
+            if known is not None and known[1] != line:
+                gone.add(line)
+        return gone
 
 
 def _plainly_before(texts: list[str], before: str) -> bool:
@@ -237,32 +267,34 @@ def drop_older_versions(part: Path, tmp: Path, fmt: str, versions: LatestVersion
     """Copy ``part`` to ``tmp`` without the lines that ``versions`` does not keep; how many
     were dropped.
 
-    One streamed pass. ``tmp`` is created only at the first line dropped (the lines before it
-    copied in one go), so a file without repeats costs a read and no write; when the count is
-    0, ``tmp`` does not exist. Written and synced before returning; removed on any failure.
+    When ``versions`` knows every line's id, a file without older versions is not read at all;
+    otherwise one streamed pass. ``tmp`` is created only at the first line dropped (the lines
+    before it copied in one go); when the count is 0, ``tmp`` does not exist. Written and
+    synced before returning; removed on any failure.
     """
+    gone = versions.older_lines()
+    if gone is not None and not gone:
+        return 0
     dropped = 0
     out: IO[bytes] | None = None
     try:
         with open(part, "rb") as src:
+            records = _records(src, fmt)
             offset = 0
             if fmt == "csv":
-                records = _records(src, fmt)
                 offset = len(next(records, b""))  # the header, always kept
-                blocks = _csv_blocks(records, versions)
-            else:
-                blocks = _jsonl_blocks(src, versions)
-            for block, kept, gone in blocks:
-                if not gone:
+            read_id = _csv_id if fmt == "csv" else _jsonl_id
+            for line, record in enumerate(records):
+                keep = versions.keeps(read_id(record), line) if gone is None else line not in gone
+                if keep:
                     if out is not None:
-                        out.write(block)
-                    offset += len(block)
+                        out.write(record)
+                    offset += len(record)
                     continue
                 if out is None:
                     out = open(tmp, "wb")  # noqa: SIM115 - closed in the finally below
                     _copy_prefix(part, offset, out)
-                out.write(kept)
-                dropped += gone
+                dropped += 1
         if out is not None:
             out.flush()
             os.fsync(out.fileno())
@@ -274,70 +306,6 @@ def drop_older_versions(part: Path, tmp: Path, fmt: str, versions: LatestVersion
     if out is not None:
         out.close()
     return dropped
-
-
-#: A block of whole records, what of it stays (when something goes), and how many records go.
-_Block = tuple[bytes, bytes, int]
-
-
-def _csv_blocks(records: Iterator[bytes], versions: LatestVersions) -> Iterator[_Block]:
-    """Each CSV row on its own (a quoted cell may hold a line break)."""
-    for line, record in enumerate(records):
-        if versions.keeps(_csv_id(record), line):
-            yield record, record, 0
-        else:
-            yield record, b"", 1
-
-
-def _jsonl_blocks(stream: IO[bytes], versions: LatestVersions) -> Iterator[_Block]:
-    """The file in blocks of whole lines, each read in one go.
-
-    A block whose every line starts with its id (as the exporter writes the API's contacts,
-    and the emulator's: ``{"id":42,``) has its ids read at once, and only the lines of
-    remembered contacts are looked at; another block is read line by line.
-    """
-    remembered = versions.digit_ids()
-    first = 0
-    rest = b""
-    while True:
-        data = stream.read(_SCAN_CHUNK)
-        if data:
-            data = rest + data
-            cut = data.rfind(b"\n") + 1
-            if not cut:  # a line longer than a chunk: read on
-                rest = data
-                continue
-            block, rest = data[:cut], data[cut:]
-        elif rest:
-            block, rest = rest, b""
-        else:
-            return
-        count = block.count(b"\n") + (not block.endswith(b"\n"))
-        ids = _LINE_IDS.findall(b"\n" + block)
-        lines = None
-        if len(ids) == count:
-            gone = set()
-            for digits in remembered.intersection(ids):
-                contact_id = int(digits)
-                at = ids.index(digits)
-                while True:
-                    if not versions.keeps(contact_id, first + at):
-                        gone.add(at)
-                    try:
-                        at = ids.index(digits, at + 1)
-                    except ValueError:
-                        break
-        else:
-            lines = io.BytesIO(block).readlines()
-            gone = {
-                i for i, line in enumerate(lines) if not versions.keeps(_jsonl_id(line), first + i)
-            }
-        if gone:
-            lines = io.BytesIO(block).readlines() if lines is None else lines
-            yield block, b"".join([x for i, x in enumerate(lines) if i not in gone]), len(gone)
-        else:
-            yield block, block, 0
-        first += count
 
 
 def _copy_prefix(path: Path, length: int, out: IO[bytes]) -> None:
