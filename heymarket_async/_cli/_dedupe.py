@@ -1,23 +1,25 @@
-"""``export --dedupe``: one line per contact, its newest version, in memory bounded by the changes.
+"""``export --dedupe``: one line per contact, its newest version, in memory bounded by the changes
+(and 8 bytes a line).
 
 A walk over a live team reads a contact changed during the walk again, in its newer version
 (same ``id``, later ``updated``). Only such a contact can be written twice, and each version
 read after the walk began has an ``updated`` at or after the team's newest ``updated`` read
 before it (``newest``: a change stamps the time of the change, which is not before any time
 already stored). So :class:`LatestVersions` remembers, for the lines whose ``updated`` is at or
-after ``newest`` only, each contact's newest line; :func:`drop_older_versions` then streams the
-file once and drops every other line of those contacts. The rule: the newest version by
-``updated``, and of two lines with the same ``updated`` the later. Memory grows with the contacts
-changed during the export, not with the team. A contact without an ``id`` or an ``updated`` is
-never dropped (nor one whose ``updated`` is not a time).
+after ``newest`` only, each contact's newest line; :func:`drop_older_versions` then drops every
+other line of those contacts. The rule: the newest version by ``updated``, and of two lines
+with the same ``updated`` the later. A line without an ``id`` is never dropped; one without an
+``updated`` (or whose ``updated`` is not a time) is never remembered, and goes only when a
+version of its contact at or after ``newest`` is in the file.
 
 Contacts come as the API sent them (``add_raw_page``: ``id`` as sent, ``updated`` the API's
 text) or typed (``add_page``, for ``--normalized``). An id written as digits in a string counts
 as that number, as it does when read back from the file.
 
-The ids of all lines are also kept, 8 bytes each, while they are all whole numbers (as the
-API's are): the lines to drop are then known without reading the file, which a team that did
-not change during the export never has to read again.
+Memory: the remembered contacts (those changed during the export), and the id of every line,
+8 bytes each, kept while all are whole numbers (as the API's are): the lines to drop are then
+known without reading the file, which a team that did not change during the export is never
+read again for. Otherwise the file is streamed once.
 """
 
 from __future__ import annotations
