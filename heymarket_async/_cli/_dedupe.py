@@ -18,8 +18,8 @@ as that number, as it does when read back from the file.
 
 Memory: the remembered contacts (those changed during the export), and the id of every line,
 8 bytes each, kept while all are whole numbers (as the API's are): the lines to drop are then
-known without reading the file, which a team that did not change during the export is never
-read again for. Otherwise the file is streamed once.
+known without reading the file, and a file with none to drop is not read again. Otherwise the
+file is streamed once.
 """
 
 from __future__ import annotations
