@@ -479,12 +479,18 @@ jsonl_files = st.lists(
 
 class TestDropOlderVersions:
     @settings(max_examples=200, deadline=None)
-    @given(jsonl_files, st.booleans(), st.booleans())
+    @given(jsonl_files, st.booleans(), st.booleans(), st.sampled_from([0, 64]))
     def test_what_goes_is_what_each_line_read_with_its_id_says(
-        self, tmp_path_factory: pytest.TempPathFactory, spec: Any, ends: bool, by_id: bool
+        self,
+        tmp_path_factory: pytest.TempPathFactory,
+        spec: Any,
+        ends: bool,
+        by_id: bool,
+        few: int,
     ) -> None:
         # Whatever the lines, the same lines go whether the dedupe knows every line's id
-        # (whole numbers: the file is not read when nothing goes) or reads the file.
+        # (whole numbers: the file is not read when nothing goes; each remembered contact's
+        # lines found by a scan of the ids, or all ids read in turn) or reads the file.
         lines = [_line(cid, minute, first) for cid, minute, first in spec]
         data = b"".join(lines)
         if not ends and data:
@@ -497,7 +503,9 @@ class TestDropOlderVersions:
             scan_lines(stream, "jsonl", versions)
         if not by_id:
             versions._ids = None
-        known = versions.older_lines()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_dedupe, "_FEW", few)
+            known = versions.older_lines()
         whole = all(type(_dedupe._id_key(cid)) is int for cid, _, _ in spec)  # "3" is 3
         assert (known is not None) == (by_id and whole)
         expected = [
@@ -505,7 +513,9 @@ class TestDropOlderVersions:
             for i, line in enumerate(io.BytesIO(data).readlines())
             if versions.keeps(_dedupe._jsonl_id(line), i)
         ]
-        dropped = drop_older_versions(part, tmp / "c.tmp", "jsonl", versions)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_dedupe, "_FEW", few)
+            dropped = drop_older_versions(part, tmp / "c.tmp", "jsonl", versions)
         assert dropped == len(lines) - len(expected)
         if dropped:
             assert (tmp / "c.tmp").read_bytes() == b"".join(expected)

@@ -25,6 +25,7 @@ file is streamed once.
 from __future__ import annotations
 
 import array
+import contextlib
 import csv
 import operator
 import os
@@ -47,6 +48,8 @@ _JSONL_ID: Final = re.compile(rb'\{"id":(\d+)[,}]')
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 _INT_ONLY: Final = frozenset((int,))
+#: Up to this many remembered contacts, their lines are found by scanning the ids once each.
+_FEW: Final = 64
 _CSV_UPDATED: Final = STANDARD_COLUMNS.index("updated")
 _COPY_CHUNK: Final = 1 << 20
 
@@ -154,11 +157,21 @@ class LatestVersions:
         ``None`` when only reading the file can tell."""
         if self._ids is None or len(self._ids) != self.lines:
             return None
+        ids = self._ids
         latest = self._latest
-        if not latest:
-            return set()
         gone = set()
-        for line, contact_id in enumerate(self._ids):
+        if len(latest) <= _FEW:
+            # A few contacts changed: each one's lines are found by a scan in C.
+            for contact_id, (_, kept) in latest.items():
+                if ids.count(contact_id) > 1:
+                    line = -1
+                    with contextlib.suppress(ValueError):  # no line after the last
+                        while True:
+                            line = ids.index(contact_id, line + 1)
+                            if line != kept:
+                                gone.add(line)
+            return gone
+        for line, contact_id in enumerate(ids):
             known = latest.get(contact_id)
             if known is not None and known[1] != line:
                 gone.add(line)

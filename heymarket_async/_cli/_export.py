@@ -416,7 +416,8 @@ class _Checkpoints:
         self._base = base
         self._position = position
         self._clock = clock
-        self._pending: ExportState | None = None
+        # The last page recorded and not saved: (bytes, contacts, the pager's position).
+        self._pending: tuple[int, int, Any] | None = None
         self._saved_at = -SAVE_INTERVAL
 
     def record(self, size: int, done: int, *, force: bool = False) -> None:
@@ -424,25 +425,29 @@ class _Checkpoints:
 
         The pager's position is read here, with the length it belongs to: read later (when the
         state is saved on the way out), it could already be past a page whose write failed, or
-        past a contact the pager could not read, and a resume would skip them.
+        past a contact the pager could not read, and a resume would skip them. It is kept as
+        the pager's (immutable) value, and the state built only when saved: a sliced walk's
+        position costs as much to turn into JSON as its page to encode.
         """
-        # Kept as the pager's value, turned into JSON only when saved: a sliced walk's
-        # position costs as much to convert as its page to encode.
-        state = attrs.evolve(self._base, bytes=size, contacts=done, position=self._position())
+        pending = (size, done, self._position())
         now = self._clock()
         if force or now - self._saved_at >= SAVE_INTERVAL:
-            self._save(state)
+            self._save(pending)
             self._saved_at = now
         else:
-            self._pending = state
+            self._pending = pending
 
     def save_pending(self) -> None:
         """Save the last page recorded, if it is not saved yet."""
         if self._pending is not None:
             self._save(self._pending)
 
-    def _save(self, state: ExportState) -> None:
-        save_state(self._path, attrs.evolve(state, position=position_data(state.position)))
+    def _save(self, pending: tuple[int, int, Any]) -> None:
+        size, done, position = pending
+        state = attrs.evolve(
+            self._base, bytes=size, contacts=done, position=position_data(position)
+        )
+        save_state(self._path, state)
         self._pending = None
 
 
