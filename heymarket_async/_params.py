@@ -15,14 +15,15 @@ from typing import Any, Final, ForwardRef, TypedDict, TypeVar
 from .models import UNSET, Tag
 
 CustomValues = Mapping[int | str, str | int | date | datetime]
-TagValues = Iterable[int | Tag]
+TagValues = Iterable[int | Tag | Mapping[str, int]]
 
 
 class ContactFields(TypedDict, total=False):
     """The optional fields of a contact; ``None`` clears one, a field left out is not sent.
 
-    ``custom`` maps numeric field ids to strings, ints or dates; ``tags`` are at most five ids
-    or :class:`Tag`; ``assignee_id`` is a user id or ``UNASSIGN``.
+    ``custom`` maps numeric field ids to strings, ints or dates; ``tags`` are at most five ids,
+    :class:`Tag` or ``{"tag_id": N}`` (as the docs write them); ``assignee_id`` is a user id or
+    ``UNASSIGN``.
     """
 
     first: str | None

@@ -8,8 +8,10 @@ Everything here is pure (the random source is a parameter), so it is tested with
 
 from __future__ import annotations
 
+import itertools
 import random
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -31,6 +33,7 @@ __all__ = [
     "RetryPolicy",
     "attempt_timeout_for",
     "backoff_delay",
+    "create_safety",
     "is_retryable",
     "may_have_written",
     "plan_retry",
@@ -85,9 +88,43 @@ def _seconds_none_or_unset(
         _positive_or_none(instance, attribute, value)
 
 
+#: The most items read from ``retry_statuses``: there are 500 HTTP statuses, so more than this
+#: is a mistake or an endless iterable (read no further).
+_MAX_STATUSES: Final = 1000
+
+
+def _retry_statuses(value: Iterable[int]) -> frozenset[int]:
+    """``retry_statuses`` as a frozenset of HTTP statuses (ints 100-599), from any iterable."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise InvalidRequestError(
+            "retry_statuses",
+            f"must be a set of HTTP statuses such as {{503}}, not {type(value).__name__}",
+        )
+    statuses = list(itertools.islice(value, _MAX_STATUSES + 1))
+    if len(statuses) > _MAX_STATUSES:
+        raise InvalidRequestError(
+            "retry_statuses", f"more than {_MAX_STATUSES:,} statuses (or an endless iterable)"
+        )
+    for status in statuses:
+        if isinstance(status, bool) or not isinstance(status, int):
+            raise InvalidRequestError(
+                "retry_statuses", f"holds a {type(status).__name__}: a status is an int"
+            )
+        if not 100 <= status <= 599:
+            raise InvalidRequestError(
+                "retry_statuses", f"holds {status}: an HTTP status is from 100 to 599"
+            )
+    return frozenset(statuses)
+
+
 def _max_retries(_: object, attribute: attrs.Attribute[int], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidRequestError("max_retries", f"must be an int >= 0, got {value!r}")
+
+
+def _bool(_: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidRequestError(attribute.name, f"must be True or False, got {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -123,6 +160,12 @@ class RetryPolicy:
       bodies cut short. Creates (``POST /v1/contact``, ``POST /v2/contact``, adding a channel)
       are retried only on 429 and when the connection could not be made: a 5xx, a timeout or a
       dropped connection after sending raises, saying the write may have been applied.
+    - ``retry_creates_with_local_id``: a create that carries a ``local_id`` (``create_contact``,
+      ``v2.create_contact``, and a batch of ``batch_create_contacts`` or ``v2.upsert_contacts``
+      whose every item has one) is retried like an idempotent write, ``read_attempt_timeout``
+      included: Heymarket's docs say a ``local_id`` "makes create-or-update operations
+      idempotent", so a repeat updates the contact the first attempt made. ``False`` keeps the
+      rule of every other create: never sent again once it may have been applied.
 
     All times are float seconds. The defaults: 3 retries, 0.5 s base, 8 s cap, 60 s ceiling
     for ``Retry-After``, 10 s for an attempt of a read or an idempotent write that may be
@@ -141,12 +184,26 @@ class RetryPolicy:
     read_attempt_timeout: float | None = attrs.field(
         default=READ_ATTEMPT_TIMEOUT, validator=_positive_or_none
     )
-    retry_statuses: frozenset[int] = attrs.field(default=RETRYABLE_STATUSES, converter=frozenset)
+    retry_statuses: frozenset[int] = attrs.field(
+        default=RETRYABLE_STATUSES, converter=_retry_statuses
+    )
+    retry_creates_with_local_id: bool = attrs.field(default=True, validator=_bool)
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
         """A policy that never retries."""
         return cls(max_retries=0)
+
+
+def create_safety(bodies: Sequence[Mapping[str, Any]], policy: RetryPolicy) -> Safety | None:
+    """The safety of a create request holding ``bodies`` (one, or a batch's items):
+    ``IDEMPOTENT`` when each carries a ``local_id`` and the policy lets such creates be retried,
+    else ``None`` (the endpoint's own, ``ONCE``). One item without it makes a batch ``ONCE``:
+    its repeat would create that contact twice."""
+    keyed = bool(bodies) and all("local_id" in body for body in bodies)
+    if keyed and policy.retry_creates_with_local_id:
+        return Safety.IDEMPOTENT
+    return None
 
 
 def attempt_timeout_for(safety: Safety, policy: RetryPolicy, attempt: int) -> float | None:

@@ -25,6 +25,7 @@ from heymarket_async import (
     V2Position,
 )
 from heymarket_async._sansio import parse_timestamp
+from heymarket_async.pagination._v2_pager import auto_slices
 from heymarket_async.testing import FakeHeymarket, MockTransport
 from tests._live import MS, T0, LiveList, micros, spaced, text
 from tests._paging import collect, ids_of
@@ -376,6 +377,61 @@ class TestArguments:
                 hm.v2.iter_contacts(slices=17)
             with pytest.raises(InvalidRequestError, match="slices"):
                 hm.v2.iter_contacts(slices=0)
+
+
+class TestAutoSlices:
+    """``slices="auto"``: one part unpaced; on a paced client, rate x latency x 1.5 parts."""
+
+    @pytest.mark.parametrize(
+        ("pace", "latency", "k"),
+        [
+            (500 / 60, 0.05, 1),  # Heymarket's rate, a fast network: one part keeps up
+            (500 / 60, 0.2, 3),
+            (20.0, 0.2, 6),
+            (20.0, 0.0, 1),
+            (1000.0, 10.0, 16),  # never more than MAX_SLICES
+        ],
+    )
+    def test_the_arithmetic(self, pace: float, latency: float, k: int) -> None:
+        assert auto_slices(pace, latency) == k
+
+    async def test_an_unpaced_walk_sends_no_count(self) -> None:
+        model = LiveList(spaced(250, [1], MS))
+        counts: list[int] = []
+
+        async def count(body: dict[str, Any], parse: Any, /) -> Any:
+            counts.append(1)
+            return await model.count(body, parse)
+
+        got = await walk(V2ContactPager(model.list_v2, count=count, slices="auto"))
+        assert sorted(c["id"] for c in got) == list(range(1, 251))
+        assert counts == []
+
+    async def test_a_paced_walk_splits_by_the_latency_of_its_count(self) -> None:
+        model = LiveList(spaced(1000, [1], MS))
+        now = [0.0]
+
+        async def slow_count(body: dict[str, Any], parse: Any, /) -> Any:
+            now[0] += 0.2  # the count took 200 ms
+            return await model.count(body, parse)
+
+        p = V2ContactPager(
+            model.list_v2,
+            count=slow_count,
+            slices="auto",
+            pace=500 / 60,
+            clock=lambda: now[0],
+        )
+        got = await walk(p)
+        assert sorted(c["id"] for c in got) == list(range(1, 1001))
+        assert len(p.position.slices) == 3
+
+    async def test_the_client_passes_its_pace(self) -> None:
+        mock = MockTransport(_json)
+        async with HeymarketClient("k", transport=mock) as hm:
+            assert hm.v2.iter_contacts()._pace is None
+        async with HeymarketClient("k", transport=mock, rate_limit=600) as hm:
+            assert hm.v2.iter_contacts()._pace == 10.0
 
 
 class TestStopping:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import ast
 import enum
+import itertools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,10 @@ def friendly(draw: st.DrawFn, digits: str) -> str:
             out += draw(st.sampled_from([" ", "-", ".", "/", " - ", "(", ")", ") "]))
         out += digit
     # Written with separators, an international number carries its "+" (without it, some
-    # layouts read as a national number: see test_refuses_the_north_american_national_layout).
-    return "+" + out if out != digits or draw(st.booleans()) else out
+    # layouts read as a national number: see test_refuses_the_north_american_national_layout),
+    # and so do bare 10 digits shaped like a North American number.
+    nanp = len(digits) == 10 and digits[0] in "23456789" and digits[3] in "23456789"
+    return "+" + out if out != digits or nanp or draw(st.booleans()) else out
 
 
 class TestPhone:
@@ -135,10 +138,68 @@ class TestPhone:
     ) -> None:
         assert check.phone(written) == e164
 
-    def test_bare_ten_digits_are_e164_as_written(self) -> None:
-        # A 10-digit number in country code 5x: E.164 does not say it is a US number.
-        assert check.phone("5105553344") == "5105553344"
-        assert check.phone("+510 555 3344") == "5105553344"
+    @pytest.mark.parametrize(
+        "bare", ["5105553357", "2125550123", " 5105553357 ", "510555 3357", "9999999999"]
+    )
+    def test_bare_north_american_ten_digits_are_refused_like_the_layout(self, bare: str) -> None:
+        # "5105553357" used to go out as a Peru (+51) number while "(510) 555-3356" was refused:
+        # one rule now, whatever the punctuation (issue 14).
+        with pytest.raises(InvalidRequestError, match="without its country code") as info:
+            check.phone(bare)
+        assert "+" in info.value.message  # it says how to write a foreign 10-digit number
+
+    @pytest.mark.parametrize(
+        ("written", "e164"),
+        [
+            ("+5105553357", "5105553357"),
+            ("+510 555 3357", "5105553357"),
+            ("+45 20 12 34 56", "4520123456"),
+            ("+4520123456", "4520123456"),
+        ],
+    )
+    def test_ten_digits_with_a_plus_are_e164_as_written(self, written: str, e164: str) -> None:
+        assert check.phone(written) == e164
+
+    @pytest.mark.parametrize("bare", ["5101234567", "4520123456", "6510234567"])
+    def test_bare_ten_digits_not_shaped_north_american_are_e164_as_written(self, bare: str) -> None:
+        # An exchange starting 0 or 1 is no North American number: nothing to mistake.
+        assert check.phone(bare) == bare
+
+    @given(
+        st.sampled_from("23456789"),
+        st.text("0123456789", min_size=2, max_size=2),
+        st.sampled_from("23456789"),
+        st.text("0123456789", min_size=6, max_size=6),
+    )
+    def test_every_north_american_shape_without_plus_is_refused(
+        self, a: str, area: str, e: str, rest: str
+    ) -> None:
+        digits = a + area + e + rest
+        with pytest.raises(InvalidRequestError, match="without its country code"):
+            check.phone(digits)
+        assert check.phone("1" + digits) == "1" + digits
+        assert check.phone("+" + digits) == digits
+
+    @pytest.mark.parametrize(
+        "check_phone",
+        [
+            lambda v: check.phone(v),
+            lambda v: check.channels([("phone", v)]),
+            lambda v: check.channels([{"channel_type": "phone", "channel_id": v}]),
+            lambda v: check.channel_id("phone", v),
+            lambda v: check.contact_lookup(None, v),
+            lambda v: check.search_values((v,), None),
+            lambda v: check.search_values((v,), "phone"),
+            lambda v: check.v1_batch_item({"phone": v}, 0),
+            lambda v: check.v2_bulk_item({"channels": [("phone", v)]}, 0),
+        ],
+    )
+    @pytest.mark.parametrize("written", ["5105553357", "(510) 555-3356"])
+    def test_the_rule_holds_wherever_a_phone_is_checked(
+        self, check_phone: Callable[[str], object], written: str
+    ) -> None:
+        with pytest.raises(InvalidRequestError, match="without its country code"):
+            check_phone(written)
 
     def test_names_the_field_it_was_given(self) -> None:
         assert _field_of(lambda: check.phone("12", "values[3]")) == "values[3]"
@@ -167,7 +228,6 @@ class TestTags:
             (["55"], "tags[0]"),
             ([1.0], "tags[0]"),
             ([Tag(id=0)], "tags[0]"),
-            ([{"tag_id": 55}], "tags[0]"),
             ("55", "tags"),
             ({55: "x"}, "tags"),
             (55, "tags"),
@@ -270,6 +330,20 @@ class TestContactId:
     def test_a_uuid_is_pointed_at_v2(self) -> None:
         with pytest.raises(InvalidRequestError, match=r"client\.v2"):
             check.contact_id(str(uuid.uuid4()))
+
+    @pytest.mark.parametrize("digits", ["42", " 42", "98765"])
+    def test_a_string_of_digits_is_told_to_be_an_int(self, digits: str) -> None:
+        # It used to suggest a UUID and client.v2, which a digit string is not (issue 14).
+        with pytest.raises(InvalidRequestError) as info:
+            check.contact_id(digits)
+        assert "int(" in info.value.message
+        assert "UUID" not in info.value.message
+
+    def test_a_phone_given_as_an_id_is_pointed_at_the_phone_lookup_and_masked(self) -> None:
+        with pytest.raises(InvalidRequestError) as info:
+            check.contact_id("15105553344")
+        assert "phone" in info.value.message
+        assert "5105553344" not in str(info.value)
 
 
 class TestContactUuid:
@@ -382,7 +456,6 @@ class TestChannels:
             ("phone", "channels"),
             (ContactChannel(channel_type="phone", channel_id="15105553344"), "channels"),
             (5, "channels"),
-            ([["phone", "15105553344"]], "channels[0]"),
             ([("phone",)], "channels[0]"),
             ([("", "x")], "channels[0].channel_type"),
             ([("Email", "a@b.c")], "channels[0].channel_type"),
@@ -426,6 +499,19 @@ class TestSearchValues:
         self, values: tuple[object, ...], kind: str | None, field: str
     ) -> None:
         assert _field_of(lambda: check.search_values(values, kind)) == field
+
+    @pytest.mark.parametrize("kind", [None, "phone", "email"])
+    @pytest.mark.parametrize(
+        "values", [(["15105553344"],), (("a@b.c", "15105553344"),), ("a@b.c", {"15105553344"})]
+    )
+    def test_a_list_where_values_go_is_told_to_be_unpacked(
+        self, values: tuple[object, ...], kind: str | None
+    ) -> None:
+        # "values[0]: must be a non-empty string" did not say what was wrong (issue 14).
+        with pytest.raises(InvalidRequestError) as info:
+            check.search_values(values, kind)
+        assert "search_contacts(*values)" in info.value.message
+        assert "5105553344" not in str(info.value)
 
 
 class TestNumbers:
@@ -474,11 +560,11 @@ class TestTextThatCannotBeSent:
             (lambda: check.tag_body(LONE, UNSET), "name"),
             (lambda: check.tag_body("VIP", LONE), "color"),
             (
-                lambda: check.v1_batch_contacts([{"phone": "15105553344", "last": LONE}]),
+                lambda: check.v1_batch_item({"phone": "15105553344", "last": LONE}, 0),
                 "contacts[0].last",
             ),
             (
-                lambda: check.v2_bulk_contacts([{"channels": [("sms", "a")], "first": LONE}]),
+                lambda: check.v2_bulk_item({"channels": [("sms", "a")], "first": LONE}, 0),
                 "contacts[0].first",
             ),
         ],
@@ -605,3 +691,78 @@ class TestCheckNamespace:
 
     def test_every_exported_name_resolves(self) -> None:
         assert [name for name in check.__all__ if not hasattr(check, name)] == []
+
+
+class TestPersonalDataInMessages:
+    """An email or phone given where a key, a status or a field name goes is masked in the
+    error (issue 14); the masking is _redact.mask's."""
+
+    EMAIL = "jordan.rivera@example.com"
+
+    @pytest.mark.parametrize(
+        "fn",
+        [
+            lambda v: check.custom({v: "x"}),
+            lambda v: check.custom({(v,): "x"}),
+            lambda v: check.status(v),
+            lambda v: check.contact_body({"custom": {v: 1}}),
+            lambda v: check.v1_batch_item({"phone": "15105553344", v: 1}, 0),
+            lambda v: check.v2_bulk_item({"channels": [("phone", "15105553344")], v: 1}, 0),
+            lambda v: check.channels([{"channel_type": "email", "channel_id": "a@b.c", v: 1}]),
+            lambda v: check.tags([{"tag_id": 5, v: 1}]),
+        ],
+    )
+    @pytest.mark.parametrize("value", [EMAIL, "+1 (510) 555-3344"])
+    def test_is_masked(self, fn: Callable[[str], object], value: str) -> None:
+        with pytest.raises(InvalidRequestError) as info:
+            fn(value)
+        text = str(info.value)
+        assert "jordan.rivera" not in text
+        assert "555-3344" not in text
+        assert "5553344" not in text
+
+
+def _endless(item: object, stop_at: int = 2_000_000) -> Iterator[object]:
+    """Endless as far as the code reading it can tell; fails the test (rather than filling the
+    memory) if read past ``stop_at`` items."""
+    for _ in range(stop_at):
+        yield item
+    raise AssertionError(f"read {stop_at} items of an endless iterable")
+
+
+class TestInfiniteInput:
+    """An endless iterable is refused after a bounded read, never read to a MemoryError or a
+    hang (issue 14)."""
+
+    def test_bulk_items_are_read_up_to_the_documented_maximum(self) -> None:
+        assert check.MAX_BULK_ITEMS == 1_000_000
+        with pytest.raises(InvalidRequestError) as info:
+            check.items(_endless(0), "contacts")
+        assert info.value.field == "contacts"
+        assert "1,000,000" in info.value.message
+
+    def test_the_maximum_itself_is_taken(self) -> None:
+        assert len(check.items(itertools.repeat(0, check.MAX_BULK_ITEMS), "contacts")) == (
+            check.MAX_BULK_ITEMS
+        )
+
+    def test_at_most_max_plus_one_items_are_read(self) -> None:
+        source = iter(range(check.MAX_BULK_ITEMS + 10))
+        with pytest.raises(InvalidRequestError):
+            check.items(source, "contact_uuids")
+        assert next(source) == check.MAX_BULK_ITEMS + 1
+
+    @pytest.mark.parametrize(
+        ("fn", "field"),
+        [
+            (lambda: check.tags(_endless(5, 10_000)), "tags"),
+            (lambda: check.channels(_endless(("phone", "15105553344"), 10_000)), "channels"),
+            (lambda: check.field_titles(_endless("Plan", 10_000)), "titles"),
+            (
+                lambda: check.v2_bulk_item({"contact_channels": _endless(("sms", "x"), 10_000)}, 2),
+                "contacts[2].contact_channels",
+            ),
+        ],
+    )
+    def test_other_lists_are_bounded_too(self, fn: Callable[[], object], field: str) -> None:
+        assert _field_of(fn) == field

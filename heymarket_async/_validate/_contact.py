@@ -17,7 +17,7 @@ from heymarket_async.errors import InvalidRequestError
 from heymarket_async.models import UNASSIGN, ContactStatusValue, Tag, UnsetType
 
 from ._channels import email, phone
-from ._scalars import _decimal, _int, _optional_str, _text
+from ._scalars import MAX_SHORT_LIST, _decimal, _int, _optional_str, _take, _text
 
 MAX_TAGS: Final = 5
 STATUSES: Final = tuple(s.value for s in ContactStatusValue)
@@ -25,7 +25,14 @@ STATUSES: Final = tuple(s.value for s in ContactStatusValue)
 
 def contact_id(value: object) -> int:
     """A v1 contact id: a positive int."""
-    if isinstance(value, (str, uuid.UUID)):
+    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+        # get_contact("42"): an id read from a URL, a file or argv. Not echoed: it may be a
+        # phone number, which is customer data.
+        hint = "must be an int, not a str of digits: convert it first, such as int(contact_id)"
+        if len(value.strip()) >= 10:
+            hint += "; a phone number is looked up by phone (get_contact_by_phone, phone=)"
+        raise InvalidRequestError("contact_id", hint)
+    if isinstance(value, uuid.UUID) or (isinstance(value, str) and _is_uuid(value)):
         raise InvalidRequestError(
             "contact_id", "v1 takes the integer contact id; use client.v2 for a UUID"
         )
@@ -33,6 +40,14 @@ def contact_id(value: object) -> int:
     if number <= 0:
         raise InvalidRequestError("contact_id", "must be a positive int")
     return number
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def contact_uuid(value: object) -> str:
@@ -89,20 +104,33 @@ def timestamp(value: object, field: str) -> str:
 
 
 def tags(value: object) -> list[dict[str, int]]:
-    """At most five tags, given as ints or :class:`Tag`, as ``[{"tag_id": N}, ...]``."""
+    """At most five tags, given as ints, :class:`Tag` or the docs' ``{"tag_id": N}``, sent as
+    ``[{"tag_id": N}, ...]``."""
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
         raise InvalidRequestError("tags", "must be a list of tag ids or Tag objects")
-    items = list(value)
+    items = _take(value, MAX_TAGS)
     if len(items) > MAX_TAGS:
-        raise InvalidRequestError("tags", f"at most {MAX_TAGS} tags, got {len(items)}")
+        raise InvalidRequestError("tags", f"at most {MAX_TAGS} tags, got more")
     out: list[dict[str, int]] = []
     for i, item in enumerate(items):
-        tag_id = item.id if isinstance(item, Tag) else item
-        number = _int(tag_id, f"tags[{i}]")
+        number = _int(_tag_id_of(item, f"tags[{i}]"), f"tags[{i}]")
         if number <= 0:
             raise InvalidRequestError(f"tags[{i}]", "a tag id is a positive int")
         out.append({"tag_id": number})
     return out
+
+
+def _tag_id_of(item: object, field: str) -> object:
+    """The id in a tag as given: an int, a :class:`Tag` or ``{"tag_id": N}``."""
+    if isinstance(item, Tag):
+        return item.id
+    if isinstance(item, Mapping):
+        unknown = [key for key in item if key != "tag_id"]
+        if unknown or "tag_id" not in item:
+            what = f"unknown key {mask(repr(unknown[0]))}" if unknown else "no tag_id"
+            raise InvalidRequestError(field, f'{what}: a tag object is {{"tag_id": N}}')
+        return item["tag_id"]
+    return item
 
 
 def custom(value: object) -> dict[str, str]:
@@ -112,13 +140,14 @@ def custom(value: object) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, item in value.items():
         if isinstance(key, bool) or not isinstance(key, (int, str)):
-            raise InvalidRequestError("custom", f"key {key!r} is not a numeric field id")
+            raise InvalidRequestError("custom", f"key {mask(repr(key))} is not a numeric field id")
         name = _decimal(key, "custom") if isinstance(key, int) else key
         number = int(name) if name.isdigit() and name.isascii() and len(name) <= 19 else 0
         if number <= 0:
             raise InvalidRequestError(
                 "custom",
-                f"key {key!r} is not a numeric field id (list_contact_fields() gives the ids)",
+                f"key {mask(repr(key))} is not a numeric field id (list_contact_fields() gives "
+                "the ids)",
             )
         name = str(number)  # "007" and 7 are the same field: one key, as the API writes it
         out[name] = _custom_value(item, f"custom[{name}]")
@@ -144,6 +173,21 @@ def _custom_value(value: object, field: str) -> str:
     raise InvalidRequestError(
         field, f"must be a str, int, date or datetime, not {type(value).__name__}"
     )
+
+
+def local_id(value: object) -> str:
+    """A ``local_id``: the caller's own identifier of a contact, sent exactly as given.
+
+    The docs give it no type, length or alphabet: it must be a non-empty ``str`` (an int, such
+    as a database key, is refused rather than converted, so that ``42`` and ``"42"`` are never
+    taken for one another). Never echoed: it may be an email or a phone number.
+    """
+    if not isinstance(value, str):
+        hint = ": convert it first, such as str(row_id)" if isinstance(value, int) else ""
+        raise InvalidRequestError("local_id", f"must be a str, not {type(value).__name__}{hint}")
+    if not value.strip():
+        raise InvalidRequestError("local_id", "must not be empty")
+    return _text(value, "local_id")
 
 
 def assignee(value: object) -> int | None:
@@ -202,7 +246,9 @@ def status(value: object) -> str:
     """One of the five documented statuses, as a :class:`ContactStatusValue` or its string."""
     text = value.value if isinstance(value, enum.Enum) else value
     if not isinstance(text, str) or text not in STATUSES:
-        raise InvalidRequestError("status", f"must be one of {', '.join(STATUSES)}; got {value!r}")
+        raise InvalidRequestError(
+            "status", f"must be one of {', '.join(STATUSES)}; got {mask(repr(value))}"
+        )
     return text
 
 
@@ -210,8 +256,11 @@ def field_titles(value: object) -> list[dict[str, str]]:
     """New custom field titles as ``[{"title": ...}]``: at least one, each a non-empty string."""
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
         raise InvalidRequestError("titles", "must be a list of strings")
+    titles = _take(value, MAX_SHORT_LIST)
+    if len(titles) > MAX_SHORT_LIST:
+        raise InvalidRequestError("titles", f"more than {MAX_SHORT_LIST:,} titles")
     out = []
-    for i, title in enumerate(value):
+    for i, title in enumerate(titles):
         if not isinstance(title, str):
             raise InvalidRequestError(f"titles[{i}]", f"must be a str, not {type(title).__name__}")
         if not title.strip():

@@ -1,19 +1,33 @@
 """The checks every other one builds on: ints in the API's range, text JSON can carry, bounds.
 
-``_int``, ``_text``, ``_decimal`` and ``_optional_str`` are shared by the sibling modules only;
-``bounded_int`` and ``boolean`` are part of ``check``.
+``_int``, ``_text``, ``_decimal``, ``_optional_str`` and ``_take`` are shared by the sibling
+modules only; ``bounded_int`` and ``boolean`` are part of ``check``.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import itertools
+from collections.abc import Iterable
+from typing import Final, TypeVar
 
 from heymarket_async.errors import InvalidRequestError
+
+T = TypeVar("T")
 
 #: The largest int a request may carry: the API's ids are 64-bit signed integers (orjson cannot
 #: even write an int of 2**64 or more, and the stdlib encoder would send it to be refused).
 MAX_INT: Final = 2**63 - 1
 V2_MAX_LIMIT: Final = 100
+#: The most items read from a list the API gives no maximum for and that is short by nature (a
+#: contact's channels, new custom field titles): only so that an endless iterable is refused
+#: instead of read until the memory runs out.
+MAX_SHORT_LIST: Final = 1000
+
+
+def _take(value: Iterable[T], most: int) -> list[T]:
+    """The items of ``value``, reading at most ``most + 1``: more than ``most`` means too many
+    (or an endless iterable), which the caller refuses."""
+    return list(itertools.islice(value, most + 1))
 
 
 def _int(value: object, field: str) -> int:

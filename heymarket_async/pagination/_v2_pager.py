@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 
@@ -39,10 +41,14 @@ from heymarket_async.pagination._positions import (
 )
 from heymarket_async.pagination._v1_step import parse_updated
 
-__all__ = ["MAX_SLICES", "V2ContactPager"]
+__all__ = ["MAX_SLICES", "V2ContactPager", "auto_slices"]
 
 #: The most slices a walk may be split into.
 MAX_SLICES: Final = 16
+#: ``slices="auto"`` keeps this many times the requests in flight that the rate and the
+#: latency need (Little's law: rate x latency): a page of 100 contacts may take longer than
+#: the count request it is measured on, and latency varies.
+_IN_FLIGHT_MARGIN: Final = 1.5
 #: The most requests a walk may send per page of contacts handed out (a walk over groups of
 #: exactly a page of one ``updated`` sends up to ten: each is read twice, from the page before,
 #: and where it ends is read again).
@@ -85,17 +91,22 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         since: datetime | str | None = None,
         page_size: int = 100,
         max_items: int | None = None,
-        slices: int = 1,
+        slices: int | Literal["auto"] = 1,
         resume: V2Position | Mapping[str, Any] | str | None = None,
         raw: bool = False,
+        pace: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(
             contact_structure(raw), scrub=scrub, max_items=checked_max_items(max_items)
         )
         self._list = list_v2
         self._count = count
-        wanted = check.bounded_int(slices, "slices", 1, MAX_SLICES)
-        if wanted > 1 and count is None:
+        # None: chosen when the walk starts, from the pace (requests a second) and the latency.
+        wanted = None if slices == "auto" else check.bounded_int(slices, "slices", 1, MAX_SLICES)
+        if wanted is None and (pace is None or count is None):
+            wanted = 1  # unpaced: nothing to keep up with, one request at a time
+        if wanted != 1 and count is None:
             raise ValueError("a walk split into slices needs the count request")
         since_at = since_text(since)
         if resume is not None:
@@ -116,6 +127,8 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         if not pos.planned and count is None:
             pos = attrs.evolve(pos, planned=True)
         self._wanted = wanted
+        self._pace = pace
+        self._clock = clock
         self._pos = pos  # every slice as far as its contacts were handed out
         self._cur: tuple[int, Slice] | None = None  # the page handed out: slice, state before
         self._sent = 0  # requests sent, for the cap
@@ -249,8 +262,13 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         pos = self._pos
         since = pos.since
         self._sent += 1
+        started = self._clock()
         total = await self._count({} if since is None else {"date": since}, structure_count)
-        k = max(1, min(self._wanted, total // pos.page_size))
+        wanted = self._wanted
+        if wanted is None:
+            assert self._pace is not None
+            wanted = auto_slices(self._pace, self._clock() - started)
+        k = max(1, min(wanted, total // pos.page_size))
         bodies = []
         for j in range(1, k):
             body: dict[str, Any] = {"limit": 1, "page": total * j // k, "ascending": True}
@@ -290,6 +308,12 @@ class V2ContactPager(Pager[RawContact, ContactT]):
             if not task.done():
                 with contextlib.suppress(RuntimeError):  # the loop is already closed
                     task.cancel()
+
+
+def auto_slices(pace: float, latency: float) -> int:
+    """How many slices keep a walk paced at ``pace`` requests a second busy when a request
+    takes ``latency`` seconds: the requests in flight that needs, with a margin."""
+    return max(1, min(MAX_SLICES, math.ceil(_IN_FLIGHT_MARGIN * pace * latency)))
 
 
 def _earned(s: Slice, data: list[RawContact], keep: list[RawContact], nxt: Slice) -> int:

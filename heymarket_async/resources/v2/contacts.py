@@ -20,6 +20,7 @@ from heymarket_async._convert import (
     structure_contacts,
 )
 from heymarket_async._params import contact_fields_signature, given_fields
+from heymarket_async._retry import create_safety
 from heymarket_async._sansio import Endpoint, Request, Safety
 from heymarket_async.errors import InvalidRequestError
 from heymarket_async.models import BulkResult, Contact, ContactChannel, ContactRef
@@ -37,8 +38,9 @@ if TYPE_CHECKING:
 
     from heymarket_async._params import ContactFields
 
-#: A channel given as a ContactChannel or a ``(channel_type, channel_id)`` pair.
-ChannelInput = ContactChannel | tuple[str, str]
+#: A channel given as a ContactChannel, a ``(channel_type, channel_id)`` pair (a list from JSON)
+#: or the docs' ``{"channel_type": ..., "channel_id": ...}``.
+ChannelInput = ContactChannel | tuple[str, str] | list[str] | Mapping[str, str]
 
 GET = Endpoint("GET", "/v2/contact/{id}", Safety.READ)
 CREATE = Endpoint("POST", "/v2/contact", Safety.ONCE, effect="contact may have been created")
@@ -78,18 +80,30 @@ class V2Contacts(Resource):
 
     @contact_fields_signature
     async def create_contact(
-        self, channels: Iterable[ChannelInput], **fields: Unpack[ContactFields]
+        self,
+        channels: Iterable[ChannelInput] | None = None,
+        *,
+        contact_channels: Iterable[ChannelInput] | None = None,
+        local_id: str | None = None,
+        **fields: Unpack[ContactFields],
     ) -> ContactRef:
         """Create a contact from one or more channels (``POST /v2/contact``).
 
         ``channels``: ``[("phone", "15105553344"), ("email", "a@example.com")]`` or
-        :class:`ContactChannel` objects; phone channels are normalized. Never sent twice (see
-        ``HeymarketClient.create_contact``). The fields are those of :class:`ContactFields`.
+        :class:`ContactChannel` objects; phone channels are normalized. The fields are those of
+        :class:`ContactFields`. Never sent twice once it may have been applied, unless it has a
+        ``local_id`` (your own id of the contact): then it is retried like an idempotent write
+        (see ``HeymarketClient.create_contact``).
         """
         given = given_fields("create_contact", fields)
-        body: dict[str, Any] = {"contact_channels": check.channels(channels)}
+        body: dict[str, Any] = {
+            "contact_channels": check.create_channels(channels, contact_channels)
+        }
+        if local_id is not None:
+            body["local_id"] = check.local_id(local_id)
         body.update(check.contact_body(given))
-        return await self._call(CREATE.request(json=body), _ref)
+        safety = create_safety((body,), self._pipeline.retry)
+        return await self._call(CREATE.request(json=body, safety=safety), _ref)
 
     async def list_contacts(
         self,
@@ -122,7 +136,7 @@ class V2Contacts(Resource):
         page_size: int = 100,
         ascending: bool = True,
         max_items: int | None = None,
-        slices: int = 1,
+        slices: int | Literal["auto"] = "auto",
         resume: V2Position | Mapping[str, Any] | str | None = None,
         raw: Literal[False] = False,
     ) -> V2ContactPager[Contact]: ...
@@ -135,7 +149,7 @@ class V2Contacts(Resource):
         page_size: int = 100,
         ascending: bool = True,
         max_items: int | None = None,
-        slices: int = 1,
+        slices: int | Literal["auto"] = "auto",
         resume: V2Position | Mapping[str, Any] | str | None = None,
         raw: Literal[True],
     ) -> V2ContactPager[dict[str, Any]]: ...
@@ -148,7 +162,7 @@ class V2Contacts(Resource):
         page_size: int = 100,
         ascending: bool = True,
         max_items: int | None = None,
-        slices: int = 1,
+        slices: int | Literal["auto"] = "auto",
         resume: V2Position | Mapping[str, Any] | str | None = None,
         raw: bool,
     ) -> V2ContactPager[Contact] | V2ContactPager[dict[str, Any]]: ...
@@ -160,7 +174,7 @@ class V2Contacts(Resource):
         page_size: int = 100,
         ascending: bool = True,
         max_items: int | None = None,
-        slices: int = 1,
+        slices: int | Literal["auto"] = "auto",
         resume: V2Position | Mapping[str, Any] | str | None = None,
         raw: bool = False,
     ) -> V2ContactPager[Any]:
@@ -174,7 +188,10 @@ class V2Contacts(Resource):
         out. ``slices`` (1-16) splits the ``updated`` range into parts read concurrently (one
         count request and ``slices - 1`` one-contact requests choose the boundaries; contacts
         then come in the order their pages arrive), bounded by the client's concurrency cap and
-        rate limit. ``ascending`` must stay ``True``: the keyset walk reads oldest first; use
+        rate limit. ``"auto"`` (the default) reads one part at a time on an unpaced client,
+        and on a paced one as many parts as keep its rate busy: 1.5 x the rate x the count
+        request's latency (at 500 a minute, one part up to about 80 ms a request, three at
+        200 ms). ``ascending`` must stay ``True``: the keyset walk reads oldest first; use
         :meth:`iter_contacts_by_offset` for newest first. ``resume`` is a saved ``position``;
         a walk that ended resumes as a read of what changed since. ``raw=True`` hands out each
         contact as the JSON object the API sent (a ``dict``, every key kept, nothing converted;
@@ -198,6 +215,8 @@ class V2Contacts(Resource):
             max_items=max_items,
             slices=slices,
             resume=resume,
+            pace=self._pace(),
+            clock=self._pipeline.clock,
             raw=raw,
         )
 
@@ -338,10 +357,11 @@ class V2Contacts(Resource):
 
         Each item is a mapping: ``channels`` (as :meth:`create_contact` takes them) for a new
         contact, ``uuid`` to update an existing one, and any of the fields ``create_contact``
-        takes. Every item is checked before anything is sent. Items go in requests of
-        ``batch_size`` (default 100; the API documents no maximum) under the client's
-        concurrency cap and rate limiter. A batch is never sent twice once it may have been
-        applied.
+        takes, ``local_id`` included. Every item is checked before anything is sent. Items go
+        in requests of ``batch_size`` (default 100; the API documents no maximum) under the
+        client's concurrency cap and rate limiter. A batch is never sent twice once it may have
+        been applied, unless every item of it has a ``local_id``: then it is retried like an
+        idempotent write (see :class:`RetryPolicy`'s ``retry_creates_with_local_id``).
 
         Returns a :class:`BulkResult` in input order: each item succeeded (``result`` is the
         contact the API returned for it, matched by UUID or channel), failed (listed in
@@ -349,9 +369,17 @@ class V2Contacts(Resource):
         applied). Raises only :class:`InvalidRequestError`, before sending.
         """
         items = check.items(contacts, "contacts")
-        bodies = check.v2_bulk_contacts(items)
+        bodies = await check.v2_bulk_contacts(items)
+        policy = self._pipeline.retry
         return await self._batches(
-            UPSERT, items, bodies, batch_size, upsert_answer, contact_keys, wrap=_contacts
+            UPSERT,
+            items,
+            bodies,
+            batch_size,
+            upsert_answer,
+            contact_keys,
+            wrap=_contacts,
+            safety_of=lambda batch: create_safety(batch, policy),
         )
 
     async def delete_contacts(
@@ -365,7 +393,7 @@ class V2Contacts(Resource):
         in input order; an item the API lists as failed (matched by UUID) is failed.
         """
         items = check.items(contact_uuids, "contact_uuids")
-        uuids = check.contact_uuids(items)
+        uuids = await check.contact_uuids(items)
         return await self._batches(
             DELETE_MANY, items, uuids, batch_size, failures_answer, contact_keys, wrap=_contacts
         )

@@ -1,0 +1,199 @@
+"""Pacing at the limit: how much of a per-key budget a walk and the export use, and how fast.
+
+    python benchmarks/bench_pacing.py [--profile scaled|heymarket|both] [--seconds 15]
+                                      [--latency 0.05 0.2] [--runs 2]
+
+The emulator runs in a process of its own, enforcing a per-key limit with added latency and a
+uniform jitter (``--rate-limit N/W --window fixed --latency L --jitter J``); it counts requests
+as they arrive, as a gateway does. Two profiles:
+
+- ``scaled``: 1,200 a minute as 20 per 1 s window, 0-20 ms of jitter, for short runs;
+- ``heymarket``: Heymarket's own 500 per 60 s window, 0-60 ms of jitter.
+
+Against each latency, with default settings but for ``rate_limit`` (the emulator is not
+Heymarket's host, so nothing paces it by default; the limit is given as the emulator's), this
+process runs, alternately, ``--runs`` times each:
+
+- ``walk``: ``client.v2.iter_contacts()`` through every contact, pages counted;
+- ``export``: ``heymarket-async export --rate-limit R`` to a JSONL file, in a child process.
+
+The emulator's arrival log gives, per run: requests admitted and refused (429), the budget used
+between the first and the last request ((admitted - 1) intervals over that span, at the limit's
+rate), and the time taken against the ideal N / (100 x rate): one request per 100 contacts at
+exactly the limit. Contacts are sized so that the ideal is ``--seconds`` long.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from typing import NamedTuple
+
+import aiohttp
+
+from heymarket_async import HeymarketClient
+from heymarket_async.testing import RateLog
+
+
+class Profile(NamedTuple):
+    name: str
+    requests: int
+    window: float
+    jitter: float
+
+    @property
+    def per_minute(self) -> float:
+        return self.requests * 60.0 / self.window
+
+
+PROFILES = {
+    "scaled": Profile("scaled", 20, 1.0, 0.020),
+    "heymarket": Profile("heymarket", 500, 60.0, 0.060),
+}
+
+
+class Result(NamedTuple):
+    admitted: int
+    refused: int
+    used: float
+    seconds: float
+    ideal: float
+
+
+def start(profile: Profile, latency: float, contacts: int) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "heymarket_async.testing",
+            "--port",
+            "0",
+            "--contacts",
+            str(contacts),
+            "--rate-limit",
+            f"{profile.requests}/{profile.window:g}",
+            "--window",
+            "fixed",
+            "--latency",
+            str(latency),
+            "--jitter",
+            str(profile.jitter),
+            "--record",
+            "10",
+            "--render-cache",
+            str(contacts),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    url = line.rsplit(" ", 1)[-1].strip()
+    if not url.startswith("http"):
+        proc.kill()
+        raise RuntimeError(f"the emulator did not start: {line!r}")
+    return proc, url
+
+
+async def clear_log(url: str) -> None:
+    async with aiohttp.ClientSession() as session, session.delete(f"{url}/_emulator/rate-log"):
+        pass
+
+
+async def walk(url: str, per_minute: float) -> int:
+    n = 0
+    async with HeymarketClient("test", base_url=url, rate_limit=per_minute) as hm:
+        async for page in hm.v2.iter_contacts().pages():
+            n += len(page)
+    return n
+
+
+def export(url: str, per_minute: float, directory: str) -> int:
+    out = os.path.join(directory, "contacts.jsonl")
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from heymarket_async._cli import main; main()",
+            "export",
+            "--base-url",
+            url,
+            "--api-key",
+            "test",
+            "--rate-limit",
+            f"{per_minute:g}",
+            "-o",
+            out,
+            "-q",
+        ],
+        check=True,
+    )
+    with open(out, "rb") as f:
+        n = sum(1 for _ in f)
+    os.remove(out)
+    return n
+
+
+async def measure(kind: str, url: str, profile: Profile, contacts: int, tmp: str) -> Result:
+    await clear_log(url)
+    started = time.perf_counter()
+    if kind == "walk":
+        n = await walk(url, profile.per_minute)
+    else:
+        n = await asyncio.to_thread(export, url, profile.per_minute, tmp)
+    seconds = time.perf_counter() - started
+    if n != contacts:
+        raise AssertionError(f"{kind} handed out {n} contacts of {contacts}")
+    log = await RateLog.fetch(url)
+    times = log.admitted()
+    rate = profile.per_minute / 60.0
+    span = times[-1] - times[0]
+    used = (len(times) - 1) / (span * rate) if span > 0 else float("nan")
+    ideal = contacts / (100 * rate)
+    return Result(len(times), log.refused(), used, seconds, ideal)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--profile", choices=["scaled", "heymarket", "both"], default="scaled")
+    parser.add_argument("--seconds", type=float, default=15.0, help="ideal time of one run")
+    parser.add_argument("--latency", type=float, nargs="+", default=[0.05, 0.2])
+    parser.add_argument("--runs", type=int, default=2)
+    args = parser.parse_args()
+    profiles = list(PROFILES.values()) if args.profile == "both" else [PROFILES[args.profile]]
+    print(f"# python benchmarks/bench_pacing.py {' '.join(sys.argv[1:])}")
+    print(
+        "| profile | latency | run | kind | requests | 429s | budget used | time | ideal "
+        "| time / ideal |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    with tempfile.TemporaryDirectory() as tmp:
+        for profile in profiles:
+            contacts = math.ceil(args.seconds * profile.per_minute / 60.0) * 100
+            for latency in args.latency:
+                proc, url = start(profile, latency, contacts)
+                try:
+                    for run in range(1, args.runs + 1):
+                        for kind in ("walk", "export"):
+                            r = asyncio.run(measure(kind, url, profile, contacts, tmp))
+                            print(
+                                f"| {profile.name} ({profile.requests}/{profile.window:g} s, "
+                                f"jitter {profile.jitter * 1000:g} ms) | "
+                                f"{latency * 1000:g} ms | {run} | {kind} | {r.admitted} | "
+                                f"{r.refused} | {r.used:.3f} | {r.seconds:.2f} s | "
+                                f"{r.ideal:.2f} s | {r.seconds / r.ideal:.3f} |",
+                                flush=True,
+                            )
+                finally:
+                    proc.terminate()
+                    proc.wait()
+
+
+if __name__ == "__main__":
+    main()
