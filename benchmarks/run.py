@@ -9,11 +9,13 @@ Starts ``python -m heymarket_async.testing`` on a free port, then measures, best
   100, one after another, JSON decoded, nothing else), the SDK's ``v2.iter_contacts`` (keyset),
   ``v2.iter_contacts_by_offset`` (prefetch 2) and
   ``iter_contacts`` (v1);
-- exports: ``heymarket-async export`` to JSONL and to CSV (the command's own code, in process);
+- exports: ``heymarket-async export`` (the command's own code, in process): the lossless JSONL
+  export (each contact as the API sent it, the default), ``--normalized`` JSONL (the SDK's
+  typed records) and CSV;
 - single calls: ``get_contact`` through the SDK against a plain aiohttp GET (median and p99).
 
-Prints a table, the ratios the project holds itself to (JSONL export >= 0.7x the plain loop,
-CSV >= 0.8x JSONL), and the machine it ran on.
+Prints a table, the ratios the project holds itself to (the lossless JSONL export >= 0.65x the
+plain loop), and the machine it ran on.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_paging import plain_v2, sdk_keyset, sdk_v1, sdk_v2, start_emulator
 
 API_KEY = "test"
+#: The default export: JSONL, each contact as the API sent it.
+LOSSLESS = "lossless JSONL export"
 
 
 class Run(NamedTuple):
@@ -77,12 +81,12 @@ def walk(factory: Callable[[], Awaitable[int]]) -> Callable[[], Run]:
     return run
 
 
-def export(url: str, fmt: str, directory: str) -> Callable[[], Run]:
+def export(url: str, fmt: str, directory: str, *flags: str) -> Callable[[], Run]:
     """The command itself, in process; the output's lines are counted after the clock stops."""
 
     def run() -> Run:
         out = os.path.join(directory, f"contacts.{fmt}")
-        argv = ["export", "-o", out, "--base-url", url, "--api-key", API_KEY, "--quiet"]
+        argv = ["export", "-o", out, "--base-url", url, "--api-key", API_KEY, "--quiet", *flags]
         codes: list[int] = []
         seconds, cpu = timed(lambda: codes.append(cli_main(argv)))
         if codes != [0]:
@@ -166,7 +170,8 @@ def main() -> None:
             ("SDK v2.iter_contacts (keyset, 100/page)", walk(lambda: sdk_keyset(1)(url))),
             ("SDK v2 by offset (prefetch 2)", walk(lambda: sdk_v2(2)(url))),
             ("SDK iter_contacts (v1, 30/page)", walk(lambda: sdk_v1(url))),
-            ("export --format jsonl", export(url, "jsonl", tmp)),
+            (LOSSLESS, export(url, "jsonl", tmp)),
+            ("export --normalized (JSONL)", export(url, "jsonl", tmp, "--normalized")),
             ("export --format csv", export(url, "csv", tmp)),
         ]
         runs = measure(cases, args.repeat, args.contacts)
@@ -193,13 +198,13 @@ def main() -> None:
         values.sort()
         p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
         print(f"{name:38} {statistics.median(values) * 1000:>9.3f} {p99 * 1000:>8.3f}")
-    jsonl = rate["export --format jsonl"]
+    jsonl = rate[LOSSLESS]
     csv_rate = rate["export --format csv"]
     sdk_med = statistics.median(lat["SDK get_contact"])
     plain_med = statistics.median(lat["plain aiohttp GET"])
     print()
-    print(f"JSONL export / plain loop: {jsonl / base:.2f}x (target >= 0.70)")
-    print(f"CSV export / JSONL export: {csv_rate / jsonl:.2f}x (target >= 0.80)")
+    print(f"lossless JSONL export / plain loop: {jsonl / base:.2f}x (target >= 0.65)")
+    print(f"CSV export / lossless JSONL export: {csv_rate / jsonl:.2f}x")
     print(f"SDK get_contact / plain GET latency: {sdk_med / plain_med:.2f}x")
 
 

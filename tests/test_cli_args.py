@@ -23,6 +23,12 @@ class TestParsing:
             False,
         )
 
+    def test_export_writes_as_sent_and_guards_formulas_by_default(self) -> None:
+        args = build_parser().parse_args(["export"])
+        assert (args.normalized, args.formula_guard) == (False, True)
+        args = build_parser().parse_args(["export", "--normalized", "--no-formula-guard"])
+        assert (args.normalized, args.formula_guard) == (True, False)
+
     def test_connection_options_follow_the_subcommand(self) -> None:
         args = build_parser().parse_args(["count", "--sandbox", "10", "--since", "2024-05-01"])
         assert args.sandbox == 10
@@ -96,6 +102,21 @@ class TestUsageErrors:
         code, _, err = run(["export", "-o", "-", "--resume"], capsys)
         assert code == EXIT_USAGE
         assert "--resume needs a file" in err
+
+    @pytest.mark.parametrize(
+        ("argv", "message"),
+        [
+            (["-o", "c.csv", "--normalized"], "--normalized is for JSONL"),
+            (["--format", "csv", "--normalized"], "--normalized is for JSONL"),
+            (["-o", "c.jsonl", "--no-formula-guard"], "--no-formula-guard is for CSV"),
+        ],
+    )
+    def test_encoding_flags_belong_to_their_format(
+        self, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, _, err = run(["export", "--sandbox", "5", *argv], capsys)
+        assert code == EXIT_USAGE
+        assert message in err
 
     def test_output_may_not_be_a_directory(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -15,10 +15,12 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from heymarket_async._cli._output import STANDARD_COLUMNS, contact_record
@@ -45,11 +47,8 @@ async def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, 
 
 
 def store_records(fake: FakeHeymarket) -> dict[int, Any]:
-    """What the export should hold for each contact, as plain JSON data."""
-    return {
-        cid: json.loads(json.dumps(contact_record(structure_contact(fake.contacts[cid]))))
-        for cid in fake.contacts
-    }
+    """What an export holds for each stored contact now: the contact as the API sends it."""
+    return {cid: fake.contacts[cid] for cid in fake.contacts}
 
 
 def jsonl_ids(path: Path) -> list[int]:
@@ -67,19 +66,94 @@ def env_for(fake: FakeHeymarket) -> dict[str, str]:
     return clean_env(HEYMARKET_API_KEY="test", HEYMARKET_BASE_URL=fake.url)
 
 
+async def served_bytes(fake: FakeHeymarket, contact_id: int) -> bytes:
+    """The contact's JSON exactly as the emulator sends it (a list page joins these bytes)."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            f"{fake.url}/v1/contact/{contact_id}", headers={"Authorization": "Bearer test"}
+        ) as resp,
+    ):
+        assert resp.status == 200
+        return await resp.read()
+
+
+def add_unusual_contacts(fake: FakeHeymarket) -> list[int]:
+    """Contacts with a key the SDK has no field for, times whose digits a parse would change,
+    tags as the API sends them, non-ASCII text, and cells a spreadsheet would run."""
+    loyalty = {"tier": "gold", "since": "2023-07-01T00:00:00.5Z", "points": 1234}
+    first = fake.add_contact(
+        phone="15105550001",
+        first="=HYPERLINK(1)",
+        tags=[{"tag_id": 61}],
+        loyalty_tier=loyalty,
+        updated=datetime(2024, 1, 2, 3, 4, 5, 120000, tzinfo=timezone.utc),
+        created=datetime(2023, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+    )
+    second = fake.add_contact(phone="15105550002", first="Zoë", loyalty_tier=None)
+    return [first["id"], second["id"]]
+
+
 class TestExportContents:
-    async def test_jsonl_holds_every_stored_contact_in_full(
-        self, fake: FakeHeymarket, tmp_path: Path
+    @pytest.mark.parametrize("api", ["v2", "v1"])
+    async def test_jsonl_holds_every_contact_byte_for_byte_as_sent(
+        self, fake: FakeHeymarket, tmp_path: Path, api: str
     ) -> None:
+        unusual, zoe = add_unusual_contacts(fake)
         out = tmp_path / "contacts.jsonl"
-        code, stdout, err = await cli("export", "-o", str(out), env=env_for(fake))
+        code, stdout, err = await cli("export", "-o", str(out), "--api", api, env=env_for(fake))
         assert code == 0, err
         assert stdout == ""
-        assert err.startswith("heymarket-async: exported 250 contacts to ")
-        records = [json.loads(line) for line in out.read_text().splitlines()]
-        assert {r["id"]: r for r in records} == store_records(fake)
-        assert len(records) == 250
+        assert err.startswith("heymarket-async: exported 252 contacts to ")
+        lines = {json.loads(line)["id"]: line for line in out.read_bytes().splitlines()}
+        assert len(lines) == 252
         assert listing(tmp_path) == ["contacts.jsonl"]
+        for cid in [*range(1, 251, 7), unusual]:
+            assert lines[cid] == await served_bytes(fake, cid), cid
+        line = lines[unusual]
+        assert (
+            b'"loyalty_tier":{"tier":"gold","since":"2023-07-01T00:00:00.5Z","points":1234}' in line
+        )
+        assert b'"tags":[{"tag_id":61}]' in line
+        assert b'"updated":"2024-01-02T03:04:05.120Z"' in line
+        assert b'"created":"2023-01-02T03:04:05.000Z"' in line
+        # The emulator escapes non-ASCII; the export writes it as UTF-8, the same value.
+        assert "Zoë".encode() in lines[zoe]
+        assert json.loads(lines[zoe]) == json.loads(await served_bytes(fake, zoe))
+        assert {cid: json.loads(line) for cid, line in lines.items()} == store_records(fake)
+
+    async def test_normalized_jsonl_holds_the_sdks_records(
+        self, fake: FakeHeymarket, tmp_path: Path
+    ) -> None:
+        unusual, _ = add_unusual_contacts(fake)
+        out = tmp_path / "contacts.jsonl"
+        code, _, err = await cli("export", "-o", str(out), "--normalized", env=env_for(fake))
+        assert code == 0, err
+        records = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+        assert records == {
+            cid: json.loads(json.dumps(contact_record(structure_contact(fake.contacts[cid]))))
+            for cid in fake.contacts
+        }
+        assert "loyalty_tier" not in records[unusual]
+        assert records[unusual]["tags"] == [
+            {"id": 61, "name": None, "color": None, "created": None, "updated": None}
+        ]
+        assert records[unusual]["updated"] == "2024-01-02T03:04:05.120000Z"
+
+    @pytest.mark.parametrize("guard", [True, False])
+    async def test_csv_reports_what_it_could_not_place_and_guards_formulas(
+        self, fake: FakeHeymarket, tmp_path: Path, guard: bool
+    ) -> None:
+        unusual, _ = add_unusual_contacts(fake)
+        out = tmp_path / "contacts.csv"
+        args = ["export", "-o", str(out)] + ([] if guard else ["--no-formula-guard"])
+        code, _, err = await cli(*args, env=env_for(fake))
+        assert code == 0, err
+        assert err.splitlines()[-1] == "heymarket-async: not in the CSV: loyalty_tier (2 contacts)"
+        rows = {r["id"]: r for r in csv.DictReader(io.StringIO(out.read_text(), newline=""))}
+        row = rows[str(unusual)]
+        assert row["first"] == ("'=HYPERLINK(1)" if guard else "=HYPERLINK(1)")
+        assert (row["updated"], row["tags"]) == ("2024-01-02T03:04:05.120Z", "61")
 
     async def test_csv_over_v1_has_a_column_per_field(
         self, fake: FakeHeymarket, tmp_path: Path

@@ -7,6 +7,7 @@ emulator are in test_cli_e2e.py.
 from __future__ import annotations
 
 import asyncio
+import csv
 import errno
 import fcntl
 import io
@@ -28,6 +29,7 @@ from heymarket_async._cli._export import (
     ExportStatus,
     run_export,
 )
+from heymarket_async._cli._output import contact_line
 from heymarket_async._cli._pages import open_pages
 from heymarket_async._cli._progress import NullProgress
 from heymarket_async._cli._state import ExportPaths, StateError, load_state
@@ -36,27 +38,32 @@ from heymarket_async.testing import FakeHeymarket
 
 from ._cli_helpers import listing, run
 
+#: The contacts as the API sends them (the export's walk is raw), and typed (``--normalized``).
+SENT = [{"id": i, "first": f"n{i}", "custom": {"7": f"v{i}"}} for i in range(1, 26)]
 CONTACTS = [Contact(id=i, first=f"n{i}", custom={"7": f"v{i}"}) for i in range(1, 26)]
 
 
 class ScriptedPages:
-    """Pages of ``size`` from ``CONTACTS``; fails (or hangs) before page number ``stop_at``."""
+    """Pages of ``size`` from ``SENT`` (``raw``) or ``CONTACTS``; fails (or hangs) before page
+    number ``stop_at``."""
 
     def __init__(
         self,
         start: Any,
         *,
+        raw: bool = True,
         size: int = 10,
         stop_at: int | None = None,
         hang: asyncio.Event | None = None,
     ) -> None:
         self.index = 0 if start is None else start["index"]
+        self.contacts: Sequence[Any] = SENT if raw else CONTACTS
         self.size = size
         self.stop_at = stop_at
         self.hang = hang
         self.closed = False
 
-    async def pages(self) -> AsyncIterator[Sequence[Contact]]:
+    async def pages(self) -> AsyncIterator[Sequence[Any]]:
         served = 0
         while self.index < len(CONTACTS):
             if self.stop_at is not None and served == self.stop_at:
@@ -65,7 +72,7 @@ class ScriptedPages:
                     await asyncio.Event().wait()
                 raise APIConnectionError("connection reset", method="POST", url="http://x/")
             await asyncio.sleep(0)  # a real walk awaits the network here
-            page = CONTACTS[self.index : self.index + self.size]
+            page = self.contacts[self.index : self.index + self.size]
             self.index += len(page)
             served += 1
             yield page
@@ -119,11 +126,13 @@ async def export(
     status: ExportStatus | None = None,
     api: str = "v2",
     output: str | None = None,
+    normalized: bool = False,
+    formula_guard: bool = True,
 ) -> Any:
     pagers: list[ScriptedPages] = []
 
-    def open_pages(client: Any, api: str, since: Any, position: Any) -> ScriptedPages:
-        pagers.append(ScriptedPages(position, stop_at=stop_at, hang=hang))
+    def open_pages(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
+        pagers.append(ScriptedPages(position, raw=raw, stop_at=stop_at, hang=hang))
         return pagers[-1]
 
     options = ExportOptions(
@@ -132,6 +141,8 @@ async def export(
         api=api,
         resume=resume,
         source="http://127.0.0.1:1",
+        normalized=normalized,
+        formula_guard=formula_guard,
     )
     result = await run_export(
         client or StubClient(),  # type: ignore[arg-type]
@@ -197,9 +208,9 @@ class TestFreshExport:
     async def test_since_is_sent_as_rfc3339(self, tmp_path: Path) -> None:
         seen: list[Any] = []
 
-        def open_pages(client: Any, api: str, since: Any, position: Any) -> ScriptedPages:
+        def open_pages(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
             seen.append(since)
-            return ScriptedPages(position)
+            return ScriptedPages(position, raw=raw)
 
         client = StubClient()
         since = datetime(2024, 5, 1, tzinfo=timezone.utc)
@@ -327,7 +338,7 @@ def watching(paths: ExportPaths, seen: list[int]) -> type[ScriptedPages]:
     """ScriptedPages that append the saved state's contact count to ``seen`` after each page."""
 
     class Watching(ScriptedPages):
-        async def pages(self) -> AsyncIterator[Sequence[Contact]]:
+        async def pages(self) -> AsyncIterator[Sequence[Any]]:
             async for page in super().pages():
                 yield page
                 state = load_state(paths.state)
@@ -345,8 +356,8 @@ class TestCheckpoints:
 
         watched = watching(paths, seen)
 
-        def open_pages(client: Any, api: str, since: Any, position: Any) -> ScriptedPages:
-            return watched(position, stop_at=2)
+        def open_pages(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
+            return watched(position, raw=raw, stop_at=2)
 
         with pytest.raises(ExportFailedError):
             await run_export(
@@ -372,7 +383,7 @@ class TestCheckpoints:
         await run_export(
             StubClient(),  # type: ignore[arg-type]
             ExportOptions(output=str(paths.output)),
-            open_pages=lambda c, a, s, p: watched(p),
+            open_pages=lambda c, a, s, p, *, raw: watched(p, raw=raw),
             progress=NullProgress(),
             stdout=io.BytesIO(),
             want_total=False,
@@ -431,8 +442,8 @@ class TestResumeNeverSkips:
         )
         paths = ExportPaths.for_output(tmp_path / "out.jsonl")
 
-        def open_pages(client: Any, api: str, since: Any, position: Any) -> ScriptedPages:
-            return ScriptedPages(position)
+        def open_pages(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
+            return ScriptedPages(position, raw=raw)
 
         with pytest.raises(ExportFailedError) as info:
             await run_export(
@@ -476,8 +487,9 @@ class TestResumeNeverSkips:
     async def test_an_unreadable_contact_is_read_again_on_resume(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        # The pager passes a contact it cannot read when it raises for it: the state saved on
-        # the way out must still be the one before it, so a resume once it is fixed gets it.
+        # The typed pager (--normalized) passes a contact it cannot read when it raises for it:
+        # the state saved on the way out must still be the one before it, so a resume once it
+        # is fixed gets it. (A raw export reads it as sent: see TestRawAndNormalized.)
         monkeypatch.setattr(_export, "SAVE_INTERVAL", 60.0)
         out = tmp_path / "c.jsonl"
         async with FakeHeymarket(api_key="test") as fake:
@@ -491,7 +503,7 @@ class TestResumeNeverSkips:
                 async def go(resume: bool) -> Any:
                     return await run_export(
                         client,
-                        ExportOptions(output=str(out), resume=resume, source="x"),
+                        ExportOptions(output=str(out), resume=resume, source="x", normalized=True),
                         open_pages=open_pages,
                         progress=NullProgress(),
                         stdout=io.BytesIO(),
@@ -507,3 +519,109 @@ class TestResumeNeverSkips:
         assert len(ids) == len(set(ids))
         assert sorted(ids) == sorted(fake.contacts)
         assert result.contacts == 300
+
+
+class TestRawAndNormalized:
+    async def test_jsonl_holds_each_contact_as_sent(self, tmp_path: Path) -> None:
+        await export(tmp_path)
+        lines = (tmp_path / "out.jsonl").read_bytes().splitlines()
+        assert lines == [json.dumps(c, separators=(",", ":")).encode() for c in SENT]
+
+    async def test_normalized_holds_the_sdks_records(self, tmp_path: Path) -> None:
+        await export(tmp_path, normalized=True)
+        lines = (tmp_path / "out.jsonl").read_text().splitlines()
+        assert lines == [contact_line(c) for c in CONTACTS]
+
+    async def test_a_contact_the_sdk_cannot_read_is_exported_as_sent(self, tmp_path: Path) -> None:
+        out = tmp_path / "c.jsonl"
+        async with FakeHeymarket(api_key="test") as fake:
+            fake.seed(300, seed=0)
+            cid = sorted(fake.contacts)[149]
+            when = parse_timestamp(fake.contacts[cid]["updated"])
+            fake.update_contact(cid, updated=when, custom="not an object")
+            async with fake.client() as client:
+                result = await run_export(
+                    client,
+                    ExportOptions(output=str(out), source="x"),
+                    open_pages=open_pages,
+                    progress=NullProgress(),
+                    stdout=io.BytesIO(),
+                    want_total=False,
+                )
+            sent = {c: fake.contacts[c] for c in fake.contacts}
+        records = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+        assert result.contacts == 300
+        assert records == sent
+        assert records[cid]["custom"] == "not an object"
+
+    @pytest.mark.parametrize(
+        ("fmt", "first", "again", "message"),
+        [
+            ("jsonl", {}, {"normalized": True}, "an export without --normalized"),
+            ("jsonl", {"normalized": True}, {}, "an export with --normalized"),
+            ("csv", {}, {"formula_guard": False}, "an export without --no-formula-guard"),
+            ("csv", {"formula_guard": False}, {}, "an export with --no-formula-guard"),
+        ],
+    )
+    async def test_resume_must_keep_how_lines_are_written(
+        self, tmp_path: Path, fmt: str, first: Any, again: Any, message: str
+    ) -> None:
+        with pytest.raises(ExportFailedError):
+            await export(tmp_path, fmt=fmt, stop_at=1, **first)
+        with pytest.raises(StateError, match=message):
+            await export(tmp_path, fmt=fmt, resume=True, **again)
+        result = await export(tmp_path, fmt=fmt, resume=True, **first)
+        assert (result.contacts, result.resumed_from) == (25, 10)
+
+    @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+    async def test_a_state_from_before_reads_as_what_that_version_wrote(
+        self, tmp_path: Path, fmt: str
+    ) -> None:
+        # Normalized JSONL, CSV without the guard: the keys did not exist.
+        old = {"normalized": True} if fmt == "jsonl" else {"formula_guard": False}
+        with pytest.raises(ExportFailedError):
+            await export(tmp_path, fmt=fmt, stop_at=1, **old)
+        state = ExportPaths.for_output(tmp_path / f"out.{fmt}").state
+        data = json.loads(state.read_text())
+        del data["normalized"], data["formula_guard"]
+        state.write_text(json.dumps(data))
+        with pytest.raises(StateError, match="with --"):
+            await export(tmp_path, fmt=fmt, resume=True)
+        assert (await export(tmp_path, fmt=fmt, resume=True, **old)).resumed_from == 10
+
+
+class TestCsvReport:
+    async def test_what_had_no_column_is_counted(self, tmp_path: Path) -> None:
+        class Extra(ScriptedPages):
+            async def pages(self) -> AsyncIterator[Sequence[Any]]:
+                async for page in super().pages():
+                    yield [{**c, "loyalty_tier": "gold", "custom": {"8": "x"}} for c in page]
+
+        result = await run_export(
+            StubClient(),  # type: ignore[arg-type]
+            ExportOptions(output=str(tmp_path / "o.csv"), format="csv"),
+            open_pages=lambda c, a, s, p, *, raw: Extra(p, raw=raw),
+            progress=NullProgress(),
+            stdout=io.BytesIO(),
+            want_total=False,
+        )
+        assert result.unplaced == (("custom field 8", 25), ("loyalty_tier", 25))
+
+    async def test_the_guard_is_on_unless_turned_off(self, tmp_path: Path) -> None:
+        class Formulas(ScriptedPages):
+            async def pages(self) -> AsyncIterator[Sequence[Any]]:
+                async for page in super().pages():
+                    yield [{**c, "first": "=HYPERLINK(1)"} for c in page]
+
+        for guard, cell in [(True, "'=HYPERLINK(1)"), (False, "=HYPERLINK(1)")]:
+            out = tmp_path / f"{guard}.csv"
+            await run_export(
+                StubClient(),  # type: ignore[arg-type]
+                ExportOptions(output=str(out), format="csv", formula_guard=guard),
+                open_pages=lambda c, a, s, p, *, raw: Formulas(p, raw=raw),
+                progress=NullProgress(),
+                stdout=io.BytesIO(),
+                want_total=False,
+            )
+            rows = list(csv.DictReader(io.StringIO(out.read_text(), newline="")))
+            assert {r["first"] for r in rows} == {cell}

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from heymarket_async import Contact
-from heymarket_async._cli import _pages
+from heymarket_async._cli import _dedupe, _pages
 from heymarket_async._cli._console import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from heymarket_async._cli._dedupe import (
     CorruptLineError,
@@ -29,9 +31,7 @@ from heymarket_async._cli._dedupe import (
     drop_older_versions,
     scan_lines,
 )
-from heymarket_async._cli._output import contact_record
 from heymarket_async._cli._state import ExportPaths, load_state
-from heymarket_async._convert import structure_contact
 from heymarket_async.testing import FakeHeymarket, Fault
 
 from ._cli_helpers import listing, run, threaded_fake
@@ -49,11 +49,8 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHeymarket]:
 
 
 def store_records(fake: FakeHeymarket) -> dict[int, Any]:
-    """What an export holds for each stored contact now, as plain JSON data."""
-    return {
-        cid: json.loads(json.dumps(contact_record(structure_contact(fake.contacts[cid]))))
-        for cid in fake.contacts
-    }
+    """What an export holds for each stored contact now: the contact as the API sends it."""
+    return {cid: fake.contacts[cid] for cid in fake.contacts}
 
 
 def read_records(path: Path, fmt: str) -> list[dict[str, Any]]:
@@ -395,7 +392,161 @@ class TestLatestVersions:
         assert len(versions) == 1
 
 
+class TestLatestVersionsOfRawContacts:
+    """``add_raw_page``: ids and ``updated`` as the API sent them, parsed only when needed."""
+
+    def test_the_same_as_typed_for_the_apis_own_times(self) -> None:
+        newest = T0 + timedelta(milliseconds=120)
+        times = [newest + timedelta(milliseconds=ms) for ms in (-1001, -1, 0, 1, 999, 1000)]
+        sent = [
+            {"id": i, "updated": t.isoformat(timespec="milliseconds")[:-6] + "Z"}
+            for i, t in enumerate(times)
+        ]
+        raw, typed = LatestVersions(newest), LatestVersions(newest)
+        raw.add_raw_page(sent)
+        typed.add_page([Contact(id=i, updated=t) for i, t in enumerate(times)])
+        assert raw.lines == typed.lines == 6
+        assert len(raw) == len(typed) == 4  # 0 ms and after: a change in newest's instant too
+        assert [raw.keeps(i, i) for i in range(6)] == [typed.keeps(i, i) for i in range(6)]
+
+    @pytest.mark.parametrize(
+        "updated",
+        [
+            "2025-01-01T02:00:00+02:00",  # after T0 in UTC, before it as text
+            "2024-12-31T23:30:00-01:00",
+            "2025-01-01 00:00:01Z",  # a space sorts before "T"
+            "2025-01-01T0001Z",  # 00:01 in the basic form, which fromisoformat reads
+            "2025-01-01T00:00:01z",
+            "2025-01-01T00:00:00.000001Z",
+        ],
+    )
+    def test_a_time_in_another_shape_is_parsed(self, updated: str) -> None:
+        # Alone, and on a page of the API's own times that are all before T0.
+        versions = LatestVersions(T0)
+        versions.add_raw_page([{"id": 1, "updated": updated}])
+        assert len(versions) == 1
+        old = [{"id": i, "updated": f"2024-06-0{i}T00:00:00.000Z"} for i in range(2, 9)]
+        versions = LatestVersions(T0)
+        versions.add_raw_page([*old, {"id": 1, "updated": updated}, *old])
+        assert (versions.lines, len(versions)) == (15, 1)
+        assert not versions.keeps(1, 0)
+
+    def test_a_page_before_newest_is_counted_and_not_remembered(self) -> None:
+        page = [{"id": i, "updated": rfc3339(T0 - timedelta(seconds=i))} for i in range(1, 101)]
+        versions = LatestVersions(T0)
+        versions.add_raw_page(page)
+        versions.add_raw_page([{"id": 1, "updated": rfc3339(T0)}])
+        assert (versions.lines, len(versions)) == (101, 1)
+        assert [versions.keeps(1, line) for line in (0, 100)] == [False, True]
+
+    @pytest.mark.parametrize("updated", [None, 5, "yesterday", ""])
+    def test_no_time_is_never_remembered(self, updated: Any) -> None:
+        versions = LatestVersions(T0)
+        versions.add_raw_page([{"id": 1, "updated": updated}, {"id": 2}])
+        assert (versions.lines, len(versions)) == (2, 0)
+        assert versions.keeps(1, 0)
+
+    def test_ids_as_the_file_reads_them_back(self) -> None:
+        versions = LatestVersions(T0)
+        later = rfc3339(T0 + timedelta(seconds=1))
+        versions.add_raw_page(
+            [{"id": "7", "updated": rfc3339(T0)}, {"id": 7, "updated": later}, {"updated": later}]
+        )
+        assert len(versions) == 1
+        assert (versions.keeps(7, 0), versions.keeps(7, 1)) == (False, True)
+
+
+#: JSONL lines as the final pass may meet them: the id first (the exporter's and the emulator's
+#: order), elsewhere, as text, missing, or a line that is no contact at all.
+def _line(cid: Any, minute: int, id_first: bool) -> bytes:
+    at = rfc3339(T0 + timedelta(minutes=minute))
+    if cid is None:
+        return f'{{"updated":"{at}"}}\n'.encode()
+    if id_first:
+        return f'{{"id":{json.dumps(cid)},"updated":"{at}","n":"{"x" * minute}"}}\n'.encode()
+    return f'{{"first":"a\\n{{\\"id\\":{cid},","id":{json.dumps(cid)},"updated":"{at}"}}\n'.encode()
+
+
+jsonl_files = st.lists(
+    st.tuples(
+        st.sampled_from([1, 2, 3, 10, "3", "x", None]),
+        st.integers(-3, 3),
+        st.booleans(),
+    ),
+    max_size=30,
+)
+
+
 class TestDropOlderVersions:
+    @settings(max_examples=200, deadline=None)
+    @given(jsonl_files, st.booleans(), st.booleans(), st.sampled_from([0, 64]))
+    def test_what_goes_is_what_each_line_read_with_its_id_says(
+        self,
+        tmp_path_factory: pytest.TempPathFactory,
+        spec: Any,
+        ends: bool,
+        by_id: bool,
+        few: int,
+    ) -> None:
+        # Whatever the lines, the same lines go whether the dedupe knows every line's id
+        # (whole numbers: the file is not read when nothing goes; each remembered contact's
+        # lines found by a scan of the ids, or all ids read in turn) or reads the file.
+        lines = [_line(cid, minute, first) for cid, minute, first in spec]
+        data = b"".join(lines)
+        if not ends and data:
+            data = data[:-1]  # the last line without its newline
+        tmp = tmp_path_factory.mktemp("drop")
+        part = tmp / "c.jsonl.part"
+        part.write_bytes(data)
+        versions = LatestVersions(T0)
+        with open(part, "rb") as stream:
+            scan_lines(stream, "jsonl", versions)
+        if not by_id:
+            versions._ids = None
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_dedupe, "_FEW", few)
+            known = versions.older_lines()
+        whole = all(type(_dedupe._id_key(cid)) is int for cid, _, _ in spec)  # "3" is 3
+        assert (known is not None) == (by_id and whole)
+        expected = [
+            line
+            for i, line in enumerate(io.BytesIO(data).readlines())
+            if versions.keeps(_dedupe._jsonl_id(line), i)
+        ]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_dedupe, "_FEW", few)
+            dropped = drop_older_versions(part, tmp / "c.tmp", "jsonl", versions)
+        assert dropped == len(lines) - len(expected)
+        if dropped:
+            assert (tmp / "c.tmp").read_bytes() == b"".join(expected)
+        else:
+            assert not (tmp / "c.tmp").exists()
+
+    def test_a_file_without_older_versions_is_not_read(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        versions = LatestVersions(T0)
+        versions.add_raw_page(
+            [{"id": i, "updated": rfc3339(T0 - timedelta(seconds=i))} for i in range(1, 101)]
+        )
+        versions.add_raw_page([{"id": 7, "updated": rfc3339(T0)}, {"id": 200, "updated": None}])
+        assert versions.older_lines() == {6}
+        versions = LatestVersions(T0)
+        versions.add_raw_page([{"id": 1, "updated": rfc3339(T0)}])
+        assert versions.older_lines() == set()
+        assert drop_older_versions(tmp_path / "missing", tmp_path / "tmp", "jsonl", versions) == 0
+
+    @pytest.mark.parametrize(
+        "ids", [[1, "2"], [1, None], [1, True], [1, 2**63], [1, 2.0]], ids=repr
+    )
+    def test_ids_that_are_not_whole_numbers_send_it_to_the_file(self, ids: list[Any]) -> None:
+        versions = LatestVersions(T0)
+        old = rfc3339(T0 - timedelta(days=1))
+        versions.add_raw_page([{"id": i, "updated": old} for i in ids])
+        versions.add_raw_page([{"id": 1, "updated": rfc3339(T0)}])
+        assert versions.older_lines() is None
+        assert versions.lines == 3
+
     def test_a_large_file_with_few_recent_lines(self, tmp_path: Path) -> None:
         # 100,000 old contacts, then 40 lines written after the export began: 25 contacts
         # changed during it, 15 of them read before too (their old lines are dropped).
@@ -437,9 +588,13 @@ class TestDropOlderVersions:
         from heymarket_async._cli._output import STANDARD_COLUMNS, CsvEncoder
 
         encoder = CsvEncoder([], STANDARD_COLUMNS)
-        old = Contact(id=2, first='Multi\r\nline "quoted"', updated=T0 - timedelta(seconds=9))
-        new = Contact(id=2, first="Plain", updated=T0 + timedelta(seconds=1))
-        other = Contact(id=3, first="a,\nb", updated=T0)
+        old = {
+            "id": 2,
+            "first": 'Multi\r\nline "quoted"',
+            "updated": rfc3339(T0 - timedelta(seconds=9)),
+        }
+        new = {"id": 2, "first": "Plain", "updated": rfc3339(T0 + timedelta(seconds=1))}
+        other = {"id": 3, "first": "a,\nb", "updated": rfc3339(T0)}
         part = tmp_path / "c.csv.part"
         part.write_bytes(encoder.header() + encoder.encode([old, other, new]))
         versions = LatestVersions(T0)
@@ -455,3 +610,41 @@ class TestDropOlderVersions:
         part.write_bytes(jsonl_line(1, T0) + b"[1, 2]\n")
         with open(part, "rb") as stream, pytest.raises(CorruptLineError, match="contact 2"):
             scan_lines(stream, "jsonl", LatestVersions(T0))
+
+
+#: Fields the SDK has no place for, served on every contact (``extra_fields``).
+EXTRA = {"loyalty_tier": "gold", "score": 1.5, "nested": {"a": [1, None, "é"]}}
+
+
+class TestFieldsTheSdkDoesNotKnow:
+    @pytest.fixture
+    def extra(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHeymarket]:
+        with threaded_fake(N, extra_fields=EXTRA) as fake:
+            monkeypatch.setenv("HEYMARKET_API_KEY", "test")
+            monkeypatch.setenv("HEYMARKET_BASE_URL", fake.url)
+            yield fake
+
+    @pytest.mark.parametrize("api", ["v1", "v2"])
+    def test_jsonl_keeps_them_on_every_contact(
+        self, extra: FakeHeymarket, tmp_path: Path, capsys: pytest.CaptureFixture[str], api: str
+    ) -> None:
+        out = tmp_path / "contacts.jsonl"
+        code, _, err = run(["export", "-o", str(out), "--api", api], capsys)
+        assert code == EXIT_OK, err
+        records = read_records(out, "jsonl")
+        assert len(records) == N
+        assert all({k: r[k] for k in EXTRA} == EXTRA for r in records)
+        assert {r["id"]: r for r in records} == store_records(extra)
+
+    def test_csv_names_them_with_their_counts(
+        self, extra: FakeHeymarket, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        out = tmp_path / "contacts.csv"
+        code, _, err = run(["export", "-o", str(out)], capsys)
+        assert code == EXIT_OK, err
+        assert err.splitlines()[-1] == (
+            "heymarket-async: not in the CSV: loyalty_tier (3,000 contacts), "
+            "nested (3,000 contacts), score (3,000 contacts)"
+        )
+        code, _, err = run(["export", "-o", str(out), "-q"], capsys)
+        assert (code, err) == (EXIT_OK, "")

@@ -1,4 +1,4 @@
-"""The export encoders: JSONL keeps every field, CSV has one column per field, both per page."""
+"""The export encoders, per page: JSONL as the API sent it (or normalized), CSV flattened."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import attrs
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,9 +18,11 @@ from heymarket_async._cli._output import (
     STANDARD_COLUMNS,
     CsvEncoder,
     JsonlEncoder,
+    RawJsonlEncoder,
     contact_line,
     contact_record,
     csv_columns,
+    formula_guarded,
 )
 from heymarket_async._convert import CONVERTER, structure_contact
 
@@ -210,17 +213,20 @@ class TestCsvColumns:
         assert len(columns) == len(set(columns)) == len(STANDARD_COLUMNS) + len(fields)
 
 
-def _rows(enc: CsvEncoder, page: list[Contact]) -> list[dict[str, str]]:
-    text = (enc.header() + enc.encode(page)).decode("utf-8")
+def _rows(enc: CsvEncoder, page: list[Any]) -> list[dict[str, str]]:
+    """The rows ``enc`` writes for ``page`` (typed contacts are given as their records)."""
+    records = [contact_record(c) if isinstance(c, Contact) else c for c in page]
+    text = (enc.header() + enc.encode(records)).decode("utf-8")
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 class TestCsv:
-    def _encoder(self, fields: list[ContactField]) -> CsvEncoder:
-        return CsvEncoder([str(f.id) for f in fields], csv_columns(fields))
+    def _encoder(self, fields: list[ContactField], *, guard: bool = False) -> CsvEncoder:
+        return CsvEncoder([str(f.id) for f in fields], csv_columns(fields), formula_guard=guard)
 
     @given(st.lists(contacts, min_size=1, max_size=5))
     def test_each_standard_cell_holds_its_field(self, page: list[Contact]) -> None:
+        # Unguarded: the text strategies make cells that start with "=" or "-".
         rows = _rows(self._encoder([]), page)
         assert len(rows) == len(page)
         for row, c in zip(rows, page, strict=True):
@@ -242,12 +248,12 @@ class TestCsv:
         enc = self._encoder(fields)
         rows = _rows(enc, [Contact(custom={"13": "EU"}), Contact(custom={"12": "Pro, yearly"})])
         assert [(r["Plan"], r["Region"]) for r in rows] == [("", "EU"), ("Pro, yearly", "")]
-        assert enc.unlisted_fields == set()
+        assert enc.unplaced == {}
 
     def test_values_of_unlisted_fields_are_reported(self) -> None:
         enc = self._encoder([ContactField(id=12, name="Plan")])
-        _rows(enc, [Contact(custom={"12": "a", "99": "b"})])
-        assert enc.unlisted_fields == {"99"}
+        _rows(enc, [Contact(custom={"12": "a", "99": "b"}), Contact(custom={"99": "c"})])
+        assert enc.unplaced == {"custom field 99": 2}
 
     def test_a_lone_surrogate_never_fails_the_page(self) -> None:
         rows = _rows(self._encoder([]), [Contact(id=1, first="a\ud800b")])
@@ -262,3 +268,256 @@ class TestCsv:
     def test_quotes_and_newlines_survive(self) -> None:
         rows = _rows(self._encoder([]), [Contact(first='a "b",\nc')])
         assert rows[0]["first"] == 'a "b",\nc'
+
+
+#: JSON values as a decoder gives them: what the API may send anywhere in a contact.
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+api_objects = st.dictionaries(st.text(max_size=10), json_values, max_size=8)
+
+#: A contact as the emulator (and the API) sends it, plus a key the SDK has no field for.
+SENT = {
+    "id": 42,
+    "uuid": "7fc9967e-a25e-4a21-8373-000000000042",
+    "phone": "15105550042",
+    "first": "Zoë",
+    "custom": {"123": "Premium"},
+    "tags": [{"tag_id": 61}, {"tag_id": 60}],
+    "contact_channels": [{"channel_type": "phone", "channel_id": "15105550042"}],
+    "loyalty_tier": {"level": "gold", "since": "2023-07-01T00:00:00.5Z", "points": 1.25},
+    "is_opted_out": False,
+    "created": "2023-01-02T03:04:05.000Z",
+    "updated": "2024-01-02T03:04:05.120Z",
+    "rev": 3,
+}
+
+
+def _both_back_ends() -> list[RawJsonlEncoder]:
+    # Without orjson installed, the "orjson" encoder runs _sansio's stdlib json_dumps.
+    return [RawJsonlEncoder(use_orjson=True), RawJsonlEncoder(use_orjson=False)]
+
+
+class TestRawJsonl:
+    def test_a_contact_is_written_as_the_api_sent_it(self) -> None:
+        sent = json.dumps(SENT, ensure_ascii=False, separators=(",", ":")).encode()
+        for enc in _both_back_ends():
+            assert enc.encode([json.loads(sent)]) == sent + b"\n"
+
+    def test_unknown_keys_tags_and_times_are_kept_exactly(self) -> None:
+        for enc in _both_back_ends():
+            (line,) = enc.encode([dict(SENT)]).splitlines()
+            back = json.loads(line)
+            assert back["loyalty_tier"] == SENT["loyalty_tier"]
+            assert back["tags"] == [{"tag_id": 61}, {"tag_id": 60}]
+            assert b'"updated":"2024-01-02T03:04:05.120Z"' in line
+            assert b'"created":"2023-01-02T03:04:05.000Z"' in line
+            assert list(back) == list(SENT)  # the API's key order
+
+    @given(st.lists(api_objects, max_size=4))
+    def test_every_line_decodes_to_the_object_in_its_key_order(
+        self, page: list[dict[str, Any]]
+    ) -> None:
+        for enc in _both_back_ends():
+            data = enc.encode(page)
+            lines = data.decode("utf-8").split("\n")
+            assert lines.pop() == ""
+            assert len(lines) == len(page)
+            for line, sent in zip(lines, page, strict=True):
+                back = json.loads(line)
+                assert back == sent
+                assert list(back) == list(sent)
+
+    @given(st.lists(api_objects, max_size=4))
+    def test_both_json_back_ends_write_equivalent_json(self, page: list[dict[str, Any]]) -> None:
+        fast, std = (enc.encode(page) for enc in _both_back_ends())
+        assert [json.loads(line) for line in fast.splitlines()] == [
+            json.loads(line) for line in std.splitlines()
+        ]
+
+    def test_what_orjson_refuses_is_written_by_the_standard_library(self) -> None:
+        # A lone surrogate (a "\\ud800" escape decoded) and an integer beyond 64 bits.
+        for enc in _both_back_ends():
+            data = enc.encode([{"id": 2**65, "first": "a\ud800b"}])
+            assert data == b'{"id":36893488147419103232,"first":"a\\ud800b"}\n'
+            assert json.loads(data) == {"id": 2**65, "first": "a\ud800b"}
+
+    def test_non_ascii_is_utf8_and_a_page_ends_with_a_newline(self) -> None:
+        for enc in _both_back_ends():
+            assert enc.header() == b""
+            assert enc.encode([]) == b""
+            assert enc.encode([{"first": "Zoë"}, {"first": "東京"}]) == (
+                '{"first":"Zoë"}\n{"first":"東京"}\n'.encode()
+            )
+
+
+#: Cells that a spreadsheet would run, one per character OWASP names.
+FORMULAS = ["=1+2", "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+class TestFormulaGuard:
+    @pytest.mark.parametrize("text", FORMULAS)
+    def test_a_cell_starting_a_formula_gets_a_quote(self, text: str) -> None:
+        assert formula_guarded(text) == "'" + text
+
+    @pytest.mark.parametrize("text", ["-5", "+15105550001", "-5.25", "+0", "42"])
+    def test_a_plain_number_is_written_as_it_is(self, text: str) -> None:
+        assert formula_guarded(text) == text
+
+    @pytest.mark.parametrize("text", ["=5", "+1 510 555 0001", "-5e3", "--5", "-", "+", "@"])
+    def test_what_is_more_than_a_plain_number_is_guarded(self, text: str) -> None:
+        assert formula_guarded(text) == "'" + text
+
+    @pytest.mark.parametrize("text", ["", "'=1", "a=1", " =1", "Zoë", "2024-01-02T03:04:05Z"])
+    def test_other_text_is_untouched(self, text: str) -> None:
+        assert formula_guarded(text) == text
+
+
+def _api_rows(page: list[dict[str, Any]], **options: Any) -> tuple[list[list[str]], CsvEncoder]:
+    """The header and rows written for ``page``, custom field 123 named ``Plan``."""
+    fields = [ContactField(id=123, name=options.pop("field_name", "Plan"))]
+    enc = CsvEncoder(["123"], csv_columns(fields), **options)
+    text = (enc.header() + enc.encode(page)).decode("utf-8")
+    return list(csv.reader(io.StringIO(text, newline=""))), enc
+
+
+def _expected_cell(value: Any) -> str:
+    """What a cell holds for a value, written out independently of the encoder."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return value if isinstance(value, str) else repr(value)
+
+
+#: Text cells without NUL (Python 3.10's csv drops it) or lone surrogates.
+csv_texts = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=8
+)
+csv_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | csv_texts,
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(csv_texts, inner, max_size=2),
+    max_leaves=4,
+)
+
+
+class TestCsvFromTheApi:
+    def test_values_are_written_as_sent(self) -> None:
+        [header, row], enc = _api_rows([dict(SENT)])
+        cells = dict(zip(header, row, strict=True))
+        assert cells["updated"] == "2024-01-02T03:04:05.120Z"
+        assert cells["created"] == "2023-01-02T03:04:05.000Z"
+        assert cells["tags"] == "61;60"
+        assert cells["contact_channels"] == "phone:15105550042"
+        assert (cells["first"], cells["is_opted_out"], cells["Plan"]) == ("Zoë", "false", "Premium")
+        assert (cells["id"], cells["rev"], cells["avatar"]) == ("42", "3", "")
+        assert enc.unplaced == {"loyalty_tier": 1}
+
+    def test_keys_without_a_column_are_counted_per_contact(self) -> None:
+        page = [
+            {"id": 1, "loyalty_tier": "gold", "custom": {"123": "a", "9": "x"}},
+            {"id": 2, "loyalty_tier": None, "badge": 1},
+            {"id": 3, "custom": "not an object"},
+        ]
+        _, enc = _api_rows(page)
+        assert enc.unplaced == {"loyalty_tier": 2, "badge": 1, "custom field 9": 1, "custom": 1}
+
+    @pytest.mark.parametrize(
+        ("key", "value", "cell"),
+        [
+            ("first", True, "true"),
+            ("avatar", {"url": "x", "size": 2}, '{"url":"x","size":2}'),
+            ("rev", 1.5, "1.5"),
+            ("note", ["a", {"b": 1}], '["a",{"b":1}]'),
+            ("note", "plain text", "plain text"),
+            ("note", [], ""),
+            ("tags", [61, "62", {"id": 63, "name": "VIP"}], "61;62;63"),
+            ("tags", [{"name": "no id"}], '[{"name":"no id"}]'),
+            ("contact_channels", [{"channel_type": "phone"}], '[{"channel_type":"phone"}]'),
+            ("contact_channels", "sms", "sms"),
+            ("shared", 0, "0"),
+        ],
+    )
+    def test_a_value_of_another_shape_keeps_its_content(
+        self, key: str, value: Any, cell: str
+    ) -> None:
+        [header, row], _ = _api_rows([{"id": 1, key: value}])
+        assert row[header.index(key)] == cell
+
+    @given(
+        st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    **dict.fromkeys(("id", "first", "avatar", "rev", "updated"), csv_values),
+                    "custom": st.dictionaries(st.sampled_from(["123", "9"]), csv_values),
+                },
+            ),
+            min_size=1,
+            max_size=4,
+        ),
+        st.booleans(),
+    )
+    def test_each_cell_is_its_value_guarded_or_not(
+        self, page: list[dict[str, Any]], guard: bool
+    ) -> None:
+        [header, *rows], _ = _api_rows(page, formula_guard=guard)
+        assert len(rows) == len(page)
+        for row, sent in zip(rows, page, strict=True):
+            cells = dict(zip(header, row, strict=True))
+            custom = sent.get("custom") or {}
+            for column, value in [
+                *((k, sent.get(k)) for k in ("id", "first", "avatar", "rev", "updated")),
+                ("Plan", custom.get("123")),
+            ]:
+                expected = _expected_cell(value)
+                if guard and isinstance(value, str):
+                    expected = formula_guarded(expected)
+                assert cells[column] == expected, column
+
+    @pytest.mark.parametrize("text", FORMULAS)
+    def test_every_text_cell_starting_a_formula_is_guarded(self, text: str) -> None:
+        sent = {
+            "id": 1,
+            "first": text,
+            "custom": {"123": text},
+            "contact_channels": [{"channel_type": text, "channel_id": "x"}],
+            "tags": [text],
+        }
+        [header, row], _ = _api_rows([sent], field_name=text)
+        cells = dict(zip(header, row, strict=True))
+        assert header[-1] == "'" + text
+        assert cells["first"] == cells["'" + text] == cells["tags"] == "'" + text
+        assert cells["contact_channels"] == f"'{text}:x"
+        [header, row], _ = _api_rows([sent], field_name=text, formula_guard=False)
+        assert header[-1] == text
+        assert row[header.index("first")] == row[-1] == text
+
+    def test_numbers_and_phone_numbers_are_not_guarded(self) -> None:
+        sent = {"id": 1, "phone": "+15105550001", "rev": -5, "first": "-5", "last": "+1 510"}
+        [header, row], _ = _api_rows([sent])
+        cells = dict(zip(header, row, strict=True))
+        assert (cells["phone"], cells["rev"], cells["first"]) == ("+15105550001", "-5", "-5")
+        assert cells["last"] == "'+1 510"
+
+    def test_a_formula_character_inside_a_cell_is_untouched(self) -> None:
+        [header, row], _ = _api_rows([{"id": 1, "first": "a,-b", "last": "x\n=y", "email": "a@b"}])
+        cells = dict(zip(header, row, strict=True))
+        assert (cells["first"], cells["last"], cells["email"]) == ("a,-b", "x\n=y", "a@b")

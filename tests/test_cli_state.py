@@ -42,6 +42,20 @@ class TestRoundTrip:
         save_state(path, STATE)
         assert load_state(path) == STATE
 
+    def test_how_lines_are_written_round_trips(self, tmp_path: Path) -> None:
+        path = tmp_path / "s.json"
+        for normalized, guard in [(True, False), (False, True)]:
+            state = attrs.evolve(STATE, normalized=normalized, formula_guard=guard)
+            save_state(path, state)
+            assert load_state(path) == state
+
+    def test_a_state_from_before_says_what_that_version_wrote(self) -> None:
+        # Normalized JSONL and CSV without the formula guard: all there was.
+        data = STATE.to_json()
+        del data["normalized"], data["formula_guard"]
+        state = ExportState.from_json(data)
+        assert (state.normalized, state.formula_guard) == (True, False)
+
     def test_no_file_is_no_state(self, tmp_path: Path) -> None:
         assert load_state(tmp_path / "missing.json") is None
 

@@ -243,6 +243,26 @@ def _export_options(export: argparse.ArgumentParser) -> None:
         "contacts are not reported: a list does not show them",
     )
     export.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
+    _encoding_options(export)
+
+
+def _encoding_options(export: argparse.ArgumentParser) -> None:
+    """How contacts become lines: JSONL as the API sent them or normalized, CSV guarded."""
+    export.add_argument(
+        "--normalized",
+        action="store_true",
+        help="JSONL: write the SDK's normalized contact (every field of Contact, tags as "
+        "objects, times as RFC 3339 UTC) instead of each contact exactly as the API sent it "
+        "(the default: every key, values untouched); keys the SDK does not know are dropped",
+    )
+    export.add_argument(
+        "--no-formula-guard",
+        dest="formula_guard",
+        action="store_false",
+        help="CSV: write cells starting with = + - @ tab or CR as they are (by default they get "
+        "a ' in front, so that a spreadsheet does not run them; plain numbers such as -5 or "
+        "+15105550001 never do)",
+    )
 
 
 def _since_option(command: argparse.ArgumentParser) -> None:
@@ -277,5 +297,9 @@ def check_args(args: argparse.Namespace) -> None:
                 raise UsageError("--since-last and --since exclude each other: the mark says since")
             if args.since_last == args.output or os.path.isdir(args.since_last):
                 raise UsageError("--since-last needs a file of its own (not FILE, not a directory)")
+        if args.normalized and args.format != "jsonl":
+            raise UsageError("--normalized is for JSONL: CSV always flattens the API's contacts")
+        if not args.formula_guard and args.format != "csv":
+            raise UsageError("--no-formula-guard is for CSV: JSONL has no formulas to guard")
         if args.output != "-" and os.path.isdir(args.output):
             raise UsageError(f"{args.output} is a directory: give a file name with -o")

@@ -231,6 +231,8 @@ async def _export(
         source=source,
         dedupe=args.dedupe,
         mark=None if args.since_last is None else Path(args.since_last),
+        normalized=args.normalized,
+        formula_guard=args.formula_guard,
     )
     result = await run_export(
         client,
@@ -243,12 +245,21 @@ async def _export(
     )
     if not args.quiet:
         streams.note(_summary(result, args))
-        if result.unlisted_fields:
-            streams.note(
-                "custom fields missing from list_contact_fields have no CSV column: "
-                + ", ".join(result.unlisted_fields)
-            )
+        if result.unplaced:
+            streams.note(_unplaced_note(result.unplaced))
     return EXIT_OK
+
+
+def _unplaced_note(unplaced: tuple[tuple[str, int], ...], shown: int = 10) -> str:
+    """One line naming what the CSV had no column for (the ``shown`` most frequent), with how
+    many contacts had it."""
+    parts = [
+        f"{key if key.isprintable() else repr(key)} ({n:,} contact{'' if n == 1 else 's'})"
+        for key, n in unplaced[:shown]
+    ]
+    if len(unplaced) > shown:
+        parts.append(f"and {len(unplaced) - shown:,} more")
+    return "not in the CSV: " + ", ".join(parts)
 
 
 def _binary(stream: TextIO) -> IO[bytes]:

@@ -1,10 +1,12 @@
 """``heymarket-async export``: stream every contact into a file, page by page, resumably.
 
-The walk itself is the SDK's pager; this module owns the file side: the partial file, a flush
-after every page, the resume state saved after flushed pages (see ``_Checkpoints``), the atomic
-rename at the end (see ``_state``), the older versions dropped before it (``--dedupe``, see
-``_dedupe``) and the mark an incremental export starts from and leaves (``--since-last``, see
-``_mark``).
+The walk itself is the SDK's pager, reading the API's objects as sent (``raw`` pages), which
+the JSONL keeps as they are and the CSV flattens; ``--normalized`` walks typed contacts and
+writes the SDK's records (see ``_output``). This module owns the file side: the partial file,
+a flush after every page, the resume state saved after flushed pages (see ``_Checkpoints``),
+the atomic rename at the end (see ``_state``), the older versions dropped before it
+(``--dedupe``, see ``_dedupe``) and the mark an incremental export starts from and leaves
+(``--since-last``, see ``_mark``).
 """
 
 from __future__ import annotations
@@ -16,18 +18,17 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, NoReturn, Protocol
 
 import attrs
 
 from heymarket_async import HeymarketClient
 from heymarket_async._sansio import format_timestamp, parse_timestamp
 from heymarket_async.errors import HeymarketError
-from heymarket_async.models import Contact
 
 from ._dedupe import CorruptLineError, LatestVersions, drop_older_versions, scan_lines
 from ._mark import load_mark, save_mark
-from ._output import ContactEncoder, CsvEncoder, JsonlEncoder, csv_columns
+from ._output import ContactEncoder, CsvEncoder, JsonlEncoder, RawJsonlEncoder, csv_columns
 from ._progress import Progress
 from ._state import ExportPaths, ExportState, StateError, load_state, save_state
 
@@ -44,6 +45,7 @@ __all__ = [
     "ExportResult",
     "ExportStatus",
     "PageSource",
+    "position_data",
     "run_export",
 ]
 
@@ -51,16 +53,29 @@ __all__ = [
 class PageSource(Protocol):
     """A walk over the contacts, a page at a time, that can say where to resume it."""
 
-    def pages(self) -> AsyncIterator[Sequence[Contact]]: ...
+    def pages(self) -> AsyncIterator[Sequence[Any]]:
+        """Pages of the API's contact objects as sent (``raw``), or of typed ``Contact``."""
 
     def position(self) -> Any:
-        """JSON-ready data that resumes the walk just after the last page yielded."""
+        """What resumes the walk just after the last page yielded: JSON-ready data, or an
+        immutable value whose ``to_dict()`` gives it (see :func:`position_data`)."""
 
     async def aclose(self) -> None: ...
 
 
-#: Opens a walk: ``(client, api, since, saved position or None)``.
-OpenPages = Callable[[HeymarketClient, str, "datetime | None", Any], PageSource]
+class OpenPages(Protocol):
+    """Opens a walk from a saved position (or ``None``): ``raw`` pages of the API's dicts, or
+    typed contacts."""
+
+    def __call__(
+        self,
+        client: HeymarketClient,
+        api: str,
+        since: datetime | None,
+        position: Any,
+        *,
+        raw: bool,
+    ) -> PageSource: ...
 
 
 @attrs.frozen(kw_only=True)
@@ -80,6 +95,10 @@ class ExportOptions:
     #: ``--since-last``: the mark an incremental export starts from (when it exists) and
     #: replaces once the output is complete.
     mark: Path | None = None
+    #: JSONL: the SDK's typed records (``--normalized``) instead of the API's objects as sent.
+    normalized: bool = False
+    #: CSV: a text cell that a spreadsheet would run as a formula gets a ``'`` in front.
+    formula_guard: bool = True
 
 
 @attrs.frozen(kw_only=True)
@@ -87,7 +106,10 @@ class ExportResult:
     contacts: int
     resumed_from: int
     seconds: float
-    unlisted_fields: tuple[str, ...] = ()
+    #: CSV: what had no column, ``(key, contacts that had it)``, most frequent first: keys the
+    #: CSV has no place for, and custom fields not in ``list_contact_fields`` ("custom field
+    #: 99"). Counted over this run's contacts (a resumed export's earlier ones are not read).
+    unplaced: tuple[tuple[str, int], ...] = ()
     #: Lines dropped as older versions of a contact (``--dedupe``).
     dropped: int = 0
     #: Contacts that ``--dedupe`` remembered (those at or after the newest ``updated`` before
@@ -154,8 +176,11 @@ async def run_export(
     status.resumable = saved is not None
     size = base.bytes
     started = clock()
+    raw = not base.normalized
     # Opened first: a saved position the pager refuses leaves the partial file untouched.
-    pager = open_pages(client, options.api, options.since, saved.position if saved else mark)
+    pager = open_pages(
+        client, options.api, options.since, saved.position if saved else mark, raw=raw
+    )
     checkpoints = None
     if paths is not None:
         checkpoints = _Checkpoints(paths.state, base, pager.position, clock)
@@ -177,14 +202,17 @@ async def run_export(
             size += len(data)
             done += len(page)
             if versions is not None:
-                versions.add_page(page)
+                if raw:
+                    versions.add_raw_page(page)
+                else:
+                    versions.add_page(page)
             status.contacts = done
             if checkpoints is not None:
                 checkpoints.record(size, done)
             progress.advance(len(page))
         if paths is not None:
             os.fsync(stream.fileno())
-        final_position = pager.position()
+        final_position = position_data(pager.position())
         walked = True
     except (HeymarketError, OSError) as exc:
         raise ExportFailedError(exc, done, resumable=status.resumable) from exc
@@ -213,12 +241,14 @@ async def run_export(
         except OSError as exc:
             raise ExportFailedError(exc, done, resumable=False) from exc
     status.finished = True
-    unlisted = tuple(sorted(encoder.unlisted_fields)) if isinstance(encoder, CsvEncoder) else ()
+    unplaced: tuple[tuple[str, int], ...] = ()
+    if isinstance(encoder, CsvEncoder):
+        unplaced = tuple(sorted(encoder.unplaced.items(), key=lambda kv: (-kv[1], kv[0])))
     return ExportResult(
         contacts=done,
         resumed_from=base.contacts,
         seconds=clock() - started,
-        unlisted_fields=unlisted,
+        unplaced=unplaced,
         dropped=dropped,
         tracked=None if versions is None else len(versions),
         incremental=mark is not None,
@@ -283,9 +313,14 @@ async def _encoder_and_state(
         field_ids = tuple(str(f.id) for f in fields)
     else:
         columns, field_ids = (), ()
-    encoder: ContactEncoder = (
-        CsvEncoder(field_ids, columns) if options.format == "csv" else JsonlEncoder()
-    )
+    # What the lines already written were, on a resume (which _resumable_state has checked).
+    normalized = options.format == "jsonl" and options.normalized
+    guard = options.formula_guard if saved is None else saved.formula_guard
+    encoder: ContactEncoder
+    if options.format == "csv":
+        encoder = CsvEncoder(field_ids, columns, formula_guard=guard)
+    else:
+        encoder = JsonlEncoder() if normalized else RawJsonlEncoder()
     base = saved or ExportState(
         format=options.format,
         api=options.api,
@@ -298,6 +333,8 @@ async def _encoder_and_state(
         field_ids=field_ids,
         dedupe=dedupe,
         newest=await _newest_updated(client) if dedupe and saved is None else None,
+        normalized=normalized,
+        formula_guard=guard,
     )
     return encoder, base
 
@@ -379,7 +416,8 @@ class _Checkpoints:
         self._base = base
         self._position = position
         self._clock = clock
-        self._pending: ExportState | None = None
+        # The last page recorded and not saved: (bytes, contacts, the pager's position).
+        self._pending: tuple[int, int, Any] | None = None
         self._saved_at = -SAVE_INTERVAL
 
     def record(self, size: int, done: int, *, force: bool = False) -> None:
@@ -387,24 +425,36 @@ class _Checkpoints:
 
         The pager's position is read here, with the length it belongs to: read later (when the
         state is saved on the way out), it could already be past a page whose write failed, or
-        past a contact the pager could not read, and a resume would skip them.
+        past a contact the pager could not read, and a resume would skip them. It is kept as
+        the pager's (immutable) value, and the state built only when saved: a sliced walk's
+        position costs as much to turn into JSON as its page to encode.
         """
-        state = attrs.evolve(self._base, bytes=size, contacts=done, position=self._position())
+        pending = (size, done, self._position())
         now = self._clock()
         if force or now - self._saved_at >= SAVE_INTERVAL:
-            self._save(state)
+            self._save(pending)
             self._saved_at = now
         else:
-            self._pending = state
+            self._pending = pending
 
     def save_pending(self) -> None:
         """Save the last page recorded, if it is not saved yet."""
         if self._pending is not None:
             self._save(self._pending)
 
-    def _save(self, state: ExportState) -> None:
+    def _save(self, pending: tuple[int, int, Any]) -> None:
+        size, done, position = pending
+        state = attrs.evolve(
+            self._base, bytes=size, contacts=done, position=position_data(position)
+        )
         save_state(self._path, state)
         self._pending = None
+
+
+def position_data(position: Any) -> Any:
+    """A ``PageSource`` position as JSON-ready data (a pager's position has ``to_dict()``)."""
+    to_dict = getattr(position, "to_dict", None)
+    return position if to_dict is None else to_dict()
 
 
 def _open_part(paths: ExportPaths, saved: ExportState | None) -> IO[bytes]:
@@ -471,6 +521,11 @@ def _resumable_state(
         raise StateError(
             f"{paths.state} is for --since {state.since or '(none)'}, not {since or '(none)'}"
         )
+    # The lines written so far must not change form halfway through the file.
+    if options.format == "jsonl" and state.normalized != options.normalized:
+        _refuse_other_encoding(paths, "--normalized", state.normalized)
+    if options.format == "csv" and state.formula_guard != options.formula_guard:
+        _refuse_other_encoding(paths, "--no-formula-guard", not state.formula_guard)
     try:
         length = paths.part.stat().st_size
     except FileNotFoundError:
@@ -482,3 +537,11 @@ def _resumable_state(
             f"{paths.part} is shorter than {paths.state} records: run without --resume"
         )
     return state
+
+
+def _refuse_other_encoding(paths: ExportPaths, flag: str, had_flag: bool) -> NoReturn:
+    was = "with" if had_flag else "without"
+    raise StateError(
+        f"{paths.state} is for an export {was} {flag}: run with the same options, or without "
+        "--resume to start over"
+    )

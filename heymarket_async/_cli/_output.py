@@ -1,6 +1,11 @@
 """How contacts become bytes in an export: JSONL records and CSV rows. No I/O here.
 
-Both encoders work a page at a time and return the bytes to append, so the exporter can count
+The export writes contacts as the API sent them (``raw`` pages of dicts): :class:`RawJsonlEncoder`
+writes each object back out with every key, in the API's order, values untouched, and
+:class:`CsvEncoder` flattens them into columns. ``--normalized`` writes the SDK's typed
+contacts instead (:class:`JsonlEncoder`, :func:`contact_record`).
+
+Every encoder works a page at a time and returns the bytes to append, so the exporter can count
 bytes exactly (the resume state stores the file's length after whole pages) and write once per
 page.
 """
@@ -10,7 +15,10 @@ from __future__ import annotations
 import collections
 import csv
 import io
+import itertools
 import json
+import operator
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Final, Protocol
@@ -23,9 +31,11 @@ __all__ = [
     "ContactEncoder",
     "CsvEncoder",
     "JsonlEncoder",
+    "RawJsonlEncoder",
     "contact_line",
     "contact_record",
     "csv_columns",
+    "formula_guarded",
 ]
 
 
@@ -37,12 +47,12 @@ _HAS_ORJSON: Final = json_dumps is not std_json_dumps
 
 
 class ContactEncoder(Protocol):
-    """Turns pages of contacts into the bytes of one export format."""
+    """Turns pages of contacts (the API's dicts, or typed ``Contact``) into export bytes."""
 
     def header(self) -> bytes:
         """What the file starts with (empty for JSONL)."""
 
-    def encode(self, contacts: Sequence[Contact]) -> bytes:
+    def encode(self, contacts: Sequence[Any]) -> bytes:
         """The bytes for a page of contacts, ending with a newline."""
 
 
@@ -196,7 +206,8 @@ def contact_line(c: Contact) -> str:
 
 
 class JsonlEncoder:
-    """One JSON object per line, every field of the contact (see :func:`contact_record`).
+    """``--normalized``: one JSON object per line, every field of the typed contact (see
+    :func:`contact_record`). Keys the model does not know are not written.
 
     With orjson installed its ``dumps`` is used; otherwise :func:`contact_line`.
     """
@@ -222,6 +233,37 @@ class JsonlEncoder:
         # A lone surrogate (what a "\\ud800" escape decodes to) cannot be UTF-8: writing it
         # back as that escape keeps the line valid JSON with the same value.
         return ("\n".join([line(c) for c in contacts]) + "\n").encode("utf-8", _SURROGATES)
+
+
+class RawJsonlEncoder:
+    """One JSON object per line, each contact exactly as the API sent it: every key, in the
+    API's order, values untouched (times keep their digits, tags stay ``{"tag_id": N}``).
+
+    Compact, non-ASCII text as UTF-8. With orjson installed, ``orjson.dumps`` per contact;
+    otherwise (and for a page orjson refuses: a lone surrogate, an integer beyond 64 bits) the
+    standard library's encoder. Both write the same values; they differ only in how a float is
+    spelt (``1e+16`` against ``1e16``).
+    """
+
+    def __init__(self, *, use_orjson: bool = _HAS_ORJSON) -> None:
+        self._orjson = use_orjson
+
+    def header(self) -> bytes:
+        return b""
+
+    def encode(self, contacts: Sequence[Mapping[str, Any]]) -> bytes:
+        if not contacts:
+            return b""
+        if self._orjson:
+            dumps = json_dumps
+            try:
+                return b"\n".join([dumps(c) for c in contacts]) + b"\n"
+            except (TypeError, ValueError):
+                pass  # what orjson refuses (see the class docstring): the standard library copes
+        text = _record_text
+        # A lone surrogate (what a "\\ud800" escape decodes to) cannot be UTF-8: written back
+        # as that escape, the line stays valid JSON with the same value.
+        return ("\n".join([text(c) for c in contacts]) + "\n").encode("utf-8", _SURROGATES)
 
 
 #: The CSV columns for the model's own fields, in the model's order (custom fields follow).
@@ -278,90 +320,188 @@ def csv_columns(fields: Sequence[ContactField]) -> list[str]:
     return out
 
 
-#: csv writes None as an empty cell and ints as digits by itself; booleans need words.
-#: (Models do not check types: a value the API sent as something else is written as it is.)
-_BOOL_CELLS: Final[dict[Any, Any]] = {True: "true", False: "false"}
+#: What a cell may start with for a spreadsheet to run it as a formula (OWASP, "CSV Injection").
+_FORMULA_STARTS: Final = frozenset("=+-@\t\r")
+#: A number with an optional sign and nothing else ("-5", "+15105550001"): a spreadsheet reads it
+#: as that number and runs nothing, so it is written as it is, not guarded.
+_PLAIN_NUMBER: Final = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+_first_character: Final = operator.itemgetter(slice(0, 1))
+_is_text: Final = str.__instancecheck__
 
 
-_note_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+def formula_guarded(text: str) -> str:
+    """``text`` as a cell that no spreadsheet runs: prefixed with ``'`` when it starts with
+    ``=``, ``+``, ``-``, ``@``, a tab or a CR, unless it is a plain signed number.
+
+    OWASP's advice is to prefix every such cell; a number such as ``-5`` or a phone number in
+    E.164 form (``+15105550001``) is exempt, because a spreadsheet evaluates it to that same
+    number (no function, no reference), and a quote would change the value every other reader
+    of the file sees.
+    """
+    if text and text[0] in _FORMULA_STARTS and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+#: The keys of a contact that have a place in the CSV: the standard columns and ``custom``.
+_PLACED: Final = frozenset((*STANDARD_COLUMNS, "custom"))
+#: The cell types csv writes by itself as JSON would (bool aside: it writes ``True``).
+_PLAIN_CELLS: Final = frozenset((str, int, float, type(None)))
+_json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+
+def _cell(value: Any, guard: bool) -> Any:
+    """Any value as its cell: text (guarded), numbers, ``true``/``false``, JSON for the rest."""
+    kind = type(value)
+    if kind is str:
+        return formula_guarded(value) if guard else value
+    if value is None or kind is int or kind is float:
+        return value
+    if kind is bool:
+        return "true" if value else "false"
+    return _json_text(value)
+
+
+def _tags_cell(tags: Any) -> Any:
+    """Tag ids joined by ``;`` (``{"tag_id": N}``, ``{"id": N, ...}`` or a bare N); a value of
+    another shape as JSON."""
+    if type(tags) is list:
+        ids = []
+        for tag in tags:
+            tag_id = tag.get("tag_id", tag.get("id")) if type(tag) is dict else tag
+            if type(tag_id) is not int and type(tag_id) is not str:
+                return _json_text(tags)
+            ids.append(str(tag_id))
+        return ";".join(ids)
+    return tags
+
+
+def _channels_cell(channels: Any) -> Any:
+    """Channels as ``type:id`` joined by ``;``; a value of another shape as JSON."""
+    if type(channels) is list:
+        try:
+            return ";".join([f"{c['channel_type']}:{c['channel_id']}" for c in channels])
+        except (TypeError, KeyError):
+            return _json_text(channels)
+    return channels
 
 
 class CsvEncoder:
-    """One row per contact: the standard fields, then the custom fields in ``field_ids`` order.
+    """One row per contact (the API's dicts): the standard fields, then the custom fields in
+    ``field_ids`` order.
 
     RFC 4180 CSV (CRLF line ends, quotes where needed), UTF-8. On Python 3.10, whose csv module
     cannot write them, NUL characters are left out.
 
-    Cells: empty for a missing value, ``true``/``false`` for booleans, RFC 3339 for times,
-    tag ids joined by ``;``, channels as ``type:id`` joined by ``;``, ``note`` as JSON. Custom
-    values for fields not in ``field_ids`` have no column; :attr:`unlisted_fields` collects their
-    ids so the caller can warn.
+    Cells hold the values as sent: empty for missing or null, ``true``/``false`` for booleans,
+    times as the API wrote them, tag ids joined by ``;``, channels as ``type:id`` joined by
+    ``;``, ``note`` (and any object or list where a plain value belongs) as JSON. With
+    ``formula_guard`` (the default) a text cell that a spreadsheet would run as a formula gets a
+    ``'`` in front (see :func:`formula_guarded`), the header's names too.
+
+    What has no column is counted, per contact: :attr:`unplaced` maps each key the CSV has no
+    place for (``"loyalty_tier"``), and each custom field not in ``field_ids``
+    (``"custom field 99"``), to how many contacts had it.
     """
 
-    def __init__(self, field_ids: Sequence[str], columns: Sequence[str]) -> None:
+    def __init__(
+        self, field_ids: Sequence[str], columns: Sequence[str], *, formula_guard: bool = True
+    ) -> None:
         self._field_ids = tuple(field_ids)
         self._known = frozenset(field_ids)
         self._columns = tuple(columns)
-        self.unlisted_fields: set[str] = set()
+        self._guard = formula_guard
+        self.unplaced: collections.Counter[str] = collections.Counter()
 
     def header(self) -> bytes:
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="\r\n").writerow(self._columns)
+        names = self._columns
+        if self._guard:
+            names = tuple(formula_guarded(name) for name in names)
+        csv.writer(buf, lineterminator="\r\n").writerow(names)
         return buf.getvalue().encode("utf-8")
 
-    def encode(self, contacts: Sequence[Contact]) -> bytes:
+    def encode(self, contacts: Sequence[Mapping[str, Any]]) -> bytes:
+        # The common page is written as built, at C speed: rows built without a check per
+        # cell, then one pass over every cell's type and one over the first character of every
+        # text cell. Only a page that fails either is converted cell by cell.
+        rows = [self._row(c) for c in contacts]
+        cells = itertools.chain.from_iterable
+        if not _PLAIN_CELLS.issuperset(map(type, cells(rows))) or (
+            self._guard
+            and not _FORMULA_STARTS.isdisjoint(map(_first_character, filter(_is_text, cells(rows))))
+        ):
+            guard = self._guard
+            rows = [tuple([_cell(v, guard) for v in row]) for row in rows]
+        return _write(rows).encode("utf-8", _SURROGATES)
+
+    def _row(self, contact: Any) -> tuple[Any, ...]:
+        if not isinstance(contact, Mapping):  # not an object: nothing to place, a row of blanks
+            self.unplaced["(not an object)"] += 1
+            contact = {}
+        get = contact.get
+        if not contact.keys() <= _PLACED:
+            self.unplaced.update(k for k in contact if k not in _PLACED)
+        custom = get("custom")
+        if type(custom) is dict:
+            if not self._known.issuperset(custom):
+                known = self._known
+                self.unplaced.update(f"custom field {k}" for k in custom if k not in known)
+            values = [custom.get(i) for i in self._field_ids]
+        else:
+            if custom not in (None, [], ""):  # not an object: no field ids to place it by
+                self.unplaced["custom"] += 1
+            values = [None] * len(self._field_ids)
+        tags = get("tags")
+        channels = get("contact_channels")
+        note = get("note")
+        return (
+            get("id"),
+            get("uuid"),
+            get("phone"),
+            get("first"),
+            get("last"),
+            get("display_name"),
+            get("email"),
+            None if tags is None else _tags_cell(tags),
+            None if channels is None else _channels_cell(channels),
+            get("assigned_user_id"),
+            "true"
+            if (opted := get("is_opted_out")) is True
+            else "false"
+            if opted is False
+            else opted,
+            get("avatar"),
+            get("created"),
+            get("updated"),
+            get("rev"),
+            get("team_id"),
+            get("creator_id"),
+            "true" if (shared := get("shared")) is True else "false" if shared is False else shared,
+            get("op"),
+            get("external_id"),
+            get("external_ref"),
+            get("local_id"),
+            get("inbox_id"),
+            get("parent_id"),
+            get("type"),
+            (_json_text(note) if note else None) if type(note) is list else note,
+            *values,
+        )
+
+
+def _write(rows: list[tuple[Any, ...]]) -> str:
+    buf = io.StringIO()
+    try:
+        csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    except csv.Error:
+        # Python 3.10's csv cannot write a NUL character: drop them (only then, so the
+        # common page pays nothing).
         buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\r\n")
-        ids = self._field_ids
-        known = self._known
-        words = _BOOL_CELLS
-        ts = _ts
-        rows = []
-        for c in contacts:
-            custom: Mapping[str, str] = c.custom
-            if custom and not known.issuperset(custom):
-                self.unlisted_fields.update(k for k in custom if k not in known)
-            rows.append(
-                (
-                    c.id,
-                    c.uuid,
-                    c.phone,
-                    c.first,
-                    c.last,
-                    c.display_name,
-                    c.email,
-                    ";".join([str(t.id) for t in c.tags]),
-                    ";".join([f"{ch.channel_type}:{ch.channel_id}" for ch in c.contact_channels]),
-                    c.assigned_user_id,
-                    words.get(c.is_opted_out, c.is_opted_out),
-                    c.avatar,
-                    ts(c.created),
-                    ts(c.updated),
-                    c.rev,
-                    c.team_id,
-                    c.creator_id,
-                    words.get(c.shared, c.shared),
-                    c.op,
-                    c.external_id,
-                    c.external_ref,
-                    c.local_id,
-                    c.inbox_id,
-                    c.parent_id,
-                    c.type,
-                    _note_dumps(list(c.note)) if c.note else None,
-                    *[custom.get(i) for i in ids],
-                )
-            )
-        try:
-            writer.writerows(rows)
-        except csv.Error:
-            # Python 3.10's csv cannot write a NUL character: drop them (only then, so the
-            # common page pays nothing).
-            buf = io.StringIO()
-            csv.writer(buf, lineterminator="\r\n").writerows(
-                [tuple(_no_nul(value) for value in row) for row in rows]
-            )
-        return buf.getvalue().encode("utf-8", _SURROGATES)
+        csv.writer(buf, lineterminator="\r\n").writerows(
+            [tuple(_no_nul(value) for value in row) for row in rows]
+        )
+    return buf.getvalue()
 
 
 def _no_nul(value: Any) -> Any:

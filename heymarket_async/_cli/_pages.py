@@ -1,14 +1,12 @@
-"""The SDK's pagers, seen as the exporter's ``PageSource``: pages, a JSON position, aclose."""
+"""The SDK's pagers, seen as the exporter's ``PageSource``: pages, a position, aclose."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from heymarket_async import HeymarketClient
-from heymarket_async.models import Contact
-from heymarket_async.pagination import V1ContactPager, V2ContactPager
 
 __all__ = ["open_pages"]
 
@@ -19,31 +17,48 @@ V2_PAGE_SIZE = 100
 V2_SLICES = 4
 
 
+class _Position(Protocol):
+    def to_dict(self) -> Any: ...
+
+
+class _Pager(Protocol):
+    """What the exporter uses of a pager, typed or raw."""
+
+    @property
+    def position(self) -> _Position: ...
+
+    def pages(self) -> AsyncIterator[Sequence[Any]]: ...
+
+    async def aclose(self) -> None: ...
+
+
 class _PagerSource:
-    def __init__(self, pager: V1ContactPager | V2ContactPager) -> None:
+    def __init__(self, pager: _Pager) -> None:
         self._pager = pager
 
-    def pages(self) -> AsyncIterator[Sequence[Contact]]:
+    def pages(self) -> AsyncIterator[Sequence[Any]]:
         return self._pager.pages()
 
-    def position(self) -> Any:
-        return self._pager.position.to_dict()
+    def position(self) -> _Position:
+        return self._pager.position
 
     async def aclose(self) -> None:
         await self._pager.aclose()
 
 
 def open_pages(
-    client: HeymarketClient, api: str, since: datetime | None, position: Any
+    client: HeymarketClient, api: str, since: datetime | None, position: Any, *, raw: bool
 ) -> _PagerSource:
     """A v1 (``updated`` cursor, pages of 30) or v2 (keyset, pages of 100, four parts) walk.
 
-    ``position`` is what an earlier walk's ``position().to_dict()`` gave, or ``None``.
+    ``raw``: pages of the API's objects as it sent them (``dict``), else typed ``Contact``.
+    ``position`` is what an earlier walk's ``position().to_dict()`` gave, or ``None``; a raw
+    and a typed walk save the same positions.
     """
     if api == "v1":
-        return _PagerSource(client.iter_contacts(since=since, resume=position))
+        return _PagerSource(client.iter_contacts(raw=raw, since=since, resume=position))
     return _PagerSource(
         client.v2.iter_contacts(
-            since=since, page_size=V2_PAGE_SIZE, slices=V2_SLICES, resume=position
+            raw=raw, since=since, page_size=V2_PAGE_SIZE, slices=V2_SLICES, resume=position
         )
     )

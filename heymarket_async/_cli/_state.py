@@ -56,6 +56,9 @@ class ExportState:
     one line per contact, and ``newest`` is the team's newest ``updated`` read before it began
     (``None`` for an empty team), which tells the lines that may be older versions (``_dedupe``).
     A state written before these two existed reads as an export without ``dedupe``.
+    ``normalized`` (JSONL: the SDK's records, not the API's objects) and ``formula_guard`` (CSV)
+    say how the lines already written were encoded; a state written before they existed
+    describes what that version wrote: normalized JSONL, CSV without the guard.
     """
 
     format: str
@@ -69,6 +72,8 @@ class ExportState:
     field_ids: tuple[str, ...] = ()
     dedupe: bool = False
     newest: str | None = None
+    normalized: bool = False
+    formula_guard: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +90,8 @@ class ExportState:
             "field_ids": list(self.field_ids),
             "dedupe": self.dedupe,
             "newest": self.newest,
+            "normalized": self.normalized,
+            "formula_guard": self.formula_guard,
         }
 
     @classmethod
@@ -107,6 +114,8 @@ class ExportState:
                 field_ids=tuple(_strings(data, "field_ids")),
                 dedupe=_optional(data, "dedupe", bool, False),
                 newest=_optional(data, "newest", str, None),
+                normalized=_optional(data, "normalized", bool, True),
+                formula_guard=_optional(data, "formula_guard", bool, False),
             )
         except KeyError as exc:
             raise StateError(f"resume file lacks {exc.args[0]!r}") from None
