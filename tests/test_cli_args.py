@@ -39,6 +39,27 @@ class TestParsing:
         assert args.since.utcoffset().total_seconds() == 7200
 
 
+class TestConcurrency:
+    def test_is_automatic_by_default_and_takes_1_to_16(self) -> None:
+        assert build_parser().parse_args(["export"]).concurrency is None
+        assert build_parser().parse_args(["export", "--concurrency", "7"]).concurrency == 7
+
+    @pytest.mark.parametrize("bad", ["0", "17", "two", "-1"])
+    def test_refuses_what_is_not_1_to_16(
+        self, bad: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, _, err = run(["export", "--sandbox", "5", "--concurrency", bad], capsys)
+        assert code == EXIT_USAGE
+        assert "--concurrency" in err
+
+    def test_is_for_the_v2_walk(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _, err = run(
+            ["export", "--sandbox", "5", "--api", "v1", "--concurrency", "2"], capsys
+        )
+        assert code == EXIT_USAGE
+        assert "--concurrency is for --api v2" in err
+
+
 class TestRateLimit:
     @pytest.mark.parametrize(
         ("asked", "base_url", "env", "expected"),

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from heymarket_async import Contact
+from heymarket_async import Contact, HeymarketClient, TransportResponse
 from heymarket_async._cli import _dedupe, _pages
 from heymarket_async._cli._console import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from heymarket_async._cli._dedupe import (
@@ -32,7 +32,7 @@ from heymarket_async._cli._dedupe import (
     scan_lines,
 )
 from heymarket_async._cli._state import ExportPaths, load_state
-from heymarket_async.testing import FakeHeymarket, Fault
+from heymarket_async.testing import FakeHeymarket, Fault, MockTransport
 
 from ._cli_helpers import listing, run, threaded_fake
 
@@ -144,6 +144,49 @@ class TestDedupeOnALiveTeam:
         assert newest.json == {"limit": 1, "page": 0, "ascending": False}
         assert all(r.json["ascending"] for r in walk)
         assert len(read_records(out, "jsonl")) == N
+
+
+class TestPartsInFlight:
+    """How many parts of the ``updated`` range an export reads at once."""
+
+    def parts(self, out: Path) -> int:
+        # The boundaries of K parts are K - 1 one-contact requests, oldest first.
+        bounds = [
+            r for r in self.fake.requests_to("POST /v2/contacts/list") if r.json["limit"] == 1
+        ]
+        return len([r for r in bounds if r.json["ascending"]]) + 1
+
+    @pytest.mark.parametrize(("flags", "k"), [([], 4), (["--concurrency", "2"], 2)])
+    def test_unpaced_reads_four_parts_unless_told(
+        self,
+        fake: FakeHeymarket,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        flags: list[str],
+        k: int,
+    ) -> None:
+        self.fake = fake
+        out = tmp_path / "contacts.jsonl"
+        code, _, err = run(["export", "-o", str(out), *flags], capsys)
+        assert code == EXIT_OK, err
+        assert self.parts(out) == k
+        assert len(read_records(out, "jsonl")) == N
+
+    @pytest.mark.parametrize(
+        ("rate_limit", "concurrency", "wanted"),
+        [(None, None, 4), (500.0, None, None), (500.0, 3, 3), (None, 1, 1)],
+    )
+    def test_a_paced_client_sizes_its_parts_by_rate_and_latency(
+        self, rate_limit: float | None, concurrency: int | None, wanted: int | None
+    ) -> None:
+        # None: "auto", chosen from the rate x the count request's latency (the walk's tests).
+        hm = HeymarketClient(
+            "k",
+            transport=MockTransport(lambda _: TransportResponse(200, {}, b"[]")),
+            rate_limit=rate_limit,
+        )
+        source = _pages.open_pages(hm, "v2", None, None, raw=True, concurrency=concurrency)
+        assert source._pager._wanted == wanted  # type: ignore[attr-defined]
 
 
 class TestDedupeAfterResume:

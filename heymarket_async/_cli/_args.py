@@ -242,6 +242,13 @@ def _export_options(export: argparse.ArgumentParser) -> None:
         "yet); MARK is replaced once FILE is complete, and kept if the export fails. Deleted "
         "contacts are not reported: a list does not show them",
     )
+    export.add_argument(
+        "--concurrency",
+        type=_concurrency,
+        metavar="N",
+        help="--api v2: read the contacts in N parts at once, 1-16 (default: as many as the "
+        "rate limit x the latency need, or 4 when nothing paces the requests)",
+    )
     export.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary")
     _encoding_options(export)
 
@@ -263,6 +270,16 @@ def _encoding_options(export: argparse.ArgumentParser) -> None:
         "a ' in front, so that a spreadsheet does not run them; plain numbers such as -5 or "
         "+15105550001 never do)",
     )
+
+
+def _concurrency(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 16:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 16, not {text!r}")
+    return value
 
 
 def _since_option(command: argparse.ArgumentParser) -> None:
@@ -297,6 +314,8 @@ def check_args(args: argparse.Namespace) -> None:
                 raise UsageError("--since-last and --since exclude each other: the mark says since")
             if args.since_last == args.output or os.path.isdir(args.since_last):
                 raise UsageError("--since-last needs a file of its own (not FILE, not a directory)")
+        if args.concurrency is not None and args.api != "v2":
+            raise UsageError("--concurrency is for --api v2: the v1 walk reads one page at a time")
         if args.normalized and args.format != "jsonl":
             raise UsageError("--normalized is for JSONL: CSV always flattens the API's contacts")
         if not args.formula_guard and args.format != "csv":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import re
@@ -237,7 +238,7 @@ async def _export(
     result = await run_export(
         client,
         options,
-        open_pages=open_pages,
+        open_pages=functools.partial(open_pages, concurrency=args.concurrency),
         progress=progress,
         stdout=_binary(streams.stdout),
         want_total=show_bar,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from heymarket_async import HeymarketClient
 
@@ -12,8 +12,10 @@ __all__ = ["open_pages"]
 
 #: v2 pages as large as the API allows: requests per contact is an export's throughput.
 V2_PAGE_SIZE = 100
-#: The ``updated`` range is read in this many parts at once, which hides the latency of each
-#: request (four requests in flight keep pace with 500 a minute up to about 450 ms each).
+#: Against a server the client does not pace (the emulator, a proxy with ``--rate-limit 0``),
+#: the ``updated`` range is read in this many parts at once, which hides the latency of each
+#: request. A paced client reads as many parts as its rate x the latency needs
+#: (``slices="auto"``), unless ``--concurrency`` says.
 V2_SLICES = 4
 
 
@@ -47,9 +49,18 @@ class _PagerSource:
 
 
 def open_pages(
-    client: HeymarketClient, api: str, since: datetime | None, position: Any, *, raw: bool
+    client: HeymarketClient,
+    api: str,
+    since: datetime | None,
+    position: Any,
+    *,
+    raw: bool,
+    concurrency: int | None = None,
 ) -> _PagerSource:
-    """A v1 (``updated`` cursor, pages of 30) or v2 (keyset, pages of 100, four parts) walk.
+    """A v1 (``updated`` cursor, pages of 30) or v2 (keyset, pages of 100, in parts) walk.
+
+    ``concurrency``: the v2 walk's parts read at once (``--concurrency``); by default as the
+    client's rate and the latency need when it is paced, else :data:`V2_SLICES`.
 
     ``raw``: pages of the API's objects as it sent them (``dict``), else typed ``Contact``.
     ``position`` is what an earlier walk's ``position().to_dict()`` gave, or ``None``; a raw
@@ -57,8 +68,13 @@ def open_pages(
     """
     if api == "v1":
         return _PagerSource(client.iter_contacts(raw=raw, since=since, resume=position))
+    slices: int | Literal["auto"]
+    if concurrency is not None:
+        slices = concurrency
+    else:
+        slices = "auto" if client._pipeline.limiter is not None else V2_SLICES
     return _PagerSource(
         client.v2.iter_contacts(
-            raw=raw, since=since, page_size=V2_PAGE_SIZE, slices=V2_SLICES, resume=position
+            raw=raw, since=since, page_size=V2_PAGE_SIZE, slices=slices, resume=position
         )
     )
