@@ -195,6 +195,20 @@ class TestRetriesAndFailures:
             ),
         ]
 
+    async def test_a_status_without_a_name_is_given_by_its_number(
+        self, fake: FakeHeymarket, exporter: InMemorySpanExporter, provider: TracerProvider
+    ) -> None:
+        fake.faults.add("POST /v1/contacts", Fault.status(599), times=1)
+        policy = RetryPolicy(retry_statuses={599}, backoff_base=0)
+        hm = fake.client(tracer_provider=provider, retry=policy)
+        await hm.list_contacts()
+        ((name, event),) = events(spans(exporter)[0])
+        assert (name, event["heymarket.retry.reason"], event["error.type"]) == (
+            "retry",
+            "599",
+            "599",
+        )
+
     async def test_a_404_is_an_error_span_with_its_status_code(
         self, fake: FakeHeymarket, exporter: InMemorySpanExporter, provider: TracerProvider
     ) -> None:
@@ -458,17 +472,31 @@ class TestNothingOfACustomersInSpans:
     async def test_the_request_id_is_masked_like_a_log_line_and_cut_short(
         self, exporter: InMemorySpanExporter, provider: TracerProvider
     ) -> None:
-        answers = iter(["15105553344", f"id-{API_KEY}", "a" * 500, "eyJa.eyJb.sig", "r-1_ok"])
+        answers = iter(["15105553344", f"id-{API_KEY}", "a" * 500, "eyJa.eyJb.sig", "r-1_ok", ""])
 
         def handler(request: TransportRequest) -> TransportResponse:
-            return TransportResponse(200, {"X-Request-Id": next(answers)}, b"[]")
+            answer = next(answers)
+            return TransportResponse(200, {"X-Request-Id": answer} if answer else {}, b"[]")
 
         hm = HeymarketClient(API_KEY, transport=MockTransport(handler), tracer_provider=provider)
-        for _ in range(5):
+        for _ in range(6):
             await hm.list_contacts()
-        ids = [attributes(s)["heymarket.request_id"] for s in spans(exporter)]
-        assert ids == ["*********44", "id-***", "a" * 128, "***", "r-1_ok"]
+        ids = [attributes(s).get("heymarket.request_id") for s in spans(exporter)]
+        assert ids == ["*********44", "id-***", "a" * 128, "***", "r-1_ok", None]
         assert leaks(spans(exporter), [API_KEY, "15105553344"]) == []
+
+    async def test_an_error_answer_without_a_request_id_has_none(
+        self, exporter: InMemorySpanExporter, provider: TracerProvider
+    ) -> None:
+        def handler(request: TransportRequest) -> TransportResponse:
+            return TransportResponse(404, {}, b"{}")
+
+        hm = HeymarketClient(API_KEY, transport=MockTransport(handler), tracer_provider=provider)
+        with pytest.raises(NotFoundError):
+            await hm.get_contact(42)
+        found = attributes(spans(exporter)[0])
+        assert found["error.type"] == "404"
+        assert "heymarket.request_id" not in found
 
     def test_the_scan_finds_what_it_looks_for(
         self, exporter: InMemorySpanExporter, provider: TracerProvider
@@ -534,14 +562,18 @@ class TestTracingOff:
         self, fake: FakeHeymarket
     ) -> None:
         (contact_id,) = fake.seed(1)
+        fake.faults.add("GET /v1/contact/{id}", Fault.status(503), times=1)
         events_seen: list[RequestEvent] = []
         hm = fake.client(
             tracer_provider=trace.NoOpTracerProvider(),
             hooks=Hooks(on_response=events_seen.append),
+            rate_limit=6000,  # paced, and retried: every hook point with no span to record on
         )
+        install_clock(hm, sleep=InstantSleep())
         assert (await hm.get_contact(contact_id)).id == contact_id
         assert len([c async for c in hm.v2.iter_contacts()]) == 1
-        assert len(events_seen) == 2
+        assert [e.status for e in events_seen][:2] == [503, 200]
+        assert len(events_seen) >= 3
 
     def test_a_missing_extra_says_what_to_install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setitem(sys.modules, "opentelemetry", None)  # what "not installed" does
