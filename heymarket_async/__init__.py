@@ -15,6 +15,7 @@ from ._client import HeymarketClient
 from ._hooks import Hooks, RequestEvent
 from ._params import ContactFields
 from ._ratelimit import LocalRateLimiter, RateLimiter
+from ._redis_limiter import RedisRateLimiter
 from ._retry import RetryPolicy
 from ._sansio import TransportRequest, TransportResponse
 from ._transport import Transport
@@ -96,6 +97,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RateLimiter",
+    "RedisRateLimiter",
     "RequestEvent",
     "RetryPolicy",
     "ServerError",

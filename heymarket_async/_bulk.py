@@ -2,10 +2,11 @@
 
 Every batch is one request through the client's pipeline, so the concurrency cap, the rate
 limiter and the retry rules apply to it as to any call; a batch is ``Safety.ONCE`` and is never
-sent twice once it may have been applied. A failed batch does
-not stop the others: its items are marked failed (nothing was written) or unknown (it may have
-been), and the results come back in input order. Matching the server's per-item answers to the
-input items is pure and tested without a loop.
+sent twice once it may have been applied, except a batch of creates whose every item carries a
+``local_id`` (``_retry.create_safety``), which is retried like an idempotent write. A failed
+batch does not stop the others: its items are marked failed (nothing was written) or unknown
+(it may have been), and the results come back in input order. Matching the server's per-item
+answers to the input items is pure and tested without a loop.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Awaitable, Callable, Container, Iterable, Mapping, S
 from typing import Any, Final, NamedTuple
 
 from ._convert import StructureError, structure_contact
+from ._redact import mask
 from ._retry import may_have_written
 from .errors import (
     AuthenticationError,
@@ -150,15 +152,17 @@ def contact_keys(entry: Any) -> Keys:
     return Keys(uuids, frozenset(_values(entry, ("phone", "email"), channels=True)))
 
 
-def reason_of(entry: Any) -> str | None:
-    """The server's reason for a failed item, when its entry gives one."""
+def reason_of(entry: Any, scrub: Callable[[str], str] = mask) -> str | None:
+    """The server's reason for a failed item, when its entry gives one, as an error's message
+    shows it (``scrub``: phones, emails, JWTs and credentials masked); ``detail`` keeps the
+    entry as sent."""
     if isinstance(entry, Mapping):
         for key in _REASON_KEYS:
             value = entry.get(key)
             if isinstance(value, str) and value:
-                return value
+                return scrub(value)
             if isinstance(value, (list, Mapping)) and value:
-                return str(value)
+                return scrub(str(value))
     return None
 
 
@@ -249,6 +253,7 @@ def settle(
     bodies: Sequence[Any],
     answer: Answer,
     keys: Callable[[Any], Keys],
+    scrub: Callable[[str], str] = mask,
 ) -> tuple[list[BulkItem[Any]], list[Any]]:
     """The items of one batch from its answer, and the failure entries matched to no item.
 
@@ -282,7 +287,12 @@ def settle(
         if i in failing.owned:
             entry = failing.owned[i]
             items.append(
-                BulkItem(**common, status=BulkStatus.FAILED, reason=reason_of(entry), detail=entry)
+                BulkItem(
+                    **common,
+                    status=BulkStatus.FAILED,
+                    reason=reason_of(entry, scrub),
+                    detail=entry,
+                )
             )
             continue
         if i in failing.doubtful:
@@ -314,10 +324,14 @@ def _batch_failed(
     ]
 
 
-def _unmatched_answer(offset: int, inputs: Sequence[Any], exc: Exception) -> list[BulkItem[Any]]:
+def _unmatched_answer(
+    offset: int, inputs: Sequence[Any], exc: Exception, scrub: Callable[[str], str] = mask
+) -> list[BulkItem[Any]]:
     """The items of a batch that was applied (it answered) but whose answer could not be read
     item by item: any of them may have failed."""
-    reason = f"the batch was answered, but its answer could not be matched to the items: {exc!r}"
+    reason = scrub(
+        f"the batch was answered, but its answer could not be matched to the items: {exc!r}"
+    )
     return [
         BulkItem(index=offset + i, input=item, status=BulkStatus.UNKNOWN, reason=reason)
         for i, item in enumerate(inputs)
@@ -332,13 +346,16 @@ async def run_batches(
     workers: int,
     send: SendBatch,
     keys: Callable[[Any], Keys],
+    scrub: Callable[[str], str] = mask,
 ) -> BulkResult[Any]:
     """Send ``bodies`` in batches of ``batch_size``, at most ``workers`` at a time.
 
     ``inputs[i]`` is what the caller gave for ``bodies[i]``. A batch that raises a
     :class:`HeymarketError` marks its own items; after an authentication or permission error
     (or a closed client) the batches not yet sent are marked failed without being sent. Any
-    other exception (a cancellation) stops every batch in flight and propagates.
+    other exception (a cancellation) stops every batch in flight and propagates. ``scrub``
+    masks the server's reasons (``Pipeline.scrub_text``, to honour ``log_pii`` and mask the
+    client's own credentials).
     """
     starts = range(0, len(bodies), batch_size)
     done: list[list[BulkItem[Any]]] = [[] for _ in starts]
@@ -362,9 +379,11 @@ async def run_batches(
                     fatal = exc
             else:
                 try:
-                    done[k], strays[k] = settle(lo, inputs[lo:hi], bodies[lo:hi], answer, keys)
+                    done[k], strays[k] = settle(
+                        lo, inputs[lo:hi], bodies[lo:hi], answer, keys, scrub
+                    )
                 except Exception as exc:  # one odd answer must not lose the other batches
-                    done[k] = _unmatched_answer(lo, inputs[lo:hi], exc)
+                    done[k] = _unmatched_answer(lo, inputs[lo:hi], exc, scrub)
 
     tasks = [asyncio.ensure_future(worker()) for _ in range(min(workers, len(starts)))]
     try:

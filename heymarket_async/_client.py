@@ -25,7 +25,7 @@ from ._ratelimit import HEYMARKET_RATE_LIMIT, LocalRateLimiter, RateLimiter
 from ._retry import RetryPolicy
 from ._sansio import DEFAULT_BASE_URL
 from ._shared import Closing, ConcurrencyCap
-from ._transport import AiohttpTransport, Transport
+from ._transport import DEFAULT_MAX_RESPONSE_BYTES, AiohttpTransport, Transport
 from .errors import ClientClosedError, InvalidRequestError
 from .models import UNSET, UnsetType
 from .resources import V1ContactFields, V1Contacts, V1ContactStatus, V1Tags, V2Contacts
@@ -87,6 +87,15 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
     - ``log_pii``: show phone numbers and email addresses in log lines and error messages.
       By default they are masked (``*********44``, ``j***@example.com``): they are customer
       data. Turn it on only to debug. The API key, the secret key and JWTs are never shown.
+    - ``proxy``: an http(s) proxy URL (``"http://user:password@proxy.local:3128"``) for every
+      request, through the client's own session or yours. Without it, the client's own
+      session uses the proxy the environment names for the API's host (``HTTPS_PROXY``,
+      ``HTTP_PROXY`` or ``ALL_PROXY``, unless ``NO_PROXY`` matches the host), as requests and
+      httpx do; a session of yours follows its own ``trust_env``.
+    - ``max_response_bytes``: the longest answer body read, 64 MiB by default (``None``: no
+      limit). Past it nothing more is read and the call raises: :class:`InvalidResponseError`
+      for a success status, the status's :class:`APIError` otherwise, each with its status and
+      request id. Bodies over 1 MiB are decoded in a thread, off the event loop.
 
     The logger ``heymarket_async`` writes one DEBUG line per attempt and one WARNING per retry.
 
@@ -112,6 +121,8 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
         trace_configs: Sequence[aiohttp.TraceConfig] | None = None,
         log_pii: bool = False,
         transport: Transport | None = None,
+        proxy: str | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
         tracer_provider: TracerProvider | None = None,
     ) -> None:
         credentials = resolve_credentials(api_key, secret_id, secret_key)
@@ -130,11 +141,19 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
         limiter = _rate_limiter(rate_limit, base if reaches else "")
         if hooks is not None and not isinstance(hooks, Hooks):
             raise InvalidRequestError("hooks", "must be a heymarket_async.Hooks")
+        proxy = _proxy(proxy)
+        max_bytes = _max_response_bytes(max_response_bytes)
         tracing = None if tracer_provider is None else Tracing(tracer_provider, base)
         _check_transport(transport, session, trace_configs)
+        if transport is not None and (proxy is not None or max_bytes != DEFAULT_MAX_RESPONSE_BYTES):
+            raise InvalidRequestError(
+                "transport", "proxy= and max_response_bytes= are the aiohttp transport's options"
+            )
         owns_transport = transport is None
         if transport is None:
-            transport = _aiohttp_transport(session, trace_configs, max_concurrency)
+            transport = _aiohttp_transport(
+                session, trace_configs, max_concurrency, proxy=proxy, max_response_bytes=max_bytes
+            )
         if not isinstance(log_pii, bool):
             raise InvalidRequestError("log_pii", "must be True or False")
         self._bind(
@@ -294,7 +313,14 @@ def is_heymarket(base_url: str) -> bool:
     return host == "heymarket.com" or host.endswith(".heymarket.com")
 
 
-def _aiohttp_transport(session: object, trace_configs: object, pool_size: int) -> AiohttpTransport:
+def _aiohttp_transport(
+    session: object,
+    trace_configs: object,
+    pool_size: int,
+    *,
+    proxy: str | None,
+    max_response_bytes: int | None,
+) -> AiohttpTransport:
     if session is not None and not isinstance(session, aiohttp.ClientSession):
         raise InvalidRequestError(
             "session", f"must be an aiohttp.ClientSession, got {type(session).__name__}"
@@ -304,7 +330,46 @@ def _aiohttp_transport(session: object, trace_configs: object, pool_size: int) -
         raise InvalidRequestError(
             "trace_configs", "give them to your own session; the client cannot add them"
         )
-    return AiohttpTransport(session, pool_size=pool_size, trace_configs=configs)
+    return AiohttpTransport(
+        session,
+        pool_size=pool_size,
+        trace_configs=configs,
+        proxy=proxy,
+        max_response_bytes=max_response_bytes,
+    )
+
+
+def _proxy(value: object) -> str | None:
+    """The ``proxy`` option, checked; never quoted in the error (it may hold a password)."""
+    if value is None:
+        return None
+    if isinstance(value, URL):
+        value = str(value)
+    if not isinstance(value, str):
+        raise InvalidRequestError("proxy", f"must be a URL string, got {type(value).__name__}")
+    try:
+        url = URL(value)
+    except ValueError:
+        url = URL()
+    if url.scheme not in ("http", "https") or not url.host:
+        raise InvalidRequestError(
+            "proxy",
+            f"must be an http(s) URL such as http://proxy.local:3128, got one with scheme "
+            f"{url.scheme!r} and {'a' if url.host else 'no'} host",
+        )
+    if url.query_string or url.fragment or url.path not in ("", "/"):
+        raise InvalidRequestError("proxy", "must be a proxy's address, without path or query")
+    return value
+
+
+def _max_response_bytes(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidRequestError(
+            "max_response_bytes", "must be a number of bytes >= 1, or None for no limit"
+        )
+    return value
 
 
 def _trace_configs(value: object) -> list[aiohttp.TraceConfig]:

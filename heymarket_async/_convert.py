@@ -272,14 +272,14 @@ def structure_contact(data: Any, _: Any = Contact) -> Contact:
 
     The hot path of every walk: values that already have the right type are taken as they are
     (checked with ``type() is``), everything else goes through the tolerant converters. The
-    26 values are read at C speed (a merge over all-None defaults, then one itemgetter). The
+    27 values are read at C speed (a merge over all-None defaults, then one itemgetter). The
     seven text fields and two flags are checked in one condition, and all nine go through
     ``_opt_str`` and ``_opt_bool`` only when one of them is off (any JSON value becomes its
     ``str()``; a flag may be ``0``/``1`` or ``"true"``/``"false"``).
     """
     # Over 60 lines, and kept so: it runs once per contact on every walk (hundreds of thousands
     # in an export), where a helper call per contact costs measurable time; a third of it is
-    # the unpacking of the 26 fields, one per line.
+    # the unpacking of the 27 fields, one per line.
     if type(data) is not dict and not isinstance(data, Mapping):
         raise StructureError("contact", f"expected an object, got {type(data).__name__}")
     (
@@ -305,6 +305,7 @@ def structure_contact(data: Any, _: Any = Contact) -> Contact:
         op,
         external_id,
         external_ref,
+        local_id,
         inbox,
         parent,
         type_,
@@ -352,6 +353,7 @@ def structure_contact(data: Any, _: Any = Contact) -> Contact:
         op,
         _opt_str(external_id),
         _opt_str(external_ref),
+        _opt_str(local_id),
         inbox if inbox is None or type(inbox) is int else _to_int(inbox, "inbox_id"),
         parent if parent is None or type(parent) is int else _to_int(parent, "parent_id"),
         type_,

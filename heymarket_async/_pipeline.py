@@ -23,7 +23,7 @@ from ._hooks import Hooks, RequestEvent
 from ._loops import CLOSED
 from ._otel import Tracing, answered
 from ._ratelimit import RateLimiter
-from ._redact import mask, mask_data
+from ._redact import mask, scrub_error
 from ._retry import (
     RetryPolicy,
     attempt_timeout_for,
@@ -56,6 +56,11 @@ from .errors import (
 )
 
 T = TypeVar("T")
+
+#: Answers longer than this are decoded and parsed in a thread: megabytes of JSON (and of
+#: contacts to structure, or of an error body to mask) held the event loop for hundreds of
+#: milliseconds to seconds (benchmarks/bench_bodies.py); a page of 100 contacts is ~50 KB.
+THREAD_BODY_BYTES: Final = 1 << 20
 
 logger: Final = logging.getLogger("heymarket_async")
 # What the logging HOWTO asks of a library: no handler but a NullHandler, so that an app that
@@ -105,6 +110,10 @@ class Pipeline:
         """``text`` as errors show it: no secret, and no phone or email unless ``log_pii``."""
         return mask(text, self.credentials.secrets(), keep_pii=self.log_pii)
 
+    def _raw_text(self, text: str) -> str:
+        """A raw answer's text as an error keeps it: customer data kept, no credential."""
+        return mask(text, self.credentials.secrets(), keep_pii=True)
+
     # call() runs once per page of a million-contact export: the success path allocates only
     # what the request needs, formats log lines only when they are enabled, and skips the
     # limiter and hooks when there are none.
@@ -137,6 +146,8 @@ class Pipeline:
         if span_started:
             answered(response, attempts)
         try:
+            if len(response.body) > THREAD_BODY_BYTES:
+                return await asyncio.to_thread(parse, data)
             return parse(data)
         except (StructureError, KeyError, TypeError, ValueError) as exc:
             error = InvalidResponseError(
@@ -147,9 +158,11 @@ class Pipeline:
                 request_id=response.request_id,
                 text=body_text(response.body, self.secrets),
             )
-            self._scrub(error)
+            error.__cause__ = exc  # the structure error holds the raw values: scrubbed below
             self._finish(error, request, attempts, failures, None)
-            raise error from exc
+        # Raised out here, past the except block, so that the cause is what the scrub left
+        # (a link it could not clean is replaced) and no unscrubbed __context__ is added.
+        raise error
 
     async def _attempts(
         self,
@@ -168,15 +181,20 @@ class Pipeline:
             attempt += 1
             try:
                 response = await self._send(request, target, body, deadline, attempt, policy)
-                data = decode_response(
-                    response, request.method, target, self.secrets, keep_pii=self.log_pii
-                )
+                args = (response, request.method, target, self.secrets)
+                if len(response.body) > THREAD_BODY_BYTES:
+                    data = await asyncio.to_thread(decode_response, *args, keep_pii=self.log_pii)
+                else:
+                    data = decode_response(*args, keep_pii=self.log_pii)
                 return response, data, attempt
             except _DeadlineReached as stop:
                 # Out of time before this attempt was sent: final, whatever the policy says.
                 late = self._deadline_error(request, stop.waiting)
                 self._finish(late, request, attempt - 1, failures, None)
                 raise late from None
+            except ClientClosedError as closed:
+                # Closed while this attempt waited for its turn: nothing of it was sent.
+                raise self._closed(closed, request, attempt - 1, failures, applied) from None
             except HeymarketError as exc:
                 if applied and request.endpoint.gone_is_done and isinstance(exc, NotFoundError):
                     # An earlier attempt may have deleted it: what was asked for is done.
@@ -184,7 +202,10 @@ class Pipeline:
                 wait = await self._retry_wait(exc, request, policy, attempt, deadline, failures)
                 applied = applied or may_have_written(exc)
                 failures.append(f"attempt {attempt}: {exc}")
-                await self.closing.sleep(self.sleep, wait)
+                try:
+                    await self.closing.sleep(self.sleep, wait)
+                except ClientClosedError as closed:
+                    raise self._closed(closed, request, attempt, failures, applied) from None
 
     async def _retry_wait(
         self,
@@ -245,22 +266,34 @@ class Pipeline:
             ) from exc
 
     def _scrub(self, exc: HeymarketError) -> None:
-        """Take every secret and JWT out of an error's text, whatever put it there.
+        """Take every secret and JWT (and phone and email, unless ``log_pii``) out of what an
+        error shows, and out of every exception it chains, whatever put them there.
 
-        Server answers are already masked as they are read (message, text, every string of
-        the body); this also covers transport messages and errors made anywhere else.
+        Server answers are already masked as they are read; this also covers the request id,
+        transport messages, causes (a structure error quoting the raw value) and errors made
+        anywhere else. ``text`` and ``body`` keep the customer's data, never a credential.
         """
-        secrets = self.credentials.secrets()
-        if exc.args and isinstance(exc.args[0], str):
-            line = mask(exc.args[0], secrets, keep_pii=True)
-            if line != exc.args[0]:
-                exc.args = (line, *exc.args[1:])
-        for name in ("message", "text"):
-            value = getattr(exc, name, None)
-            if isinstance(value, str):
-                setattr(exc, name, mask(value, secrets, keep_pii=True))
-        if isinstance(exc, APIError) and exc.body is not None:
-            exc.body = mask_data(exc.body, secrets, keep_pii=True)
+        scrub_error(exc, self.scrub_text, raw=self._raw_text)
+
+    def _closed(
+        self,
+        closed: ClientClosedError,
+        request: Request,
+        attempts: int,
+        failures: list[str],
+        applied: bool,
+    ) -> ClientClosedError:
+        """``closed``, telling what the call had done: its attempts, their failures, and
+        whether one of them may have been applied."""
+        closed.attempts = attempts
+        closed.maybe_applied = applied
+        for note in failures:
+            _add_note(closed, note)
+        if applied:
+            what = request.endpoint.effect or "write may have been applied"
+            _add_note(closed, f"the client closed before a retry: the {what}; check it")
+        self._scrub(closed)
+        return closed
 
     def _finish(
         self,
@@ -281,6 +314,7 @@ class Pipeline:
             what = request.endpoint.effect or "write may have been applied"
             _add_note(exc, f"not retried: the {what}; check before trying again")
             exc.args = (f"{exc.args[0]} (the write may have been applied)", *exc.args[1:])
+        self._scrub(exc)
 
     async def _send(
         self,
@@ -315,6 +349,7 @@ class Pipeline:
             try:
                 response = await self._transport_send(wire)
             except TransportError as exc:
+                self._scrub(exc)  # before a hook sees it
                 self._answered(request, attempt, clock() - started, error=exc)
                 raise
         finally:
@@ -394,7 +429,16 @@ class Pipeline:
     ) -> None:
         """Log (at DEBUG) and pass to ``on_response`` how an attempt ended: the ``response``,
         or the transport ``error`` that came instead of one."""
-        if logger.isEnabledFor(logging.DEBUG):
+        debug = logger.isEnabledFor(logging.DEBUG)
+        hooks = self.hooks
+        on_response = None if hooks is None else hooks.on_response
+        if not debug and on_response is None:
+            return
+        # A server may echo anything into X-Request-Id: it is shown as an error's text is.
+        request_id = None
+        if response is not None and response.request_id is not None:
+            request_id = self.scrub_text(response.request_id)
+        if debug:
             if response is None:
                 logger.debug(
                     "%s %s -> %s after %.1f ms (attempt %d)",
@@ -411,18 +455,17 @@ class Pipeline:
                     request.path,
                     response.status,
                     elapsed * 1000,
-                    response.request_id,
+                    request_id,
                     attempt,
                 )
-        hooks = self.hooks
-        if hooks is not None and hooks.on_response is not None:
-            hooks.on_response(
+        if on_response is not None:
+            on_response(
                 _event(
                     request,
                     attempt,
                     status=None if response is None else response.status,
                     elapsed=elapsed,
-                    request_id=None if response is None else response.request_id,
+                    request_id=request_id,
                     error=error,
                 )
             )

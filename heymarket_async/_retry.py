@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import random
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -33,6 +33,7 @@ __all__ = [
     "RetryPolicy",
     "attempt_timeout_for",
     "backoff_delay",
+    "create_safety",
     "is_retryable",
     "may_have_written",
     "plan_retry",
@@ -121,6 +122,11 @@ def _max_retries(_: object, attribute: attrs.Attribute[int], value: object) -> N
         raise InvalidRequestError("max_retries", f"must be an int >= 0, got {value!r}")
 
 
+def _bool(_: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidRequestError(attribute.name, f"must be True or False, got {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class RetryPolicy:
     """How a call is retried. Give one to ``HeymarketClient(retry=...)`` or ``with_options``.
@@ -154,6 +160,12 @@ class RetryPolicy:
       bodies cut short. Creates (``POST /v1/contact``, ``POST /v2/contact``, adding a channel)
       are retried only on 429 and when the connection could not be made: a 5xx, a timeout or a
       dropped connection after sending raises, saying the write may have been applied.
+    - ``retry_creates_with_local_id``: a create that carries a ``local_id`` (``create_contact``,
+      ``v2.create_contact``, and a batch of ``batch_create_contacts`` or ``v2.upsert_contacts``
+      whose every item has one) is retried like an idempotent write, ``read_attempt_timeout``
+      included: Heymarket's docs say a ``local_id`` "makes create-or-update operations
+      idempotent", so a repeat updates the contact the first attempt made. ``False`` keeps the
+      rule of every other create: never sent again once it may have been applied.
 
     All times are float seconds. The defaults: 3 retries, 0.5 s base, 8 s cap, 60 s ceiling
     for ``Retry-After``, 10 s for an attempt of a read or an idempotent write that may be
@@ -175,11 +187,23 @@ class RetryPolicy:
     retry_statuses: frozenset[int] = attrs.field(
         default=RETRYABLE_STATUSES, converter=_retry_statuses
     )
+    retry_creates_with_local_id: bool = attrs.field(default=True, validator=_bool)
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
         """A policy that never retries."""
         return cls(max_retries=0)
+
+
+def create_safety(bodies: Sequence[Mapping[str, Any]], policy: RetryPolicy) -> Safety | None:
+    """The safety of a create request holding ``bodies`` (one, or a batch's items):
+    ``IDEMPOTENT`` when each carries a ``local_id`` and the policy lets such creates be retried,
+    else ``None`` (the endpoint's own, ``ONCE``). One item without it makes a batch ``ONCE``:
+    its repeat would create that contact twice."""
+    keyed = bool(bodies) and all("local_id" in body for body in bodies)
+    if keyed and policy.retry_creates_with_local_id:
+        return Safety.IDEMPOTENT
+    return None
 
 
 def attempt_timeout_for(safety: Safety, policy: RetryPolicy, attempt: int) -> float | None:

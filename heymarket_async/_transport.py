@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import platform
+import urllib.request
 from collections.abc import Sequence
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 import aiohttp
 from yarl import URL
@@ -25,6 +27,14 @@ USER_AGENT: Final = (
     f"heymarket-async/{__version__} aiohttp/{aiohttp.__version__} "
     f"python/{platform.python_version()}"
 )
+#: The largest body read by default: 64 MiB, far above any answer of the API (a page of 100
+#: contacts is tens of kilobytes) and small enough that a broken or hostile server cannot take
+#: the process's memory. ``HeymarketClient(max_response_bytes=...)`` changes it.
+DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
+#: How much of a body over the limit is kept, for the error's ``text``.
+_KEPT_OF_TOO_LARGE: Final = 64 * 1024
+
+logger: Final = logging.getLogger("heymarket_async")
 
 
 class Transport(Protocol):
@@ -46,6 +56,19 @@ class AiohttpTransport:
     Without a ``session`` of the caller's, it makes its own in the loop of its first request and
     makes it again in a new loop once that one is closed (see :class:`LoopBinding`); a caller's
     session is used as it is, never replaced, and never closed here.
+
+    ``proxy`` (a URL) carries every request, on any session. Without it, the client's own
+    session goes through the proxy the environment names for the API's host
+    (``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``, unless ``NO_PROXY`` matches it; read once per
+    host), as requests and httpx do; a caller's session follows its own ``trust_env``.
+
+    A body longer than ``max_response_bytes`` (``None``: no limit) is not read further: the
+    answer comes back with ``complete=False`` and the first part of its body.
+
+    aiohttp never sends a request of the SDK's again by itself, on this session or the
+    caller's (see ``_no_resend``): only the client's retry rules do. That takes aiohttp 3.12
+    (client middlewares); with an older aiohttp, only the client's own session is kept from
+    it, and a session of the caller's may still resend a GET, PUT or DELETE once.
     """
 
     def __init__(
@@ -54,12 +77,18 @@ class AiohttpTransport:
         *,
         pool_size: int = 16,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
+        proxy: str | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._session = session
         self._owns_session = session is None
         self._binding = LoopBinding(_loop_of(session))
         self._pool_size = pool_size
         self._trace_configs = list(trace_configs)
+        self._proxy = proxy
+        #: The environment's proxy for each (scheme, host) the own session talked to.
+        self._env_proxies: dict[tuple[str, str], str | None] = {}
+        self._max_bytes = max_response_bytes
         self._closed = False
 
     @property
@@ -84,7 +113,8 @@ class AiohttpTransport:
             connector=aiohttp.TCPConnector(limit=self._pool_size),
             trace_configs=self._trace_configs or None,
         )
-        _no_silent_resend(session)
+        if not _MIDDLEWARES:  # pragma: no cover - aiohttp < 3.12
+            _no_silent_resend(session)
         if stale is not None:
             await _close_stale(stale)
             if self._closed or session.closed:  # close() came while the old one closed
@@ -115,25 +145,35 @@ class AiohttpTransport:
         ):
             session = await self._get_session()
         method, timeout = request.method, request.timeout
+        # Paths and queries are built from validated ids and fixed words: nothing to quote.
+        url = URL(request.url, encoded=True)
+        options: dict[str, Any] = {}
+        if _MIDDLEWARES:
+            options["middlewares"] = _middlewares(session)
+        proxy = self._proxy
+        if proxy is None and self._owns_session:
+            proxy = await self._env_proxy(url)
+        if proxy is not None:
+            options["proxy"] = proxy
         try:
             async with session.request(
                 method,
-                # Paths and queries are built from validated ids and fixed words: nothing to quote.
-                URL(request.url, encoded=True),
+                url,
                 headers=request.headers,
                 data=request.body,
                 timeout=aiohttp.ClientTimeout(total=timeout),
                 allow_redirects=False,
                 # A caller's session may say raise_for_status=True: statuses are ours to map.
                 raise_for_status=False,
+                **options,
             ) as resp:
                 # Read the whole body here, so that the connection goes back to the pool before
                 # the caller does anything else (and an abandoned iterator holds none).
-                payload = await resp.read()
-                return TransportResponse(resp.status, resp.headers, payload)
+                return await _read(resp, self._max_bytes)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except Exception as caught:
+            exc = caught.original if isinstance(caught, _NotResent) else caught
             error = _translate(exc, method, request.url, timeout)
             if not _holds_request(exc):
                 raise error from exc
@@ -142,12 +182,69 @@ class AiohttpTransport:
         # except block); the message keeps what went wrong.
         raise error
 
+    async def _env_proxy(self, url: URL) -> str | None:
+        """The proxy the environment names for ``url``'s host, looked up once per host (in a
+        thread: on macOS and Windows it reads the system's settings)."""
+        key = (url.scheme, url.host or "")
+        try:
+            return self._env_proxies[key]
+        except KeyError:
+            pass
+        proxy = self._env_proxies[key] = await asyncio.to_thread(env_proxy, url)
+        return proxy
+
     async def aclose(self) -> None:
         """Close the session if it is ours; idempotent."""
         self._closed = True
         session, self._session = self._session, None
         if session is not None and self._owns_session and not session.closed:
             await session.close()
+
+
+async def _read(resp: aiohttp.ClientResponse, limit: int | None) -> TransportResponse:
+    """The whole answer, or, past ``limit`` bytes, its first part with ``complete=False``
+    (the rest is not read: the connection is closed rather than drained)."""
+    length = resp.content_length
+    encoded = resp.headers.get("Content-Encoding", "identity").lower() != "identity"
+    if limit is None or (length is not None and length <= limit and not encoded):
+        # Bounded by Content-Length (the body is not decompressed): read at once.
+        return TransportResponse(resp.status, resp.headers, await resp.read())
+    chunks: list[bytes] = []
+    size = 0
+    if length is None or length <= limit:  # a length over the limit: nothing is read
+        async for chunk in resp.content.iter_any():
+            size += len(chunk)
+            chunks.append(chunk)  # one chunk past the limit at most: its head may be kept
+            if size > limit:
+                break
+        else:
+            return TransportResponse(resp.status, resp.headers, b"".join(chunks))
+    resp.close()  # the rest of the body stays unread: this connection is not reused
+    kept = bytearray()
+    for chunk in chunks:  # only the head, not megabytes joined to be cut
+        kept += chunk[: _KEPT_OF_TOO_LARGE - len(kept)]
+        if len(kept) >= _KEPT_OF_TOO_LARGE:
+            break
+    return TransportResponse(resp.status, resp.headers, bytes(kept), complete=False)
+
+
+def env_proxy(url: URL) -> str | None:
+    """The proxy the environment names for ``url``, with the rules aiohttp's ``trust_env``
+    applies (``urllib.request.getproxies`` and ``proxy_bypass``), and ``ALL_PROXY`` as a
+    fallback. Only http and https proxies; ``~/.netrc`` is not read (with ``trust_env``, an
+    entry for the API's host would make aiohttp refuse every request)."""
+    host = url.host
+    if not host:
+        return None
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    scheme = URL(proxy).scheme
+    if scheme not in ("http", "https"):
+        logger.warning("ignoring the environment's %s proxy: only http(s) proxies work", scheme)
+        return None
+    return proxy
 
 
 def _translate(exc: Exception, method: str, url: str, timeout: float | None) -> TransportError:
@@ -172,15 +269,52 @@ def _translate(exc: Exception, method: str, url: str, timeout: float | None) -> 
     raise exc
 
 
-def _no_silent_resend(session: aiohttp.ClientSession) -> None:
-    """Stop aiohttp from sending a GET, PUT or DELETE again by itself when a pooled connection
-    drops: that second attempt would pass by the SDK's retry rules (a bulk delete, never to be
-    sent twice once it may have been applied; ``RetryPolicy.disabled()``) and its rate limiter.
-    The SDK's own retries handle a dropped connection instead.
+# -- no resend by aiohttp -------------------------------------------------------------------
+#
+# aiohttp (3.9 and later) sends a GET, PUT or DELETE once more by itself when the connection
+# drops before the answer (``ClientSession._request`` catches ``ClientOSError`` and
+# ``ServerDisconnectedError`` and goes round again). That second attempt would pass by the
+# SDK's retry rules (a bulk delete or patch_contact's write, never sent twice once it may have
+# been applied; ``RetryPolicy.disabled()``) and its rate limiter. There is no public switch
+# (aio-libs/aiohttp#10790; ``_retry_connection`` is private, for aiohttp's test client), but
+# client middlewares (aiohttp 3.12) are public and may be given per request: the SDK's own,
+# innermost, turns those two errors into one that aiohttp does not retry, on any session.
 
-    aiohttp has no public switch for it: ``_retry_connection`` is what its own test client sets.
-    A test fails should a new aiohttp version rename it.
+#: Whether this aiohttp takes ``middlewares=`` per request (3.12 and later).
+_MIDDLEWARES: Final = hasattr(aiohttp, "ClientMiddlewareType")
+
+
+class _NotResent(aiohttp.ClientConnectionError):
+    """Carries a dropped connection's error past aiohttp's resend; unwrapped in this module."""
+
+    def __init__(self, original: aiohttp.ClientError) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+async def _no_resend(request: Any, handler: Any) -> aiohttp.ClientResponse:
+    try:
+        response: aiohttp.ClientResponse = await handler(request)
+    except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
+        raise  # the connection was never made: aiohttp does not resend these either
+    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
+        raise _NotResent(exc) from exc
+    return response
+
+
+def _middlewares(session: aiohttp.ClientSession) -> tuple[Any, ...]:
+    """The session's own middlewares, then the SDK's: a request's ``middlewares=`` replaces
+    the session's, which the caller set up for every request (auth for a proxy, logging).
+
+    aiohttp has no public accessor for them; should ``_middlewares`` be renamed, a test fails.
     """
+    theirs = getattr(session, "_middlewares", ())
+    return (*theirs, _no_resend) if theirs else (_no_resend,)
+
+
+def _no_silent_resend(session: aiohttp.ClientSession) -> None:  # pragma: no cover - < 3.12
+    """Before aiohttp 3.12 (no middlewares), the private switch its own test client sets; on
+    the client's own session only (a caller's is not the SDK's to change)."""
     if hasattr(session, "_retry_connection"):
         session._retry_connection = False
 
@@ -212,4 +346,10 @@ def _holds_request(exc: BaseException) -> bool:
     return False
 
 
-__all__ = ["USER_AGENT", "AiohttpTransport", "Transport"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "USER_AGENT",
+    "AiohttpTransport",
+    "Transport",
+    "env_proxy",
+]

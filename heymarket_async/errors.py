@@ -17,11 +17,13 @@
     ├── TransportError             the request did not get an answer
     │   ├── APIConnectionError     (also ConnectionError) connect failed or connection dropped
     │   └── APITimeoutError        (also TimeoutError) a per-attempt timeout or the deadline
-    ├── InvalidResponseError       an answer whose body cannot be decoded
+    ├── InvalidResponseError       an answer whose body cannot be decoded, or is too long
     └── PaginationError            a paging cursor that cannot advance
 
 No exception of aiohttp escapes the public API: they are translated in ``_transport`` and
-chained with ``raise ... from``. ``str(exc)`` is one line and never holds a credential.
+chained with ``raise ... from``. ``str(exc)`` is one line and never holds a credential; neither
+do the notes, nor any exception chained from an SDK error (``__cause__``, ``__context__``):
+phone numbers and email addresses are masked in all of them unless ``log_pii=True``.
 """
 
 from __future__ import annotations
@@ -86,7 +88,18 @@ class InvalidRequestError(HeymarketError, ValueError):
 
 
 class ClientClosedError(HeymarketError, RuntimeError):
-    """The client was used after ``close()`` (or after its ``async with`` block ended)."""
+    """The client was used after ``close()`` (or after its ``async with`` block ended), or was
+    closed while a call waited (for a retry, or a rate-limit turn).
+
+    A call ended that way keeps its story: ``attempts`` (the attempts it sent, ``0`` when it was
+    used after close), a note for each failed attempt, and ``maybe_applied`` (whether one of them
+    may have been applied: a write that failed with a 5xx or a dropped connection).
+    """
+
+    #: The attempts the call had sent when the client closed.
+    attempts: int = 0
+    #: Whether an attempt the call sent may have been applied.
+    maybe_applied: bool = False
 
 
 def _reason(status: int) -> str:
@@ -245,7 +258,8 @@ class APITimeoutError(TransportError, TimeoutError):
 
 
 class InvalidResponseError(HeymarketError):
-    """The API answered, but the body is not what the endpoint returns.
+    """The API answered, but the body is not what the endpoint returns, or a success's body
+    is longer than ``max_response_bytes`` (then it was not read further).
 
     Carries ``status``, ``method``, ``url``, ``request_id``, ``text`` (the first part of the raw
     body) and ``attempts``.

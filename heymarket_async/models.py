@@ -127,6 +127,8 @@ class Contact:
     op: str | None = None
     external_id: str | None = None
     external_ref: str | None = None
+    #: The ``local_id`` the contact was created with (your own id of it), if the API returns it.
+    local_id: str | None = None
     inbox_id: int | None = None
     parent_id: int | None = None
     type: str | None = None

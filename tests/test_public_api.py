@@ -47,6 +47,7 @@ class TestAll:
             "Hooks",
             "LocalRateLimiter",
             "RateLimiter",
+            "RedisRateLimiter",
             "RequestEvent",
             "RetryPolicy",
             "TagPager",
@@ -127,7 +128,7 @@ FIELDS = (
     "is_opted_out",
 )
 V1_SIGNATURES = {
-    "create_contact": (["phone"], [*FIELDS]),
+    "create_contact": (["phone"], [*FIELDS, "local_id"]),
     "get_contact": (["contact_id"], []),
     "get_contact_by_phone": (["phone"], []),
     "update_contact": (["contact_id", "phone"], [*FIELDS, "overwrite"]),
@@ -147,7 +148,7 @@ V1_SIGNATURES = {
 }
 V2_SIGNATURES = {
     "get_contact": (["contact_uuid"], []),
-    "create_contact": (["channels"], [*FIELDS, "contact_channels"]),
+    "create_contact": (["channels"], [*FIELDS, "contact_channels", "local_id"]),
     "list_contacts": ([], ["limit", "page", "since", "ascending"]),
     "add_channel": (["contact_uuid", "channel_type", "channel_id"], []),
     "update_contact": (["contact_uuid"], [*FIELDS]),

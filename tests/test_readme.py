@@ -28,6 +28,7 @@ flags and exit codes against its parsers and constants.
 from __future__ import annotations
 
 import ast
+import asyncio
 import contextlib
 import inspect
 import json
@@ -52,6 +53,7 @@ from heymarket_async import (
 from heymarket_async._cli import _app
 from heymarket_async.testing import ROUTES, FakeHeymarket, Fault
 from heymarket_async.testing._serve import build_parser as build_server_parser
+from tests._redis import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -84,10 +86,12 @@ ROLES: dict[str, str] = {
     "HeymarketClient(api_key=None,": "signature",
     "await hm.set_contact_status(42": "run",
     "result = await hm.batch_create_contacts(": "run",
-    "async for contact in hm.v2.iter_contacts(slices=4):      # v2": "run",
+    "async for contact in hm.v2.iter_contacts():             # v2": "run",
+    "async def worker(hm: HeymarketClient, rows:": "run",
     "async with hm.iter_contacts(resume=saved) as pager:": "run",
     "async def test_register_creates_a_contact_once(": "pytest example",
     'hm = HeymarketClient(api_key="test", transport=MockTransport(handler))': "run",
+    "limiter = RedisRateLimiter(redis_url, key=api_key)": "run",
 }
 
 
@@ -289,7 +293,7 @@ class TestV1Extras:
 
 class TestWalking:
     async def test_both_walks_run(self, fake: FakeHeymarket, namespace: dict[str, Any]) -> None:
-        await run_block(block("hm.v2.iter_contacts(slices=4):      # v2"), namespace)
+        await run_block(block("hm.v2.iter_contacts():             # v2"), namespace)
         assert fake.requests_to("POST /v1/contacts")
         assert fake.requests_to("POST /v2/contacts/list")
 
@@ -449,14 +453,35 @@ CALLS: dict[str, Callable[[HeymarketClient, dict[str, Any]], Awaitable[Any]]] = 
 }
 
 
-def retry_table() -> dict[str, bool]:
-    """The README's retry table: route (or ``patch_contact``) -> retried after a 503."""
+#: The calls of the retry table's last row, one per route, each carrying a local_id.
+KEYED_CREATES: dict[str, Callable[[HeymarketClient], Awaitable[Any]]] = {
+    "POST /v1/contact": lambda hm: hm.create_contact("15105550001", local_id="crm-1"),
+    "POST /v2/contact": lambda hm: hm.v2.create_contact(
+        [("phone", "15105550002")], local_id="crm-2"
+    ),
+    "POST /v1/batch/contacts": lambda hm: hm.batch_create_contacts(
+        [{"phone": "15105550003", "local_id": "crm-3"}]
+    ),
+    "POST /v2/contacts": lambda hm: hm.v2.upsert_contacts(
+        [{"channels": [("phone", "15105550004")], "local_id": "crm-4"}]
+    ),
+}
+
+
+def retry_rows() -> list[str]:
+    """The rows of the README's retry table: reads, idempotent writes, writes never sent
+    twice, and creates carrying a ``local_id``."""
     text = section("Retries, deadlines, rate limits")
     text = text.replace("`patch_contact`'s `PUT /v1/contact/{id}`", "`patch_contact`")
     rows = [line for line in text.splitlines() if line.startswith("| ") and "`" in line]
-    assert len(rows) == 3, rows
+    assert len(rows) == 4, rows
+    return rows
+
+
+def retry_table() -> dict[str, bool]:
+    """The README's retry table: route (or ``patch_contact``) -> retried after a 503."""
     table: dict[str, bool] = {}
-    for number, row in enumerate(rows):
+    for number, row in enumerate(retry_rows()[:3]):
         operations = row.split("|")[1]
         for route in re.findall(r"`((?:GET|POST|PUT|DELETE) /[^`]+|patch_contact)`", operations):
             assert route not in table, f"{route} is in the table twice"
@@ -485,6 +510,48 @@ class TestRetryTable:
             await CALLS[route](hm, ctx)
         sent = len(fake.requests_to(target))
         assert sent == (2 if retry_table()[route] else 1)
+
+    def test_the_local_id_row_names_the_calls_and_the_switch(self) -> None:
+        row = retry_rows()[3]
+        assert "`local_id`" in row
+        assert "`RetryPolicy(retry_creates_with_local_id=False)`" in row
+        for call in ("create_contact", "v2.create_contact", "batch_create_contacts"):
+            assert f"`{call}" in row
+        assert "`v2.upsert_contacts`" in row
+        assert row.rstrip().endswith("| the same as idempotent writes |")
+
+    @pytest.mark.parametrize("route", sorted(KEYED_CREATES))
+    @pytest.mark.parametrize("switch", [True, False])
+    async def test_creates_carrying_a_local_id_are_retried_as_the_last_row_says(
+        self, fake: FakeHeymarket, route: str, switch: bool
+    ) -> None:
+        fake.faults.add(route, Fault.status(503), times=1)
+        policy = RetryPolicy(max_retries=1, backoff_base=0, retry_creates_with_local_id=switch)
+        with contextlib.suppress(heymarket_async.ServerError):  # when it is not retried
+            await KEYED_CREATES[route](fake.client(retry=policy))
+        assert len(fake.requests_to(route)) == (2 if switch else 1)
+
+
+class TestWorker:
+    async def test_lost_answers_are_retried_into_one_contact_per_row(
+        self, fake: FakeHeymarket
+    ) -> None:
+        ns = await run_block(block("async def worker("), public_names())
+        fake.faults.add("POST /v1/contact", Fault.drop_after_write(), times=2)
+        rows: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        for n in range(5):
+            rows.put_nowait({"phone": f"1510555{n:04d}", "first": f"R{n}", "crm_id": f"crm-{n}"})
+        before = len(fake.contacts)
+        async with fake.client(retry=RetryPolicy(backoff_base=0)) as hm:
+            workers = [asyncio.create_task(ns["worker"](hm, rows)) for _ in range(3)]
+            await rows.join()
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+        assert len(fake.contacts) == before + 5
+        assert len(fake.requests_to("POST /v1/contact")) == 7
+        held = sorted(c.get("local_id") or "" for c in fake.contacts.values())
+        assert held[-5:] == [f"crm-{n}" for n in range(5)]
 
 
 class TestCommandLine:
@@ -523,3 +590,17 @@ class TestCommandLine:
         ]:
             assert words.startswith(f"{code} ")
             assert words in text
+
+
+class TestManyWorkers:
+    async def test_the_redis_block_runs_against_a_real_redis(
+        self, fake: FakeHeymarket, tmp_path: Path
+    ) -> None:
+        server = RedisServer(tmp_path).start()
+        try:
+            ns = {**public_names(), "redis_url": server.url, "api_key": KEY}
+            await run_block(block("limiter = RedisRateLimiter(redis_url"), ns)
+            assert ns["contact"].id == 42
+            assert isinstance(ns["limiter"], heymarket_async.RedisRateLimiter)
+        finally:
+            server.stop()

@@ -8,6 +8,7 @@ calls under the configured rate. No test waits on a real backoff: sleeps are inj
 from __future__ import annotations
 
 import asyncio
+import inspect
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -160,13 +161,14 @@ class TestCreatesNeverDuplicate:
 
 
 class TestNoSilentResend:
-    """aiohttp sends a GET, PUT or DELETE again by itself when a pooled connection drops; the
-    client's own session does not, so only the SDK's retry rules decide."""
+    """aiohttp sends a GET, PUT or DELETE again by itself when a pooled connection drops; no
+    session does for the SDK's requests, so only the SDK's retry rules decide (more in
+    test_no_resend.py)."""
 
-    async def test_the_switch_aiohttp_reads_is_still_there(self) -> None:
-        # If aiohttp renames it, the SDK's sessions would resend again: this says so.
-        async with aiohttp.ClientSession() as session:
-            assert session._retry_connection is True
+    async def test_the_public_seam_the_sdk_uses_is_there(self) -> None:
+        # Per-request client middlewares (aiohttp 3.12): if they went, sessions would resend.
+        assert hasattr(aiohttp, "ClientMiddlewareType")
+        assert "middlewares" in inspect.signature(aiohttp.ClientSession._request).parameters
 
     async def test_a_bulk_delete_is_not_sent_twice_after_a_drop(self, fake: FakeHeymarket) -> None:
         ids = list(fake.seed(3))
@@ -178,8 +180,6 @@ class TestNoSilentResend:
         assert len(fake.requests_to("DELETE /v2/contacts")) == 1
         assert len(fake.contacts) == 0  # it was applied: unknown, not failed
         assert {item.status for item in result.items} == {BulkStatus.UNKNOWN}
-        assert hm._pipeline.transport._session is not None
-        assert hm._pipeline.transport._session._retry_connection is False
 
     async def test_a_disabled_policy_sends_a_read_once(self, fake: FakeHeymarket) -> None:
         ids = list(fake.seed(2))
@@ -267,6 +267,37 @@ class TestCloseEndsWaits:
         errors = await self.ended(tasks)
         assert all(isinstance(e, ClientClosedError) for e in errors), errors
         assert len(fake.requests) == 3
+        # Each keeps its story: one attempt, its 429 in a note, nothing applied (a read).
+        for e in errors:
+            assert isinstance(e, ClientClosedError)
+            assert e.attempts == 1
+            assert e.maybe_applied is False
+            assert any("attempt 1: 429" in note for note in e.__notes__)
+
+    async def test_a_write_closed_before_its_retry_may_have_been_applied(
+        self, fake: FakeHeymarket
+    ) -> None:
+        # The server applied the update, then answered 503: the retry waits 30 s, and the
+        # client closes meanwhile. The error says the write may have been applied.
+        (cid,) = fake.seed(1)
+        fake.faults.add("PUT /v1/contact/{id}", Fault.fail_after_write(503), times=1)
+        hm = fake.client(timeout=None, retry=RetryPolicy(backoff_base=30, backoff_max=30))
+        install_clock(hm, sleep=lambda s: asyncio.sleep(60 if s > 1 else s))
+        phone = fake.contacts[cid]["phone"]
+        task = asyncio.ensure_future(hm.update_contact(cid, phone, first="Ada"))
+        for _ in range(500):
+            if fake.requests:
+                break
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.01)
+        await hm.close()
+        (error,) = await self.ended([task])
+        assert isinstance(error, ClientClosedError)
+        assert error.attempts == 1
+        assert error.maybe_applied is True
+        assert any("503" in note for note in error.__notes__)
+        assert any("may have been applied" in note for note in error.__notes__)
+        assert fake.contacts[cid]["first"] == "Ada"  # it was
 
 
 class TestRateLimiter:

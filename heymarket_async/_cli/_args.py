@@ -184,6 +184,14 @@ def _connection_options() -> _Parser:
         help="requests per minute, 0 for none (default: 500 against api.heymarket.com, "
         "none elsewhere)",
     )
+    # Sharing the key's budget with the workers beside the command (RedisRateLimiter).
+    group.add_argument(
+        "--redis-url",
+        metavar="URL",
+        help="share the API key's rate budget through this Redis with every process using "
+        "the key (default: $HEYMARKET_REDIS_URL; --rate-limit, else 500, is the key's "
+        "total); needs heymarket-async[redis]",
+    )
     return connection
 
 

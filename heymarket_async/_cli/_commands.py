@@ -19,7 +19,7 @@ from typing import IO, Any, Final, TextIO
 
 from yarl import URL
 
-from heymarket_async import HeymarketClient
+from heymarket_async import HeymarketClient, RedisRateLimiter
 from heymarket_async._sansio import DEFAULT_BASE_URL
 from heymarket_async.errors import HeymarketError, InvalidRequestError
 
@@ -149,17 +149,49 @@ async def _connect(args: argparse.Namespace) -> AsyncIterator[tuple[HeymarketCli
         async with _sandbox.sandbox(args.sandbox, args.timeout, args.max_retries, rate) as client:
             yield client, f"sandbox:{args.sandbox}"
         return
-    client = HeymarketClient(
-        args.api_key,
-        secret_id=args.secret_id,
-        secret_key=args.secret_key,
-        base_url=args.base_url,
-        timeout=args.timeout,
-        max_retries=args.max_retries,
-        rate_limit=_rate_limit(args.rate_limit, args.base_url),
+    shared = _redis_limiter(args)
+    try:
+        client = HeymarketClient(
+            args.api_key,
+            secret_id=args.secret_id,
+            secret_key=args.secret_key,
+            base_url=args.base_url,
+            timeout=args.timeout,
+            max_retries=args.max_retries,
+            rate_limit=_rate_limit(args.rate_limit, args.base_url) if shared is None else shared,
+        )
+        async with client:
+            yield client, client.base_url
+    finally:
+        if shared is not None:
+            await shared.aclose()
+
+
+def _redis_limiter(
+    args: argparse.Namespace, environ: Mapping[str, str] = os.environ
+) -> RedisRateLimiter | None:
+    """The key's budget shared through Redis, when ``--redis-url`` or ``HEYMARKET_REDIS_URL``
+    asks for it: ``--rate-limit`` a minute in total, else Heymarket's 500, whatever the base URL
+    (the workers beside the command pace the key too)."""
+    url = args.redis_url or environ.get("HEYMARKET_REDIS_URL")
+    if not url:
+        return None
+    if args.rate_limit == 0:
+        raise InvalidRequestError("redis_url", "sharing a budget needs a --rate-limit above 0")
+    # What the workers give as key= too: the secret pair's id, or the API key, from the
+    # credentials the client is about to use (given before environment, a pair before a key).
+    key = (
+        args.secret_id
+        or args.api_key
+        or environ.get("HEYMARKET_SECRET_ID")
+        or environ.get("HEYMARKET_API_KEY")
     )
-    async with client:
-        yield client, client.base_url
+    if not key:
+        return None  # no credentials: the client says so
+    try:
+        return RedisRateLimiter(url, key=key, per_minute=args.rate_limit or HEYMARKET_RATE_LIMIT)
+    except (ImportError, ValueError) as exc:
+        raise InvalidRequestError("redis_url", str(exc)) from None
 
 
 def _rate_limit(

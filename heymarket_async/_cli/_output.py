@@ -99,6 +99,7 @@ def contact_record(c: Contact) -> dict[str, Any]:
         "op": c.op,
         "external_id": c.external_id,
         "external_ref": c.external_ref,
+        "local_id": c.local_id,
         "inbox_id": c.inbox_id,
         "parent_id": c.parent_id,
         "type": c.type,
@@ -187,6 +188,7 @@ def contact_line(c: Contact) -> str:
         f'"shared":{j(c.shared)},"op":{j(c.op)},'
         f'"external_id":{"null" if c.external_id is None else q(c.external_id)},'
         f'"external_ref":{"null" if c.external_ref is None else q(c.external_ref)},'
+        f'"local_id":{"null" if c.local_id is None else q(c.local_id)},'
         f'"inbox_id":{"null" if c.inbox_id is None else r(c.inbox_id)},'
         f'"parent_id":{"null" if c.parent_id is None else r(c.parent_id)},'
         f'"type":{j(c.type)},"note":{_record_text(list(c.note)) if c.note else "[]"}}}'
@@ -246,6 +248,7 @@ STANDARD_COLUMNS: Final = (
     "op",
     "external_id",
     "external_ref",
+    "local_id",
     "inbox_id",
     "parent_id",
     "type",
@@ -341,6 +344,7 @@ class CsvEncoder:
                     c.op,
                     c.external_id,
                     c.external_ref,
+                    c.local_id,
                     c.inbox_id,
                     c.parent_id,
                     c.type,

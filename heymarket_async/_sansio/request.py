@@ -51,14 +51,29 @@ class Endpoint:
             raise ValueError(f"{self.route}: an effect is what a ONCE write may have done")
 
     def request(
-        self, *, id: object = None, json: Any = UNSET, query: Mapping[str, str] | None = None
+        self,
+        *,
+        id: object = None,
+        json: Any = UNSET,
+        query: Mapping[str, str] | None = None,
+        safety: Safety | None = None,
     ) -> Request:
-        """This endpoint with its id (already validated) filled in, and a body or query."""
+        """This endpoint with its id (already validated) filled in, and a body or query.
+
+        ``safety``: this request's own, when its body makes a ``ONCE`` write safe to repeat
+        (a create carrying a ``local_id`` is ``IDEMPOTENT``); nothing else may be relaxed.
+        """
+        relaxed = self.safety is Safety.ONCE and safety is Safety.IDEMPOTENT
+        if safety is not None and safety is not self.safety and not relaxed:
+            raise ValueError(
+                f"{self.route}: a {self.safety.value} request cannot be sent as {safety.value}"
+            )
+        path = self.route
         if self._has_id:
             if id is None:
                 raise ValueError(f"{self.route} needs an id")
-            return Request(self, self.route.replace("{id}", str(id)), json, query)
-        return Request(self, self.route, json, query)
+            path = path.replace("{id}", str(id))
+        return Request(self, path, json, query, safety)
 
 
 @attrs.frozen
@@ -69,6 +84,8 @@ class Request:
     path: str
     json: Any = UNSET
     query: Mapping[str, str] | None = None
+    #: This request's safety when it differs from its endpoint's (see :meth:`Endpoint.request`).
+    own_safety: Safety | None = None
 
     @property
     def method(self) -> str:
@@ -76,7 +93,7 @@ class Request:
 
     @property
     def safety(self) -> Safety:
-        return self.endpoint.safety
+        return self.endpoint.safety if self.own_safety is None else self.own_safety
 
     @property
     def has_body(self) -> bool:

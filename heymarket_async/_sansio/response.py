@@ -6,6 +6,7 @@ Pure functions, tested without an event loop (after gidgethub's ``sansio``).
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -15,12 +16,13 @@ from typing import Any, Final
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from heymarket_async._redact import mask, mask_data
+from heymarket_async._redact import map_strings, mask, mask_data, raw_masked, replace_secrets
 from heymarket_async.errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    HeymarketError,
     InvalidResponseError,
     NotFoundError,
     PermissionDeniedError,
@@ -43,11 +45,16 @@ def _case_insensitive(headers: Mapping[str, str]) -> Mapping[str, str]:
 @attrs.frozen
 class TransportResponse:
     """A whole answer, as a :class:`Transport` returns it: status, headers (case-insensitive)
-    and the body's bytes, read before the connection went back to the pool."""
+    and the body's bytes, read before the connection went back to the pool.
+
+    ``complete=False``: the body was longer than the transport reads (``max_response_bytes``),
+    and ``body`` is only its first part; the client raises for it rather than decode it.
+    """
 
     status: int
     headers: Mapping[str, str] = attrs.field(converter=_case_insensitive)
     body: bytes
+    complete: bool = attrs.field(default=True, kw_only=True)
 
     @property
     def request_id(self) -> str | None:
@@ -87,10 +94,16 @@ def body_text(body: bytes, secrets: Iterable[str] = (), limit: int = TEXT_LIMIT)
     """The first ``limit`` characters of a body as text, whatever its encoding, with any JWT
     or any of ``secrets`` masked.
 
-    The whole body is masked before it is cut, so that a cut never leaves the head of a key.
+    The text is masked before it is cut, so that a cut never leaves the head of a key: a
+    margin past ``limit`` is masked with it (a body of many megabytes is not decoded whole).
     Phone numbers and emails are left as they are: this is the raw text, for debugging.
     """
-    return mask(body.decode("utf-8", errors="replace"), secrets, keep_pii=True)[:limit]
+    head = body[: (limit + _MASK_MARGIN) * 4]  # at most 4 bytes a character
+    return mask(head.decode("utf-8", errors="replace"), secrets, keep_pii=True)[:limit]
+
+
+#: Characters past the cut that are masked with the text: longer than any key or JWT.
+_MASK_MARGIN: Final = 4096
 
 
 def decode_response(
@@ -106,23 +119,149 @@ def decode_response(
     Raises an :class:`APIError` subclass for an error status and :class:`InvalidResponseError`
     for a 2xx body that is not JSON. ``secrets`` (the credentials' strings) are masked in the
     error's message, should the server echo one back; ``keep_pii=True`` leaves phone numbers and
-    emails in it unmasked (for debugging).
+    emails in it unmasked (for debugging). A 2xx body that holds one of ``secrets`` has it
+    replaced by ``***`` wherever it is (nothing else in it is changed): whatever the data goes
+    on to (a paging cursor, a bulk item's reason, a log line), the client's own credentials
+    never come out of it.
     """
+    body = response.body
+    if not response.complete:
+        raise too_large_error(response, method, url, secrets, keep_pii=keep_pii)
     if 200 <= response.status < 300:
-        if not response.body:
+        if not body:
             return None
         try:
-            return json_loads(response.body)
+            data = _loads(body)
         except JSONDecodeError:
-            raise InvalidResponseError(
-                "response body is not JSON",
-                status=response.status,
-                method=method,
-                url=url,
-                request_id=response.request_id,
-                text=body_text(response.body, secrets),
-            ) from None
+            pass  # raised below, out of the except block: the decoder's error holds the body
+        else:
+            echoed = _echoed(secrets, body)
+            if echoed:
+                data = map_strings(data, lambda text: replace_secrets(text, echoed))
+            return data
+        raise InvalidResponseError(
+            "response body is not JSON",
+            status=response.status,
+            method=method,
+            url=url,
+            request_id=response.request_id,
+            text=body_text(body, secrets),
+        )
     raise api_error(response, method, url, secrets, keep_pii=keep_pii)
+
+
+#: Bodies longer than this are decoded a value at a time (:func:`loads_in_pieces`).
+PIECEWISE_BYTES: Final = 1 << 20
+_DECODER: Final = json.JSONDecoder()
+_SPACE: Final = " \t\n\r"
+
+
+def _loads(body: bytes) -> Any:
+    return json_loads(body) if len(body) <= PIECEWISE_BYTES else loads_in_pieces(body)
+
+
+def loads_in_pieces(body: bytes | str) -> Any:
+    """``json.loads``, one array element or object member at a time, two levels deep.
+
+    A JSON decoder written in C holds the GIL for a whole body: decoded in a thread, 20 MB of
+    contacts still held the event loop for most of a second. Decoding the items of a
+    top-level array (or of an array under a top-level key, ``{"contacts": [...]}``) one by one
+    lets the loop run between them. Same result and errors as the standard decoder's.
+    """
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    end = len(text)
+    i = _skip(text, 0)
+    if i >= end or text[i] not in "[{":
+        return _DECODER.decode(text)
+    value, i = _container(text, i, deep=True)
+    if _skip(text, i) != end:
+        raise json.JSONDecodeError("Extra data", text, i)
+    return value
+
+
+def _skip(text: str, i: int) -> int:
+    end = len(text)
+    while i < end and text[i] in _SPACE:
+        i += 1
+    return i
+
+
+def _container(text: str, i: int, *, deep: bool) -> tuple[Any, int]:
+    """The array or object at ``text[i]``, its items decoded one at a time (the items of an
+    array member too when ``deep``), and the index after it."""
+    is_object = text[i] == "{"
+    close = "}" if is_object else "]"
+    out: Any = {} if is_object else []
+    i = _skip(text, i + 1)
+    if i < len(text) and text[i] == close:
+        return out, i + 1
+    while True:
+        if is_object:
+            if i >= len(text) or text[i] != '"':
+                raise json.JSONDecodeError(
+                    "Expecting property name enclosed in double quotes", text, i
+                )
+            key, i = _DECODER.raw_decode(text, i)
+            i = _skip(text, i)
+            if i >= len(text) or text[i] != ":":
+                raise json.JSONDecodeError("Expecting ':' delimiter", text, i)
+            i = _skip(text, i + 1)
+        if deep and i < len(text) and text[i] == "[":
+            item, i = _container(text, i, deep=False)
+        else:
+            item, i = _DECODER.raw_decode(text, i)
+        if is_object:
+            out[key] = item
+        else:
+            out.append(item)
+        i = _skip(text, i)
+        if i < len(text) and text[i] == close:
+            return out, i + 1
+        if i >= len(text) or text[i] != ",":
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, i)
+        i = _skip(text, i + 1)
+
+
+def too_large_error(
+    response: TransportResponse,
+    method: str,
+    url: str,
+    secrets: Iterable[str] = (),
+    *,
+    keep_pii: bool = False,
+) -> HeymarketError:
+    """The error for an answer whose body was longer than the client reads: for a 2xx, an
+    :class:`InvalidResponseError` (what was asked for was done, its answer cannot be read);
+    for an error status, that status's error, with a note. ``text`` is the body's first part."""
+    length = response.headers.get("Content-Length")
+    # In MiB: a byte count of ten digits would read as a phone number and be masked.
+    size = f" (Content-Length {int(length) / 2**20:.1f} MiB)" if length and length.isdigit() else ""
+    why = f"response body larger than max_response_bytes{size}; not read further"
+    if 200 <= response.status < 300:
+        return InvalidResponseError(
+            why,
+            status=response.status,
+            method=method,
+            url=url,
+            request_id=response.request_id,
+            text=body_text(response.body, secrets),
+        )
+    error = api_error(response, method, url, secrets, keep_pii=keep_pii)
+    notes = getattr(error, "__notes__", None)
+    error.__notes__ = [*(notes or ()), why]  # type: ignore[attr-defined]  # add_note, on 3.10
+    return error
+
+
+#: Shorter strings are not looked for in a body (``_redact`` does not mask them either).
+_MIN_SECRET: Final = 6
+
+
+def _echoed(secrets: Iterable[str], body: bytes) -> list[str]:
+    """The secrets a body may hold: those found in its bytes, or, when it has escapes that can
+    spell a key's characters otherwise (``\\u0073k_...``, ``\\/``), all of them, to look for
+    once decoded. (``\\"``, ``\\n`` and the like spell nothing a key holds.)"""
+    spelled = b"\\u" in body or b"\\/" in body
+    return [s for s in secrets if len(s) >= _MIN_SECRET and (spelled or s.encode() in body)]
 
 
 def api_error(
@@ -143,7 +282,7 @@ def api_error(
     body: Any = text
     if response.body:
         with contextlib.suppress(*JSONDecodeError):
-            body = mask_data(json_loads(response.body), secrets, keep_pii=True)
+            body = mask_data(_loads(response.body), secrets, keep_pii=True)
     cls = error_class(response.status)
     kwargs: dict[str, Any] = {
         "status": response.status,
@@ -156,7 +295,9 @@ def api_error(
     }
     if cls is RateLimitError:
         kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
-    return cls(**kwargs)
+    error = cls(**kwargs)
+    raw_masked(error)  # text and body: credentials masked above, not to be walked again
+    return error
 
 
 _MESSAGE_KEYS: Final = ("message", "error_description", "error", "detail", "error_code")

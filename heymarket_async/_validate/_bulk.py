@@ -18,7 +18,7 @@ from heymarket_async._redact import mask
 from heymarket_async.errors import InvalidRequestError
 
 from ._channels import channels, phone
-from ._contact import contact_body, contact_uuid
+from ._contact import contact_body, contact_uuid, local_id
 from ._scalars import _take, bounded_int
 
 T = TypeVar("T")
@@ -33,9 +33,10 @@ MAX_BULK_ITEMS: Final = 1_000_000
 #: item takes 10-20 us); the turn itself costs well under 1 us an item.
 CHECK_CHUNK: Final = 500
 
-_V1_FIELDS: Final = ("phone", *CONTACT_FIELDS)
+# ``local_id`` (``None``: none) is the caller's own id of the contact, as create_contact takes it.
+_V1_FIELDS: Final = ("phone", "local_id", *CONTACT_FIELDS)
 # "contact_channels" is the docs' (and the wire's) name for "channels".
-_V2_FIELDS: Final = ("uuid", "channels", "contact_channels", *CONTACT_FIELDS)
+_V2_FIELDS: Final = ("uuid", "local_id", "channels", "contact_channels", *CONTACT_FIELDS)
 
 
 def batch_size(value: object) -> int:
@@ -87,13 +88,16 @@ def _item_fields(item: object, index: int, allowed: tuple[str, ...]) -> Mapping[
 
 
 def v1_batch_item(item: object, index: int) -> dict[str, Any]:
-    """One batch create item: a mapping with ``phone`` and the fields ``create_contact`` takes."""
+    """One batch create item: a mapping with ``phone``, and ``local_id`` and the fields
+    ``create_contact`` takes."""
     fields = _item_fields(item, index, _V1_FIELDS)
     try:
         if "phone" not in fields:
             raise InvalidRequestError("phone", "is required")
         body: dict[str, Any] = {"phone": phone(fields["phone"])}
-        body.update(contact_body({k: v for k, v in fields.items() if k != "phone"}))
+        if fields.get("local_id") is not None:
+            body["local_id"] = local_id(fields["local_id"])
+        body.update(contact_body({k: v for k, v in fields.items() if k in CONTACT_FIELDS}))
     except InvalidRequestError as exc:
         raise _in_item(index, exc) from None
     return body
@@ -106,12 +110,14 @@ async def v1_batch_contacts(value: list[Any]) -> list[dict[str, Any]]:
 
 def v2_bulk_item(item: object, index: int) -> dict[str, Any]:
     """One bulk create/update item: ``uuid`` (to update) and/or ``channels`` (or, as the docs
-    name them, ``contact_channels``), and the fields."""
+    name them, ``contact_channels``), ``local_id``, and the fields."""
     fields = _item_fields(item, index, _V2_FIELDS)
     try:
         body: dict[str, Any] = {}
         if "uuid" in fields:
             body["uuid"] = contact_uuid(fields["uuid"])
+        if fields.get("local_id") is not None:
+            body["local_id"] = local_id(fields["local_id"])
         if "channels" in fields and "contact_channels" in fields:
             raise InvalidRequestError(
                 "contact_channels", "give channels or contact_channels (its wire name), not both"

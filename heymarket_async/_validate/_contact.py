@@ -175,6 +175,21 @@ def _custom_value(value: object, field: str) -> str:
     )
 
 
+def local_id(value: object) -> str:
+    """A ``local_id``: the caller's own identifier of a contact, sent exactly as given.
+
+    The docs give it no type, length or alphabet: it must be a non-empty ``str`` (an int, such
+    as a database key, is refused rather than converted, so that ``42`` and ``"42"`` are never
+    taken for one another). Never echoed: it may be an email or a phone number.
+    """
+    if not isinstance(value, str):
+        hint = ": convert it first, such as str(row_id)" if isinstance(value, int) else ""
+        raise InvalidRequestError("local_id", f"must be a str, not {type(value).__name__}{hint}")
+    if not value.strip():
+        raise InvalidRequestError("local_id", "must not be empty")
+    return _text(value, "local_id")
+
+
 def assignee(value: object) -> int | None:
     if value is None:
         return None

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from heymarket_async import _validate as check
 from heymarket_async._convert import StructureError, structure_contact
 from heymarket_async._otel import WALK, Walk
-from heymarket_async._redact import mask
-from heymarket_async.errors import InvalidResponseError
+from heymarket_async._redact import mask, scrub_error
+from heymarket_async.errors import HeymarketError, InvalidResponseError
 from heymarket_async.pagination._positions import KEY_TYPES, RawContact
 
 __all__ = [
@@ -187,6 +187,7 @@ class Pager(Generic[RawT, ItemT]):
         return batch
 
     def _bad_item(self, exc: StructureError) -> InvalidResponseError:
+        scrub_error(exc, self._scrub)  # it becomes the cause: it quotes the raw value
         return InvalidResponseError(
             f"unexpected contact in a page: {self._scrub(str(exc))}",
             status=200,
@@ -208,6 +209,10 @@ class Pager(Generic[RawT, ItemT]):
                 # An error or a cancellation ends the walk: cancel whatever runs ahead.
                 self._walk.fail(exc)
                 await self.aclose()
+                if isinstance(exc, HeymarketError):
+                    # The walk's own errors quote the server's values (an ``updated`` time,
+                    # an id): shown only as an error from the client would show them.
+                    scrub_error(exc, self._scrub)
                 raise
             finally:
                 WALK.reset(walk)

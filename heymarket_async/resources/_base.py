@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from heymarket_async import _validate as check
 from heymarket_async._bulk import Answer, Keys, run_batches
 from heymarket_async._pipeline import Pipeline
-from heymarket_async._sansio import Endpoint
+from heymarket_async._sansio import Endpoint, Safety
 from heymarket_async.models import BulkResult
 from heymarket_async.pagination import Fetch
 
@@ -53,15 +53,19 @@ class Resource:
         *,
         wrap: Callable[[list[Any]], Any] | None = None,
         query: Mapping[str, str] | None = None,
+        safety_of: Callable[[list[Any]], Safety | None] | None = None,
     ) -> BulkResult[Any]:
         """Send ``bodies`` to ``endpoint`` in batches of ``batch_size`` (each wrapped in
-        ``wrap``'s shape) under the client's concurrency cap; see :func:`run_batches`."""
+        ``wrap``'s shape) under the client's concurrency cap; see :func:`run_batches`.
+        ``safety_of`` gives a batch's own safety when its items decide it (``None``: the
+        endpoint's)."""
         size = check.batch_size(batch_size)
         call = self._call
 
         async def send(batch: list[Any]) -> Answer:
             body = batch if wrap is None else wrap(batch)
-            return await call(endpoint.request(json=body, query=query), answer)
+            safety = None if safety_of is None else safety_of(batch)
+            return await call(endpoint.request(json=body, query=query, safety=safety), answer)
 
         return await run_batches(
             items, bodies, batch_size=size, workers=self._pipeline.cap.size, send=send, keys=keys

@@ -70,6 +70,12 @@ def by_uuid(store: ContactStore, value: str) -> Record | None:
     return None if contact_id is None else store.get(contact_id)
 
 
+def by_local_id(store: ContactStore, value: str | None) -> Record | None:
+    """The contact that holds this ``local_id``, if any (``None``: no local_id was given)."""
+    contact_id = None if value is None else store.id_for_local_id(value)
+    return None if contact_id is None else store.get(contact_id)
+
+
 def apply_each(
     items: Iterable[Any], apply: Callable[[dict[str, Any]], None]
 ) -> list[dict[str, Any]]:

@@ -108,6 +108,17 @@ def contact_fields(body: Mapping[str, Any], *, phone_required: bool) -> dict[str
 
 
 @reading()
+def local_id(body: Mapping[str, Any]) -> str | None:
+    """A create's optional ``local_id`` (the caller's own id of the contact): a non-empty string."""
+    value = body.get("local_id")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise BadData("local_id must be a non-empty string")
+    return value
+
+
+@reading()
 def channel(value: object) -> dict[str, str]:
     """One ``{"channel_type", "channel_id"}``; phone channels must be E.164."""
     if not isinstance(value, Mapping):

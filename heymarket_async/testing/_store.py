@@ -47,6 +47,7 @@ SERVED_KEYS: Final = frozenset(
         "created",
         "updated",
         "rev",
+        "local_id",
     }
 )
 
@@ -126,6 +127,7 @@ class ContactStore:
         self._index: list[int] = []
         self._uuids: dict[str, int] = {}
         self._channels: dict[tuple[str, str], set[int]] = {}
+        self._local_ids: dict[str, int] = {}
         self._cache: dict[int, bytes] = {}
         self._seeded_cache: dict[int, bytes] = {}
         self._next_id = 1
@@ -254,6 +256,10 @@ class ContactStore:
                 return contact_id
         return None
 
+    def id_for_local_id(self, value: str) -> int | None:
+        """The id of the contact that holds this ``local_id`` (seeded contacts hold none)."""
+        return self._local_ids.get(value)
+
     def find_channel(self, kind: str, value: str) -> list[int]:
         """The ids of the contacts reached by this channel, lowest first."""
         found = set(self._channels.get((kind, value), ()))
@@ -379,6 +385,9 @@ class ContactStore:
         self._uuids[record.uuid] = record.id
         for channel in channels_of(record.fields):
             self._channels.setdefault(channel, set()).add(record.id)
+        local_id = record.fields.get("local_id")
+        if isinstance(local_id, str):
+            self._local_ids[local_id] = record.id
 
     def _index_remove(self, contact_id: int) -> None:
         key = self._key(contact_id)
@@ -389,6 +398,9 @@ class ContactStore:
         record = self._records.get(contact_id)
         if record is not None:
             self._uuids.pop(record.uuid, None)
+            local_id = record.fields.get("local_id")
+            if isinstance(local_id, str) and self._local_ids.get(local_id) == contact_id:
+                del self._local_ids[local_id]
             for channel in channels_of(record.fields):
                 ids = self._channels.get(channel)
                 if ids is not None:

@@ -6,9 +6,13 @@ Where Heymarket's docs are silent (besides the choices :class:`.FakeHeymarket` l
 ``unsubscribed``/``active`` write it, moving ``rev`` when it changes) and ``blocked`` is kept
 beside the contact in ``fake.blocked`` (no ``rev`` change); ``active`` also unblocks.
 ``POST /v1/contacts/fields`` numbers new fields after the highest id and answers
-``{"fields": [{"id", "name"}]}``. ``POST /v1/batch/contacts`` updates the contact that has the
-item's phone (``custom`` merged unless ``?overwrite=true``) or creates one, applies the valid
-items and answers ``"ok"`` or the array of failed items, each with an ``error``. Tags are
+``{"fields": [{"id", "name"}]}``. ``POST /v1/batch/contacts`` updates the contact that holds
+the item's ``local_id``, else the one that has its phone (``custom`` merged unless
+``?overwrite=true``), or creates one, applies the valid items and answers ``"ok"`` or the array
+of failed items, each with an ``error``. ``local_id`` (the docs: a client-side id that "makes
+create-or-update operations idempotent"): a create whose ``local_id`` a contact holds already
+updates that contact (its fields merged, ``custom`` too) and answers its reference; a contact
+created or updated with one holds it, and serves it as ``local_id``. Tags are
 ``{"id", "name", "color", "created", "updated"}``; ``POST /v1/tags`` lists them newest first,
 ``date`` exclusive.
 """
@@ -21,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from . import _rules as rules
-from ._contacts import apply_each, merge, new_fields
+from ._contacts import apply_each, by_local_id, merge, new_fields
 from ._http import (
     json_response,
     not_found,
@@ -53,9 +57,18 @@ class V1Routes:
     # -- contacts -----------------------------------------------------------------------------
 
     async def create(self, request: web.Request) -> _Response:
-        """``POST /v1/contact``: create; answers ``{"id", "rev", "uuid"}``."""
-        fields = rules.contact_fields(await read_object(request), phone_required=True)
-        return ref_response(self._fake.store.create(new_fields(fields)))
+        """``POST /v1/contact``: create (or update the contact that holds its ``local_id``);
+        answers ``{"id", "rev", "uuid"}``."""
+        body = await read_object(request)
+        fields = rules.contact_fields(body, phone_required=True)
+        local_id = rules.local_id(body)
+        store = self._fake.store
+        if local_id is not None:
+            fields["local_id"] = local_id
+            held = by_local_id(store, local_id)
+            if held is not None:
+                return ref_response(merge(store, held, fields, overwrite=False))
+        return ref_response(store.create(new_fields(fields)))
 
     async def get(self, request: web.Request) -> _Response:
         """``GET /v1/contact/{id}``: the contact."""
@@ -165,8 +178,13 @@ class V1Routes:
 
         def upsert(item: dict[str, Any]) -> None:
             given = rules.contact_fields(item, phone_required=True)
-            existing = store.find_channel("phone", given["phone"])
-            record = store.get(existing[0]) if existing else None
+            local_id = rules.local_id(item)
+            if local_id is not None:
+                given["local_id"] = local_id
+            record = by_local_id(store, local_id)
+            if record is None:
+                existing = store.find_channel("phone", given["phone"])
+                record = store.get(existing[0]) if existing else None
             if record is None:
                 store.create(new_fields(given))
             else:

@@ -7,8 +7,11 @@ a write; search answers the matching contacts in the order of the values asked, 
 ``PUT /v2/contact/{uuid}`` merges like the v1 PUT and answers the whole contact;
 ``PUT .../channel`` replaces the contact's channel of that type. ``POST /v2/contacts`` updates
 the items with a ``uuid`` and creates the others, answering ``{"contacts": [...],
-"failed_contacts": [{...item, "error"}]}``; ``DELETE /v2/contacts`` takes ``{"contacts": [uuid,
-...]}`` and answers ``"ok"`` or ``{"failed_contacts": [{"uuid", "error"}]}``.
+"failed_contacts": [{...item, "error"}]}``. A create (one or an item) whose ``local_id`` a
+contact holds already updates that contact (fields merged, new channels added), as v1's does;
+an item with a ``uuid`` and a ``local_id`` another contact holds fails. ``DELETE /v2/contacts``
+takes ``{"contacts": [uuid, ...]}`` and answers ``"ok"`` or ``{"failed_contacts": [{"uuid",
+"error"}]}``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from . import _rules as rules
-from ._contacts import apply_each, by_uuid, merge, new_fields, sync_channels
+from ._contacts import apply_each, by_local_id, by_uuid, merge, new_fields, sync_channels
 from ._http import json_response, not_found, raw_response, read_object, ref_response
 from ._store import Record
 
@@ -122,6 +125,12 @@ class V2Routes:
             if record is None:
                 raise rules.BadData(f"no contact with uuid {item['uuid']}")
             given = rules.contact_fields(item, phone_required=False)
+            local_id = rules.local_id(item)
+            if local_id is not None:
+                holder = by_local_id(store, local_id)
+                if holder is not None and holder.id != record.id:
+                    raise rules.BadData("local_id is held by another contact")
+                given["local_id"] = local_id
             if item.get("contact_channels") is not None:
                 added = rules.channels(item["contact_channels"], required=False)
                 old = list(record.fields.get("contact_channels") or ())
@@ -157,13 +166,22 @@ class V2Routes:
 
     def _create(self, body: Mapping[str, Any]) -> Record:
         """A v2 create: ``contact_channels`` required; ``phone``/``email`` default to the first
-        channel of their type."""
+        channel of their type. One whose ``local_id`` a contact holds updates that contact."""
         channels = rules.channels(body.get("contact_channels"), required=True)
         fields = rules.contact_fields(body, phone_required=False)
+        local_id = rules.local_id(body)
+        store = self._fake.store
+        if local_id is not None:
+            fields["local_id"] = local_id
+            held = by_local_id(store, local_id)
+            if held is not None:
+                old = list(held.fields.get("contact_channels") or ())
+                fields["contact_channels"] = old + [c for c in channels if c not in old]
+                return merge(store, held, fields, overwrite=False)
         for kind in ("phone", "email"):
             if fields.get(kind) is None:
                 first = next((c["channel_id"] for c in channels if c["channel_type"] == kind), None)
                 if first is not None:
                     fields[kind] = first
         fields["contact_channels"] = channels
-        return self._fake.store.create(new_fields(fields))
+        return store.create(new_fields(fields))

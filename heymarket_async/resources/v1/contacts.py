@@ -15,6 +15,7 @@ from heymarket_async._convert import (
     structure_count,
 )
 from heymarket_async._params import CONTACT_FIELDS, contact_fields_signature, given_fields
+from heymarket_async._retry import create_safety
 from heymarket_async._sansio import Endpoint, Safety
 from heymarket_async.errors import ConcurrentModificationError, InvalidRequestError
 from heymarket_async.models import BulkResult, Contact, ContactRef
@@ -55,19 +56,28 @@ class V1Contacts(Resource):
     """The v1 contact endpoints (integer ids); ``HeymarketClient``'s own methods."""
 
     @contact_fields_signature
-    async def create_contact(self, phone: str, **fields: Unpack[ContactFields]) -> ContactRef:
+    async def create_contact(
+        self, phone: str, *, local_id: str | None = None, **fields: Unpack[ContactFields]
+    ) -> ContactRef:
         """Create a contact (``POST /v1/contact``) and return its id, revision and UUID.
 
         ``phone`` is normalized to E.164 digits (``"+1 (510) 555-3344"`` -> ``"15105553344"``);
         the fields are those of :class:`ContactFields`; those not given are left out.
+        ``local_id`` is your own id of the contact (a non-empty str, sent as given), which
+        Heymarket's docs say makes the create idempotent.
 
-        Never sent twice: retried only when the server refused it (429) or it provably never
-        left (a failed connect). Otherwise the error says the contact may have been created.
+        Without ``local_id``, never sent twice: retried only when the server refused it (429) or
+        it provably never left (a failed connect); otherwise the error says the contact may
+        have been created. With one, retried like an idempotent write (a repeat updates the
+        contact the first attempt made), unless ``RetryPolicy(retry_creates_with_local_id=False)``.
         """
         given = given_fields("create_contact", fields)
         body = {"phone": check.phone(phone)}
+        if local_id is not None:
+            body["local_id"] = check.local_id(local_id)
         body.update(check.contact_body(given))
-        return await self._call(CREATE.request(json=body), _ref)
+        safety = create_safety((body,), self._pipeline.retry)
+        return await self._call(CREATE.request(json=body, safety=safety), _ref)
 
     async def get_contact(self, contact_id: int) -> Contact:
         """The contact with this integer id (``GET /v1/contact/{id}``).
@@ -195,22 +205,32 @@ class V1Contacts(Resource):
         """Create many contacts through ``POST /v1/batch/contacts?overwrite=...``.
 
         Each item is a mapping of the arguments :meth:`create_contact` takes
-        (``{"phone": "15105553344", "first": "Ada", "tags": [55]}``); every item is checked
-        before anything is sent. The items go in requests of ``batch_size`` (default 100; the
-        API documents no maximum), at most as many at once as the client's
+        (``{"phone": "15105553344", "first": "Ada", "tags": [55], "local_id": "crm-7"}``); every
+        item is checked before anything is sent. The items go in requests of ``batch_size``
+        (default 100; the API documents no maximum), at most as many at once as the client's
         ``max_concurrency``, through its rate limiter. ``overwrite`` is the API's flag.
 
         Returns a :class:`BulkResult` with one :class:`BulkItem` per input item, in input order:
         failed (the API listed it as failed, matched by phone, or its batch was refused),
-        unknown (its batch may have been applied: a 5xx or a dropped connection; a batch is
-        never sent twice) or succeeded. Raises only :class:`InvalidRequestError`, before
-        sending.
+        unknown (its batch may have been applied: a 5xx or a dropped connection) or succeeded.
+        A batch is never sent twice once it may have been applied, unless every item of it
+        has a ``local_id``: then it is retried like an idempotent write (see
+        :class:`RetryPolicy`'s ``retry_creates_with_local_id``). Raises only
+        :class:`InvalidRequestError`, before sending.
         """
         items = check.items(contacts, "contacts")
         bodies = await check.v1_batch_contacts(items)
         query = _overwrite(overwrite)
+        policy = self._pipeline.retry
         return await self._batches(
-            BATCH_CREATE, items, bodies, batch_size, failures_answer, phone_keys, query=query
+            BATCH_CREATE,
+            items,
+            bodies,
+            batch_size,
+            failures_answer,
+            phone_keys,
+            query=query,
+            safety_of=lambda batch: create_safety(batch, policy),
         )
 
     async def patch_contact(self, contact_id: int, **changes: Any) -> ContactRef:

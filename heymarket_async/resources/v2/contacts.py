@@ -20,6 +20,7 @@ from heymarket_async._convert import (
     structure_contacts,
 )
 from heymarket_async._params import contact_fields_signature, given_fields
+from heymarket_async._retry import create_safety
 from heymarket_async._sansio import Endpoint, Request, Safety
 from heymarket_async.errors import InvalidRequestError
 from heymarket_async.models import BulkResult, Contact, ContactChannel, ContactRef
@@ -83,20 +84,26 @@ class V2Contacts(Resource):
         channels: Iterable[ChannelInput] | None = None,
         *,
         contact_channels: Iterable[ChannelInput] | None = None,
+        local_id: str | None = None,
         **fields: Unpack[ContactFields],
     ) -> ContactRef:
         """Create a contact from one or more channels (``POST /v2/contact``).
 
         ``channels``: ``[("phone", "15105553344"), ("email", "a@example.com")]`` or
-        :class:`ContactChannel` objects; phone channels are normalized. Never sent twice (see
-        ``HeymarketClient.create_contact``). The fields are those of :class:`ContactFields`.
+        :class:`ContactChannel` objects; phone channels are normalized. The fields are those of
+        :class:`ContactFields`. Never sent twice once it may have been applied, unless it has a
+        ``local_id`` (your own id of the contact): then it is retried like an idempotent write
+        (see ``HeymarketClient.create_contact``).
         """
         given = given_fields("create_contact", fields)
         body: dict[str, Any] = {
             "contact_channels": check.create_channels(channels, contact_channels)
         }
+        if local_id is not None:
+            body["local_id"] = check.local_id(local_id)
         body.update(check.contact_body(given))
-        return await self._call(CREATE.request(json=body), _ref)
+        safety = create_safety((body,), self._pipeline.retry)
+        return await self._call(CREATE.request(json=body, safety=safety), _ref)
 
     async def list_contacts(
         self,
@@ -350,10 +357,11 @@ class V2Contacts(Resource):
 
         Each item is a mapping: ``channels`` (as :meth:`create_contact` takes them) for a new
         contact, ``uuid`` to update an existing one, and any of the fields ``create_contact``
-        takes. Every item is checked before anything is sent. Items go in requests of
-        ``batch_size`` (default 100; the API documents no maximum) under the client's
-        concurrency cap and rate limiter. A batch is never sent twice once it may have been
-        applied.
+        takes, ``local_id`` included. Every item is checked before anything is sent. Items go
+        in requests of ``batch_size`` (default 100; the API documents no maximum) under the
+        client's concurrency cap and rate limiter. A batch is never sent twice once it may have
+        been applied, unless every item of it has a ``local_id``: then it is retried like an
+        idempotent write (see :class:`RetryPolicy`'s ``retry_creates_with_local_id``).
 
         Returns a :class:`BulkResult` in input order: each item succeeded (``result`` is the
         contact the API returned for it, matched by UUID or channel), failed (listed in
@@ -362,8 +370,16 @@ class V2Contacts(Resource):
         """
         items = check.items(contacts, "contacts")
         bodies = await check.v2_bulk_contacts(items)
+        policy = self._pipeline.retry
         return await self._batches(
-            UPSERT, items, bodies, batch_size, upsert_answer, contact_keys, wrap=_contacts
+            UPSERT,
+            items,
+            bodies,
+            batch_size,
+            upsert_answer,
+            contact_keys,
+            wrap=_contacts,
+            safety_of=lambda batch: create_safety(batch, policy),
         )
 
     async def delete_contacts(
