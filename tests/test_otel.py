@@ -228,6 +228,20 @@ class TestRetriesAndFailures:
             ("exception", {"exception.type": "heymarket_async.errors.NotFoundError"})
         ]
 
+    async def test_a_delete_whose_retry_finds_it_gone_is_a_success_with_its_404(
+        self, fake: FakeHeymarket, exporter: InMemorySpanExporter, provider: TracerProvider
+    ) -> None:
+        (contact_id,) = fake.seed(1)
+        fake.faults.add("DELETE /v1/contact/{id}", Fault.fail_after_write(503), times=1)
+        hm = fake.client(tracer_provider=provider, retry=RetryPolicy(backoff_base=0))
+        await hm.delete_contact(contact_id)
+        (span,) = spans(exporter)
+        found = attributes(span)
+        assert (found["http.response.status_code"], found["heymarket.attempts"]) == (404, 2)
+        assert "error.type" not in found
+        assert span.status.status_code is StatusCode.UNSET
+        assert [name for name, _ in events(span)] == ["retry"]
+
     async def test_a_failure_without_an_answer_has_the_errors_type_and_no_status_code(
         self, fake: FakeHeymarket, exporter: InMemorySpanExporter, provider: TracerProvider
     ) -> None:
