@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import aiohttp
 import attrs
@@ -19,6 +19,7 @@ from yarl import URL
 from ._auth import SecretCredentials, resolve_credentials
 from ._hooks import Hooks
 from ._loops import CLOSED
+from ._otel import Tracing
 from ._pipeline import Pipeline
 from ._ratelimit import HEYMARKET_RATE_LIMIT, LocalRateLimiter, RateLimiter
 from ._retry import RetryPolicy
@@ -28,6 +29,9 @@ from ._transport import DEFAULT_MAX_RESPONSE_BYTES, AiohttpTransport, Transport
 from .errors import ClientClosedError, InvalidRequestError
 from .models import UNSET, UnsetType
 from .resources import V1ContactFields, V1Contacts, V1ContactStatus, V1Tags, V2Contacts
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 
 class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
@@ -82,6 +86,11 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
     - ``hooks``: :class:`Hooks` called on every attempt, answer and retry (for metrics);
       ``trace_configs``: aiohttp ``TraceConfig`` objects for the session the client makes
       (with your own ``session``, give them to it instead).
+    - ``tracer_provider``: an OpenTelemetry ``TracerProvider`` (such as
+      ``opentelemetry.trace.get_tracer_provider()``; needs the ``otel`` extra): one CLIENT
+      span per call, named by its route (``GET /v1/contact/{id}``), and a span per walk,
+      linked from each page's. No phone number, email, id or credential goes into a span.
+      ``None`` (the default): no tracing, and opentelemetry is never imported.
     - ``log_pii``: show phone numbers and email addresses in log lines and error messages.
       By default they are masked (``*********44``, ``j***@example.com``): they are customer
       data. Turn it on only to debug. The API key, the secret key and JWTs are never shown.
@@ -98,7 +107,8 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
     The logger ``heymarket_async`` writes one DEBUG line per attempt and one WARNING per retry.
 
     Raises :class:`InvalidRequestError` at construction when there are no credentials or an
-    option is out of range.
+    option is out of range, and ``ImportError`` for a ``tracer_provider`` without
+    opentelemetry-api installed.
     """
 
     def __init__(
@@ -120,6 +130,7 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
         transport: Transport | None = None,
         proxy: str | None = None,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         credentials = resolve_credentials(api_key, secret_id, secret_key)
         base = _base_url(base_url)
@@ -139,6 +150,7 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
             raise InvalidRequestError("hooks", "must be a heymarket_async.Hooks")
         proxy = _proxy(proxy)
         max_bytes = _max_response_bytes(max_response_bytes)
+        tracing = None if tracer_provider is None else Tracing(tracer_provider, base)
         _check_transport(transport, session, trace_configs)
         if transport is not None and (proxy is not None or max_bytes != DEFAULT_MAX_RESPONSE_BYTES):
             raise InvalidRequestError(
@@ -165,6 +177,7 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
                 owns_limiter=limiter is not None and limiter is not rate_limit,
                 hooks=hooks,
                 log_pii=log_pii,
+                tracing=tracing,
             )
         )
 

@@ -21,6 +21,7 @@ from ._auth import Credentials
 from ._convert import StructureError
 from ._hooks import Hooks, RequestEvent
 from ._loops import CLOSED
+from ._otel import Tracing, answered
 from ._ratelimit import RateLimiter
 from ._redact import mask, scrub_error
 from ._retry import (
@@ -93,6 +94,9 @@ class Pipeline:
     #: (``heymarket_async.testing.install_clock``), so that no test waits on a real backoff.
     clock: Callable[[], float] = time.monotonic
     sleep: Sleep = asyncio.sleep
+    #: Spans for every call (``HeymarketClient(tracer_provider=...)``); ``None``: none, at the
+    #: cost of one attribute check per call.
+    tracing: Tracing | None = None
 
     secrets: _Secrets = attrs.field(
         init=False, default=attrs.Factory(lambda self: _Secrets(self.credentials), takes_self=True)
@@ -115,14 +119,22 @@ class Pipeline:
     # limiter and hooks when there are none.
 
     async def call(
-        self, request: Request, parse: Callable[[Any], T], deadline: float | None = None
+        self,
+        request: Request,
+        parse: Callable[[Any], T],
+        deadline: float | None = None,
+        *,
+        span_started: bool = False,
     ) -> T:
         """Send ``request`` (with retries as its safety allows) and parse the decoded body.
 
         ``deadline`` (on :attr:`clock`) is for a call made of several requests, which share it;
         by default the request has ``timeout`` of its own. The error finally raised has
-        ``attempts`` set, and the earlier failures as notes.
+        ``attempts`` set, and the earlier failures as notes. With :attr:`tracing`, the call
+        runs inside its span (``span_started``: it is open already, ``_otel`` sends it on).
         """
+        if self.tracing is not None and not span_started:
+            return await self.tracing.call(self, request, parse, deadline)
         target = self.base_url + request.path
         if request.query:
             target += "?" + "&".join(f"{k}={v}" for k, v in request.query.items())
@@ -131,6 +143,8 @@ class Pipeline:
             deadline = self.deadline()
         failures: list[str] = []
         response, data, attempts = await self._attempts(request, target, body, deadline, failures)
+        if span_started:
+            answered(response, attempts)
         try:
             if len(response.body) > THREAD_BODY_BYTES:
                 return await asyncio.to_thread(parse, data)
@@ -232,6 +246,8 @@ class Pipeline:
         hooks = self.hooks
         if hooks is not None and hooks.on_retry is not None:
             hooks.on_retry(_event(request, attempt, error=exc, wait=wait))
+        if self.tracing is not None:
+            self.tracing.retrying(exc, attempt, wait)
         return wait
 
     def _encode(self, request: Request) -> bytes:
@@ -346,7 +362,12 @@ class Pipeline:
         limiter = self.limiter
         assert limiter is not None
         closing = self.closing
-        if not await limiter.acquire(deadline, self.clock, closing.sleeper(self.sleep)):
+        tracing = self.tracing
+        began = self.clock() if tracing is not None else 0.0
+        turn = await limiter.acquire(deadline, self.clock, closing.sleeper(self.sleep))
+        if tracing is not None:
+            tracing.rate_limit_waited(self.clock() - began)
+        if not turn:
             if closing.closed:
                 raise ClientClosedError(CLOSED)
             raise _DeadlineReached("waiting for the rate limit")

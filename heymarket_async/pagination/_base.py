@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from heymarket_async import _validate as check
 from heymarket_async._convert import StructureError, structure_contact
+from heymarket_async._otel import WALK, Walk
 from heymarket_async._redact import mask, scrub_error
 from heymarket_async.errors import HeymarketError, InvalidResponseError
 from heymarket_async.pagination._positions import KEY_TYPES, RawContact
@@ -129,6 +130,7 @@ class Pager(Generic[RawT, ItemT]):
         self._i = 0  # how many of them were handed out
         self._left = max_items  # items still allowed out, or None for no cap
         self._closed = False
+        self._walk = Walk(type(self).__name__, self._error_url)  # its span, when traced
 
     def __aiter__(self: PagerT) -> PagerT:
         return self
@@ -199,16 +201,21 @@ class Pager(Generic[RawT, ItemT]):
             if self._closed or self._left == 0:
                 await self.aclose()
                 raise StopAsyncIteration
+            # The requests of this fetch (and of the tasks it starts) belong to this walk.
+            walk = WALK.set(self._walk)
             try:
                 page = await self._fetch()
             except BaseException as exc:
                 # An error or a cancellation ends the walk: cancel whatever runs ahead.
+                self._walk.fail(exc)
                 await self.aclose()
                 if isinstance(exc, HeymarketError):
                     # The walk's own errors quote the server's values (an ``updated`` time,
                     # an id): shown only as an error from the client would show them.
                     scrub_error(exc, self._scrub)
                 raise
+            finally:
+                WALK.reset(walk)
             if page is None:
                 await self.aclose()
                 raise StopAsyncIteration
@@ -237,6 +244,7 @@ class Pager(Generic[RawT, ItemT]):
 
     def _stop(self) -> None:
         self._closed = True
+        self._walk.end()
         # Nothing more comes out; the cut buffer still tells ``position`` where the walk was.
         del self._buf[self._i :]
 
