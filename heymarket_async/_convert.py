@@ -15,6 +15,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
+from itertools import islice
 from types import MemberDescriptorType
 from typing import Any, Final, TypeVar
 
@@ -217,7 +218,6 @@ _build_channel: Final = slot_builder(ContactChannel)
 #: Every Contact field read from a key, in the builder's order (``extra`` comes last, made of
 #: the other keys); missing keys read as None through _NONES.
 _CONTACT_KEYS: Final = tuple(a.name for a in attrs.fields(Contact) if a.name != "extra")
-_CONTACT_KNOWN: Final = frozenset(_CONTACT_KEYS)
 _NONES: Final = dict.fromkeys(_CONTACT_KEYS)
 #: How many keys a contact's object merged over _NONES has when it holds no key unknown.
 _KNOWN_COUNT: Final = len(_NONES)
@@ -386,8 +386,14 @@ def structure_contact(data: Any, _: Any = Contact) -> Contact:
         parent if parent is None or type(parent) is int else _to_int(parent, "parent_id"),
         type_,
         _note(note) if note else (),
-        _NO_EXTRA if len(merged) == _KNOWN_COUNT else _extra(data, _CONTACT_KNOWN),
+        _NO_EXTRA if len(merged) == _KNOWN_COUNT else _contact_extra(merged),
     )
+
+
+def _contact_extra(merged: dict[str, Any]) -> Mapping[str, Any]:
+    # The merge over _NONES holds the known keys first, then the others in the object's order
+    # (with the object's values): those are the extra ones.
+    return _Extra(dict(islice(merged.items(), _KNOWN_COUNT, None)))
 
 
 def structure_contacts(data: Any) -> list[Contact]:
