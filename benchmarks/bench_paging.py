@@ -5,7 +5,12 @@
 The emulator runs in a process of its own (``python -m heymarket_async.testing``), once with
 no added latency and once with 20 ms per request. Each scenario runs in a fresh child process,
 so its peak RSS is its own: it reports contacts per second, the ratio to the plain loop doing
-the same paging into dicts, and how far the peak RSS grew during the walk.
+the same paging into dicts, and how far the peak RSS grew during the walk. The scenarios run
+round robin, ``--repeat`` rounds (the best run of each kept), so that each sees the machine in
+the same mood; ``--only`` picks some (the plain loops always run).
+
+The ``-raw`` walks hand out the API's dicts (``raw=True``), one at a time or, ``-raw-pages``,
+a list at a time through ``pages()``.
 
 "client CPU" is the benchmark process's own CPU time per contact: on a loaded machine it is
 steadier than wall time, and it is the SDK's cost (the emulator's is in the other process).
@@ -67,45 +72,60 @@ async def plain_v2(url: str) -> int:
             page_no += 1
 
 
-async def sdk_v1(url: str) -> int:
+async def count(pager: Any, pages: bool) -> int:
+    """Drain a walk: one item at a time (``async for``), or a list at a time (``pages()``)."""
     n = 0
-    async with HeymarketClient(API_KEY, base_url=url) as hm:
-        async for _ in hm.iter_contacts():
+    if pages:
+        async for page in pager.pages():
+            n += len(page)
+    else:
+        async for _ in pager:
             n += 1
     return n
 
 
-def sdk_v2(prefetch: int) -> Callable[[str], Awaitable[int]]:
+def sdk_v1(*, raw: bool = False, pages: bool = False) -> Callable[[str], Awaitable[int]]:
     async def run(url: str) -> int:
-        n = 0
         async with HeymarketClient(API_KEY, base_url=url) as hm:
-            async for _ in hm.v2.iter_contacts_by_offset(page_size=100, prefetch=prefetch):
-                n += 1
-        return n
+            return await count(hm.iter_contacts(raw=raw), pages)
 
     return run
 
 
-def sdk_keyset(slices: int) -> Callable[[str], Awaitable[int]]:
+def sdk_v2(prefetch: int, *, raw: bool = False) -> Callable[[str], Awaitable[int]]:
     async def run(url: str) -> int:
-        n = 0
         async with HeymarketClient(API_KEY, base_url=url) as hm:
-            async for _ in hm.v2.iter_contacts(page_size=100, slices=slices):
-                n += 1
-        return n
+            pager = hm.v2.iter_contacts_by_offset(page_size=100, prefetch=prefetch, raw=raw)
+            return await count(pager, False)
+
+    return run
+
+
+def sdk_keyset(
+    slices: int, *, raw: bool = False, pages: bool = False
+) -> Callable[[str], Awaitable[int]]:
+    async def run(url: str) -> int:
+        async with HeymarketClient(API_KEY, base_url=url) as hm:
+            pager = hm.v2.iter_contacts(page_size=100, slices=slices, raw=raw)
+            return await count(pager, pages)
 
     return run
 
 
 SCENARIOS: dict[str, Callable[[str], Awaitable[int]]] = {
     "plain-v1": plain_v1,
-    "sdk-v1": sdk_v1,
+    "sdk-v1": sdk_v1(),
+    "sdk-v1-raw": sdk_v1(raw=True),
+    "sdk-v1-raw-pages": sdk_v1(raw=True, pages=True),
     "plain-v2": plain_v2,
     "sdk-v2-prefetch0": sdk_v2(0),
     "sdk-v2-prefetch2": sdk_v2(2),
     "sdk-v2-prefetch4": sdk_v2(4),
+    "sdk-v2-prefetch2-raw": sdk_v2(2, raw=True),
     "sdk-v2-keyset1": sdk_keyset(1),
     "sdk-v2-keyset4": sdk_keyset(4),
+    "sdk-v2-keyset1-raw": sdk_keyset(1, raw=True),
+    "sdk-v2-keyset1-raw-pages": sdk_keyset(1, raw=True, pages=True),
 }
 
 
@@ -178,6 +198,8 @@ def main() -> None:
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--repeat", type=int, default=3, help="runs per scenario (best kept)")
+    parser.add_argument("--only", help="comma-separated scenarios (and the plain loops)")
+    parser.add_argument("--no-slow", action="store_true", help="skip the 20 ms latency runs")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(run_one(args.one, args.url)))
@@ -185,35 +207,40 @@ def main() -> None:
 
     orjson = "json" if json_loads is std_json_loads else "orjson"
     print(f"python {sys.version.split()[0]}, aiohttp {aiohttp.__version__}, decoder {orjson}")
-    for latency, contacts in ((0.0, args.contacts), (20.0, args.slow_contacts)):
+    names = list(SCENARIOS)
+    if args.only:
+        wanted = set(args.only.split(","))
+        names = [n for n in names if n in wanted or n.startswith("plain")]
+    runs = [(0.0, args.contacts)] + ([] if args.no_slow else [(20.0, args.slow_contacts)])
+    for latency, contacts in runs:
         proc, url = start_emulator(contacts, latency)
         try:
             print(f"\n{contacts} contacts, {latency:g} ms added latency per request")
             print(
-                f"{'scenario':<20}{'contacts/s':>12}{'vs plain':>10}{'seconds':>9}"
+                f"{'scenario':<26}{'contacts/s':>12}{'vs plain':>10}{'seconds':>9}"
                 f"{'client CPU us/contact':>23}{'RSS +MB':>9}"
             )
             # Warm the emulator (it renders seeded contacts on first read), unmeasured.
             child("plain-v1", url)
             child("plain-v2", url)
-            plain: dict[str, float] = {}
-            for name in SCENARIOS:
-                best: dict[str, Any] | None = None
-                for _ in range(args.repeat):
+            best: dict[str, dict[str, Any]] = {}
+            for _ in range(args.repeat):
+                for name in names:
                     result = child(name, url)
-                    if best is None or result["seconds"] < best["seconds"]:
-                        best = result
-                assert best is not None
-                if best["count"] != contacts:
-                    raise RuntimeError(f"{name} saw {best['count']} contacts, not {contacts}")
-                rate = contacts / best["seconds"]
-                family = "v1" if "v1" in name else "v2"
-                if name.startswith("plain"):
-                    plain[family] = rate
-                ratio = rate / plain[family]
+                    if result["count"] != contacts:
+                        raise RuntimeError(f"{name} saw {result['count']} contacts, not {contacts}")
+                    if name not in best or result["seconds"] < best[name]["seconds"]:
+                        best[name] = result
+            plain = {
+                family: contacts / best[f"plain-{family}"]["seconds"] for family in ("v1", "v2")
+            }
+            for name in names:
+                run = best[name]
+                rate = contacts / run["seconds"]
+                ratio = rate / plain["v1" if "v1" in name else "v2"]
                 print(
-                    f"{name:<20}{rate:>12,.0f}{ratio:>9.2f}x{best['seconds']:>9.2f}"
-                    f"{best['cpu_us']:>23.1f}{best['rss_growth_mb']:>9.1f}"
+                    f"{name:<26}{rate:>12,.0f}{ratio:>9.2f}x{run['seconds']:>9.2f}"
+                    f"{run['cpu_us']:>23.1f}{run['rss_growth_mb']:>9.1f}"
                 )
         finally:
             proc.terminate()

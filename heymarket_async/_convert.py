@@ -1,10 +1,11 @@
 """The one cattrs converter: JSON data <-> models, tolerant of what the API leaves out or adds.
 
-Every special case is a hook registered here. ``Contact`` is structured by a hand-tuned hook
-because a bulk export structures hundreds of thousands of them: it does what cattrs' generated
-function does (tests hold the two equal) at about a third of the cost. Much of the saving is in
-:func:`slot_builder`, which fills a frozen slotted instance without going through its
-``__init__``.
+Keys a model has no field for are kept in its ``extra`` (and written back at the top level when
+a model is unstructured). Every special case is a hook registered here. ``Contact`` is
+structured by a hand-tuned hook because a bulk export structures hundreds of thousands of them:
+it does what cattrs' generated function does (tests hold the two equal) at about a third of the
+cost. Much of the saving is in :func:`slot_builder`, which fills a frozen slotted instance
+without going through its ``__init__``.
 """
 
 from __future__ import annotations
@@ -14,15 +15,25 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
+from itertools import islice
 from types import MemberDescriptorType
 from typing import Any, Final, TypeVar
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn, override
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from ._sansio import format_timestamp, parse_timestamp
-from .models import Contact, ContactChannel, ContactField, ContactRef, ContactStatus, Tag
+from .models import (
+    _NO_EXTRA,
+    Contact,
+    ContactChannel,
+    ContactField,
+    ContactRef,
+    ContactStatus,
+    Tag,
+    _Extra,
+)
 
 T = TypeVar("T")
 
@@ -89,7 +100,18 @@ def _timestamp(value: Any, field: str) -> datetime | None:
         raise StructureError(field, f"not an RFC 3339 timestamp: {value!r}") from None
 
 
-def _tag(value: Any) -> Tag:
+def _extra(data: Mapping[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
+    """A model's ``extra``: the keys of ``data`` not in ``known``, with their values as given."""
+    extra = {k: v for k, v in data.items() if k not in known}
+    return _Extra(extra) if extra else _NO_EXTRA
+
+
+#: The keys of a contact's tag that Tag reads; a tag endpoint's object has times too.
+_TAG_KEYS: Final = frozenset({"tag_id", "id", "name", "color"})
+_TAG_ENDPOINT_KEYS: Final = _TAG_KEYS | {"created", "updated", "created_at", "updated_at"}
+
+
+def _tag(value: Any, known: frozenset[str] = _TAG_KEYS) -> Tag:
     # {"tag_id": 55}, a fuller {"id": 55, "name": ..., "color": ...}, or a bare 55.
     if isinstance(value, Mapping):
         raw = value.get("tag_id", value.get("id"))
@@ -99,6 +121,7 @@ def _tag(value: Any) -> Tag:
             id=_to_int(raw, "tags"),
             name=_opt_str(value.get("name")),
             color=_opt_str(value.get("color")),
+            extra=_extra(value, known),
         )
     return Tag(id=_to_int(value, "tags"))
 
@@ -192,9 +215,12 @@ def slot_builder(cls: type[T]) -> Callable[..., T]:
 
 _build_contact: Final = slot_builder(Contact)
 _build_channel: Final = slot_builder(ContactChannel)
-#: Every Contact field, in the builder's order; missing keys read as None through _NONES.
-_CONTACT_KEYS: Final = tuple(a.name for a in attrs.fields(Contact))
+#: Every Contact field read from a key, in the builder's order (``extra`` comes last, made of
+#: the other keys); missing keys read as None through _NONES.
+_CONTACT_KEYS: Final = tuple(a.name for a in attrs.fields(Contact) if a.name != "extra")
 _NONES: Final = dict.fromkeys(_CONTACT_KEYS)
+#: How many keys a contact's object merged over _NONES has when it holds no key unknown.
+_KNOWN_COUNT: Final = len(_NONES)
 _contact_values: Final = operator.itemgetter(*_CONTACT_KEYS)
 
 
@@ -268,20 +294,24 @@ def _plain_values(*values: Any) -> tuple[Any, ...]:
 
 
 def structure_contact(data: Any, _: Any = Contact) -> Contact:
-    """One contact from its JSON object. Unknown keys are ignored; missing ones are defaults.
+    """One contact from its JSON object. Unknown keys go to ``extra``; missing ones are
+    defaults.
 
     The hot path of every walk: values that already have the right type are taken as they are
     (checked with ``type() is``), everything else goes through the tolerant converters. The
     27 values are read at C speed (a merge over all-None defaults, then one itemgetter). The
     seven text fields and two flags are checked in one condition, and all nine go through
     ``_opt_str`` and ``_opt_bool`` only when one of them is off (any JSON value becomes its
-    ``str()``; a flag may be ``0``/``1`` or ``"true"``/``"false"``).
+    ``str()``; a flag may be ``0``/``1`` or ``"true"``/``"false"``). Whether any key is unknown
+    costs one ``len()`` of the merge (it holds more keys than the defaults only then); the
+    ``extra`` dict is built only in that case.
     """
     # Over 60 lines, and kept so: it runs once per contact on every walk (hundreds of thousands
     # in an export), where a helper call per contact costs measurable time; a third of it is
     # the unpacking of the 27 fields, one per line.
     if type(data) is not dict and not isinstance(data, Mapping):
         raise StructureError("contact", f"expected an object, got {type(data).__name__}")
+    merged = {**_NONES, **data}
     (
         id_,
         uuid,
@@ -310,7 +340,7 @@ def structure_contact(data: Any, _: Any = Contact) -> Contact:
         parent,
         type_,
         note,
-    ) = _contact_values({**_NONES, **data})
+    ) = _contact_values(merged)
     if not (
         (first is None or type(first) is str)
         and (last is None or type(last) is str)
@@ -358,7 +388,14 @@ def structure_contact(data: Any, _: Any = Contact) -> Contact:
         parent if parent is None or type(parent) is int else _to_int(parent, "parent_id"),
         type_,
         _note(note) if note else (),
+        _NO_EXTRA if len(merged) == _KNOWN_COUNT else _contact_extra(merged),
     )
+
+
+def _contact_extra(merged: dict[str, Any]) -> Mapping[str, Any]:
+    # The merge over _NONES holds the known keys first, then the others in the object's order
+    # (with the object's values): those are the extra ones.
+    return _Extra(dict(islice(merged.items(), _KNOWN_COUNT, None)))
 
 
 def structure_contacts(data: Any) -> list[Contact]:
@@ -411,7 +448,7 @@ def structure_tag(data: Any) -> Tag:
     ``created``, ``updated`` when sent), ``{"tag": {...}}``, or a bare id."""
     if isinstance(data, Mapping) and isinstance(data.get("tag"), Mapping):
         data = data["tag"]
-    tag = _tag(data)
+    tag = _tag(data, _TAG_ENDPOINT_KEYS)
     if not isinstance(data, Mapping):
         return tag
     created = data.get("created", data.get("created_at"))
@@ -424,6 +461,7 @@ def structure_tag(data: Any) -> Tag:
         color=tag.color,
         created=_timestamp(created, "created"),
         updated=_timestamp(updated, "updated"),
+        extra=tag.extra,
     )
 
 
@@ -477,7 +515,22 @@ def make_converter() -> cattrs.Converter:
         ),
     )
     conv.register_structure_hook(ContactField, lambda value, _: structure_fields([value])[0])
+    # The keys of ``extra`` go back where they came from: the top level of the object.
+    for cls in (Tag, Contact):
+        conv.register_unstructure_hook(
+            cls, _with_extra(make_dict_unstructure_fn(cls, conv, extra=override(omit=True)))
+        )
     return conv
+
+
+def _with_extra(fields: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    def unstructure(model: Any) -> dict[str, Any]:
+        out = fields(model)
+        for key, value in model.extra.items():
+            out.setdefault(key, value)  # a field the model has wins over a key of extra
+        return out
+
+    return unstructure
 
 
 CONVERTER: Final = make_converter()

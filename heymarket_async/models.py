@@ -1,8 +1,10 @@
 """The values that the Heymarket contacts API returns, as frozen attrs classes.
 
 Models are plain data: they do no I/O, and every field may be missing from a response, so every
-field has a default (``None`` or empty). Fields that the SDK does not know are ignored when a
-response is decoded, so a new field on Heymarket's side never breaks a caller.
+field has a default (``None`` or empty). A new field on Heymarket's side never breaks a caller:
+the keys of a contact (or of a tag) that the SDK has no field for are kept, as decoded from the
+JSON, in the model's read-only ``extra`` mapping (in the spirit of pydantic's ``model_extra``),
+which equality and hashing leave out.
 """
 
 from __future__ import annotations
@@ -56,11 +58,45 @@ UNSET: Final = UnsetType.UNSET
 UNASSIGN: Final = -1
 
 
+class _Extra(Mapping[str, Any]):
+    """A read-only mapping (``model.extra``): the keys of the API's object that the model has
+    no field for. Unlike ``types.MappingProxyType`` it pickles and copies, as models do."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+    def __reduce__(self) -> tuple[type[_Extra], tuple[dict[str, Any]]]:
+        return (type(self), (self._data,))
+
+
+#: The ``extra`` of a model whose object held only keys the SDK knows (one shared instance).
+_NO_EXTRA: Final[Mapping[str, Any]] = _Extra({})
+
+
 @attrs.frozen(kw_only=True)
 class Tag:
     """A tag. On a contact, responses give either ``{"tag_id": N}`` or a fuller tag object.
 
     ``created`` and ``updated`` are filled in by the tag endpoints when they send them.
+    ``extra`` holds the keys of the tag's object that the SDK has no field for (read-only,
+    values as decoded from the JSON; left out of equality and hashing).
     """
 
     id: int
@@ -68,6 +104,7 @@ class Tag:
     color: str | None = None
     created: datetime | None = None
     updated: datetime | None = None
+    extra: Mapping[str, Any] = attrs.field(default=_NO_EXTRA, eq=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -134,6 +171,8 @@ class Contact:
     type: str | None = None
     #: Heymarket's notes as decoded: objects stay dicts, so like ``custom`` it is not hashed.
     note: tuple[Any, ...] = attrs.field(default=(), hash=False)
+    #: The keys the SDK has no field for, as decoded (read-only; not compared, not hashed).
+    extra: Mapping[str, Any] = attrs.field(default=_NO_EXTRA, eq=False)
 
 
 class ContactStatusValue(str, enum.Enum):

@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 import cattrs
 import pytest
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, override
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +26,7 @@ from heymarket_async import Contact, ContactChannel, ContactField, ContactRef, T
 from heymarket_async import _convert as convert
 from heymarket_async._convert import StructureError
 from heymarket_async._sansio import format_timestamp, json_dumps, json_loads
+from heymarket_async.models import _Extra
 
 UTC = timezone.utc
 
@@ -38,7 +39,14 @@ def reference_converter() -> cattrs.Converter:
     conv.register_structure_hook(bool, lambda v, _: convert._opt_bool(v, "bool"))
     conv.register_structure_hook(Tag, lambda v, _: convert._tag(v))
     conv.register_structure_hook(ContactChannel, lambda v, _: convert._channel(v))
-    conv.register_structure_hook(Contact, make_dict_structure_fn(Contact, conv))
+    fields = make_dict_structure_fn(Contact, conv, extra=override(omit=True))
+    known = {a.name for a in attrs.fields(Contact)} - {"extra"}
+
+    def contact(data: Any, _: Any) -> Contact:
+        extra = {k: v for k, v in data.items() if k not in known}
+        return attrs.evolve(fields(data, Contact), extra=extra)
+
+    conv.register_structure_hook(Contact, contact)
     return conv
 
 
@@ -124,8 +132,10 @@ FLAGS = {"is_opted_out", "shared"}
 
 
 def typed(contact: Contact) -> list[tuple[type, Any]]:
-    """Every field's value with its type: ``1 == True``, so equality alone would not tell."""
-    return [(type(v), v) for v in attrs.astuple(contact, recurse=False)]
+    """Every field's value with its type: ``1 == True``, so equality alone would not tell.
+    ``extra`` (which equality leaves out) as a plain dict of its keys."""
+    *fields, extra = attrs.astuple(contact, recurse=False)
+    return [(type(v), v) for v in fields] + [(dict, dict(extra))]
 
 
 class TestStructureContactMatchesCattrs:
@@ -178,7 +188,8 @@ class TestStructureContactMatchesCattrs:
 
     def test_every_model_field_is_decoded(self) -> None:
         # A field added to Contact but forgotten in structure_contact would stay at its default.
-        assert set(CONTACT_FIELDS) == {a.name for a in Contact.__attrs_attrs__}
+        assert set(CONTACT_FIELDS) | {"extra"} == {a.name for a in Contact.__attrs_attrs__}
+        assert attrs.fields(Contact)[-1].name == "extra"  # made of the keys left over
 
 
 # Every Contact field with a value of its own, so a builder that swaps two fields shows.
@@ -210,6 +221,7 @@ FULL_CONTACT: dict[str, Any] = {
     "parent_id": 9,
     "type": "person",
     "note": ("hello",),
+    "extra": _Extra({"loyalty": {"tier": "gold"}}),
 }
 
 
@@ -247,6 +259,8 @@ class TestSlotBuilder:
         assert built.first == "Avery"
         assert pickle.loads(pickle.dumps(built)) == made
         assert copy.deepcopy(built) == made
+        for copied in (evolved, pickle.loads(pickle.dumps(built)), copy.deepcopy(built)):
+            assert copied.extra == {"loyalty": {"tier": "gold"}}
 
     def test_channels_are_built_the_same(self) -> None:
         (channel,) = convert.structure_contact(

@@ -11,6 +11,7 @@ unstable tie orders, tie groups larger than a page; ``_live.LiveList`` for the k
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import subprocess
 import sys
@@ -205,7 +206,7 @@ def churning(model: LiveList, every: int) -> None:
 
 
 class TestV2KeysetSameWalk:
-    @settings(max_examples=120, deadline=None)
+    @settings(max_examples=80, deadline=None)
     @given(
         pattern=st.lists(st.integers(1, 130), min_size=1, max_size=5),
         n=st.integers(0, 500),
@@ -489,6 +490,29 @@ class TestRawPages:
 
 
 class TestRawClosing:
+    async def test_cancelling_the_task_of_a_raw_walk_ends_it(self) -> None:
+        model = Model(contacts_from_ticks(list(range(300))))
+        started = asyncio.Event()
+
+        async def slow_list(body: dict[str, Any], parse: Callable[[Any], Any], /) -> Any:
+            if body["page"] > 0:
+                started.set()
+                await asyncio.sleep(3600)  # cancelled long before
+            return await model.list_v2(body, parse)
+
+        pager = V2OffsetPager(slow_list, page_size=100, prefetch=0, raw=True)
+        got: list[Any] = []
+        task = asyncio.ensure_future(drain(pager, into=got))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert raw_ids(got) == list(range(1, 101))
+        with pytest.raises(StopAsyncIteration):
+            await pager.__anext__()
+        assert len(model.requests) == 1
+        assert pager.position.page == 1  # resumes with the page that never came
+
     async def test_aclose_stops_a_raw_walk_and_nothing_more_is_sent(self) -> None:
         server = Server(list(range(0, 200_000, 1000)))
         pager = v1_pager(server, raw=True)
