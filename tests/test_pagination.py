@@ -916,6 +916,29 @@ class TestV1Step:
             v1_step(pos, page)
         assert info.value.cursor == stamp(5)
 
+    @pytest.mark.parametrize("fallback", [stamp(1), None])
+    def test_an_answer_to_a_checked_cursor_without_its_group_is_set_aside(
+        self, fallback: str | None
+    ) -> None:
+        # Sent stamp(2) checked, having seen 21..30 there: an empty answer and one of only
+        # later contacts (new ones) both fail the check. Neither is read, and neither is a
+        # page that brought nothing new (the pager's stall count leaves them out).
+        seen = {stamp(1): range(11, 21), stamp(2): range(21, 31)}
+        pos = V1Position(
+            cursor=stamp(2), seen=seen, check=True, fallback=fallback, descending=False
+        )
+        for page in ([], contacts_from_ticks([0] * 30 + [3] * 30)[30:]):
+            step = v1_step(pos, page)
+            assert (step.keep, step.new, step.set_aside) == ([], 0, True)
+            if fallback is None:
+                assert step.next.tie == stamp(2)
+            else:
+                assert (step.next.cursor, step.next.check) == (fallback, False)
+        # An answer that shows the group is read as usual.
+        page = contacts_from_ticks([0] * 25 + [2] * 5 + [3] * 3)[25:]
+        step = v1_step(pos, page)
+        assert ([c["id"] for c in step.keep], step.set_aside) == ([31, 32, 33], False)
+
     def test_contacts_from_before_the_cursor_are_refused(self) -> None:
         page = contacts_from_ticks(list(range(30)))
         first = v1_step(V1Position(), page)

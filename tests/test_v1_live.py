@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from heymarket_async import PaginationError, TagPager, V1ContactPager
@@ -140,6 +140,30 @@ PATTERN = at_ms(
 )  # fmt: skip
 
 
+#: Found by hypothesis: the list ends with a page whose last millisecond (.004, three contacts at
+#: exactly its start) the walk checks; an exclusive µs server answers it with nothing, twice
+#: (before and after the fallback to .003), before the walk reads the group through v2.
+#: (= at_ms((0, 0, 1), (1, 0, 30), (2, 1, 0), (3, 0, 27), (4, 3, 0)), as hypothesis wrote it.)
+LIST_ENDS_AT_A_CHECKED_CURSOR = [
+    1, 1001, 1034, 1067, 1100, 1133, 1167, 1200, 1233, 1266, 1300, 1333, 1366, 1399, 1433, 1466,
+    1499, 1532, 1565, 1599, 1632, 1665, 1698, 1732, 1765, 1798, 1831, 1865, 1898, 1931, 1964, 2000,
+    3001, 3037, 3074, 3111, 3148, 3185, 3222, 3259, 3296, 3333, 3370, 3407, 3444, 3481, 3517, 3554,
+    3591, 3628, 3665, 3702, 3739, 3776, 3813, 3850, 3887, 3924, 3961, 4000, 4000, 4000,
+]  # fmt: skip
+#: The same end, found by a longer search over other group shapes: after groups larger than a
+#: page, and with the last group itself larger than one (its five past the page come via v2).
+ENDS_AT_A_CHECKED_CURSOR = {
+    "hypothesis": LIST_ENDS_AT_A_CHECKED_CURSOR,
+    "after-big-groups": at_ms(
+        (0, 3, 0), (1, 0, 24), (2, 0, 8), (3, 2, 15), (4, 0, 69), (5, 0, 69), (6, 1, 0),
+        (7, 0, 17), (8, 14, 0),
+    ),
+    "last-group-larger-than-a-page": at_ms(
+        (0, 0, 5), (1, 0, 8), (2, 18, 0), (3, 2, 2), (4, 1, 64), (5, 2, 0), (6, 0, 2), (7, 33, 0)
+    ),
+}  # fmt: skip
+
+
 @st.composite
 def ms_groups(draw: st.DrawFn) -> list[int]:
     """Random groups of contacts sharing a millisecond, some at its exact start; mostly below a
@@ -173,8 +197,24 @@ class TestMillisecondTextMicrosecondCursor:
         server = Server(times, descending=descending, inclusive=inclusive)
         assert_exactly_once(await walk(server.pager()), server.ids)
 
+    @pytest.mark.parametrize(("descending", "inclusive"), MODES)
+    @pytest.mark.parametrize("name", list(ENDS_AT_A_CHECKED_CURSOR))
+    async def test_a_list_that_ends_at_a_checked_cursor(
+        self, descending: bool, inclusive: bool, name: str
+    ) -> None:
+        # Oldest-first exclusive: a cursor answered from its own text makes the server look
+        # inclusive, so the last page (.003 x 27, .004 x 3 in the first list) sends its last
+        # time checked. Nothing comes after it (those are at exactly .004000), nor after the
+        # fallback's page (.003), which ends there again: two answers to a checked cursor that
+        # are set aside, not pages that fail to advance. The group is read through v2.
+        times = ENDS_AT_A_CHECKED_CURSOR[name]
+        server = Server(times, descending=descending, inclusive=inclusive)
+        assert_exactly_once(await walk(server.pager()), server.ids)
+
     @settings(max_examples=150, deadline=None)
     @given(times=ms_groups(), descending=st.booleans(), inclusive=st.booleans())
+    @example(times=LIST_ENDS_AT_A_CHECKED_CURSOR, descending=False, inclusive=False)
+    @example(times=ENDS_AT_A_CHECKED_CURSOR["after-big-groups"], descending=False, inclusive=False)
     async def test_random_groups(self, times: list[int], descending: bool, inclusive: bool) -> None:
         server = Server(times, descending=descending, inclusive=inclusive)
         assert_exactly_once(await walk(server.pager()), server.ids)

@@ -131,7 +131,11 @@ class V1ContactPager(Pager[RawContact, ContactT]):
         last = self._last_ids
         self._last_ids = ids = contact_ids(step.keep)
         self._cap.earn(len(ids - last) / V1_PAGE_SIZE)
-        self._stalls = 0 if step.new else self._stalls + 1
+        if not step.set_aside:
+            # A page set aside by the check was not read: it says nothing of progress. A walk
+            # that ends at a checked cursor may meet two (the cursor, and again after the
+            # fallback's page, which repeats), before the group is read through v2.
+            self._stalls = 0 if step.new else self._stalls + 1
         if self._stalls > 2:
             raise PaginationError(
                 f"the v1 cursor {pos.cursor!r} does not advance: three pages with no new contact",

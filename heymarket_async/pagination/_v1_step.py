@@ -35,11 +35,14 @@ TIE_MARGIN: Final = timedelta(seconds=1)
 class V1Step:
     """What one v1 page means: the contacts to hand out (``new`` of them not seen before the
     ``since`` filter), and where the walk goes next (``next.tie`` set: a group too large for a
-    v1 page, read through v2 next, see :func:`v1_tie_step`)."""
+    v1 page, read through v2 next, see :func:`v1_tie_step`). ``set_aside``: the page answered
+    a checked cursor without showing its group, so none of it was read (not a page that brought
+    nothing new)."""
 
     keep: list[RawContact]
     next: V1Position
     new: int
+    set_aside: bool = False
 
 
 def updated_of(contact: RawContact, why: str = "the v1 cursor cannot advance past it") -> str:
@@ -92,9 +95,9 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
         # finer than it writes). The guess that made the walk send that cursor is given up for
         # good (``inclusive`` False); the time before it is safe, or else v2.
         if pos.fallback is None:
-            return V1Step([], _tie_at_cursor(pos), 0)
+            return V1Step([], _tie_at_cursor(pos), 0, set_aside=True)
         back = attrs.evolve(pos, cursor=pos.fallback, check=False, fallback=None, inclusive=False)
-        return V1Step([], back, 0)
+        return V1Step([], back, 0, set_aside=True)
     if first is None or last is None:
         return V1Step([], attrs.evolve(pos, done=True, seen={}), 0)
     if pos.resolved is not None and full_tie and _at(page[0], pos.resolved):
