@@ -40,6 +40,10 @@ import aiohttp
 from heymarket_async import HeymarketClient
 from heymarket_async.testing import RateLog
 
+# The emulator process is the paging benchmark's own.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_paging import start_emulator
+
 
 class Profile(NamedTuple):
     name: str
@@ -67,15 +71,10 @@ class Result(NamedTuple):
 
 
 def start(profile: Profile, latency: float, contacts: int) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
+    return start_emulator(
+        contacts,
+        0,
         [
-            sys.executable,
-            "-m",
-            "heymarket_async.testing",
-            "--port",
-            "0",
-            "--contacts",
-            str(contacts),
             "--rate-limit",
             f"{profile.requests}/{profile.window:g}",
             "--window",
@@ -84,21 +83,8 @@ def start(profile: Profile, latency: float, contacts: int) -> tuple[subprocess.P
             str(latency),
             "--jitter",
             str(profile.jitter),
-            "--record",
-            "10",
-            "--render-cache",
-            str(contacts),
         ],
-        stdout=subprocess.PIPE,
-        text=True,
     )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    url = line.rsplit(" ", 1)[-1].strip()
-    if not url.startswith("http"):
-        proc.kill()
-        raise RuntimeError(f"the emulator did not start: {line!r}")
-    return proc, url
 
 
 async def clear_log(url: str) -> None:
