@@ -74,6 +74,7 @@ class TestRefusals:
         ("content", "why"),
         [
             (b"{not json", "not valid JSON"),
+            (b"[" * 100_000, "not valid JSON"),  # nested past the decoder's recursion limit
             (b"[]", "not a heymarket-async resume file"),
             (json.dumps({"kind": "heymarket-async export", "version": 99}).encode(), "version"),
         ],

@@ -30,13 +30,14 @@ from heymarket_async import (
     V1Position,
     V2OffsetPager,
     V2OffsetPosition,
+    V2Position,
 )
 from heymarket_async._sansio import parse_timestamp
 from heymarket_async.pagination._base import raw_page
 from heymarket_async.pagination._ties import tie_request
 from heymarket_async.pagination._v1_step import v1_step
 from heymarket_async.pagination._v2_offset import _after
-from heymarket_async.testing import FakeHeymarket, Fault
+from heymarket_async.testing import FakeHeymarket, Fault, MockTransport
 from tests._paging import assert_exactly_once, collect, ids_of
 from tests._server import API_KEY, WireServer, json_reply
 
@@ -733,6 +734,21 @@ class TestPositions:
         assert await ids_of(v1_pager(model, resume=v1.position)) == []
         assert await ids_of(v2_pager(model, resume=v2.position)) == []
         assert len(model.requests) == sent
+
+    @pytest.mark.parametrize(
+        "load", [V1Position.from_json, V2OffsetPosition.from_json, V2Position.from_json]
+    )
+    def test_a_position_nested_too_deep_is_an_invalid_request(self, load: Any) -> None:
+        with pytest.raises(InvalidRequestError, match="not a JSON position"):
+            load("[" * 100_000)
+
+    async def test_a_walk_resumed_from_a_too_deep_position_is_refused_before_sending(
+        self,
+    ) -> None:
+        async with HeymarketClient("k", transport=MockTransport(lambda _: 1 / 0)) as hm:
+            for walk in (hm.iter_contacts, hm.v2.iter_contacts, hm.v2.iter_contacts_by_offset):
+                with pytest.raises(InvalidRequestError, match="not a JSON position"):
+                    walk(resume="[" * 100_000)
 
     def test_positions_round_trip_through_json(self) -> None:
         v1 = V1Position(cursor=stamp(3), seen={stamp(3): [4, 5]}, since=stamp(0), inclusive=True)

@@ -162,7 +162,7 @@ def read_json_file(path: Path) -> Any:
         return None
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to be a state
         raise StateError(f"{path} is not valid JSON") from None
 
 

@@ -37,7 +37,7 @@ def _load(value: Mapping[str, Any] | str, kind: str, fmt: int = _FORMAT) -> Mapp
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to be one
             raise bad_resume("not a JSON position") from None
     if not isinstance(value, Mapping):
         raise bad_resume(f"expected a position object, got {type(value).__name__}")
