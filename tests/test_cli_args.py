@@ -34,6 +34,18 @@ class TestParsing:
         assert args.sandbox == 10
         assert args.since.isoformat() == "2024-05-01T00:00:00+00:00"
 
+    @pytest.mark.parametrize("naive", ["2025-01-01T00:00:00", "2025-01-01 12:30:00"])
+    def test_since_without_an_offset_is_refused_as_the_library_refuses_it(
+        self, naive: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, _, err = run(["export", "--sandbox", "5", "--since", naive], capsys)
+        assert code == EXIT_USAGE
+        assert "has no UTC offset" in err
+
+    def test_since_as_a_date_is_midnight_utc(self) -> None:
+        args = build_parser().parse_args(["export", "--since", "2024-05-01"])
+        assert args.since.isoformat() == "2024-05-01T00:00:00+00:00"
+
     def test_since_keeps_an_offset(self) -> None:
         args = build_parser().parse_args(["export", "--since", "2024-05-01T12:00:00+02:00"])
         assert args.since.utcoffset().total_seconds() == 7200

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any, Final, NoReturn, TypeVar
@@ -37,14 +38,28 @@ class UsageError(Exception):
 
 
 def _time(value: str) -> datetime:
-    """An RFC 3339 time or a date (midnight UTC); a time without an offset is taken as UTC."""
+    """An RFC 3339 time or a date (midnight UTC). A time of day without an offset is refused,
+    as the library refuses a naive datetime: whose midnight it is cannot be guessed."""
     try:
         parsed = parse_timestamp(value)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{value!r} is not a time: give RFC 3339 (2024-05-01T12:00:00Z) or a date (2024-05-01)"
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    if _DATE.fullmatch(value.strip()):
+        return parsed.replace(tzinfo=timezone.utc)  # a date alone: midnight UTC
+    if not _OFFSET.search(value.strip()):
+        # The library refuses a time without an offset: so does the command.
+        raise argparse.ArgumentTypeError(
+            f"{value!r} has no UTC offset: add Z for UTC or your offset (2024-05-01T12:00:00+02:00)"
+        )
+    return parsed
+
+
+#: A date alone: midnight UTC.
+_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: How an RFC 3339 time ends: its offset.
+_OFFSET: Final = re.compile(r"(?:[Zz]|[+-]\d{2}:\d{2})$")
 
 
 def _count(value: str) -> int:
