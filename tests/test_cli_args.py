@@ -235,3 +235,10 @@ def test_an_id_too_long_for_any_contact_is_a_usage_error(
         code, _, err = run(["get", "--sandbox", "1", "1" * digits], capsys)
         assert code == EXIT_USAGE
         assert err == f"heymarket-async: error: contact_id: an id of {digits} digits is too large\n"
+
+
+def test_fake_server_help_names_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        run(["fake-server", "--help"], capsys)
+    out = capsys.readouterr().out
+    assert out.startswith("usage: heymarket-async fake-server")

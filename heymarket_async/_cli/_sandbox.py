@@ -41,5 +41,5 @@ def fake_server(argv: list[str]) -> int:
     except ImportError as exc:  # pragma: no cover - the emulator ships with the package
         sys.stderr.write(f"{PROG}: error: the emulator is not available: {exc}\n")
         return EXIT_FAILURE
-    result = emulator_main(argv)
+    result = emulator_main(argv, prog=f"{PROG} fake-server")
     return result if isinstance(result, int) else EXIT_OK

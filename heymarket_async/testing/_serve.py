@@ -97,9 +97,9 @@ def _extra_field(value: str) -> tuple[str, Any]:
     return name, parsed
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m heymarket_async.testing") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m heymarket_async.testing",
+        prog=prog,
         description="Serve an emulated Heymarket contacts API on 127.0.0.1.",
         allow_abbrev=False,
     )
@@ -211,13 +211,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    prog: str = "python -m heymarket_async.testing",
+) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``), serve until a signal, return the exit status.
 
     0 after a signal; 2 (with one line on stderr) for a bad flag, or an emulator that cannot
     start as asked.
     """
-    parser = build_parser()
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     try:
         # A second Ctrl-C during shutdown lands here: quiet, like the first.
