@@ -79,7 +79,7 @@ class TestSetupErrors:
         assert proc.returncode == 2
         assert proc.stdout == ""
         assert proc.stderr.startswith(
-            f"python -m heymarket_async.testing: error: cannot listen on 127.0.0.1 port {port}: "
+            f"heymarket-async fake-server: error: cannot listen on 127.0.0.1 port {port}: "
         )
         assert proc.stderr.count("\n") == 1
 
