@@ -299,3 +299,13 @@ class TestFailures:
         assert err.startswith("heymarket-async: error: ")
         assert err.count("\n") == 1
         assert "Traceback" not in err
+
+
+def test_get_of_ten_digits_not_found_hints_at_a_phone(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["get", "15105550001", "--sandbox", "5"], capsys)
+    assert code == EXIT_FAILURE
+    assert "the digits were read as a v1 id; for a phone, put + first" in err
+    assert "15105550001" not in err  # masked in the error, not repeated by the hint
+    code, _, err = run(["get", "77", "--sandbox", "5"], capsys)
+    assert code == EXIT_FAILURE
+    assert "for a phone" not in err

@@ -20,7 +20,7 @@ from typing import IO, Any, Final, TextIO
 
 from yarl import URL
 
-from heymarket_async import HeymarketClient, RedisRateLimiter
+from heymarket_async import HeymarketClient, NotFoundError, RedisRateLimiter
 from heymarket_async._sansio import DEFAULT_BASE_URL
 from heymarket_async.errors import HeymarketError, InvalidRequestError
 
@@ -75,6 +75,9 @@ async def dispatch(args: argparse.Namespace, streams: Streams, status: ExportSta
         return EXIT_FAILURE
     except (HeymarketError, OSError) as exc:
         streams.error(_failure_message(exc))
+        for note in getattr(exc, "__notes__", ()):
+            if note.startswith(_HINT):
+                streams.note(note.removeprefix(_HINT))
         return EXIT_FAILURE
 
 
@@ -127,6 +130,10 @@ def _print(stream: TextIO, text: str) -> int:
     return EXIT_OK
 
 
+#: A note the command prints under the error (the other notes, the attempts, it leaves out).
+_HINT: Final = "hint: "
+
+
 async def _get(client: HeymarketClient, args: argparse.Namespace) -> Any:
     value: str = args.contact.strip()
     if args.phone:
@@ -135,7 +142,14 @@ async def _get(client: HeymarketClient, args: argparse.Namespace) -> Any:
     if value.isascii() and value.isdigit():
         if len(value) > 19:  # past any id the API has (2**63 - 1), and past what int() reads
             raise InvalidRequestError("contact_id", f"an id of {len(value)} digits is too large")
-        return await client.get_contact(int(value))
+        try:
+            return await client.get_contact(int(value))
+        except NotFoundError as exc:
+            if len(value) >= 10:  # ten digits or more reads like a phone more than an id
+                # Not repeating the digits: the error masks them as a phone number.
+                hint = f"{_HINT}the digits were read as a v1 id; for a phone, put + first"
+                exc.__notes__ = [*getattr(exc, "__notes__", ()), hint]  # type: ignore[attr-defined,unused-ignore]
+            raise
     if _UUID.fullmatch(value):
         return await client.v2.get_contact(value)
     return await client.get_contact_by_phone(value)
