@@ -9,6 +9,7 @@ to inject an answer or a failure without a server.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -73,3 +74,10 @@ def _no_env_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests see no credentials or base URL from the environment unless they set them."""
     for name in CREDENTIAL_VARS:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def mypy_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mypy cache for the tests that run mypy: the later ones reuse what the first checked
+    (the package and the standard library's stubs), a cold run being most of their time."""
+    return tmp_path_factory.mktemp("mypy-cache")

@@ -20,7 +20,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
@@ -368,18 +367,17 @@ class TestThePytestModule:
 
 
 class TestTypes:
-    def test_every_example_passes_mypy_strict(self) -> None:
-        with tempfile.TemporaryDirectory() as cache:
-            # From the checkout's root: mypy reads this heymarket_async and pyproject.toml
-            # (whose override lets arq, not installed here, go unchecked).
-            done = subprocess.run(
-                [sys.executable, "-m", "mypy", "--strict", f"--cache-dir={cache}", "examples"],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=300,
-            )
+    def test_every_example_passes_mypy_strict(self, mypy_cache_dir: Path) -> None:
+        # From the checkout's root: mypy reads this heymarket_async and pyproject.toml
+        # (whose override lets arq, not installed here, go unchecked).
+        done = subprocess.run(
+            [sys.executable, "-m", "mypy", "--strict", f"--cache-dir={mypy_cache_dir}", "examples"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         assert f"no issues found in {len(GUIDES)} source files" in done.stdout
 

@@ -15,7 +15,6 @@ import asyncio
 import copy
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -588,17 +587,19 @@ TYPING_FILE = "tests/_typing_raw_pages.py"
 
 
 class TestTyping:
-    def test_mypy_strict_sees_raw_walks_as_dicts_and_typed_walks_as_models(self) -> None:
+    def test_mypy_strict_sees_raw_walks_as_dicts_and_typed_walks_as_models(
+        self, mypy_cache_dir: Path
+    ) -> None:
         # tests/_typing_raw_pages.py holds assert_type() calls and lines that must be errors.
         pytest.importorskip("mypy")
         root = Path(__file__).resolve().parent.parent
-        with tempfile.TemporaryDirectory() as cache:
-            # Run from the checkout's root, so that mypy reads this heymarket_async.
-            done = subprocess.run(
-                [sys.executable, "-m", "mypy", "--strict", f"--cache-dir={cache}", TYPING_FILE],
-                cwd=root,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+        # Run from the checkout's root, so that mypy reads this heymarket_async.
+        cache = f"--cache-dir={mypy_cache_dir}"
+        done = subprocess.run(
+            [sys.executable, "-m", "mypy", "--strict", cache, TYPING_FILE],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
