@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 API_KEY = "test-key-0123456789abcdef"
 
@@ -49,6 +50,23 @@ def json_reply(data: Any, status: int = 200, **headers: str) -> Reply:
 def text_reply(text: str, status: int = 200, content_type: str = "application/json") -> Reply:
     """A body given byte for byte, such as a documented example copied verbatim."""
     return Reply(status, text.encode(), {"Content-Type": content_type})
+
+
+async def serve_all(
+    handler: Handler, sock: socket.socket | None = None
+) -> tuple[web.AppRunner, str]:
+    """``handler`` answering every method and path on a random port of 127.0.0.1 (or on
+    ``sock``, bound before a loop ran): the runner to clean up, and the base URL."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site: web.BaseSite = (
+        web.TCPSite(runner, "127.0.0.1", 0) if sock is None else web.SockSite(runner, sock)
+    )
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    return runner, f"http://{host}:{port}"
 
 
 class WireServer:
@@ -104,18 +122,7 @@ class WireServer:
 
     async def start(self, sock: socket.socket | None = None) -> None:
         """Listen on a random port of 127.0.0.1, or on ``sock`` (bound before a loop ran)."""
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        site: web.BaseSite
-        if sock is None:
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        else:
-            site = web.SockSite(self._runner, sock)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url = await serve_all(self._handle, sock)
 
     async def stop(self) -> None:
         if self.gate is not None:

@@ -22,7 +22,7 @@ from heymarket_async import (
     HeymarketClient,
     RetryPolicy,
 )
-from tests._server import API_KEY
+from tests._server import API_KEY, serve_all
 from tests.test_transport import closed_port
 
 UUIDS = [f"00000000-0000-4000-8000-00000000000{i}" for i in range(3)]
@@ -69,13 +69,7 @@ class CommitThenDrop:
         return web.Response()
 
     async def __aenter__(self) -> CommitThenDrop:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url = await serve_all(self._handle)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -22,6 +22,7 @@ from yarl import URL
 from heymarket_async import APIConnectionError, APIError, HeymarketClient, InvalidRequestError
 from heymarket_async._transport import env_proxy
 from heymarket_async.testing import FakeHeymarket, MockTransport
+from tests._server import serve_all
 from tests.test_transport import closed_port
 
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
@@ -67,13 +68,7 @@ class ForwardProxy:
 
     async def __aenter__(self) -> ForwardProxy:
         self._session = aiohttp.ClientSession()
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url = await serve_all(self._handle)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

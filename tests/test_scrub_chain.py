@@ -40,7 +40,7 @@ from heymarket_async import (
 from heymarket_async._auth import sign_jwt
 from heymarket_async._redact import mask, scrub_error
 from tests._cli_helpers import CREDENTIAL_VARS, run
-from tests._server import API_KEY
+from tests._server import API_KEY, serve_all
 
 if sys.version_info >= (3, 11):
     from builtins import BaseExceptionGroup, ExceptionGroup
@@ -102,14 +102,7 @@ class LeakyServer:
         return web.json_response(data, status=status, headers=headers)
 
     async def __aenter__(self) -> LeakyServer:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url = await serve_all(self._handle)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
