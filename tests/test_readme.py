@@ -1,12 +1,16 @@
-"""README.md stays true: its examples run against the emulator, its tables name real things.
+"""README.md and the guides that took over its sections stay true: their examples run against
+the emulator, their tables name real things.
 
-Every ```python block of the README is compiled, and every block is claimed by exactly one entry
-of ``ROLES`` below (a new block fails :class:`TestEveryBlockIsCovered` until it is given one).
-The blocks run as printed, with ``await`` at top level, against a :class:`FakeHeymarket`: the
-environment holds its URL and key (``HEYMARKET_BASE_URL``, ``HEYMARKET_API_KEY``), so
-``HeymarketClient()`` reaches it, and the emulator accepts the README's placeholder key
-``"..."``. The README's fragments continue one another, so each block runs in a namespace that
-already holds every public name of ``heymarket_async`` and ``hm``, a client bound to the fake.
+The README is trimmed to a first screen (the two commands, links into the documentation site, a
+quickstart, the performance figures); what it used to hold lives in docs/guides/ and is held to
+the same checks here. Every ```python block of the README is compiled, claimed by exactly one
+entry of ``ROLES`` below (a new block fails :class:`TestEveryBlockIsCovered` until it is given
+one). The blocks of the guides that this module runs are named in ``DOC_ROLES``. The blocks run
+as printed, with ``await`` at top level, against a :class:`FakeHeymarket`: the environment holds
+its URL and key (``HEYMARKET_BASE_URL``, ``HEYMARKET_API_KEY``), so ``HeymarketClient()``
+reaches it, and the emulator accepts the README's placeholder key ``"..."``. The fragments
+continue one another, so each block runs in a namespace that already holds every public name of
+``heymarket_async`` and ``hm``, a client bound to the fake.
 
 Substitutions, all explicit:
 
@@ -14,15 +18,14 @@ Substitutions, all explicit:
   (seeded contacts' UUIDs), ``saved`` (a real position) and ``write`` (collects the pages);
 - contact 42 exists where the status block reads it;
 - the errors block also runs with its invalid phone replaced by a valid one and a fault
-  injected, so that each ``except`` branch reads attributes that must exist.
-
-The pytest example is not run here: tests/testing/test_fake_readme_example.py runs it, and this
-module checks that the README prints that file's code, byte for byte.
+  injected, so that each ``except`` branch reads attributes that must exist;
+- the workers guide's Redis URL is replaced by a real redis-server's.
 
 The prose is held where it is checkable: the client's printed signature against the real one,
 the method table against the methods (both ways), the retry table against what the client does
-on each emulator route after a 503, the sample error line against a real one, and the command's
-flags and exit codes against its parsers and constants.
+on each emulator route after a 503, the sample error line against a real one, and the flags
+of the emulator's sections against its parsers (docs/guides/command.md's flags and exit codes:
+tests/test_docs_site.py).
 """
 
 from __future__ import annotations
@@ -57,7 +60,18 @@ from tests._redis import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-PYTEST_EXAMPLE = ROOT / "tests" / "testing" / "test_fake_readme_example.py"
+#: The guides that took over the README's sections when it was trimmed to a first screen.
+GUIDES = {
+    name: (ROOT / "docs" / "guides" / name).read_text(encoding="utf-8")
+    for name in (
+        "client.md",
+        "export.md",
+        "retries-and-errors.md",
+        "testing.md",
+        "web-service.md",
+        "workers.md",
+    )
+}
 
 #: The README's placeholder API key: the fake accepts it, so the blocks run as printed.
 KEY = "..."
@@ -68,36 +82,44 @@ def python_blocks(text: str) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```$", text, re.S | re.M)
 
 
-def section(title: str) -> str:
-    """The README's text from the heading ``title`` to the next heading of its level."""
-    match = re.search(rf"^(#+) {re.escape(title)}\n(.*?)(?=^\1 |\Z)", README, re.S | re.M)
-    assert match, f"README has no section {title!r}"
+def section(title: str, guide: str) -> str:
+    """A guide's text from the heading ``title`` to the next heading of its level."""
+    text = GUIDES[guide]
+    match = re.search(rf"^(#+) {re.escape(title)}\n(.*?)(?=^\1 |\Z)", text, re.S | re.M)
+    assert match, f"docs/guides/{guide} has no section {title!r}"
     return match.group(2)
 
 
 BLOCKS = python_blocks(README)
+GUIDE_BLOCKS = [b for text in GUIDES.values() for b in python_blocks(text)]
 
-#: Each block's role, keyed by a line only that block holds. "run": a test below runs it.
+#: Each README block's role, keyed by a line only that block holds. "run": a test below runs
+#: it; every one is also checked by mypy --strict.
 ROLES: dict[str, str] = {
-    "async def contact_for(phone: str) -> dict | None:": "run",
+    "async def contact_for(phone: str) -> dict[str, object] | None:": "run",
     'ref = await hm.create_contact("15105553344", first="Jordan"': "run",
     'with open("contacts.jsonl", "w") as out:': "run",
     'await hm.create_contact("555-1234")': "run",
+    "async def worker(hm: HeymarketClient, rows:": "run",
+}
+
+#: The guides' blocks that this module runs or reads (each marker in exactly one of them).
+DOC_ROLES: dict[str, str] = {
     "HeymarketClient(api_key=None,": "signature",
     "await hm.set_contact_status(42": "run",
     "result = await hm.batch_create_contacts(": "run",
-    "async for contact in hm.v2.iter_contacts():             # v2": "run",
-    "async def worker(hm: HeymarketClient, rows:": "run",
-    "async with hm.iter_contacts(resume=saved) as pager:": "run",
-    "async def test_register_creates_a_contact_once(": "pytest example",
+    "hm.v2.iter_contacts(slices=4) as pager:": "run",
+    "async with hm.v2.iter_contacts(resume=saved) as pager:": "run",
     'hm = HeymarketClient(api_key="test", transport=MockTransport(handler))': "run",
-    "limiter = RedisRateLimiter(redis_url, key=api_key)": "run",
+    'limiter = RedisRateLimiter("redis://localhost:6379/0", key=api_key)': "run",
 }
 
 
 def block(marker: str) -> str:
-    (found,) = [b for b in BLOCKS if marker in b]
-    return found
+    """The one README block, or else the one guide block, holding ``marker``."""
+    found = [b for b in BLOCKS if marker in b] or [b for b in GUIDE_BLOCKS if marker in b]
+    (only,) = found
+    return only
 
 
 def compile_block(text: str, name: str = "README") -> Any:
@@ -150,6 +172,30 @@ class TestEveryBlockIsCovered:
     @pytest.mark.parametrize("marker", list(ROLES))
     def test_each_role_names_one_block(self, marker: str) -> None:
         assert len([b for b in BLOCKS if marker in b]) == 1
+
+    @pytest.mark.parametrize("marker", list(DOC_ROLES))
+    def test_each_guide_role_names_one_guide_block(self, marker: str) -> None:
+        assert len([b for b in GUIDE_BLOCKS if marker in b]) == 1
+        assert not [b for b in BLOCKS if marker in b]
+
+    def test_every_link_into_the_repository_resolves(self) -> None:
+        links = re.findall(r"\]\(([^)]+)\)", README)
+        local = [link for link in links if not link.startswith(("http://", "https://"))]
+        assert len(local) >= 10
+        for link in local:
+            path, _, anchor = link.partition("#")
+            target = ROOT / path
+            assert target.exists(), link
+            if anchor:
+                headings = re.findall(r"^#+ (.+)$", target.read_text(encoding="utf-8"), re.M)
+                slugs = {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+                assert anchor in slugs, link
+
+    def test_the_readme_is_a_first_screen_with_links_into_the_guides(self) -> None:
+        headings = re.findall(r"^## (.+)$", README, re.M)
+        assert headings == ["Quickstart", "Performance", "Development"]
+        for guide in GUIDES:
+            assert f"(docs/guides/{guide})" in README
 
 
 class TestQuickstart:
@@ -292,36 +338,30 @@ class TestV1Extras:
 
 
 class TestWalking:
-    async def test_both_walks_run(self, fake: FakeHeymarket, namespace: dict[str, Any]) -> None:
-        await run_block(block("hm.v2.iter_contacts():             # v2"), namespace)
-        assert fake.requests_to("POST /v1/contacts")
+    async def test_the_page_loop_writes_every_contact_once(
+        self, fake: FakeHeymarket, tmp_path: Path
+    ) -> None:
+        await run_block(block("hm.v2.iter_contacts(slices=4) as pager:"), public_names())
+        rows = [json.loads(line) for line in (tmp_path / "contacts.jsonl").read_text().splitlines()]
+        assert sorted(row["id"] for row in rows) == sorted(fake.contacts)
         assert fake.requests_to("POST /v2/contacts/list")
 
     async def test_resuming_from_a_saved_position_gives_every_contact_once(
         self, fake: FakeHeymarket, namespace: dict[str, Any]
     ) -> None:
         hm: HeymarketClient = namespace["hm"]
-        async with hm.iter_contacts() as pager:
+        async with hm.v2.iter_contacts(page_size=10) as pager:
             first_page = await anext(aiter(pager.pages()))
             saved = pager.position.to_json()
         written: list[list[Any]] = []
         write: Callable[[list[Any]], None] = written.append
         namespace.update(saved=saved, write=write)
-        ns = await run_block(block("iter_contacts(resume=saved)"), namespace)
+        ns = await run_block(block("hm.v2.iter_contacts(resume=saved) as pager:"), namespace)
         ids = [c.id for c in first_page] + [c.id for page in written for c in page]
         assert len(first_page) < SEEDED
         assert written
         assert sorted(ids) == sorted(fake.contacts)
         assert ns["saved"] != saved  # the loop kept the position up to date
-
-
-class TestPytestExample:
-    def test_the_readme_prints_the_tested_file(self) -> None:
-        source = PYTEST_EXAMPLE.read_text(encoding="utf-8")
-        start = source.index("# --- README example starts here ---\n")
-        end = source.index("# --- README example ends here ---")
-        code = source[start:end].split("\n", 1)[1]
-        assert block("async def test_register_creates_a_contact_once(").strip() == code.strip()
 
 
 class TestMockTransportExample:
@@ -337,7 +377,7 @@ class TestMethodTable:
     """Every method (and keyword) in the table of v1 and v2 methods exists with that name."""
 
     def rows(self) -> list[tuple[str, str]]:
-        table = section("The client").split("| v1 (integer ids) |", 1)[1]
+        table = section("The calls", "client.md").split("| v1 (integer ids) |", 1)[1]
         rows = []
         for line in table.splitlines()[2:]:
             if not line.startswith("|"):
@@ -380,13 +420,13 @@ class TestMethodTable:
             assert public == listed, owners
 
 
-#: Inline code of the README that runs as printed (``hm`` and ``fake`` in scope), and what
+#: Inline code of the guides that runs as printed (``hm`` and ``fake`` in scope), and what
 #: must then hold.
 INLINE: dict[str, Callable[[Any, FakeHeymarket], bool]] = {
     'await hm.patch_contact(42, email="new@example.com")': lambda ref, fake: (
         ref.id == 42 and fake.contacts[42]["email"] == "new@example.com"
     ),
-    "hm.with_options(retry=RetryPolicy.disabled(), timeout=5)": lambda view, fake: (
+    "hm.with_options(timeout=5)": lambda view, fake: (
         isinstance(view, HeymarketClient) and view.base_url == fake.url
     ),
     "RetryPolicy(attempt_timeout=10)": lambda policy, fake: policy.attempt_timeout == 10,
@@ -401,14 +441,14 @@ class TestInlineCode:
     async def test_it_runs_as_printed(
         self, fake: FakeHeymarket, namespace: dict[str, Any], code: str
     ) -> None:
-        assert f"`{code}`" in README
+        assert any(f"`{code}`" in text for text in GUIDES.values())
         namespace["fake"] = fake
         await run_block(f"value = {code}", namespace)
         assert INLINE[code](namespace["value"], fake)
 
     async def test_the_emulator_section_client_line(self) -> None:
         code = 'HeymarketClient(api_key="test", base_url=fake.url)'
-        assert f"`{code}`" in README
+        assert f"# or {code}" in GUIDES["testing.md"]
         async with FakeHeymarket(api_key="test") as fake:
             fake.seed(3)
             ns = await run_block(f"hm = {code}", {**public_names(), "fake": fake})
@@ -469,9 +509,9 @@ KEYED_CREATES: dict[str, Callable[[HeymarketClient], Awaitable[Any]]] = {
 
 
 def retry_rows() -> list[str]:
-    """The rows of the README's retry table: reads, idempotent writes, writes never sent
-    twice, and creates carrying a ``local_id``."""
-    text = section("Retries, deadlines, rate limits")
+    """The rows of the retry table: reads, idempotent writes, writes never sent twice, and
+    creates carrying a ``local_id``."""
+    text = section("What is retried", "retries-and-errors.md")
     text = text.replace("`patch_contact`'s `PUT /v1/contact/{id}`", "`patch_contact`")
     rows = [line for line in text.splitlines() if line.startswith("| ") and "`" in line]
     assert len(rows) == 4, rows
@@ -479,7 +519,7 @@ def retry_rows() -> list[str]:
 
 
 def retry_table() -> dict[str, bool]:
-    """The README's retry table: route (or ``patch_contact``) -> retried after a 503."""
+    """The retry table: route (or ``patch_contact``) -> retried after a 503."""
     table: dict[str, bool] = {}
     for number, row in enumerate(retry_rows()[:3]):
         operations = row.split("|")[1]
@@ -554,7 +594,7 @@ class TestWorker:
         assert held[-5:] == [f"crm-{n}" for n in range(5)]
 
 
-class TestCommandLine:
+class TestEmulatorFlags:
     def options(self) -> set[str]:
         found: set[str] = set()
         parsers = [_app.build_parser(), build_server_parser()]
@@ -567,29 +607,14 @@ class TestCommandLine:
                     parsers.extend(choices.values())
         return found
 
-    def test_every_flag_in_the_section_exists(self) -> None:
-        text = section("The `heymarket-async` command") + section(
-            "Testing your code with the emulator"
+    def test_every_flag_in_the_emulator_sections_exists(self) -> None:
+        text = section("As a server of its own", "testing.md") + section(
+            "Rate limits and latency", "testing.md"
         )
         flags = set(re.findall(r"(?<![\w-])(--?[a-z][a-z0-9-]*)", text))
-        flags -= {"-p", "-m"}  # pytest's and python's own flags, in the emulator section
-        assert "--resume" in flags
-        assert "-o" in flags
+        flags.discard("-m")  # python's own, in `python -m heymarket_async.testing`
+        assert {"--port", "--rate-limit", "--latency"} <= flags
         assert flags <= self.options()
-
-    def test_the_exit_codes_are_the_real_ones(self) -> None:
-        text = section("The `heymarket-async` command")
-        assert "Exit codes: 0 done; 1 API, network or file" in text
-        for code, words in [
-            (_app.EXIT_OK, "0 done"),
-            (_app.EXIT_FAILURE, "1 API"),
-            (_app.EXIT_USAGE, "2 usage error"),
-            (_app.EXIT_INTERRUPTED, "130 interrupted by Ctrl-C"),
-            (_app.EXIT_TERMINATED, "143 by SIGTERM"),
-            (_app.EXIT_BROKEN_PIPE, "141 stdout closed"),
-        ]:
-            assert words.startswith(f"{code} ")
-            assert words in text
 
 
 class TestManyWorkers:
@@ -598,9 +623,10 @@ class TestManyWorkers:
     ) -> None:
         server = RedisServer(tmp_path).start()
         try:
-            ns = {**public_names(), "redis_url": server.url, "api_key": KEY}
-            await run_block(block("limiter = RedisRateLimiter(redis_url"), ns)
-            assert ns["contact"].id == 42
+            ns = {**public_names(), "api_key": KEY}
+            code = block('limiter = RedisRateLimiter("redis://localhost:6379/0"')
+            await run_block(code.replace("redis://localhost:6379/0", server.url), ns)
+            assert fake.requests_to("GET /v1/contact/{id}")
             assert isinstance(ns["limiter"], heymarket_async.RedisRateLimiter)
         finally:
             server.stop()
