@@ -131,8 +131,8 @@ class TestPages:
         (spec,) = [s for s in specs if s.startswith("tests/testing/test_fake_readme_example.py:")]
         name, start, end = spec.split(":")
         lines = (ROOT / name).read_text(encoding="utf-8").splitlines()
-        opening = lines.index("# --- README example starts here ---")
-        closing = lines.index("# --- README example ends here ---")
+        opening = lines.index("# --- guide example starts here ---")
+        closing = lines.index("# --- guide example ends here ---")
         assert int(start) == opening + 2
         assert int(end) == max(i for i in range(opening, closing) if lines[i].strip()) + 1
 

@@ -1,6 +1,6 @@
-"""The README's "Testing your code with the emulator" example, exactly as printed there."""
+"""The testing guide's pytest example (docs/guides/testing.md includes it), as printed there."""
 
-# --- README example starts here ---
+# --- guide example starts here ---
 import pytest
 
 from heymarket_async import HeymarketClient, NotFoundError
@@ -40,4 +40,4 @@ async def test_register_survives_a_rate_limit(heymarket_fake, heymarket_client):
     assert len(heymarket_fake.contacts) == 1
 
 
-# --- README example ends here ---
+# --- guide example ends here ---
