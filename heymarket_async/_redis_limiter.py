@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import math
@@ -50,7 +51,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote, urlsplit
 
-from ._loops import LoopBinding
+from ._loops import LoopBinding, ShutdownHook
 from ._ratelimit import (
     CUT,
     FLOOR,
@@ -221,8 +222,10 @@ class RedisRateLimiter:
     reserved is lost: at most one per task, as when it is cancelled).
 
     One limiter serves every client and task of a process; make one per process (a fork does
-    not share it) and per event loop (the client it makes from a URL belongs to one; it is made
-    again in a new loop once the old one is closed).
+    not share it). The client it makes from a URL belongs to the event loop it is first used
+    in, and is closed as that loop shuts down (``asyncio.run()``, pytest-asyncio), like the
+    :class:`~heymarket_async.HeymarketClient`'s own session: a limiter built at import time
+    serves one loop after another and leaves no connection behind; the next loop connects again.
     """
 
     __slots__ = (
@@ -238,6 +241,7 @@ class RedisRateLimiter:
         "_queue",
         "_retry_at",
         "_secrets",
+        "_shutdown",
         "fallback_share",
         "headroom",
         "learn",
@@ -313,6 +317,10 @@ class RedisRateLimiter:
         # Made now, so that a malformed URL fails here; its connections open on first use.
         self._owned = None if self._connect is None else self._connect()
         self._binding = LoopBinding()
+        #: Closes our Redis client when the loop it is used in shuts down (as the client's own
+        #: session is), so that a limiter serving one ``asyncio.run()`` after another leaves
+        #: no connection behind.
+        self._shutdown: ShutdownHook | None = None
         self._budget: SharedBudget | None = None
         self._failures: tuple[type[BaseException], ...] = (
             RedisError,
@@ -378,6 +386,9 @@ class RedisRateLimiter:
     async def aclose(self) -> None:
         """Close the Redis client the limiter made from a URL (never one given to it)."""
         owned, self._owned, self._budget = self._owned, None, None
+        if self._shutdown is not None:
+            self._shutdown.cancel()
+            self._shutdown = None
         loop = self._binding.loop
         if owned is not None and loop is not None and loop.is_closed():
             await _close_stale(owned)
@@ -397,12 +408,21 @@ class RedisRateLimiter:
         connect = self._connect
         if connect is not None:
             bound = self._binding.loop is not None
-            if (self._binding.moved() and bound) or self._owned is None:
+            moved = self._binding.moved()
+            if (moved and bound) or self._owned is None:
                 # Its connections belong to a loop that is closed (or it was closed): a client
                 # for this loop.
                 stale, self._owned, self._budget = self._owned, connect(), None
                 if stale is not None:
                     await _close_stale(stale)
+                moved = True
+            if moved:
+                if self._shutdown is not None:
+                    # Not fired: its loop was closed without a shutdown.
+                    self._shutdown.cancel()
+                owned = self._owned
+                assert owned is not None
+                self._shutdown = await ShutdownHook.start(functools.partial(self._release, owned))
         if self._budget is None:
             client = self._owned if self._given is None else self._given
             assert client is not None
@@ -410,6 +430,14 @@ class RedisRateLimiter:
                 client, self.redis_key, self.per_minute, headroom=self.headroom, learn=self.learn
             )
         return self._budget
+
+    async def _release(self, owned: Redis) -> None:
+        """The loop ``owned`` was used in shuts down: close it while the loop still runs (the
+        next use, from another loop, connects again)."""
+        if self._owned is owned:
+            self._owned, self._budget = None, None
+        with contextlib.suppress(*self._failures, RuntimeError):
+            await owned.aclose()
 
     async def _call(self, call: Awaitable[Any]) -> Any:
         """One round trip, cut off after ``timeout``: a Redis that stopped answering costs a
