@@ -406,6 +406,34 @@ class TestCancellation:
         assert result.resumed_from == 20
         assert ids_in(tmp_path / "out.jsonl") == list(range(1, 26))
 
+    async def test_cancel_before_the_first_page_leaves_nothing(self, tmp_path: Path) -> None:
+        # Ctrl-C while the first page is awaited: no contact saved, nothing to resume.
+        hanging = asyncio.Event()
+        status = ExportStatus()
+        task = asyncio.create_task(export(tmp_path, stop_at=0, hang=hanging, status=status))
+        await hanging.wait()
+        assert listing(tmp_path) == ["out.jsonl.part", "out.jsonl.resume.json"]
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert (status.contacts, status.resumable) == (0, False)
+        assert listing(tmp_path) == []
+
+    async def test_cancel_of_a_resumed_export_keeps_what_was_saved(self, tmp_path: Path) -> None:
+        with pytest.raises(ExportFailedError):
+            await export(tmp_path, stop_at=1)
+        hanging = asyncio.Event()
+        status = ExportStatus()
+        task = asyncio.create_task(
+            export(tmp_path, resume=True, stop_at=0, hang=hanging, status=status)
+        )
+        await hanging.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert (status.contacts, status.resumable) == (10, True)
+        assert listing(tmp_path) == ["out.jsonl.part", "out.jsonl.resume.json"]
+
 
 class DiskFullOnWrite:
     """The partial file, whose ``fail_on``-th write fails as on a full disk."""
@@ -457,9 +485,17 @@ class TestResumeNeverSkips:
             )
         assert isinstance(info.value.cause, OSError)
         state = load_state(paths.state)
-        assert state is not None
-        assert (state.contacts, state.position) == (10 * (fail_on - 1), {"index": state.contacts})
-        assert state.bytes == paths.part.stat().st_size
+        if fail_on == 1:
+            # Nothing was saved: nothing is left to resume, and no file is left behind.
+            assert (state, info.value.resumable) == (None, False)
+            assert listing(tmp_path) == []
+        else:
+            assert state is not None
+            assert (state.contacts, state.position) == (
+                10 * (fail_on - 1),
+                {"index": state.contacts},
+            )
+            assert state.bytes == paths.part.stat().st_size
 
         monkeypatch.setattr(_export, "_open_part", real_open_part)  # space freed
         result = await export(tmp_path, resume=True)
