@@ -214,9 +214,12 @@ def read_json_file(path: Path) -> Any:
     except FileNotFoundError:
         return None
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: nested too deep to be a state
         raise StateError(f"{path} is not valid JSON") from None
+    if data is None:  # not to be read as "no file"
+        raise StateError(f"{path} holds null, not a heymarket-async file")
+    return data
 
 
 def save_state(path: Path, state: ExportState) -> None:
