@@ -407,6 +407,25 @@ class TestKilledWhileFinishing:
         assert out.read_bytes() == complete
         assert not [r for r in fake.requests if r.path.startswith("/v")]  # nothing read again
 
+    async def test_after_the_rename_resume_saves_the_since_last_mark(
+        self, fake: FakeHeymarket, tmp_path: Path
+    ) -> None:
+        out, mark = tmp_path / "contacts.jsonl", tmp_path / "mark.json"
+        args = ["export", "-o", str(out), "--since-last", str(mark)]
+        code, _, _ = await cli_patched(KILL_AFTER_THE_RENAME, *args, env=env_for(fake))
+        assert code == -signal.SIGKILL
+        assert not mark.exists()
+        code, _, err = await cli(*args, "--resume", env=env_for(fake))
+        assert code == 0, err
+        assert mark.exists()
+        # The mark is the end of that walk: the next run finds nothing changed since.
+        again = tmp_path / "again.jsonl"
+        code, _, err = await cli(
+            "export", "-o", str(again), "--since-last", str(mark), env=env_for(fake)
+        )
+        assert code == 0, err
+        assert err.startswith("heymarket-async: exported 0 contacts")
+
     @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
     async def test_a_new_export_killed_before_its_first_save_resumes(
         self, fake: FakeHeymarket, tmp_path: Path, fmt: str
