@@ -157,6 +157,9 @@ async def run_export(
     """Run one export; raises ``StateError`` for a resume that cannot be done, and
     ``ExportFailedError`` (wrapping the cause) when the walk or a write fails or is cancelled
     after it started. Cancellation is re-raised as it is, after the state is left behind.
+    A walk stopped (by an error or a cancellation) before any contact was saved leaves no
+    partial file and no state. A resume whose state says the output is already complete (see
+    ``ExportState.finished``) only tidies up.
     """
     # One function from here to the rename: the try/finally below must see every resource the
     # walk holds (the file, the pager, the count task, the unsaved checkpoint) to release it.
