@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import signal
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -299,6 +300,84 @@ class TestFailures:
         assert err.startswith("heymarket-async: error: ")
         assert err.count("\n") == 1
         assert "Traceback" not in err
+
+
+class TestNothingSaved:
+    """An export that fails before it saves a contact leaves no file and suggests no --resume."""
+
+    @pytest.mark.parametrize(
+        "flags",
+        [
+            ["--api", "v1"],  # the first request is the first page: the output is already open
+            ["--api", "v2", "--no-dedupe"],  # the same, with the walk's count first
+            ["--api", "v2"],  # the newest-updated request, before the output opens
+            ["--format", "csv"],  # the custom fields, before the output opens
+        ],
+    )
+    def test_a_rejected_key(
+        self,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+        flags: list[str],
+    ) -> None:
+        monkeypatch.setenv("HEYMARKET_API_KEY", "not-the-key")
+        code, _, err = run(["export", "-o", str(tmp_path / "c.out"), *flags], capsys)
+        assert code == EXIT_FAILURE
+        assert err.startswith("heymarket-async: error: 401 Unauthorized for POST ")
+        assert err.count("\n") == 1
+        assert "--resume" not in err
+        assert listing(tmp_path) == []
+
+    @pytest.mark.parametrize("api", ["v1", "v2"])
+    def test_an_unreachable_host(
+        self,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+        api: str,
+    ) -> None:
+        monkeypatch.setenv("HEYMARKET_BASE_URL", f"http://127.0.0.1:{closed_port()}")
+        out = tmp_path / "c.jsonl"
+        code, _, err = run(
+            ["export", "-o", str(out), "--api", api, "--no-dedupe", "--max-retries", "0"], capsys
+        )
+        assert code == EXIT_FAILURE
+        assert err.startswith("heymarket-async: error: cannot connect")
+        assert err.count("\n") == 1
+        assert listing(tmp_path) == []
+
+    def test_an_earlier_export_of_the_same_file_is_kept_when_its_resume_fails(
+        self,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        # The contacts saved before are not this run's to throw away.
+        out = tmp_path / "c.jsonl"
+        paths = ExportPaths.for_output(out)
+        with threaded_fake(450) as fake:
+            monkeypatch.setenv("HEYMARKET_BASE_URL", fake.url)
+            fake.faults.add("POST /v2/contacts/list", Fault.status(503), on=range(9, 40))
+            code, _, err = run(["export", "-o", str(out), "--max-retries", "0"], capsys)
+            assert code == EXIT_FAILURE
+            saved = paths.part.read_bytes()
+            assert saved
+            fake.faults.clear()
+            monkeypatch.setenv("HEYMARKET_API_KEY", "not-the-key")
+            code, _, err = run(["export", "-o", str(out), "--resume"], capsys)
+        assert code == EXIT_FAILURE
+        assert "run the same command with --resume to continue" in err
+        assert paths.part.read_bytes() == saved
+        assert paths.state.exists()
+
+
+def closed_port() -> int:
+    """A loopback port that nothing listens on (just released by a socket bound to it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
 
 
 def test_get_of_ten_digits_not_found_hints_at_a_phone(capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,7 +26,7 @@ import pytest
 from heymarket_async._cli._output import STANDARD_COLUMNS, contact_record
 from heymarket_async._cli._state import ExportPaths, load_state
 from heymarket_async._convert import structure_contact
-from heymarket_async.testing import FakeHeymarket
+from heymarket_async.testing import FakeHeymarket, Fault
 
 from ._cli_helpers import clean_env, listing
 
@@ -268,6 +268,192 @@ class TestResume:
             assert sorted(ids) == expected
             assert len(ids) == len(set(ids))
             assert listing(tmp_path) == [out.name]
+
+
+async def cli_patched(script: str, *args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    """The command run by ``script`` (which patches it to stop itself somewhere), then ``main``."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        script + "\nfrom heymarket_async._cli import main\nsys.exit(main(sys.argv[1:]))\n",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+#: Test-side patches that make the child send itself a signal at one point of the command.
+SIGNAL_WHILE_PARSING = """
+import os, sys
+from heymarket_async._cli import _app
+parse = _app.build_parser
+def build_parser(**kw):
+    os.kill(os.getpid(), int(os.environ["TEST_SIGNAL"]))
+    return parse(**kw)
+_app.build_parser = build_parser
+"""
+SIGNAL_AS_THE_LOOP_STARTS = """
+import os, sys
+from heymarket_async._cli import _app
+run = _app._run
+async def early_run(*args):
+    os.kill(os.getpid(), int(os.environ["TEST_SIGNAL"]))
+    return await run(*args)
+_app._run = early_run
+"""
+#: SIGKILL at the removal of the state once the output is in place (after the rename).
+KILL_AFTER_THE_RENAME = """
+import os, pathlib, signal, sys
+unlink = pathlib.Path.unlink
+def killing_unlink(self, *args, **kw):
+    if self.name.endswith(".resume.json") and self.with_name(self.name[:-12]).exists():
+        os.kill(os.getpid(), signal.SIGKILL)
+    return unlink(self, *args, **kw)
+pathlib.Path.unlink = killing_unlink
+"""
+#: SIGKILL at the first save of a resume state (the partial file is open and cut by then).
+KILL_AT_THE_FIRST_SAVE = """
+import os, signal, sys
+replace = os.replace
+def killing_replace(src, dst, *args, **kw):
+    if str(dst).endswith(".resume.json"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return replace(src, dst, *args, **kw)
+os.replace = killing_replace
+"""
+
+
+class TestEarlySignals:
+    """SIGINT or SIGTERM in the command's first moments: one line, exit 130 or 143, the same as
+    later, no traceback, and no file left when no contact was saved."""
+
+    @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+    @pytest.mark.parametrize(
+        ("route", "flags"),
+        [
+            ("POST /v1/contacts", ["--api", "v1"]),  # the output open, the first page asked
+            ("POST /v1/contacts/count", ["--no-dedupe"]),  # the output open, the count asked
+            ("POST /v2/contacts/list", []),  # the newest-updated request: before the output
+            ("POST /v1/contact-fields", ["--format", "csv"]),  # the same, for the CSV header
+        ],
+    )
+    async def test_while_the_first_request_is_in_flight(
+        self, tmp_path: Path, sig: signal.Signals, route: str, flags: list[str]
+    ) -> None:
+        async with FakeHeymarket(api_key="test") as fake:
+            fake.seed(50)
+            fake.faults.add(route, Fault.hang())
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "heymarket_async._cli",
+                *["export", "-o", str(tmp_path / "contacts.out"), *flags],
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+                env=env_for(fake),
+            )
+            for _ in range(2000):  # until the request is in flight (a few ms a step)
+                if fake.requests_to(route):
+                    break
+                await asyncio.sleep(0.005)
+            proc.send_signal(sig)
+            _, err = await proc.communicate()
+        assert proc.returncode == (130 if sig == signal.SIGINT else 143)
+        assert err.decode() == "heymarket-async: interrupted\n"
+        assert listing(tmp_path) == []
+
+    @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+    @pytest.mark.parametrize("script", [SIGNAL_WHILE_PARSING, SIGNAL_AS_THE_LOOP_STARTS])
+    async def test_before_the_event_loop_handles_signals(
+        self, tmp_path: Path, sig: signal.Signals, script: str
+    ) -> None:
+        code, _, err = await cli_patched(
+            script,
+            *["export", "--sandbox", "10", "-o", str(tmp_path / "contacts.jsonl")],
+            env=clean_env(TEST_SIGNAL=str(int(sig))),
+        )
+        assert code == (130 if sig == signal.SIGINT else 143)
+        assert err == "heymarket-async: interrupted\n"
+        assert listing(tmp_path) == []
+
+
+class TestKilledWhileFinishing:
+    """A kill at any point of an export's start or end leaves files that --resume finishes."""
+
+    @pytest.mark.parametrize("api", ["v1", "v2"])  # v2: with --dedupe
+    async def test_after_the_rename_resume_only_removes_the_state(
+        self, fake: FakeHeymarket, tmp_path: Path, api: str
+    ) -> None:
+        out = tmp_path / "contacts.jsonl"
+        paths = ExportPaths.for_output(out)
+        args = ["export", "-o", str(out), "--api", api]
+        code, _, _ = await cli_patched(KILL_AFTER_THE_RENAME, *args, env=env_for(fake))
+        assert code == -signal.SIGKILL
+        assert listing(tmp_path) == [out.name, paths.state.name]
+        complete = out.read_bytes()
+        assert sorted(jsonl_ids(out)) == sorted(fake.contacts)
+
+        fake.requests.clear()
+        code, _, err = await cli(*args, "--resume", env=env_for(fake))
+        assert (code, err) == (
+            0,
+            f"heymarket-async: {out} was already complete: removed {paths.state.name}\n",
+        )
+        assert listing(tmp_path) == [out.name]
+        assert out.read_bytes() == complete
+        assert not [r for r in fake.requests if r.path.startswith("/v")]  # nothing read again
+
+    async def test_after_the_rename_resume_saves_the_since_last_mark(
+        self, fake: FakeHeymarket, tmp_path: Path
+    ) -> None:
+        out, mark = tmp_path / "contacts.jsonl", tmp_path / "mark.json"
+        args = ["export", "-o", str(out), "--since-last", str(mark)]
+        code, _, _ = await cli_patched(KILL_AFTER_THE_RENAME, *args, env=env_for(fake))
+        assert code == -signal.SIGKILL
+        assert not mark.exists()
+        code, _, err = await cli(*args, "--resume", env=env_for(fake))
+        assert code == 0, err
+        assert mark.exists()
+        # The mark is the end of that walk: the next run finds nothing changed since.
+        again = tmp_path / "again.jsonl"
+        code, _, err = await cli(
+            "export", "-o", str(again), "--since-last", str(mark), env=env_for(fake)
+        )
+        assert code == 0, err
+        assert err.startswith("heymarket-async: exported 0 contacts")
+
+    @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+    async def test_a_new_export_killed_before_its_first_save_resumes(
+        self, fake: FakeHeymarket, tmp_path: Path, fmt: str
+    ) -> None:
+        out = tmp_path / f"contacts.{fmt}"
+        paths = ExportPaths.for_output(out)
+        # An interrupted export: some contacts saved.
+        fake.faults.add("POST /v1/contacts", Fault.status(503), on=range(3, 100))
+        args = ["export", "-o", str(out), "--api", "v1"]
+        code, _, err = await cli(*args, "--max-retries", "0", env=env_for(fake))
+        assert code == 1, err
+        fake.faults.clear()
+        interrupted = load_state(paths.state)
+        assert interrupted is not None
+        assert interrupted.contacts > 0
+        # A new export of the same file (no --resume) cuts the partial file, then dies.
+        code, _, _ = await cli_patched(KILL_AT_THE_FIRST_SAVE, *args, env=env_for(fake))
+        assert code == -signal.SIGKILL
+        assert paths.part.stat().st_size < interrupted.bytes
+
+        code, _, err = await cli(*args, "--resume", env=env_for(fake))
+        assert code == 0, err
+        if fmt == "jsonl":
+            ids = jsonl_ids(out)
+        else:
+            ids = [int(r["id"]) for r in csv.DictReader(io.StringIO(out.read_text()))]
+        assert sorted(ids) == sorted(fake.contacts)
+        assert listing(tmp_path) == [out.name]
 
 
 class TestSandbox:

@@ -32,7 +32,13 @@ from heymarket_async._cli._export import (
 from heymarket_async._cli._output import contact_line
 from heymarket_async._cli._pages import open_pages
 from heymarket_async._cli._progress import NullProgress
-from heymarket_async._cli._state import ExportPaths, StateError, load_state
+from heymarket_async._cli._state import (
+    ExportPaths,
+    ExportState,
+    StateError,
+    load_state,
+    save_state,
+)
 from heymarket_async._sansio import parse_timestamp
 from heymarket_async.testing import FakeHeymarket
 
@@ -406,6 +412,125 @@ class TestCancellation:
         assert result.resumed_from == 20
         assert ids_in(tmp_path / "out.jsonl") == list(range(1, 26))
 
+    async def test_cancel_before_the_first_page_leaves_nothing(self, tmp_path: Path) -> None:
+        # Ctrl-C while the first page is awaited: no contact saved, nothing to resume.
+        hanging = asyncio.Event()
+        status = ExportStatus()
+        task = asyncio.create_task(export(tmp_path, stop_at=0, hang=hanging, status=status))
+        await hanging.wait()
+        assert listing(tmp_path) == ["out.jsonl.part", "out.jsonl.resume.json"]
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert (status.contacts, status.resumable) == (0, False)
+        assert listing(tmp_path) == []
+
+    async def test_cancel_of_a_resumed_export_keeps_what_was_saved(self, tmp_path: Path) -> None:
+        with pytest.raises(ExportFailedError):
+            await export(tmp_path, stop_at=1)
+        hanging = asyncio.Event()
+        status = ExportStatus()
+        task = asyncio.create_task(
+            export(tmp_path, resume=True, stop_at=0, hang=hanging, status=status)
+        )
+        await hanging.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert (status.contacts, status.resumable) == (10, True)
+        assert listing(tmp_path) == ["out.jsonl.part", "out.jsonl.resume.json"]
+
+
+def file_id(path: Path) -> tuple[int, int, int]:
+    info = path.stat()
+    return (info.st_dev, info.st_ino, info.st_size)
+
+
+class TestKilledWhileFinishing:
+    """What a kill leaves at each step of the end, built on disk, and what --resume makes of it."""
+
+    async def test_the_last_state_names_the_file_renamed_to_the_output(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        saved: list[Any] = []
+        real_save = _export.save_state
+        monkeypatch.setattr(
+            _export, "save_state", lambda path, s: saved.append(s) or real_save(path, s)
+        )
+        part = ExportPaths.for_output(tmp_path / "out.jsonl").part
+        before_rename: list[tuple[int, int, int]] = []
+        real_replace = os.replace
+        monkeypatch.setattr(
+            os, "replace", lambda a, b: before_rename.append(file_id(part)) or real_replace(a, b)
+        )
+        await export(tmp_path)
+        last = saved[-1]
+        assert (last.contacts, last.position) == (25, {"index": 25})
+        assert last.finished == before_rename[-1] == file_id(tmp_path / "out.jsonl")
+        assert all(s.finished is None for s in saved[:-1])
+
+    async def test_after_a_dedupe_copy_was_renamed_only_tidies_up(self, tmp_path: Path) -> None:
+        # --dedupe renamed its copy over the output; the partial file it copied from and the
+        # state are left.
+        await export(tmp_path)
+        out = tmp_path / "out.jsonl"
+        paths = ExportPaths.for_output(out)
+        complete = out.read_bytes()
+        paths.part.write_bytes(complete + b'{"id": 3}\n')
+        save_state(paths.state, finished_state(paths.part, file_id(out)))
+        result = await export(tmp_path, resume=True)
+        assert result.already_complete
+        assert out.read_bytes() == complete
+        assert listing(tmp_path) == ["out.jsonl"]
+
+    async def test_before_the_rename_the_walk_ends_again(self, tmp_path: Path) -> None:
+        # The last state is saved, the partial file not yet renamed over an older output of
+        # the same size: the output is not the file the state names, so the resume goes on
+        # from the end of the walk (no contact comes again) and renames.
+        await export(tmp_path)
+        out = tmp_path / "out.jsonl"
+        paths = ExportPaths.for_output(out)
+        complete = out.read_bytes()
+        paths.part.write_bytes(complete)
+        out.write_bytes(complete.replace(b'"n', b'"o'))
+        save_state(paths.state, finished_state(paths.part, file_id(paths.part)))
+        result = await export(tmp_path, resume=True)
+        assert not result.already_complete
+        assert (result.contacts, result.resumed_from) == (25, 25)
+        assert out.read_bytes() == complete
+        assert listing(tmp_path) == ["out.jsonl"]
+
+    async def test_a_new_export_removes_the_old_state_before_cutting_the_file(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        with pytest.raises(ExportFailedError):
+            await export(tmp_path, stop_at=2)
+        assert listing(tmp_path) == ["out.jsonl.part", "out.jsonl.resume.json"]
+        seen: list[tuple[bool, int]] = []
+        real_open_part = _export._open_part
+
+        def open_part(paths: ExportPaths, saved: Any) -> Any:
+            stream = real_open_part(paths, saved)
+            seen.append((paths.state.exists(), paths.part.stat().st_size))
+            return stream
+
+        monkeypatch.setattr(_export, "_open_part", open_part)
+        await export(tmp_path)
+        assert seen == [(False, 0)]  # cut, and no state saying otherwise
+
+
+def finished_state(part: Path, finished: tuple[int, int, int]) -> ExportState:
+    return ExportState(
+        format="jsonl",
+        api="v2",
+        source="http://127.0.0.1:1",
+        since=None,
+        bytes=part.stat().st_size,
+        contacts=25,
+        position={"index": 25},
+        finished=finished,
+    )
+
 
 class DiskFullOnWrite:
     """The partial file, whose ``fail_on``-th write fails as on a full disk."""
@@ -457,9 +582,17 @@ class TestResumeNeverSkips:
             )
         assert isinstance(info.value.cause, OSError)
         state = load_state(paths.state)
-        assert state is not None
-        assert (state.contacts, state.position) == (10 * (fail_on - 1), {"index": state.contacts})
-        assert state.bytes == paths.part.stat().st_size
+        if fail_on == 1:
+            # Nothing was saved: nothing is left to resume, and no file is left behind.
+            assert (state, info.value.resumable) == (None, False)
+            assert listing(tmp_path) == []
+        else:
+            assert state is not None
+            assert (state.contacts, state.position) == (
+                10 * (fail_on - 1),
+                {"index": state.contacts},
+            )
+            assert state.bytes == paths.part.stat().st_size
 
         monkeypatch.setattr(_export, "_open_part", real_open_part)  # space freed
         result = await export(tmp_path, resume=True)

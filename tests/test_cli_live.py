@@ -240,10 +240,12 @@ class TestDedupeAfterResume:
     def test_resume_must_keep_the_dedupe_choice(
         self, fake: FakeHeymarket, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        fake.faults.add("POST /v2/contacts/list", Fault.status(503), on=range(5, 200))
+        # Past the first pages: an export that saved no contact leaves nothing to resume.
+        fake.faults.add("POST /v2/contacts/list", Fault.status(503), on=range(9, 200))
         out = tmp_path / "contacts.jsonl"
-        code, _, _ = run(["export", "-o", str(out), "--max-retries", "0"], capsys)
+        code, _, err = run(["export", "-o", str(out), "--max-retries", "0"], capsys)
         assert code == EXIT_FAILURE
+        assert "contacts saved; run the same command with --resume" in err
         fake.faults.clear()
         code, _, err = run(["export", "-o", str(out), "--resume", "--no-dedupe"], capsys)
         assert code == EXIT_USAGE

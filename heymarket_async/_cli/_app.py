@@ -1,6 +1,12 @@
 """The ``heymarket-async`` command: :func:`main` parses, checks, and runs one subcommand in an
 event loop that SIGINT and SIGTERM stop between pages.
 
+From its first line to its last, :func:`main` answers SIGINT and SIGTERM: inside the event
+loop by cancelling the command (which stops between pages and saves where), before and after
+it by stopping at once; either way with one line on stderr and exit code 130 (SIGINT) or 143
+(SIGTERM), never a traceback. Before :func:`main` runs (Python starting, ``import
+heymarket_async``) Python's own handling applies.
+
 The parser is in ``_args``, the subcommands in ``_commands``, the emulator in ``_sandbox``, and
 the exit codes (re-exported here) in ``_console``.
 """
@@ -9,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
 
 from ._args import UsageError, build_parser, check_args, secrets_in
 from ._commands import dispatch
@@ -44,8 +52,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["fake-server"]:
-        return fake_server(args_list[1:])
+        return fake_server(args_list[1:])  # the emulator handles its signals itself
     streams = Streams(sys.stdout, sys.stderr)
+    status = ExportStatus()
+    with _stopped_by_signals() as stop:
+        try:
+            return _main(args_list, streams, status, stop)
+        except KeyboardInterrupt as exc:
+            # A signal before the loop's own handlers were in place, or after they were removed:
+            # nothing has started yet (no file is open), or the command has ended.
+            if status.finished:
+                return EXIT_OK
+            streams.note("interrupted")
+            terminated = isinstance(exc, _Stopped) and exc.terminated
+            return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+
+
+def _main(
+    args_list: list[str], streams: Streams, status: ExportStatus, stop: _Handler | None
+) -> int:
     try:
         args = build_parser(hide=secrets_in(args_list)).parse_args(args_list)
     except SystemExit as exc:
@@ -55,7 +80,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         streams.error(str(exc))
         return EXIT_USAGE
-    status = ExportStatus()
     # The SDK logs a retry as a WARNING on its logger, which has only a NullHandler: the
     # command shows them (one line each, as its own notes), unless --quiet.
     retries = _RetryLines(streams)
@@ -63,15 +87,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "quiet", False):
         sdk_logger.addHandler(retries)
     try:
-        return asyncio.run(_run(args, streams, status))
-    except KeyboardInterrupt:
-        # Ctrl-C before the loop's own handler was in place, or after it was removed.
-        if status.finished:
-            return EXIT_OK
-        streams.note("interrupted")
-        return EXIT_INTERRUPTED
+        return asyncio.run(_run(args, streams, status, stop))
     finally:
         sdk_logger.removeHandler(retries)
+
+
+_Handler = Callable[[int, FrameType | None], None]
+
+
+class _Stopped(KeyboardInterrupt):
+    """SIGINT or SIGTERM while no event loop handles them: stop the command where it is."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.terminated = signum == signal.SIGTERM
+
+
+@contextlib.contextmanager
+def _stopped_by_signals() -> Iterator[_Handler | None]:
+    """SIGINT and SIGTERM raise :class:`_Stopped` (the first one; later ones are ignored, so
+    that the stop is reported in full) until the block ends; the handler, to put back after
+    the event loop's own. ``None`` where Python allows no handler (not the main thread)."""
+    stopped = False
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopped
+        if not stopped:
+            stopped = True
+            raise _Stopped(signum)
+
+    previous = {}
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, handler)
+    except ValueError:  # not the main thread: Python's own handling stays
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+        yield None
+        return
+    try:
+        yield handler
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 class _RetryLines(logging.Handler):
@@ -90,7 +148,9 @@ class _RetryLines(logging.Handler):
             self.handleError(record)
 
 
-async def _run(args: argparse.Namespace, streams: Streams, status: ExportStatus) -> int:
+async def _run(
+    args: argparse.Namespace, streams: Streams, status: ExportStatus, fallback: _Handler | None
+) -> int:
     """Run the command in a task that SIGINT and SIGTERM cancel, so it stops between pages.
 
     A signal after an export finished (while the client closes) changes nothing: it exits 0.
@@ -120,4 +180,6 @@ async def _run(args: argparse.Namespace, streams: Streams, status: ExportStatus)
         return EXIT_TERMINATED if received[0] == signal.SIGTERM else EXIT_INTERRUPTED
     finally:
         for signum in installed:
-            loop.remove_signal_handler(signum)
+            loop.remove_signal_handler(signum)  # which puts back Python's defaults, not ours
+            if fallback is not None:
+                signal.signal(signum, fallback)

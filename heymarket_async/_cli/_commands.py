@@ -283,6 +283,9 @@ def _binary(stream: TextIO) -> IO[bytes]:
 
 
 def _summary(result: ExportResult, args: argparse.Namespace) -> str:
+    if result.already_complete:
+        state = ExportPaths.for_output(args.output).state
+        return f"{args.output} was already complete: removed {state.name}"
     new = result.contacts - result.resumed_from
     rate = new / result.seconds if result.seconds > 0 else 0.0
     where = "stdout" if args.output == "-" else args.output

@@ -4,7 +4,8 @@ errors and notes on stderr.
 Exit codes: 0 done; 1 the API or the network failed (or a file could not be written), with one
 line naming the status and request id; 2 a usage error (bad flags, bad input, no credentials, a
 resume that does not match); 130 interrupted by Ctrl-C (143 by SIGTERM), with the resume point
-saved; 141 the reader of ``-o -`` went away. An expected failure never prints a traceback.
+saved when a contact was; 141 the reader of ``-o -`` went away. An expected failure never prints
+a traceback.
 """
 
 from __future__ import annotations

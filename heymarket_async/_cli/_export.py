@@ -117,6 +117,9 @@ class ExportResult:
     tracked: int | None = None
     #: Whether the walk started from a ``--since-last`` mark (only what changed since).
     incremental: bool = False
+    #: A ``--resume`` found the output complete (an earlier run was stopped after renaming it,
+    #: before removing its state) and only tidied up.
+    already_complete: bool = False
 
 
 class ExportFailedError(Exception):
@@ -154,6 +157,9 @@ async def run_export(
     """Run one export; raises ``StateError`` for a resume that cannot be done, and
     ``ExportFailedError`` (wrapping the cause) when the walk or a write fails or is cancelled
     after it started. Cancellation is re-raised as it is, after the state is left behind.
+    A walk stopped (by an error or a cancellation) before any contact was saved leaves no
+    partial file and no state. A resume whose state says the output is already complete (see
+    ``ExportState.finished``) only tidies up.
     """
     # One function from here to the rename: the try/finally below must see every resource the
     # walk holds (the file, the pager, the count task, the unsaved checkpoint) to release it.
@@ -161,6 +167,12 @@ async def run_export(
     to_stdout = options.output == "-"
     paths = None if to_stdout else ExportPaths.for_output(options.output)
     saved = _resumable_state(paths, options, since) if paths is not None else None
+    if saved is not None and saved.finished is not None:
+        assert paths is not None
+        if _in_place(paths.output, saved.finished):
+            return _tidy_up(paths, options, saved, status)
+        # Stopped before the rename: the walk goes on from its end, as any resume.
+        saved = attrs.evolve(saved, finished=None)
     dedupe = _dedupe_choice(options, saved, paths)
     # A crash state goes on from its own position, which a mark (if any) started.
     mark = load_mark(options.mark, options.source) if options.mark and saved is None else None
@@ -187,6 +199,8 @@ async def run_export(
     stream: IO[bytes] | None = None
     walked = False
     final_position = None
+    failure: HeymarketError | OSError | None = None
+    cancelled = False
     progress.start(done)
     try:
         stream = stdout if paths is None else _open_part(paths, saved)
@@ -215,7 +229,10 @@ async def run_export(
         final_position = position_data(pager.position())
         walked = True
     except (HeymarketError, OSError) as exc:
-        raise ExportFailedError(exc, done, resumable=status.resumable) from exc
+        failure = exc
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        cancelled = True
+        raise
     finally:
         # Whatever stopped the walk (an error, Ctrl-C), the last flushed page is what resumes.
         if checkpoints is not None:
@@ -223,6 +240,11 @@ async def run_export(
         await pager.aclose()
         if total_task is not None and not total_task.done():
             total_task.cancel()
+        # Nothing to resume (a rejected key, an unreachable host, Ctrl-C at once): no files
+        # left behind, no --resume suggested.
+        nothing_saved = (failure is not None or cancelled) and done == 0
+        if nothing_saved and paths is not None and stream is not None and _discard(paths, stream):
+            status.resumable = False
         if paths is not None and stream is not None and not (walked and _RENAME_OPEN):
             # After a failure, closing may flush a write that failed again: the state on disk
             # already resumes from before it, and the error that stopped the walk is the one to
@@ -230,10 +252,13 @@ async def run_export(
             with contextlib.suppress(OSError):
                 stream.close()
         progress.close()
+    if failure is not None:
+        raise ExportFailedError(failure, done, resumable=status.resumable) from failure
     dropped = 0
     if paths is not None:
         assert stream is not None
-        dropped = _put_in_place(paths, stream, options.format, versions)
+        final = attrs.evolve(base, bytes=size, contacts=done, position=final_position)
+        dropped = _put_in_place(paths, stream, options.format, versions, final)
     if options.mark is not None:
         # Only now that the output is complete: a run that fails before leaves the old mark.
         try:
@@ -369,30 +394,96 @@ def _write_header(
 
 
 def _put_in_place(
-    paths: ExportPaths, stream: IO[bytes], fmt: str, versions: LatestVersions | None
+    paths: ExportPaths,
+    stream: IO[bytes],
+    fmt: str,
+    versions: LatestVersions | None,
+    final: ExportState,
 ) -> int:
     """Rename the finished partial file to the output, drop the state, close the file; with
     ``versions``, the output is the partial file without older versions. Returns how many
-    lines were dropped."""
+    lines were dropped.
+
+    ``final`` (the state after the last page) is saved first, naming the file about to become
+    the output: a kill after the rename leaves a state that says the output is complete.
+    """
     try:
         # Renamed while the lock is held: another export cannot take the partial file
         # (and cut it) between the last write and the rename.
         dropped = 0
+        complete = paths.part
         if versions is not None:
             # A copy beside the output, renamed over it: a crash leaves the partial file and
             # its state, which --resume finishes.
             tmp = paths.output.with_name(paths.output.name + ".tmp")
             dropped = drop_older_versions(paths.part, tmp, fmt, versions)
+            if dropped:
+                complete = tmp
+        info = os.stat(complete)
+        save_state(paths.state, attrs.evolve(final, finished=_file_id(info)))
+        os.replace(complete, paths.output)
         if dropped:
-            os.replace(tmp, paths.output)
             paths.part.unlink()
-        else:
-            os.replace(paths.part, paths.output)
         with contextlib.suppress(FileNotFoundError):
             paths.state.unlink()
     finally:
         stream.close()
     return dropped
+
+
+def _file_id(info: os.stat_result) -> tuple[int, int, int]:
+    return (info.st_dev, info.st_ino, info.st_size)
+
+
+def _in_place(output: Path, finished: tuple[int, int, int]) -> bool:
+    """Whether ``output`` is the file a finished export's last state names (renamed, unchanged)."""
+    try:
+        return _file_id(output.stat()) == finished
+    except FileNotFoundError:
+        return False
+
+
+def _tidy_up(
+    paths: ExportPaths, options: ExportOptions, saved: ExportState, status: ExportStatus | None
+) -> ExportResult:
+    """Finish an export whose output is complete (a kill stopped it after the rename): remove
+    the partial file ``--dedupe`` copied from, save the ``--since-last`` mark, remove the state.
+
+    The state goes last: a kill before leaves it, and the next ``--resume`` tidies up again.
+    """
+    with contextlib.suppress(FileNotFoundError):
+        paths.part.unlink()
+    if options.mark is not None:
+        try:
+            save_mark(options.mark, saved.position, options.source)
+        except OSError as exc:
+            raise ExportFailedError(exc, saved.contacts, resumable=False) from exc
+    with contextlib.suppress(FileNotFoundError):
+        paths.state.unlink()
+    if status is not None:
+        status.contacts = saved.contacts
+        status.finished = True
+    return ExportResult(
+        contacts=saved.contacts, resumed_from=saved.contacts, seconds=0.0, already_complete=True
+    )
+
+
+def _discard(paths: ExportPaths, stream: IO[bytes]) -> bool:
+    """Remove the state and the partial file of an export that saved no contact; whether the
+    state is gone (then nothing is left to resume).
+
+    The state first: a kill between leaves a partial file without one, which the next export
+    cuts or replaces.
+    """
+    if not _RENAME_OPEN:  # pragma: no cover - Windows removes no open file
+        stream.close()
+    try:
+        paths.state.unlink(missing_ok=True)
+    except OSError:
+        return False
+    with contextlib.suppress(OSError):
+        paths.part.unlink(missing_ok=True)
+    return True
 
 
 class _Checkpoints:
@@ -469,8 +560,12 @@ def _open_part(paths: ExportPaths, saved: ExportState | None) -> IO[bytes]:
     try:
         _lock(stream, paths)
         # Drop whatever a killed run wrote after its last saved state: those contacts come
-        # again. A fresh export starts from nothing.
+        # again. A fresh export starts from nothing, and removes an earlier export's state
+        # before it cuts that export's file: a kill in between must not leave a state that
+        # says more than the file holds (a --resume then starts afresh).
         keep = saved.bytes if saved is not None else 0
+        if saved is None:
+            paths.state.unlink(missing_ok=True)
         stream.truncate(keep)
         stream.seek(keep)
     except BaseException:
@@ -521,6 +616,8 @@ def _resumable_state(
         raise StateError(
             f"{paths.state} is for --since {state.since or '(none)'}, not {since or '(none)'}"
         )
+    if state.finished is not None and _in_place(paths.output, state.finished):
+        return state  # complete: run_export only tidies up
     # The lines written so far must not change form halfway through the file.
     if options.format == "jsonl" and state.normalized != options.normalized:
         _refuse_other_encoding(paths, "--normalized", state.normalized)

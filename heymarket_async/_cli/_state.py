@@ -7,16 +7,25 @@ that point, the contacts written, and the pager's position. On success the parti
 renamed to the output and the state file removed. Resuming cuts the partial file back to the
 saved length (dropping pages that were written but not recorded), so every contact ends up in
 the output exactly once.
+
+Every step leaves a pair that ``--resume`` can use, wherever a kill lands: a new export removes
+an earlier state before it cuts the partial file (no state says more than the file holds), and
+a finished one saves a last state naming the file about to become the output (``finished``)
+before renaming it, so that a resume after a kill between the rename and the removal of the
+state sees the output complete and only removes the state.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import reprlib
 from pathlib import Path
 from typing import Any, Final
 
 import attrs
+
+from heymarket_async._sansio import parse_timestamp
 
 __all__ = ["STATE_VERSION", "ExportPaths", "ExportState", "StateError", "load_state", "save_state"]
 
@@ -59,6 +68,8 @@ class ExportState:
     ``normalized`` (JSONL: the SDK's records, not the API's objects) and ``formula_guard`` (CSV)
     say how the lines already written were encoded; a state written before they existed
     describes what that version wrote: normalized JSONL, CSV without the guard.
+    ``finished`` is the ``(device, inode, size)`` of the complete file about to be renamed to
+    the output: when the output is that file, the export is done.
     """
 
     format: str
@@ -74,6 +85,7 @@ class ExportState:
     newest: str | None = None
     normalized: bool = False
     formula_guard: bool = True
+    finished: tuple[int, int, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,6 +104,7 @@ class ExportState:
             "newest": self.newest,
             "normalized": self.normalized,
             "formula_guard": self.formula_guard,
+            "finished": None if self.finished is None else list(self.finished),
         }
 
     @classmethod
@@ -99,23 +112,26 @@ class ExportState:
         """Raises ``StateError`` for anything that is not a state this version wrote."""
         if not isinstance(data, dict) or data.get("kind") != _KIND:
             raise StateError("not a heymarket-async resume file")
-        if data.get("version") != STATE_VERSION:
-            raise StateError(f"resume file version {data.get('version')!r} is not supported")
+        version = data.get("version")
+        if type(version) is not int or version != STATE_VERSION:
+            # reprlib: a value of any size stays a short line.
+            raise StateError(f"resume file version {reprlib.repr(version)} is not supported")
         try:
             state = cls(
-                format=_typed(data, "format", str),
-                api=_typed(data, "api", str),
-                source=_typed(data, "source", str),
-                since=data["since"] if data.get("since") is None else _typed(data, "since", str),
+                format=_choice(data, "format", ("jsonl", "csv")),
+                api=_choice(data, "api", ("v1", "v2")),
+                source=_line(data, "source"),
+                since=data["since"] if data.get("since") is None else _time(data, "since"),
                 bytes=_typed(data, "bytes", int),
                 contacts=_typed(data, "contacts", int),
                 position=data["position"],
                 columns=tuple(_strings(data, "columns")),
                 field_ids=tuple(_strings(data, "field_ids")),
                 dedupe=_optional(data, "dedupe", bool, False),
-                newest=_optional(data, "newest", str, None),
+                newest=None if data.get("newest") is None else _time(data, "newest"),
                 normalized=_optional(data, "normalized", bool, True),
                 formula_guard=_optional(data, "formula_guard", bool, False),
+                finished=_file_id(data),
             )
         except KeyError as exc:
             raise StateError(f"resume file lacks {exc.args[0]!r}") from None
@@ -131,6 +147,30 @@ def _typed(data: dict[str, Any], key: str, kind: type[Any]) -> Any:
     return value
 
 
+def _choice(data: dict[str, Any], key: str, choices: tuple[str, ...]) -> str:
+    value = data[key]
+    if value not in choices or not isinstance(value, str):
+        raise StateError(f"resume file field {key!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _line(data: dict[str, Any], key: str) -> str:
+    """A text field that error messages quote: one printable line."""
+    value = _typed(data, key, str)
+    if not value.isprintable():
+        raise StateError(f"resume file field {key!r} holds a line break or control character")
+    return str(value)
+
+
+def _time(data: dict[str, Any], key: str) -> str:
+    value = _line(data, key)
+    try:
+        parse_timestamp(value)
+    except ValueError:
+        raise StateError(f"resume file field {key!r} is not an RFC 3339 time") from None
+    return value
+
+
 def _optional(data: dict[str, Any], key: str, kind: type[Any], default: Any) -> Any:
     value = data.get(key)
     if value is None:
@@ -138,6 +178,19 @@ def _optional(data: dict[str, Any], key: str, kind: type[Any], default: Any) -> 
     if not isinstance(value, kind):
         raise StateError(f"resume file field {key!r} is not a {kind.__name__}")
     return value
+
+
+def _file_id(data: dict[str, Any]) -> tuple[int, int, int] | None:
+    value = data.get("finished")
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or len(value) != 3
+        or not all(type(v) is int and v >= 0 for v in value)
+    ):
+        raise StateError("resume file field 'finished' is not a file's device, inode and size")
+    return (value[0], value[1], value[2])
 
 
 def _strings(data: dict[str, Any], key: str) -> list[str]:
@@ -161,9 +214,12 @@ def read_json_file(path: Path) -> Any:
     except FileNotFoundError:
         return None
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: nested too deep to be a state
         raise StateError(f"{path} is not valid JSON") from None
+    if data is None:  # not to be read as "no file"
+        raise StateError(f"{path} holds null, not a heymarket-async file")
+    return data
 
 
 def save_state(path: Path, state: ExportState) -> None:
