@@ -40,7 +40,7 @@ async def writes(hm: HeymarketClient) -> None:
     assert_type(ref.uuid, str | None)
 
 
-# The README's example of code under test, as written there.
+# Code under test as the README's testing example had it (no assert needed for the id).
 async def register(hm: HeymarketClient, phone: str, name: str) -> int:
     """Create the contact unless one with this phone exists; return its id."""
     try:
