@@ -21,7 +21,7 @@ from typing import Any, Final, TypeVar
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.gen import make_dict_unstructure_fn, override
 
 from ._sansio import format_timestamp, parse_timestamp
 from .models import (
@@ -63,6 +63,27 @@ def _to_int(value: Any, field: str) -> int:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     raise StructureError(field, f"expected an integer, got {value!r}")
+
+
+def _contact_id(value: Any) -> int:
+    """A contact's ``id`` that is not already an int: text or a whole float is read, anything
+    else (a missing id above all) is a :class:`StructureError`."""
+    if value is None:
+        raise StructureError("id", "a contact without an id")
+    return _to_int(value, "id")
+
+
+def require_ids(page: Any) -> None:
+    """Check that every contact object of ``page`` (a list of dicts) has a readable id.
+
+    A typed walk's page goes through it when it is parsed, so that a contact without an id
+    fails the request that brought it (with its request id and body), not later when the
+    contact is structured. A raw walk hands out what the API sent and does not check.
+    """
+    for item in page:
+        value = item.get("id")
+        if type(value) is not int:
+            _contact_id(value)
 
 
 def _opt_int(value: Any, field: str) -> int | None:
@@ -295,7 +316,7 @@ def _plain_values(*values: Any) -> tuple[Any, ...]:
 
 def structure_contact(data: Any, _: Any = Contact) -> Contact:
     """One contact from its JSON object. Unknown keys go to ``extra``; missing ones are
-    defaults.
+    defaults, except ``id``: a contact without one is a :class:`StructureError`.
 
     The hot path of every walk: values that already have the right type are taken as they are
     (checked with ``type() is``), everything else goes through the tolerant converters. The
@@ -357,7 +378,7 @@ def structure_contact(data: Any, _: Any = Contact) -> Contact:
         )
     # In field order: _build_contact takes the values positionally.
     return _build_contact(
-        id_ if id_ is None or type(id_) is int else _to_int(id_, "id"),
+        id_ if type(id_) is int else _contact_id(id_),
         uuid if uuid is None or type(uuid) is str else str(uuid),
         phone if phone is None or type(phone) is str else str(phone),
         first,
@@ -479,6 +500,20 @@ def raw_tags(data: Any) -> list[dict[str, Any]]:
     return data
 
 
+def structure_ref(data: Any) -> ContactRef:
+    """What a create or update answers, ``{"id", "rev", "uuid"}``: ``id`` is required."""
+    if not isinstance(data, Mapping):
+        raise StructureError("ref", f"expected an object, got {type(data).__name__}")
+    ident = data.get("id")
+    if ident is None:
+        raise StructureError("id", "an answer without the contact's id")
+    return ContactRef(
+        id=_to_int(ident, "id"),
+        rev=_opt_int(data.get("rev"), "rev"),
+        uuid=_opt_str(data.get("uuid")),
+    )
+
+
 def structure_status(data: Any) -> ContactStatus:
     """``{"id", "phone", "unsubscribed", "blocked"}``; ids and flags given as text are read."""
     if not isinstance(data, Mapping):
@@ -503,17 +538,7 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(Tag, lambda value, _: _tag(value))
     conv.register_structure_hook(ContactChannel, lambda value, _: _channel(value))
     conv.register_structure_hook(Contact, structure_contact)
-    conv.register_structure_hook(
-        ContactRef,
-        make_dict_structure_fn(
-            ContactRef,
-            conv,
-            _cattrs_detailed_validation=False,
-            id=override(struct_hook=hook(_to_int, "id")),
-            rev=override(struct_hook=hook(_opt_int, "rev")),
-            uuid=override(struct_hook=lambda value, _: _opt_str(value)),
-        ),
-    )
+    conv.register_structure_hook(ContactRef, lambda value, _: structure_ref(value))
     conv.register_structure_hook(ContactField, lambda value, _: structure_fields([value])[0])
     # The keys of ``extra`` go back where they came from: the top level of the object.
     for cls in (Tag, Contact):

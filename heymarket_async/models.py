@@ -1,10 +1,12 @@
 """The values that the Heymarket contacts API returns, as frozen attrs classes.
 
-Models are plain data: they do no I/O, and every field may be missing from a response, so every
-field has a default (``None`` or empty). A new field on Heymarket's side never breaks a caller:
-the keys of a contact (or of a tag) that the SDK has no field for are kept, as decoded from the
-JSON, in the model's read-only ``extra`` mapping (in the spirit of pydantic's ``model_extra``),
-which equality and hashing leave out.
+Models are plain data: they do no I/O. A model's identifier is required (``Contact.id``,
+``ContactRef.id``, ``Tag.id``, ``ContactField.id``): an object from the API without one is a bad
+response, and raises :class:`~heymarket_async.InvalidResponseError`. Every other field may be
+missing from a response, so it has a default (``None`` or empty). A new field on Heymarket's
+side never breaks a caller: the keys of a contact (or of a tag) that the SDK has no field for
+are kept, as decoded from the JSON, in the model's read-only ``extra`` mapping (in the spirit of
+pydantic's ``model_extra``), which equality and hashing leave out.
 """
 
 from __future__ import annotations
@@ -137,12 +139,16 @@ class ContactField:
 class Contact:
     """A contact as the API returns it.
 
-    ``id`` is the v1 integer id, ``uuid`` the v2 id. ``custom`` maps custom field ids (as
-    strings) to their string values. ``assigned_user_id`` is the field that requests call
-    ``assignee_id``. ``created`` and ``updated`` are timezone-aware datetimes.
+    ``id`` is the v1 integer id, which every contact has, read through v1 or v2 (a v2 create
+    answers it too): a contact from the API without one raises
+    :class:`~heymarket_async.InvalidResponseError`, so ``id`` is required here as well.
+    ``uuid`` is the v2 id (missing on some older deployments). ``custom`` maps custom field ids
+    (as strings) to their string values. ``assigned_user_id`` is the field that requests call
+    ``assignee_id``. ``created`` and ``updated`` are timezone-aware datetimes. The other fields
+    are ``None`` or empty when the API leaves them out.
     """
 
-    id: int | None = None
+    id: int
     uuid: str | None = None
     phone: str | None = None
     first: str | None = None
@@ -190,7 +196,11 @@ class ContactStatusValue(str, enum.Enum):
 
 @attrs.frozen(kw_only=True)
 class ContactStatus:
-    """Whether a contact can be messaged (``POST /v1/contact/status``)."""
+    """Whether a contact can be messaged (``POST /v1/contact/status``).
+
+    ``id`` stays optional: the status is asked by phone as well as by id, and what the API
+    answers for a phone that belongs to no contact is not documented.
+    """
 
     id: int | None = None
     phone: str | None = None

@@ -134,7 +134,7 @@ class TestKeysAndReasons:
         }
         assert contact_keys(body) == Keys(frozenset({U_OLD}), frozenset({"15105553344", "a@b.c"}))
         assert contact_keys(U_OLD) == Keys(frozenset({U_OLD}))
-        contact = structure_contact({"uuid": U_OLD, "email": "a@b.c"})
+        contact = structure_contact({"id": 1, "uuid": U_OLD, "email": "a@b.c"})
         assert contact_keys(contact) == Keys(frozenset({U_OLD}), frozenset({"a@b.c"}))
 
     @pytest.mark.parametrize(
@@ -251,7 +251,7 @@ class TestSettle:
 
     def test_same_uuid_twice_gets_its_contacts_in_order(self) -> None:
         bodies = [{"uuid": U_OLD, "first": "A"}, {"uuid": U_OLD, "first": "B"}]
-        done = [structure_contact({"uuid": U_OLD, "first": f}) for f in "AB"]
+        done = [structure_contact({"id": 1, "uuid": U_OLD, "first": f}) for f in "AB"]
         items, _ = settle(0, bodies, bodies, (done, []), contact_keys)
         assert [(i.status, i.result) for i in items] == [
             (BulkStatus.SUCCEEDED, done[0]),
@@ -275,7 +275,7 @@ class TestSettle:
         # The answer lists what was done and what failed; an item in neither may have been
         # dropped, and calling it succeeded would hide that.
         bodies = [{"uuid": U_OLD}, {"uuid": U_NEW}]
-        done = [structure_contact({"uuid": U_OLD})]
+        done = [structure_contact({"id": 1, "uuid": U_OLD})]
         items, _ = settle(0, bodies, bodies, (done, []), contact_keys)
         assert [i.status for i in items] == [BulkStatus.SUCCEEDED, BulkStatus.UNKNOWN]
         assert items[1].reason is not None
@@ -292,7 +292,7 @@ class TestSettleByUuidFirst:
 
     @staticmethod
     def _contact(uuid: str, first: str) -> Contact:
-        return structure_contact({"uuid": uuid, "phone": "15105550001", "first": first})
+        return structure_contact({"id": 1, "uuid": uuid, "phone": "15105550001", "first": first})
 
     def test_an_item_with_a_uuid_gets_the_contact_with_that_uuid(self) -> None:
         answer = ([self._contact(U_OLD, "X"), self._contact(U_NEW, "Y")], [])

@@ -39,7 +39,7 @@ times = st.none() | st.datetimes(
 )
 contacts = st.builds(
     Contact,
-    id=opt_ints,
+    id=st.integers(min_value=0, max_value=2**53),
     uuid=opt_texts,
     phone=opt_texts,
     first=opt_texts,
@@ -110,7 +110,7 @@ class TestJsonl:
         assert _plain(contact_record(contact)) == _plain(CONVERTER.unstructure(contact))
 
     def test_record_has_every_model_field_in_order(self) -> None:
-        record = contact_record(Contact(tags=(Tag(id=1),)))
+        record = contact_record(Contact(id=1, tags=(Tag(id=1),)))
         # ``extra`` (the keys the SDK has no field for) is not a column of its own.
         assert list(record) == [f.name for f in attrs.fields(Contact) if f.name != "extra"]
         assert list(record["tags"][0]) == [f.name for f in attrs.fields(Tag) if f.name != "extra"]
@@ -150,12 +150,12 @@ class TestJsonl:
         assert enc.encode([]) == b""
 
     def test_non_ascii_is_written_as_utf8(self) -> None:
-        line = JsonlEncoder(use_orjson=False).encode([Contact(first="Zoë")])
+        line = JsonlEncoder(use_orjson=False).encode([Contact(id=1, first="Zoë")])
         assert "Zoë".encode() in line
 
     def test_datetimes_are_rfc3339_utc(self) -> None:
         when = datetime(2024, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
-        record = json.loads(JsonlEncoder().encode([Contact(updated=when)]))
+        record = json.loads(JsonlEncoder().encode([Contact(id=1, updated=when)]))
         assert record["updated"] == "2024-05-01T10:00:00Z"
 
 
@@ -247,13 +247,17 @@ class TestCsv:
     def test_custom_values_land_under_their_field(self) -> None:
         fields = [ContactField(id=12, name="Plan"), ContactField(id=13, name="Region")]
         enc = self._encoder(fields)
-        rows = _rows(enc, [Contact(custom={"13": "EU"}), Contact(custom={"12": "Pro, yearly"})])
+        rows = _rows(
+            enc, [Contact(id=1, custom={"13": "EU"}), Contact(id=2, custom={"12": "Pro, yearly"})]
+        )
         assert [(r["Plan"], r["Region"]) for r in rows] == [("", "EU"), ("Pro, yearly", "")]
         assert enc.unplaced == {}
 
     def test_values_of_unlisted_fields_are_reported(self) -> None:
         enc = self._encoder([ContactField(id=12, name="Plan")])
-        _rows(enc, [Contact(custom={"12": "a", "99": "b"}), Contact(custom={"99": "c"})])
+        _rows(
+            enc, [Contact(id=1, custom={"12": "a", "99": "b"}), Contact(id=2, custom={"99": "c"})]
+        )
         assert enc.unplaced == {"custom field 99": 2}
 
     def test_a_lone_surrogate_never_fails_the_page(self) -> None:
@@ -267,7 +271,7 @@ class TestCsv:
         assert (rows[0]["id"], rows[0]["last"]) == ("1", "c")
 
     def test_quotes_and_newlines_survive(self) -> None:
-        rows = _rows(self._encoder([]), [Contact(first='a "b",\nc')])
+        rows = _rows(self._encoder([]), [Contact(id=1, first='a "b",\nc')])
         assert rows[0]["first"] == 'a "b",\nc'
 
 

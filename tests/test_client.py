@@ -374,7 +374,9 @@ class TestWithOptions:
             wire.reply(Reply(503, b"busy"), text_reply(_docs.GET_CONTACT_98765))
             assert (await retrying.get_contact(98765)).id == 98765
             assert len(wire.requests) == 3
-            assert (await retrying.v2.get_contact(_docs.DOCS_UUID)) == Contact()
+            wire.reply(json_reply({"id": 98765, "uuid": _docs.DOCS_UUID}))
+            contact = await retrying.v2.get_contact(_docs.DOCS_UUID)
+            assert contact == Contact(id=98765, uuid=_docs.DOCS_UUID)
 
     async def test_closing_a_view_closes_the_client(self, wire: WireServer) -> None:
         hm = HeymarketClient(API_KEY, base_url=wire.url)

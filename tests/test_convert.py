@@ -86,7 +86,7 @@ any_flags = (
 )
 
 CONTACT_FIELDS: dict[str, st.SearchStrategy[Any]] = {
-    "id": opt_ids,
+    "id": ids,
     "uuid": st.none() | st.uuids().map(str),
     "phone": st.none() | st.text(alphabet="0123456789", min_size=8, max_size=15),
     "first": any_texts,
@@ -117,9 +117,9 @@ CONTACT_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "note": st.lists(json_scalars | st.dictionaries(texts, json_scalars, max_size=2), max_size=3),
 }
 contact_dicts = st.fixed_dictionaries(
-    {},
+    {"id": CONTACT_FIELDS["id"]},  # every contact has one (the rest may be left out)
     optional={
-        **CONTACT_FIELDS,
+        **{k: v for k, v in CONTACT_FIELDS.items() if k != "id"},
         # Keys the SDK does not know, as a newer API would send them.
         "status": texts,
         "lists": st.lists(ids),
@@ -161,8 +161,8 @@ class TestStructureContactMatchesCattrs:
         ],
     )
     def test_text_and_flag_fields_get_their_type(self, data: dict[str, Any]) -> None:
-        contact = convert.structure_contact(data)
-        assert typed(contact) == typed(REFERENCE.structure(data, Contact))
+        contact = convert.structure_contact({"id": 1, **data})
+        assert typed(contact) == typed(REFERENCE.structure({"id": 1, **data}, Contact))
         for name in data:
             value = getattr(contact, name)
             assert value is None or type(value) is (bool if name in FLAGS else str)
@@ -170,17 +170,17 @@ class TestStructureContactMatchesCattrs:
 
     def test_a_flag_given_as_text_reads_as_it_says(self) -> None:
         # As structure_status reads its flags: "false" is not a truthy string.
-        assert convert.structure_contact({"is_opted_out": "false"}).is_opted_out is False
-        assert convert.structure_contact({"shared": "true"}).shared is True
+        assert convert.structure_contact({"id": 1, "is_opted_out": "false"}).is_opted_out is False
+        assert convert.structure_contact({"id": 1, "shared": "true"}).shared is True
 
     @pytest.mark.parametrize(("text", "flag"), [("1", True), ("0", False), (" True ", True)])
     def test_a_flag_given_as_a_digit_reads_as_it_says(self, text: str, flag: bool) -> None:
-        assert convert.structure_contact({"is_opted_out": text}).is_opted_out is flag
+        assert convert.structure_contact({"id": 1, "is_opted_out": text}).is_opted_out is flag
 
     @pytest.mark.parametrize("text", ["", "yes", "2"])
     def test_any_other_text_is_no_flag(self, text: str) -> None:
         with pytest.raises(StructureError, match="is_opted_out"):
-            convert.structure_contact({"is_opted_out": text})
+            convert.structure_contact({"id": 1, "is_opted_out": text})
 
     def test_the_converter_uses_the_hand_tuned_hook(self) -> None:
         data = {"id": "98765", "tags": [55]}
@@ -264,7 +264,7 @@ class TestSlotBuilder:
 
     def test_channels_are_built_the_same(self) -> None:
         (channel,) = convert.structure_contact(
-            {"contact_channels": [{"channel_type": "email", "channel_id": "a@b.c"}]}
+            {"id": 1, "contact_channels": [{"channel_type": "email", "channel_id": "a@b.c"}]}
         ).contact_channels
         expected = ContactChannel(channel_type="email", channel_id="a@b.c")
         assert type(channel) is ContactChannel
@@ -318,15 +318,17 @@ class TestRoundTrip:
         assert convert.structure_contact(wire) == contact
 
     def test_timestamps_unstructure_to_utc_with_z(self) -> None:
-        contact = Contact(updated=datetime(2026, 5, 7, 14, tzinfo=timezone(timedelta(hours=2))))
+        contact = Contact(
+            id=1, updated=datetime(2026, 5, 7, 14, tzinfo=timezone(timedelta(hours=2)))
+        )
         assert convert.CONVERTER.unstructure(contact)["updated"] == "2026-05-07T12:00:00Z"
         assert format_timestamp(contact.updated) == "2026-05-07T12:00:00Z"  # type: ignore[arg-type]
 
 
 class TestContactTolerance:
-    def test_every_field_may_be_missing(self) -> None:
-        assert convert.structure_contact({}) == Contact()
-        contact = Contact()
+    def test_every_field_but_the_id_may_be_missing(self) -> None:
+        assert convert.structure_contact({"id": 1}) == Contact(id=1)
+        contact = Contact(id=1)
         assert contact.custom == {}
         assert contact.tags == ()
         assert contact.note == ()
@@ -337,7 +339,7 @@ class TestContactTolerance:
 
     def test_nulls_and_empty_strings_become_defaults(self) -> None:
         data = {
-            "id": None,
+            "id": 1,
             "custom": None,
             "tags": None,
             "contact_channels": None,
@@ -345,12 +347,12 @@ class TestContactTolerance:
             "created": "",
             "updated": None,
         }
-        assert convert.structure_contact(data) == Contact()
+        assert convert.structure_contact(data) == Contact(id=1)
 
     def test_assigned_user_id_is_the_response_name(self) -> None:
-        assert convert.structure_contact({"assigned_user_id": 7}).assigned_user_id == 7
+        assert convert.structure_contact({"id": 1, "assigned_user_id": 7}).assigned_user_id == 7
         # "assignee_id" is the request name: a response that used it is ignored, not guessed.
-        assert convert.structure_contact({"assignee_id": 7}).assigned_user_id is None
+        assert convert.structure_contact({"id": 1, "assignee_id": 7}).assigned_user_id is None
 
     @pytest.mark.parametrize(
         ("tags", "expected"),
@@ -366,7 +368,7 @@ class TestContactTolerance:
         ],
     )
     def test_tags_in_every_shape(self, tags: Any, expected: tuple[Tag, ...]) -> None:
-        assert convert.structure_contact({"tags": tags}).tags == expected
+        assert convert.structure_contact({"id": 1, "tags": tags}).tags == expected
 
     @pytest.mark.parametrize(
         "stamp",
@@ -379,13 +381,13 @@ class TestContactTolerance:
         ],
     )
     def test_timestamps_become_aware_datetimes(self, stamp: str) -> None:
-        contact = convert.structure_contact({"created": stamp, "updated": stamp})
+        contact = convert.structure_contact({"id": 1, "created": stamp, "updated": stamp})
         assert contact.updated == datetime(2026, 5, 7, 12, tzinfo=UTC)
         assert contact.created is not None
         assert contact.created.tzinfo is not None
 
     def test_a_timestamp_without_offset_is_taken_as_utc(self) -> None:
-        contact = convert.structure_contact({"updated": "2026-05-07T12:00:00"})
+        contact = convert.structure_contact({"id": 1, "updated": "2026-05-07T12:00:00"})
         assert contact.updated == datetime(2026, 5, 7, 12, tzinfo=UTC)
         assert contact.updated.tzinfo is not None
 
@@ -394,8 +396,8 @@ class TestContactTolerance:
     ) -> None:
         monkeypatch.setattr(convert, "_TAG_CACHE", {})
         monkeypatch.setattr(convert, "_TAG_CACHE_MAX", 1)
-        first = convert.structure_contact({"tags": [{"tag_id": 1}, {"tag_id": 2}]})
-        again = convert.structure_contact({"tags": [{"tag_id": 1}, {"tag_id": 2}]})
+        first = convert.structure_contact({"id": 1, "tags": [{"tag_id": 1}, {"tag_id": 2}]})
+        again = convert.structure_contact({"id": 2, "tags": [{"tag_id": 1}, {"tag_id": 2}]})
         assert first.tags == again.tags == (Tag(id=1), Tag(id=2))
         assert first.tags[0] is again.tags[0]
         assert list(convert._TAG_CACHE) == [1]
@@ -412,7 +414,7 @@ class TestContactTolerance:
         # int() refuses more than sys.get_int_max_str_digits() (4300) digits with a bare
         # ValueError, which the pagers would not catch as a response that does not fit.
         with pytest.raises(StructureError) as info:
-            convert.structure_contact({field: "9" * 5000})
+            convert.structure_contact({"id": 1, field: "9" * 5000})
         assert info.value.field == field
         with pytest.raises(StructureError):
             convert.structure_count("9" * 5000)
@@ -423,17 +425,24 @@ class TestContactTolerance:
         assert (contact.id, contact.rev, contact.team_id, contact.inbox_id) == (98765, 2, 5, -1)
 
     def test_ids_and_phones_may_come_as_numbers(self) -> None:
-        data = {"phone": 15105553344, "uuid": None, "external_id": 12, "external_ref": None}
+        data = {
+            "id": 1,
+            "phone": 15105553344,
+            "uuid": None,
+            "external_id": 12,
+            "external_ref": None,
+        }
         contact = convert.structure_contact(data)
         assert (contact.phone, contact.external_id) == ("15105553344", "12")
 
     def test_custom_values_become_strings(self) -> None:
-        data = {"custom": {"123": "Premium", 456: 7, "789": None}}
+        data = {"id": 1, "custom": {"123": "Premium", 456: 7, "789": None}}
         assert convert.structure_contact(data).custom == {"123": "Premium", "456": "7", "789": ""}
 
     def test_a_single_note_becomes_a_one_item_tuple(self) -> None:
-        assert convert.structure_contact({"note": "called"}).note == ("called",)
-        assert convert.structure_contact({"note": [{"text": "a"}]}).note == ({"text": "a"},)
+        assert convert.structure_contact({"id": 1, "note": "called"}).note == ("called",)
+        note = convert.structure_contact({"id": 1, "note": [{"text": "a"}]}).note
+        assert note == ({"text": "a"},)
 
     def test_any_mapping_is_accepted(self) -> None:
         class Frozen(Mapping[str, Any]):
@@ -457,9 +466,14 @@ class TestContactTolerance:
             ([], "contact"),
             ("ok", "contact"),
             (None, "contact"),
+            ({}, "id"),
+            ({"id": None}, "id"),
+            ({"first": "Ada", "uuid": "d8b5de26-73fd-4b29-8373-00000000ea60"}, "id"),
             ({"id": "abc"}, "id"),
             ({"id": True}, "id"),
             ({"id": 1.5}, "id"),
+            ({"id": [1]}, "id"),
+            ({"id": {"v1": 1}}, "id"),
             ({"rev": "--5"}, "rev"),
             ({"team_id": "²"}, "team_id"),
             ({"tags": {"tag_id": 1}}, "tags"),
@@ -480,6 +494,8 @@ class TestContactTolerance:
     def test_what_cannot_fit_raises_a_structure_error_naming_the_field(
         self, data: Any, field: str
     ) -> None:
+        if isinstance(data, dict) and field != "id":
+            data = {"id": 1, **data}  # the id is fine: the error is the other field's
         with pytest.raises(StructureError) as info:
             convert.structure_contact(data)
         assert info.value.field == field
@@ -488,7 +504,12 @@ class TestContactTolerance:
 
 class TestPages:
     def test_a_page_is_a_bare_array(self) -> None:
-        assert convert.structure_contacts([{"id": 1}, {}]) == [Contact(id=1), Contact()]
+        assert convert.structure_contacts([{"id": 1}, {"id": 2}]) == [Contact(id=1), Contact(id=2)]
+
+    def test_a_contact_without_an_id_fails_the_page(self) -> None:
+        with pytest.raises(StructureError, match="a contact without an id") as info:
+            convert.structure_contacts([{"id": 1}, {"first": "Ada"}])
+        assert info.value.field == "id"
 
     @pytest.mark.parametrize("data", [{"contacts": []}, None, "ok"])
     def test_anything_else_is_a_structure_error(self, data: Any) -> None:
@@ -557,10 +578,23 @@ class TestContactRef:
         ref = convert.structure({"id": "98765", "uuid": uuid.UUID(int=1), "x": 1}, ContactRef)
         assert ref == ContactRef(id=98765, uuid="00000000-0000-0000-0000-000000000001")
 
-    @pytest.mark.parametrize("data", [{}, {"rev": 1}, "ok", [], None, {"id": "x"}])
-    def test_without_a_usable_id_it_fails(self, data: Any) -> None:
-        with pytest.raises((StructureError, KeyError, TypeError)):
+    @pytest.mark.parametrize(
+        ("data", "field"),
+        [
+            ({}, "id"),
+            ({"rev": 1, "uuid": "a1b2c3d4-e5f6-7890-abcd-ef1234567890"}, "id"),
+            ({"id": None, "rev": 1}, "id"),
+            ({"id": "x"}, "id"),
+            ({"id": 1, "rev": "r2"}, "rev"),
+            ("ok", "ref"),
+            ([], "ref"),
+            (None, "ref"),
+        ],
+    )
+    def test_without_a_usable_id_it_is_a_structure_error(self, data: Any, field: str) -> None:
+        with pytest.raises(StructureError) as info:
             convert.structure(data, ContactRef)
+        assert info.value.field == field
 
 
 class TestChannels:

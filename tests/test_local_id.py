@@ -441,5 +441,5 @@ class TestRetriedBatches:
 
 
 def test_contact_has_the_field() -> None:
-    assert Contact(local_id="crm-7").local_id == "crm-7"
-    assert Contact().local_id is None
+    assert Contact(id=1, local_id="crm-7").local_id == "crm-7"
+    assert Contact(id=1).local_id is None

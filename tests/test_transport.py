@@ -23,7 +23,7 @@ from heymarket_async import (
 )
 from heymarket_async._sansio import TransportRequest
 from heymarket_async._transport import USER_AGENT, AiohttpTransport
-from tests._server import API_KEY, Reply, WireServer
+from tests._server import API_KEY, Reply, WireServer, json_reply
 from tests.test_client import wait_until
 
 
@@ -149,6 +149,7 @@ class TestTimeouts:
 class TestCancellation:
     async def test_cancelling_a_call_propagates_and_frees_its_slot(self, wire: WireServer) -> None:
         wire.gate = asyncio.Event()
+        wire.default = json_reply({"id": 2})
         async with no_retry_client(wire.url, max_concurrency=1) as hm:
             task = asyncio.create_task(hm.get_contact(1))
             await wait_until(lambda: wire.in_flight == 1)
@@ -157,11 +158,12 @@ class TestCancellation:
                 await task
             wire.gate.set()
             # The one slot was released: the next call goes through.
-            assert (await hm.get_contact(2)).id is None
+            assert (await hm.get_contact(2)).id == 2
         assert len(wire.requests) == 2
 
     async def test_cancelling_a_call_waiting_for_a_slot(self, wire: WireServer) -> None:
         wire.gate = asyncio.Event()
+        wire.default = json_reply({"id": 1})
         async with no_retry_client(wire.url, max_concurrency=1) as hm:
             first = asyncio.create_task(hm.get_contact(1))
             second = asyncio.create_task(hm.get_contact(2))

@@ -182,7 +182,7 @@ def contact_line(c: Contact) -> str:
     )
     custom = ",".join([f"{q(k)}:{q(v)}" for k, v in c.custom.items()])
     return (
-        f'{{"id":{"null" if c.id is None else r(c.id)},'
+        f'{{"id":{r(c.id)},'
         f'"uuid":{"null" if c.uuid is None else q(c.uuid)},'
         f'"phone":{"null" if c.phone is None else q(c.phone)},'
         f'"first":{j(c.first)},"last":{j(c.last)},"display_name":{j(c.display_name)},'

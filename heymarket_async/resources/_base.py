@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from heymarket_async import _validate as check
 from heymarket_async._bulk import Answer, Keys, run_batches
+from heymarket_async._convert import require_ids
 from heymarket_async._pipeline import Pipeline
 from heymarket_async._sansio import Endpoint, Safety
 from heymarket_async.models import BulkResult
@@ -19,6 +20,17 @@ T = TypeVar("T")
 def ignore(_: Any) -> None:
     """The parse of an endpoint whose answer says nothing the caller needs."""
     return
+
+
+def _with_ids(parse: Callable[[Any], T]) -> Callable[[Any], T]:
+    """``parse`` of a page of contacts, then :func:`require_ids` on the page."""
+
+    def parse_checked(data: Any) -> T:
+        page = parse(data)
+        require_ids(page)
+        return page
+
+    return parse_checked
 
 
 class Resource:
@@ -33,12 +45,16 @@ class Resource:
         limiter = self._pipeline.limiter
         return None if limiter is None else limiter.per_minute / 60.0
 
-    def _fetch(self, endpoint: Endpoint) -> Fetch:
-        """A pager's request of ``endpoint``: the body goes as JSON, the answer is parsed."""
+    def _fetch(self, endpoint: Endpoint, *, typed: bool = False) -> Fetch:
+        """A pager's request of ``endpoint``: the body goes as JSON, the answer is parsed.
+
+        ``typed``: a typed walk's list, whose every contact must have an id (checked as the
+        answer is parsed, so that the error names the request: its id and its body).
+        """
         call = self._call
 
         def fetch(body: dict[str, Any], parse: Callable[[Any], T], /) -> Awaitable[T]:
-            return call(endpoint.request(json=body), parse)
+            return call(endpoint.request(json=body), _with_ids(parse) if typed else parse)
 
         return fetch
 

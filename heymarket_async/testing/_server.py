@@ -453,8 +453,12 @@ class FakeHeymarket:
     ) -> dict[str, Any]:
         """Change stored fields directly (``custom`` replaced); ``rev`` + 1, ``updated`` = now.
 
-        With no fields, just touches the contact. ``KeyError`` for an unknown id.
+        With no fields, just touches the contact. ``KeyError`` for an unknown id; ``ValueError``
+        for ``id`` or ``uuid``, which a contact keeps (every contact is served with both).
         """
+        fixed = sorted({"id", "uuid"}.intersection(fields))
+        if fixed:
+            raise ValueError(f"a contact's {fixed[0]} cannot be changed")
         old = self.store.get(contact_id)
         if old is None:
             raise KeyError(contact_id)

@@ -178,8 +178,8 @@ class V1Contacts(Resource):
         is asked for. Arguments are checked here (:class:`InvalidRequestError`).
         """
         return V1ContactPager(
-            self._fetch(LIST),
-            self._fetch(V2_LIST),
+            self._fetch(LIST, typed=not raw),
+            self._fetch(V2_LIST, typed=not raw),
             scrub=self._pipeline.scrub_text,
             since=since,
             max_items=max_items,

@@ -207,7 +207,7 @@ class V2Contacts(Resource):
                 "reads newest first",
             )
         return V2ContactPager(
-            self._fetch(LIST),
+            self._fetch(LIST, typed=not raw),
             count=self._fetch(v1.COUNT),
             scrub=self._pipeline.scrub_text,
             since=since,
@@ -282,7 +282,7 @@ class V2Contacts(Resource):
         :meth:`iter_contacts`. See :class:`V2OffsetPager`.
         """
         return V2OffsetPager(
-            self._fetch(LIST),
+            self._fetch(LIST, typed=not raw),
             scrub=self._pipeline.scrub_text,
             since=since,
             page_size=page_size,
