@@ -5,12 +5,13 @@ The README is trimmed to a first screen (the two commands, links into the docume
 quickstart, the performance figures); what it used to hold lives in docs/guides/ and is held to
 the same checks here. Every ```python block of the README is compiled, claimed by exactly one
 entry of ``ROLES`` below (a new block fails :class:`TestEveryBlockIsCovered` until it is given
-one). The blocks of the guides that this module runs are named in ``DOC_ROLES``. The blocks run
-as printed, with ``await`` at top level, against a :class:`FakeHeymarket`: the environment holds
-its URL and key (``HEYMARKET_BASE_URL``, ``HEYMARKET_API_KEY``), so ``HeymarketClient()``
-reaches it, and the emulator accepts the README's placeholder key ``"..."``. The fragments
-continue one another, so each block runs in a namespace that already holds every public name of
-``heymarket_async`` and ``hm``, a client bound to the fake.
+one), and passes ``mypy --strict`` as printed (:class:`TestTypes`). The blocks of the guides
+that this module runs are named in ``DOC_ROLES``. The blocks run as printed, with ``await`` at
+top level, against a :class:`FakeHeymarket`: the environment holds its URL and key
+(``HEYMARKET_BASE_URL``, ``HEYMARKET_API_KEY``), so ``HeymarketClient()`` reaches it, and the
+emulator accepts the README's placeholder key ``"..."``. The fragments continue one another, so
+each block runs in a namespace that already holds every public name of ``heymarket_async`` and
+``hm``, a client bound to the fake.
 
 Substitutions, all explicit:
 
@@ -36,6 +37,8 @@ import contextlib
 import inspect
 import json
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -630,3 +633,52 @@ class TestManyWorkers:
             assert isinstance(ns["limiter"], heymarket_async.RedisRateLimiter)
         finally:
             server.stop()
+
+
+def typed_module(blocks: list[str]) -> str:
+    """The blocks as one module for mypy: each the body of its own ``async def`` (so that
+    top-level ``await`` and ``async with`` are legal), with every public name imported and
+    ``hm`` declared, as the blocks above run them."""
+    parts = [
+        "from heymarket_async import *  # noqa: F403",
+        "from heymarket_async import HeymarketClient",
+        "",
+        "hm: HeymarketClient",
+    ]
+    for index, code in enumerate(blocks):
+        parts += ["", "", f"async def readme_block_{index}() -> None:"]
+        parts += [f"    {line}" if line.strip() else "" for line in code.splitlines()]
+    return "\n".join(parts) + "\n"
+
+
+class TestTypes:
+    def test_the_readme_blocks_pass_mypy_strict_as_printed(
+        self, tmp_path: Path, mypy_cache_dir: Path
+    ) -> None:
+        pytest.importorskip("mypy")
+        checked = [b for b in BLOCKS if ROLES[next(m for m in ROLES if m in b)] == "run"]
+        assert len(checked) == len(ROLES)
+        (tmp_path / "readme_blocks.py").write_text(typed_module(checked), encoding="utf-8")
+        # The same wrapping of a block that mypy --strict must refuse: the check can fail.
+        canary = "async def lookup(phone: str) -> dict | None:\n    return None\n"
+        (tmp_path / "canary.py").write_text(typed_module([canary]), encoding="utf-8")
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mypy",
+                "--strict",
+                f"--cache-dir={mypy_cache_dir}",
+                str(tmp_path / "readme_blocks.py"),
+                str(tmp_path / "canary.py"),
+            ],
+            cwd=ROOT,  # mypy reads this checkout's heymarket_async and pyproject.toml
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        errors = [line for line in done.stdout.splitlines() if ": error:" in line]
+        assert errors, done.stdout + done.stderr
+        assert all(line.startswith(str(tmp_path / "canary.py")) for line in errors), done.stdout
+        assert "Missing type arguments for generic type" in done.stdout
