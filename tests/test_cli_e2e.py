@@ -296,6 +296,16 @@ def build_parser(**kw):
     return parse(**kw)
 _app.build_parser = build_parser
 """
+#: The signal while the SDK (aiohttp first) is imported, before the command's own code runs.
+SIGNAL_WHILE_THE_SDK_LOADS = """
+import os, sys
+class SignalAtAiohttp:
+    def find_spec(self, name, path=None, target=None):
+        if name == "aiohttp":
+            os.kill(os.getpid(), int(os.environ["TEST_SIGNAL"]))
+        return None
+sys.meta_path.insert(0, SignalAtAiohttp())
+"""
 SIGNAL_AS_THE_LOOP_STARTS = """
 import os, sys
 from heymarket_async._cli import _app
@@ -367,7 +377,11 @@ class TestEarlySignals:
         assert listing(tmp_path) == []
 
     @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-    @pytest.mark.parametrize("script", [SIGNAL_WHILE_PARSING, SIGNAL_AS_THE_LOOP_STARTS])
+    @pytest.mark.parametrize(
+        "script",
+        [SIGNAL_WHILE_THE_SDK_LOADS, SIGNAL_WHILE_PARSING, SIGNAL_AS_THE_LOOP_STARTS],
+        ids=["while-the-sdk-loads", "while-parsing", "as-the-loop-starts"],
+    )
     async def test_before_the_event_loop_handles_signals(
         self, tmp_path: Path, sig: signal.Signals, script: str
     ) -> None:

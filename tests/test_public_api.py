@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import pkgutil
+import subprocess
+import sys
 from types import ModuleType
 
 import pytest
@@ -77,6 +79,69 @@ class TestAll:
     def test_the_version_is_a_string(self) -> None:
         assert isinstance(heymarket_async.__version__, str)
         assert heymarket_async.__version__.count(".") >= 1
+
+
+def _python(code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+class TestLazyImport:
+    """``import heymarket_async`` imports its names on first use (PEP 562): the command can
+    install its signal handlers before aiohttp loads, and an importer pays nothing up front."""
+
+    def test_importing_the_package_or_the_command_loads_no_aiohttp(self) -> None:
+        code = (
+            "import sys, heymarket_async, heymarket_async._cli\n"
+            "print(sorted(m for m in ('aiohttp', 'attrs', 'cattrs', 'yarl') if m in sys.modules))"
+        )
+        assert _python(code).strip() == "[]"
+
+    def test_every_name_of_all_resolves_and_is_kept(self) -> None:
+        code = (
+            "import heymarket_async as h\n"
+            "for n in h.__all__:\n"
+            "    v = getattr(h, n)\n"
+            "    assert vars(h)[n] is v, n\n"
+            "print(len(h.__all__))"
+        )
+        assert int(_python(code)) == len(heymarket_async.__all__)
+
+    def test_a_star_import_gives_every_name_of_all(self) -> None:
+        code = (
+            "from heymarket_async import *\n"
+            "import heymarket_async as h\n"
+            "print(sorted(set(h.__all__) - set(globals())))"
+        )
+        assert _python(code).strip() == "[]"
+
+    def test_the_public_submodules_are_attributes(self) -> None:
+        code = (
+            "import heymarket_async as h\n"
+            "print(h.errors.__name__, h.models.__name__, h.pagination.__name__)"
+        )
+        out = _python(code).split()
+        assert out == [
+            "heymarket_async.errors",
+            "heymarket_async.models",
+            "heymarket_async.pagination",
+        ]
+
+    def test_an_unknown_name_is_an_attribute_error(self) -> None:
+        with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
+            heymarket_async.Nope  # noqa: B018
+        with pytest.raises(ImportError):
+            from heymarket_async import Nope  # type: ignore[attr-defined]  # noqa: F401
+
+    def test_dir_lists_every_public_name(self) -> None:
+        assert set(heymarket_async.__all__) <= set(dir(heymarket_async))
 
 
 def _public_members(cls: type) -> list[tuple[str, object]]:

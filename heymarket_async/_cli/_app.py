@@ -4,8 +4,9 @@ event loop that SIGINT and SIGTERM stop between pages.
 From its first line to its last, :func:`main` answers SIGINT and SIGTERM: inside the event
 loop by cancelling the command (which stops between pages and saves where), before and after
 it by stopping at once; either way with one line on stderr and exit code 130 (SIGINT) or 143
-(SIGTERM), never a traceback. Before :func:`main` runs (Python starting, ``import
-heymarket_async``) Python's own handling applies.
+(SIGTERM), never a traceback. ``heymarket_async._cli.main`` (the console script) installs the
+same handlers before it imports this module: ``import heymarket_async`` costs almost nothing
+(its names are imported on first use), so only Python's own start is left to its defaults.
 
 The parser is in ``_args``, the subcommands in ``_commands``, the emulator in ``_sandbox``, and
 the exit codes (re-exported here) in ``_console``.
@@ -15,12 +16,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from types import FrameType
+from collections.abc import Sequence
 
 from ._args import UsageError, build_parser, check_args, secrets_in
 from ._commands import dispatch
@@ -35,6 +34,7 @@ from ._console import (
 )
 from ._export import ExportStatus
 from ._sandbox import fake_server
+from ._signals import Handler, Stopped, stopped_by_signals
 
 __all__ = [
     "EXIT_BROKEN_PIPE",
@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fake_server(args_list[1:])  # the emulator handles its signals itself
     streams = Streams(sys.stdout, sys.stderr)
     status = ExportStatus()
-    with _stopped_by_signals() as stop:
+    with stopped_by_signals() as stop:
         try:
             return _main(args_list, streams, status, stop)
         except KeyboardInterrupt as exc:
@@ -64,12 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if status.finished:
                 return EXIT_OK
             streams.note("interrupted")
-            terminated = isinstance(exc, _Stopped) and exc.terminated
+            terminated = isinstance(exc, Stopped) and exc.terminated
             return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
 def _main(
-    args_list: list[str], streams: Streams, status: ExportStatus, stop: _Handler | None
+    args_list: list[str], streams: Streams, status: ExportStatus, stop: Handler | None
 ) -> int:
     try:
         args = build_parser(hide=secrets_in(args_list)).parse_args(args_list)
@@ -92,46 +92,6 @@ def _main(
         sdk_logger.removeHandler(retries)
 
 
-_Handler = Callable[[int, FrameType | None], None]
-
-
-class _Stopped(KeyboardInterrupt):
-    """SIGINT or SIGTERM while no event loop handles them: stop the command where it is."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.terminated = signum == signal.SIGTERM
-
-
-@contextlib.contextmanager
-def _stopped_by_signals() -> Iterator[_Handler | None]:
-    """SIGINT and SIGTERM raise :class:`_Stopped` (the first one; later ones are ignored, so
-    that the stop is reported in full) until the block ends; the handler, to put back after
-    the event loop's own. ``None`` where Python allows no handler (not the main thread)."""
-    stopped = False
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopped
-        if not stopped:
-            stopped = True
-            raise _Stopped(signum)
-
-    previous = {}
-    try:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, handler)
-    except ValueError:  # not the main thread: Python's own handling stays
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-        yield None
-        return
-    try:
-        yield handler
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
 class _RetryLines(logging.Handler):
     """The SDK's WARNINGs (its retries) as the command's own notes on stderr."""
 
@@ -149,7 +109,7 @@ class _RetryLines(logging.Handler):
 
 
 async def _run(
-    args: argparse.Namespace, streams: Streams, status: ExportStatus, fallback: _Handler | None
+    args: argparse.Namespace, streams: Streams, status: ExportStatus, fallback: Handler | None
 ) -> int:
     """Run the command in a task that SIGINT and SIGTERM cancel, so it stops between pages.
 
