@@ -391,6 +391,8 @@ class TestCredentialsInAnAnswer:
             lambda key: 'a\\nb\\"c ' + key.replace("/", "\\/"),
             # Its last character spelled, after an escaped backslash ("\\\\").
             lambda key: "\\\\ " + key[:-1] + f"\\u{ord(key[-1]):04x}",
+            # Its first character spelled, after the escape of a character past ASCII.
+            lambda key: "Jos\\u00e9 " + f"\\u{ord(key[0]):04X}" + key[1:],
         ],
     )
     def test_a_key_spelled_after_other_escapes_is_found_too(
