@@ -286,9 +286,7 @@ def _spells(body: bytes, ascii_only: bool) -> bool:
 
 #: The hex digits after ``\\u`` that begin the escape of an ASCII character (``\\u0000`` to
 #: ``\\u007f``), and those of a body cut short there (nothing to tell: taken as one).
-_ASCII_ESCAPES: Final = frozenset(
-    [b"", b"0", b"00", *(b"00" + bytes([c]) for c in b"01234567")]
-)
+_ASCII_ESCAPES: Final = frozenset([b"", b"0", b"00", *(b"00" + bytes([c]) for c in b"01234567")])
 
 
 def api_error(

@@ -42,12 +42,12 @@ def evolved(inst: PosT, **changes: Any) -> PosT:
     try:
         get, names = _COPIERS[cls]
     except KeyError:
-        fields = attrs.fields(cls)
+        fields = attrs.fields(cls)  # type: ignore[arg-type]  # any attrs class
         assert all(f.init and f.alias == f.name for f in fields)
         names = tuple(f.name for f in fields)
         get = operator.attrgetter(*names)
         _COPIERS[cls] = (get, names)
-    values = dict(zip(names, get(inst)))
+    values = dict(zip(names, get(inst), strict=True))
     values.update(changes)
     return cls(**values)
 
