@@ -333,7 +333,10 @@ class Pipeline:
         hooks = self.hooks
         queued_at = clock() if hooks is not None else 0.0
         slots = self.cap.slots()
-        await self._acquire_slot(slots, deadline)
+        if deadline is None or not slots.locked():
+            await slots.acquire()
+        else:
+            await self._acquire_slot(slots, deadline)
         try:
             started = clock() if self.limiter is None else await self._wait_turn(deadline)
             timeout = attempt_timeout_for(request.safety, policy, attempt)
@@ -470,10 +473,8 @@ class Pipeline:
                 )
             )
 
-    async def _acquire_slot(self, slots: asyncio.Semaphore, deadline: float | None) -> None:
-        if deadline is None or not slots.locked():
-            await slots.acquire()
-            return
+    async def _acquire_slot(self, slots: asyncio.Semaphore, deadline: float) -> None:
+        """A slot, waited for until ``deadline`` (when none is free right away)."""
         # Not asyncio.wait_for: before Python 3.12 it returns a slot granted in the same step as
         # a cancellation and swallows the cancellation, so a cancelled create was still sent.
         acquire = asyncio.ensure_future(slots.acquire())

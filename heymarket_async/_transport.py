@@ -90,13 +90,23 @@ class AiohttpTransport:
         self._pool_size = pool_size
         self._trace_configs = list(trace_configs)
         self._proxy = proxy
-        #: The environment's proxy for each (scheme, host) the own session talked to.
-        self._env_proxies: dict[tuple[str, str], str | None] = {}
+        #: The environment's proxy for each (scheme, host) the own session talked to, and for
+        #: each origin (``scheme://authority``) as the request URLs spell it.
+        self._by_host: dict[tuple[str, str], str | None] = {}
+        self._env_proxies: dict[str, str | None] = {}
         self._max_bytes = max_response_bytes
         self._closed = False
         #: Closes our session when its loop shuts down, once the calls on it are done.
         self._shutdown: ShutdownHook | None = None
         self._calls = _InFlight()
+        #: The per-request options of the session last used (its middlewares and ours), made
+        #: once per session: a session's middlewares are fixed when it is made.
+        self._options_of: tuple[aiohttp.ClientSession | None, dict[str, Any]] = (None, {})
+        #: The last attempt's timeout and its ClientTimeout (most attempts share one: 10 s).
+        self._timeout: tuple[float | None, aiohttp.ClientTimeout] = (
+            None,
+            aiohttp.ClientTimeout(total=None),
+        )
 
     @property
     def closed(self) -> bool:
@@ -182,21 +192,29 @@ class AiohttpTransport:
         method, timeout = request.method, request.timeout
         # Paths and queries are built from validated ids and fixed words: nothing to quote.
         url = URL(request.url, encoded=True)
-        options: dict[str, Any] = {}
-        if _MIDDLEWARES:
-            options["middlewares"] = _middlewares(session)
+        options = self._options(session)
         proxy = self._proxy
         if proxy is None and self._owns_session:
-            proxy = await self._env_proxy(url)
+            # The environment's proxy for this origin, looked up once (the URL's own host is
+            # parsed only on the first request to it).
+            origin = _origin(request.url)
+            if origin in self._env_proxies:
+                proxy = self._env_proxies[origin]
+            else:
+                proxy = self._env_proxies[origin] = await self._env_proxy(url)
         if proxy is not None:
-            options["proxy"] = proxy
+            options = {**options, "proxy": proxy}
+        last, client_timeout = self._timeout
+        if timeout != last:
+            client_timeout = aiohttp.ClientTimeout(total=timeout)
+            self._timeout = (timeout, client_timeout)
         try:
             async with session.request(
                 method,
                 url,
                 headers=request.headers,
                 data=request.body,
-                timeout=aiohttp.ClientTimeout(total=timeout),
+                timeout=client_timeout,
                 allow_redirects=False,
                 # A caller's session may say raise_for_status=True: statuses are ours to map.
                 raise_for_status=False,
@@ -217,15 +235,23 @@ class AiohttpTransport:
         # except block); the message keeps what went wrong.
         raise error
 
+    def _options(self, session: aiohttp.ClientSession) -> dict[str, Any]:
+        """The options every request on ``session`` takes (never changed: copied to add)."""
+        known, options = self._options_of
+        if known is not session:
+            options = {"middlewares": _middlewares(session)} if _MIDDLEWARES else {}
+            self._options_of = (session, options)
+        return options
+
     async def _env_proxy(self, url: URL) -> str | None:
         """The proxy the environment names for ``url``'s host, looked up once per host (in a
         thread: on macOS and Windows it reads the system's settings)."""
         key = (url.scheme, url.host or "")
         try:
-            return self._env_proxies[key]
+            return self._by_host[key]
         except KeyError:
             pass
-        proxy = self._env_proxies[key] = await asyncio.to_thread(env_proxy, url)
+        proxy = self._by_host[key] = await asyncio.to_thread(env_proxy, url)
         return proxy
 
     async def aclose(self) -> None:
@@ -235,8 +261,16 @@ class AiohttpTransport:
         if hook is not None:
             hook.cancel()
         session, self._session = self._session, None
+        self._options_of = (None, {})
         if session is not None and self._owns_session and not session.closed:
             await session.close()
+
+
+def _origin(url: str) -> str:
+    """``scheme://authority`` of an absolute URL, without parsing it."""
+    start = url.find("//") + 2
+    end = url.find("/", start)
+    return url if end < 0 else url[:end]
 
 
 async def _read(resp: aiohttp.ClientResponse, limit: int | None) -> TransportResponse:

@@ -20,7 +20,8 @@ from aiohttp import web
 from yarl import URL
 
 from heymarket_async import APIConnectionError, APIError, HeymarketClient, InvalidRequestError
-from heymarket_async._transport import env_proxy
+from heymarket_async._sansio import TransportRequest
+from heymarket_async._transport import AiohttpTransport, env_proxy
 from heymarket_async.testing import FakeHeymarket, MockTransport
 from tests._server import serve_all
 from tests.test_transport import closed_port
@@ -136,6 +137,23 @@ class TestTheEnvironment:
         async with client(fake) as hm:
             await hm.count_contacts()
         assert proxy.seen == []
+
+    async def test_each_host_is_looked_up_on_its_own(
+        self, fake: FakeHeymarket, proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # One transport, two origins: the answer for one is never taken for the other's.
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "localhost")
+        headers = {"Authorization": f"Bearer {fake.api_key}"}
+        direct = URL(fake.url).with_host("localhost")
+        transport = AiohttpTransport()
+        try:
+            for base in (fake.url, str(direct), fake.url, str(direct)):
+                request = TransportRequest("GET", f"{base}/v1/contact/1", headers, None, 10.0)
+                assert (await transport.handle_async_request(request)).status == 200
+        finally:
+            await transport.aclose()
+        assert proxy.seen == [("GET", f"{fake.url}/v1/contact/1")] * 2
 
     async def test_a_callers_session_follows_its_own_trust_env(
         self, fake: FakeHeymarket, proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch

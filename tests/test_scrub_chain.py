@@ -19,7 +19,7 @@ import re
 import sys
 import threading
 import traceback
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -383,3 +383,27 @@ class TestCredentialsInAnAnswer:
         body = f'{{"updated": "{spelled}"}}'.encode()
         response = TransportResponse(200, {"Content-Type": "application/json"}, body)
         assert decode_response(response, "GET", "u", [API_KEY]) == {"updated": "***"}
+
+    @pytest.mark.parametrize(
+        "escaped",
+        [
+            # Only the key's "/" escaped, after escapes that spell nothing ("\\n", '\\"').
+            lambda key: 'a\\nb\\"c ' + key.replace("/", "\\/"),
+            # Its last character spelled, after an escaped backslash ("\\\\").
+            lambda key: "\\\\ " + key[:-1] + f"\\u{ord(key[-1]):04x}",
+            # Its first character spelled, after the escape of a character past ASCII.
+            lambda key: "Jos\\u00e9 " + f"\\u{ord(key[0]):04X}" + key[1:],
+        ],
+    )
+    def test_a_key_spelled_after_other_escapes_is_found_too(
+        self, escaped: Callable[[str], str]
+    ) -> None:
+        from heymarket_async._sansio import TransportResponse, decode_response
+
+        key = "sk/" + API_KEY
+        body = f'{{"note": "{escaped(key)}"}}'.encode()
+        response = TransportResponse(200, {"Content-Type": "application/json"}, body)
+        got = decode_response(response, "GET", "u", [key])
+        assert isinstance(got, dict)
+        assert "***" in got["note"]
+        assert key not in got["note"]

@@ -139,6 +139,29 @@ class TestTimeouts:
         assert exc.maybe_applied is True
         assert exc.url == f"{wire.url}/v1/contact/1"
 
+    async def test_each_attempt_has_its_own_timeout(self, wire: WireServer) -> None:
+        # The transport keeps the last ClientTimeout it made: a new value must make a new one.
+        transport = AiohttpTransport()
+        url = wire.url + "/v1/contact/1"
+        try:
+            for timeout in (10.0, 10.0):
+                response = await transport.handle_async_request(
+                    TransportRequest("GET", url, {}, None, timeout)
+                )
+                assert response.status == 200
+            wire.gate = asyncio.Event()
+            quick = TransportRequest("GET", url, {}, None, 0.05)
+            with pytest.raises(APITimeoutError):  # not the test's own 5 s (TimeoutError)
+                await asyncio.wait_for(transport.handle_async_request(quick), 5)
+            wire.gate.set()
+            wire.gate = None
+            response = await transport.handle_async_request(
+                TransportRequest("GET", url, {}, None, 10.0)
+            )
+            assert response.status == 200
+        finally:
+            await transport.aclose()
+
     async def test_a_timed_out_create_says_the_contact_may_exist(self, wire: WireServer) -> None:
         wire.gate = asyncio.Event()
         async with no_retry_client(wire.url, timeout=0.05) as hm:

@@ -259,9 +259,34 @@ _MIN_SECRET: Final = 6
 def _echoed(secrets: Iterable[str], body: bytes) -> list[str]:
     """The secrets a body may hold: those found in its bytes, or, when it has escapes that can
     spell a key's characters otherwise (``\\u0073k_...``, ``\\/``), all of them, to look for
-    once decoded. (``\\"``, ``\\n`` and the like spell nothing a key holds.)"""
-    spelled = b"\\u" in body or b"\\/" in body
-    return [s for s in secrets if len(s) >= _MIN_SECRET and (spelled or s.encode() in body)]
+    once decoded. (``\\"``, ``\\n`` and the like spell nothing a key holds, nor does the
+    escape of a character past ASCII a key of ASCII.)"""
+    wanted = [s for s in secrets if len(s) >= _MIN_SECRET]
+    if not wanted or _spells(body, all(s.isascii() for s in wanted)):
+        return wanted
+    return [s for s in wanted if s.encode() in body]
+
+
+def _spells(body: bytes, ascii_only: bool) -> bool:
+    """Whether ``body`` holds ``\\/`` or a ``\\u`` escape (of a character below 128, when
+    ``ascii_only``). Each backslash is found with ``memchr`` (one byte): a page without any
+    takes about a microsecond, where a search for the two-byte needles read a 50 KB page at
+    some 60 us each."""
+    find = body.find
+    i = find(b"\\")
+    while i >= 0:
+        after = body[i + 1 : i + 2]
+        if after == b"/":
+            return True
+        if after == b"u" and (not ascii_only or body[i + 2 : i + 5] in _ASCII_ESCAPES):
+            return True
+        i = find(b"\\", i + 1)
+    return False
+
+
+#: The hex digits after ``\\u`` that begin the escape of an ASCII character (``\\u0000`` to
+#: ``\\u007f``), and those of a body cut short there (nothing to tell: taken as one).
+_ASCII_ESCAPES: Final = frozenset([b"", b"0", b"00", *(b"00" + bytes([c]) for c in b"01234567")])
 
 
 def api_error(

@@ -67,13 +67,17 @@ def object_page(data: Any) -> list[RawContact]:
 def raw_page(data: Any) -> list[RawContact]:
     """:func:`object_page`, with each ``id`` and ``updated`` checked too (a string, an integer
     or nothing): the v1 walk's bookkeeping hashes them before a contact is structured."""
-    page = object_page(data)
-    for item in page:
+    if not isinstance(data, list):
+        return object_page(data)  # raises
+    # One pass (this runs for every page of a walk): object_page's checks and these.
+    for item in data:
+        if type(item) is not dict:
+            return object_page(data)  # raises
         if type(item.get("id")) not in KEY_TYPES or type(item.get("updated")) not in KEY_TYPES:
             raise TypeError(
                 f"a contact's id or updated is not a string or an integer: {item!r:.200}"
             )
-    return page
+    return data
 
 
 def checked_max_items(value: int | None) -> int | None:

@@ -8,9 +8,10 @@ file the SDK did not write itself (``InvalidRequestError``, field ``resume``, fo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -27,6 +28,28 @@ V1_PAGE_SIZE: Final = 30
 _FORMAT: Final = 1
 #: What an ``id`` or ``updated`` value may be: the walks use them as dict keys and set members.
 KEY_TYPES: Final = frozenset([int, str, type(None)])
+
+
+PosT = TypeVar("PosT")
+_COPIERS: dict[type, tuple[Callable[[Any], tuple[Any, ...]], tuple[str, ...]]] = {}
+
+
+def evolved(inst: PosT, **changes: Any) -> PosT:
+    """``attrs.evolve(inst, **changes)`` for a frozen attrs class whose fields all take their
+    own name in ``__init__``, a third faster: the unchanged values are read by one
+    ``attrgetter`` (a walk's position has some 25 fields, and changes once a page)."""
+    cls = type(inst)
+    try:
+        get, names = _COPIERS[cls]
+    except KeyError:
+        fields = attrs.fields(cls)  # type: ignore[arg-type]  # any attrs class
+        assert all(f.init and f.alias == f.name for f in fields)
+        names = tuple(f.name for f in fields)
+        get = operator.attrgetter(*names)
+        _COPIERS[cls] = (get, names)
+    values = dict(zip(names, get(inst), strict=True))
+    values.update(changes)
+    return cls(**values)
 
 
 def bad_resume(why: str) -> InvalidRequestError:

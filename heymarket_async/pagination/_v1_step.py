@@ -14,7 +14,7 @@ import attrs
 
 from heymarket_async._sansio import FIRST_INSTANT, format_timestamp, parse_timestamp
 from heymarket_async.errors import PaginationError
-from heymarket_async.pagination._positions import RawContact, V1Position
+from heymarket_async.pagination._positions import RawContact, V1Position, evolved
 
 __all__ = [
     "TIE_MARGIN",
@@ -140,10 +140,10 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
         "fallback": None,
     }
     if done:
-        return V1Step(keep, attrs.evolve(pos, **learned, done=True, seen={}), new)
+        return V1Step(keep, evolved(pos, **learned, done=True, seen={}), new)
     if jump:
         assert pos.since is not None
-        nxt = attrs.evolve(pos, **learned, cursor=pos.since, own_cursor=True, seen={})
+        nxt = evolved(pos, **learned, cursor=pos.since, own_cursor=True, seen={})
         return V1Step(keep, nxt, new)
     if first == last:
         # A full page of one timestamp: a later cursor skips, an earlier one repeats.
@@ -171,7 +171,7 @@ def _tie_found(pos: V1Position, page: list[RawContact], learned: dict[str, Any])
     """Where the walk goes after a full page of one time: the rest of that group, through v2."""
     tie = page[-1]["updated"]
     given = merge_seen({tie: pos.seen.get(tie, frozenset())}, page)
-    return start_tie(attrs.evolve(pos, **learned), tie, given)
+    return start_tie(evolved(pos, **learned), tie, given)
 
 
 def _tie_at_cursor(pos: V1Position) -> V1Position:
@@ -298,4 +298,4 @@ def _next_cursor(pos: V1Position, page: list[RawContact], learned: dict[str, Any
     learned["check"] = check
     if check and before != pos.cursor:
         learned["fallback"] = before
-    return attrs.evolve(pos, **learned, cursor=cursor, own_cursor=False, seen=seen)
+    return evolved(pos, **learned, cursor=cursor, own_cursor=False, seen=seen)
