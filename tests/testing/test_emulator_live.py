@@ -392,7 +392,9 @@ class TestCommandLine:
         stop = asyncio.Event()
         argv = ["--port", "0", "--contacts", "50", "--tie-group-size", "50"]
         argv += ["--tie-order", "reversed", "--cursor-resolution", "microseconds"]
-        argv += ["--churn-per-second", "2000"]
+        # Slow enough that a busy machine does not change all 50 (about 1 s at 200 a second)
+        # between the two requests, fast enough that the 20 ms wait changes some.
+        argv += ["--churn-per-second", "200"]
         task = asyncio.create_task(_serve.serve(_serve.build_parser().parse_args(argv), out, stop))
         for _ in range(500):
             if "listening" in out.getvalue():
