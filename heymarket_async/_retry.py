@@ -232,7 +232,8 @@ def is_retryable(error: HeymarketError, safety: Safety, policy: RetryPolicy) -> 
         return safety is not Safety.ONCE or not error.maybe_applied
     if isinstance(error, InvalidResponseError):
         # A cut or garbled body: harmless to read again, but a create answered so was applied.
-        return safety is not Safety.ONCE
+        # A body past max_response_bytes would be as long the next time.
+        return safety is not Safety.ONCE and not error._too_large
     return False
 
 

@@ -265,6 +265,10 @@ class InvalidResponseError(HeymarketError):
     body) and ``attempts``.
     """
 
+    #: A success whose body was longer than ``max_response_bytes``: asking again would read
+    #: the same, so it is not retried.
+    _too_large: bool = False
+
     def __init__(
         self,
         message: str,

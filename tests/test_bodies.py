@@ -148,6 +148,18 @@ class TestTheCap:
         assert (exc.status, exc.request_id) == (200, "rid-7")
         assert server.sent < 10 * 2**20  # it stopped the server long before the end
 
+    @pytest.mark.parametrize("answer", [lying_length, endless])
+    async def test_a_success_over_the_cap_is_not_read_again(
+        self, answer: Callable[[RawHTTP, asyncio.StreamWriter], Awaitable[None]]
+    ) -> None:
+        # Asking again would read the same body: one request, even with retries left.
+        retry = RetryPolicy(max_retries=3, backoff_base=0)
+        async with RawHTTP(answer) as server, capped(server.url, retry=retry) as hm:
+            with pytest.raises(InvalidResponseError, match="max_response_bytes") as info:
+                await within(10, hm.get_contact(1))
+        assert server.requests == 1
+        assert info.value.attempts == 1
+
     async def test_a_length_over_the_cap_is_refused_before_reading(self) -> None:
         async with RawHTTP(lying_length) as server, capped(server.url) as hm:
             with pytest.raises(

@@ -238,7 +238,7 @@ def too_large_error(
     size = f" (Content-Length {int(length) / 2**20:.1f} MiB)" if length and length.isdigit() else ""
     why = f"response body larger than max_response_bytes{size}; not read further"
     if 200 <= response.status < 300:
-        return InvalidResponseError(
+        invalid = InvalidResponseError(
             why,
             status=response.status,
             method=method,
@@ -246,6 +246,8 @@ def too_large_error(
             request_id=response.request_id,
             text=body_text(response.body, secrets),
         )
+        invalid._too_large = True
+        return invalid
     error = api_error(response, method, url, secrets, keep_pii=keep_pii)
     notes = getattr(error, "__notes__", None)
     error.__notes__ = [*(notes or ()), why]  # type: ignore[attr-defined]  # add_note, on 3.10
