@@ -8,6 +8,7 @@ to inject an answer or a failure without a server.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -79,5 +80,12 @@ def _no_env_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def mypy_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One mypy cache for the tests that run mypy: the later ones reuse what the first checked
-    (the package and the standard library's stubs), a cold run being most of their time."""
+    (the package and the standard library's stubs), a cold run being most of their time.
+
+    Under pytest-xdist, one for all the session's workers (mypy replaces each cache file in one
+    step, so two runs at once only both do the work)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "mypy-cache"
+        shared.mkdir(exist_ok=True)
+        return shared
     return tmp_path_factory.mktemp("mypy-cache")

@@ -10,6 +10,7 @@ the v1 list answers in one of the four modes (newest- or oldest-first, inclusive
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -34,6 +35,7 @@ MODES = [
 TIE_ORDERS = ["stable", "reversed", "shuffled"]
 
 
+@functools.lru_cache(maxsize=1 << 16)  # hypothesis walks render the same times thousands of times
 def render(us: int) -> str:
     """The text a server that keeps microseconds but writes milliseconds sends."""
     at = BASE + timedelta(microseconds=us)
@@ -63,6 +65,7 @@ class Server:
         self.tie_order = tie_order
         self.random = random.Random(seed)
         self.requests: list[dict[str, Any]] = []
+        self._sorted: dict[bool, list[tuple[int, int]]] = {}
 
     @property
     def ids(self) -> set[int]:
@@ -75,7 +78,10 @@ class Server:
             rows = sorted(self.store, key=lambda r: (r[1], salt[r[0]]))
         else:
             flip = self.tie_order == "reversed" and n % 2 == 1
-            rows = sorted(self.store, key=lambda r: (r[1], -r[0] if flip else r[0]))
+            rows = self._sorted.get(flip)  # the store never changes: each order is sorted once
+            if rows is None:
+                key = (lambda r: (r[1], -r[0])) if flip else (lambda r: (r[1], r[0]))
+                rows = self._sorted[flip] = sorted(self.store, key=key)
         return rows[::-1] if descending else rows
 
     @staticmethod
