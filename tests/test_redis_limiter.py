@@ -675,8 +675,10 @@ class TestWithTheClient:
             assert isinstance(shared, RateLimiter)
             hm = fake.client(rate_limit=shared)
             await asyncio.gather(*(hm.get_contact(1) for _ in range(6)))
-        times = [r.time for r in fake.requests]
-        assert min_gap(sorted(times)) >= 0.05 - SLACK
+        times = sorted(r.time for r in fake.requests)
+        # Six sends 50 ms apart span 250 ms (unpaced: a few ms). Arrival times, not send times,
+        # so one late arrival may shorten one gap; the span holds.
+        assert times[-1] - times[0] >= 5 * 0.05 - SLACK
 
     def test_it_serves_a_second_event_loop(self, url: str, key: str) -> None:
         shared = limiter(url, key, per_minute=6000)

@@ -363,6 +363,9 @@ class TestDeadline:
         with pytest.raises(HeymarketError) as info:
             await hm.get_contact(1)
         elapsed = loop.time() - start
-        assert 0.1 <= elapsed < 0.15 + 0.1
-        assert 3 <= info.value.attempts <= 8  # type: ignore[attr-defined]
-        assert len(fake.requests) == info.value.attempts  # type: ignore[attr-defined]
+        # Without the deadline, 1001 attempts of 20 ms: 20 s. A busy machine may add a little.
+        assert 0.1 <= elapsed < 0.15 + 0.5
+        attempts = info.value.attempts  # type: ignore[attr-defined]
+        assert 2 <= attempts <= 8
+        # The last attempt may be cut by the deadline before the server has read it.
+        assert attempts - 1 <= len(fake.requests) <= attempts
