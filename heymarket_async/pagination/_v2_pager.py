@@ -57,6 +57,8 @@ _PER_PAGE: Final = 12
 _SPARE_REQUESTS: Final = 16
 
 _Item = tuple[int, Slice, list[RawContact], Slice]
+#: Pages of the slices' tasks, for the reader; an error one raised; ``None``: the planner ended.
+_Queue = asyncio.Queue[_Item | BaseException | None]
 #: Put in the queue by ``aclose()`` to wake a reader waiting in another task.
 _CLOSED: Final = PaginationError("the walk was closed")
 
@@ -68,10 +70,11 @@ class V2ContactPager(Pager[RawContact, ContactT]):
     moves after the cursor, so every contact that exists for the whole walk is read at least
     once, and one changed during it is read again in its newer version (same ``id``, later
     ``updated``: keep the newest). On a team that does not change, each contact exactly once.
-    ``slices=K`` splits the ``updated`` range into K parts (boundaries from a count and K-1
-    one-contact requests) read concurrently, contacts coming in the order their pages arrive,
-    and ends with a catch-up read past the last part so that contacts changed meanwhile are
-    read. ``max_items`` caps how many come out; ``since`` keeps the contacts updated after it.
+    ``slices=K`` splits the ``updated`` range into K parts read concurrently, contacts coming
+    in the order their pages arrive, and ends with a catch-up read past the last part so that
+    contacts changed meanwhile are read. The first part reads from the start while a count and
+    K-1 pages at the boundaries (each the first page of the part it starts) choose them.
+    ``max_items`` caps how many come out; ``since`` keeps the contacts updated after it.
     ``position`` is valid after every contact handed out; a walk that ended can be resumed too,
     and then reads what changed since. Raises :class:`PaginationError` rather than risk a gap,
     and after twelve requests per page of contacts handed out (plus a few): no walk sends
@@ -124,7 +127,7 @@ class V2ContactPager(Pager[RawContact, ContactT]):
                 slices=(Slice(cursor=since_at, floor=since_at),),
                 planned=wanted == 1,
             )
-        if not pos.planned and count is None:
+        if not pos.planned and (count is None or wanted == 1):
             pos = attrs.evolve(pos, planned=True)
         self._wanted = wanted
         self._pace = pace
@@ -133,9 +136,17 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         self._cur: tuple[int, Slice] | None = None  # the page handed out: slice, state before
         self._sent = 0  # requests sent, for the cap
         self._got = 0  # contacts the steps yielded, for the cap
-        self._queue: asyncio.Queue[_Item | BaseException] | None = None
+        self._queue: _Queue | None = None
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._catching_up = reopened  # only the last slice reads: no catch-up after it
+        # While the walk is split (the first slice reads meanwhile): the first slice's upper
+        # boundary once chosen, how many requests it sent before, the latest time it read, and
+        # whether it reached the end of the list.
+        self._first_stop: str | None = None
+        self._first_sent = 0
+        self._first_high: datetime | None = None
+        self._first_done = False
+        self._concurrent = False  # requests other than the last slice's went out beside it
 
     @property
     def position(self) -> V2Position:
@@ -151,8 +162,9 @@ class V2ContactPager(Pager[RawContact, ContactT]):
 
     # -- one request ----------------------------------------------------------------------
 
-    async def _read(self, s: Slice) -> tuple[list[RawContact], Slice]:
-        """One request of a slice and what it yields."""
+    async def _read(self, i: int, s: Slice) -> tuple[Slice, list[RawContact], Slice]:
+        """One request of slice ``i`` from ``s``: the state it was stepped from (``s``, with the
+        upper boundary chosen while the request was out), what it yields, the next state."""
         limit = self._pos.page_size
         self._sent += 1
         cap = _PER_PAGE * (self._got // limit + 1) + _SPARE_REQUESTS + 4 * len(self._pos.slices)
@@ -162,19 +174,38 @@ class V2ContactPager(Pager[RawContact, ContactT]):
                 "it can need: the server keeps sending contacts already read",
                 cursor=s.tie or s.cursor,
             )
+        if i == 0:
+            self._first_sent += 1
         data = await self._list(s.body(limit), raw_page)
+        s = self._bounded(i, s)
         keep, nxt = step(s, data, limit)
         self._got += _earned(s, data, keep, nxt)
-        return keep, nxt
+        if i == 0 and not self._pos.planned:
+            # What the boundaries being chosen must not cut into: this slice read up to here.
+            if data:
+                last = parse_updated(updated_of(data[-1]))
+                if self._first_high is None or last > self._first_high:
+                    self._first_high = last
+            self._first_done = nxt.done
+        return s, keep, nxt
+
+    def _bounded(self, i: int, s: Slice) -> Slice:
+        """``s`` with the first slice's upper boundary, if it was chosen after ``s`` was."""
+        stop = self._first_stop
+        if i == 0 and stop is not None and s.stop is None:
+            return attrs.evolve(s, stop=stop)
+        return s
 
     def _commit(
         self, i: int, before: Slice, keep: list[RawContact], nxt: Slice
     ) -> list[RawContact]:
+        before, nxt = self._bounded(i, before), self._bounded(i, nxt)
         slices = list(self._pos.slices)
         last = len(slices) - 1
-        if nxt.done and i == last and last and not self._catching_up:
-            # The others may read after this: contacts changed meanwhile move past its end,
-            # so it reads once more when they are done (one request, if nothing changed).
+        if nxt.done and i == last and (last or self._concurrent) and not self._catching_up:
+            # The others (or the requests that split the walk) may read after this: contacts
+            # changed meanwhile move past its end, so it reads once more when they are done
+            # (one request, if nothing changed).
             nxt = attrs.evolve(nxt, done=False, waiting=True)
         slices[i] = nxt
         self._pos = attrs.evolve(self._pos, slices=slices)
@@ -184,25 +215,34 @@ class V2ContactPager(Pager[RawContact, ContactT]):
     # -- the walk -------------------------------------------------------------------------
 
     async def _fetch(self) -> list[RawContact] | None:
-        if not self._pos.planned:
-            await self._plan()
-            if self._stopped():
-                return None
         if self._queue is not None:
+            return await self._from_queue()
+        if not self._pos.planned:
+            # The first slice reads while the count and the boundaries come: the start of a
+            # split walk costs no round trip of idle budget.
+            queue: _Queue = asyncio.Queue(maxsize=MAX_SLICES)
+            self._queue = queue
+            self._concurrent = True
+            planner = asyncio.ensure_future(self._plan(queue))
+            planner.add_done_callback(_retrieve)
+            self._tasks[-1] = planner
+            first = self._pos.slices[0]
+            self._first_high = _high_mark(first)
+            if not first.done:
+                self._start(0, first)
             return await self._from_queue()
         active = [i for i, s in enumerate(self._pos.slices) if not s.done and not s.waiting]
         if len(active) > 1:
             self._queue = asyncio.Queue(maxsize=len(active))
             for i in active:
-                self._start(i)
+                self._start(i, self._pos.slices[i])
             return await self._from_queue()
         if not active:
             if not self._catch_up():
                 return None
             active = [len(self._pos.slices) - 1]
         i = active[0]
-        before = self._pos.slices[i]
-        keep, nxt = await self._read(before)
+        before, keep, nxt = await self._read(i, self._pos.slices[i])
         if self._stopped():
             return None
         return self._commit(i, before, keep, nxt)
@@ -218,18 +258,18 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         self._pos = attrs.evolve(self._pos, slices=(*slices[:-1], last))
         return True
 
-    def _start(self, i: int) -> None:
+    def _start(self, i: int, s: Slice) -> None:
         assert self._queue is not None
-        task = asyncio.ensure_future(self._run(i, self._pos.slices[i], self._queue))
+        task = asyncio.ensure_future(self._run(i, s, self._queue))
         task.add_done_callback(_retrieve)
         self._tasks[i] = task
 
-    async def _run(self, i: int, s: Slice, queue: asyncio.Queue[_Item | BaseException]) -> None:
+    async def _run(self, i: int, s: Slice, queue: _Queue) -> None:
         """Read slice ``i`` to its end, a page at a time into the queue."""
         try:
             while True:
-                keep, nxt = await self._read(s)
-                await queue.put((i, s, keep, nxt))
+                before, keep, nxt = await self._read(i, s)
+                await queue.put((i, before, keep, nxt))
                 if nxt.done:
                     return
                 s = nxt
@@ -244,10 +284,13 @@ class V2ContactPager(Pager[RawContact, ContactT]):
             if self._queue.empty() and not any(not t.done() for t in self._tasks.values()):
                 if not self._catch_up():
                     return None
-                self._start(len(self._pos.slices) - 1)
+                last = len(self._pos.slices) - 1
+                self._start(last, self._pos.slices[last])
             item = await self._queue.get()
             if self._stopped():
                 return None
+            if item is None:
+                continue  # the planner is done: look again whether anything still reads
             if isinstance(item, BaseException):
                 raise item
             i, before, keep, nxt = item
@@ -256,11 +299,24 @@ class V2ContactPager(Pager[RawContact, ContactT]):
                     await self._tasks.pop(i)
             return self._commit(i, before, keep, nxt)
 
-    async def _plan(self) -> None:
-        """Split the ``updated`` range: K-1 boundaries at ranks N/K, N from the count."""
+    async def _plan(self, queue: _Queue) -> None:
+        """Split the ``updated`` range while the first slice reads: the count, then one full
+        page at each boundary, which is also the first page of the slice it starts."""
+        try:
+            await self._split(queue)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # handed to the reader, who raises it
+            await queue.put(exc)
+        else:
+            await queue.put(None)
+
+    async def _split(self, queue: _Queue) -> None:
+        """K-1 boundaries at the pages that share what is left after the first slice's head
+        start into K parts, the left one the first slice's."""
         assert self._count is not None
-        pos = self._pos
-        since = pos.since
+        since = self._pos.since
+        limit = self._pos.page_size
         self._sent += 1
         started = self._clock()
         total = await self._count({} if since is None else {"date": since}, structure_count)
@@ -268,25 +324,63 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         if wanted is None:
             assert self._pace is not None
             wanted = auto_slices(self._pace, self._clock() - started)
-        k = max(1, min(wanted, total // pos.page_size))
+        head = self._first_sent  # pages the first slice read or asked for meanwhile
+        left = -(-total // limit) - head
+        k = max(1, min(wanted, left))
         bodies = []
         for j in range(1, k):
-            body: dict[str, Any] = {"limit": 1, "page": total * j // k, "ascending": True}
+            body: dict[str, Any] = {
+                "limit": limit,
+                "page": head + left * j // k,
+                "ascending": True,
+            }
             if since is not None:
                 body["date"] = since
             bodies.append(body)
         self._sent += len(bodies)
         answers = await asyncio.gather(*(self._list(b, raw_page) for b in bodies))
+        # From here to the first ``await``, the first slice cannot step: what it read is known.
+        high = None if self._first_done else self._first_high
         bounds: list[str] = []
+        pages: list[list[RawContact]] = []
         for page in answers:
-            if page:
-                value = updated_of(page[0])
-                if not bounds or parse_updated(value) > parse_updated(bounds[-1]):
-                    bounds.append(value)
-        starts: list[str | None] = [since, *bounds]
-        stops: list[str | None] = [*bounds, None]
-        slices = [Slice(cursor=a, floor=a, stop=b) for a, b in zip(starts, stops, strict=True)]
-        self._pos = attrs.evolve(pos, slices=slices, planned=True)
+            if not page or self._first_done:
+                continue
+            value = updated_of(page[0])
+            at = parse_updated(value)
+            if high is not None and at < high:
+                continue  # the first slice read past it already
+            if bounds and at <= parse_updated(bounds[-1]):
+                continue
+            bounds.append(value)
+            pages.append(page)
+        if not bounds:
+            self._pos = attrs.evolve(self._pos, planned=True)
+            return
+        stops: list[str | None] = [*bounds[1:], None]
+        fresh = [Slice(cursor=a, floor=a, stop=b) for a, b in zip(bounds, stops, strict=True)]
+        firsts: list[tuple[list[RawContact], Slice] | None] = []
+        for s, page in zip(fresh, pages, strict=True):
+            # The boundary page is what the slice's own first request would read (the contacts
+            # after its lower boundary, in order), unless it holds a group of one time that
+            # may go on past it: then the slice reads from its boundary.
+            keep, nxt = step(s, page, limit)
+            if nxt.tie is None:
+                self._got += _earned(s, page, keep, nxt)
+                firsts.append((keep, nxt))
+            else:
+                firsts.append(None)
+        self._first_stop = bounds[0]
+        first = self._bounded(0, self._pos.slices[0])
+        self._pos = attrs.evolve(self._pos, slices=(first, *fresh), planned=True)
+        for j, (s, read) in enumerate(zip(fresh, firsts, strict=True), 1):
+            if read is None:
+                self._start(j, s)
+                continue
+            keep, nxt = read
+            await queue.put((j, s, keep, nxt))
+            if not nxt.done:
+                self._start(j, nxt)
 
     async def aclose(self) -> None:
         """Stop the walk: the slices' requests are cancelled and awaited; no request follows."""
@@ -314,6 +408,13 @@ def auto_slices(pace: float, latency: float) -> int:
     """How many slices keep a walk paced at ``pace`` requests a second busy when a request
     takes ``latency`` seconds: the requests in flight that needs, with a margin."""
     return max(1, min(MAX_SLICES, math.ceil(_IN_FLIGHT_MARGIN * pace * latency)))
+
+
+def _high_mark(s: Slice) -> datetime | None:
+    """The latest time a slice (resumed) may have read: its cursor, its tie group, or a time
+    it remembers ids at."""
+    times = [t for t in (s.cursor, s.tie, *s.seen) if t is not None]
+    return max((parse_updated(t) for t in times), default=None)
 
 
 def _earned(s: Slice, data: list[RawContact], keep: list[RawContact], nxt: Slice) -> int:
