@@ -428,6 +428,51 @@ class TestArguments:
                 hm.v2.iter_contacts(slices=0)
 
 
+class TestSplitting:
+    """The first slice reads while the walk splits; each slice starts with its boundary page."""
+
+    async def test_a_slice_reads_on_before_the_later_boundaries_come(self) -> None:
+        model = LiveList(spaced(1000, [1], MS))
+        gate = asyncio.Event()
+        bounds: list[int] = []
+
+        async def list_v2(body: dict[str, Any], parse: Any, /) -> Any:
+            await asyncio.sleep(0)
+            if body["page"] > 0 and "date" not in body:  # a boundary page, by offset
+                bounds.append(body["page"])
+                if len(bounds) == 2:
+                    await gate.wait()  # the last boundary page is held back
+            return await model.list_v2(body, parse)
+
+        p = V2ContactPager(list_v2, count=model.count, slices=3)
+        got: list[int] = []
+
+        async def until_the_second_slice_reads_past_its_first_page() -> None:
+            while True:
+                got.append((await p.__anext__()).id)
+                if len(bounds) == 2 and bounds[0] * 100 + 100 < got[-1] <= bounds[1] * 100:
+                    return
+
+        async with p:
+            # (A guard against a hang only: the walk needs no time to pass.)
+            await asyncio.wait_for(until_the_second_slice_reads_past_its_first_page(), 10)
+            assert not gate.is_set()
+            gate.set()
+            got.extend([c.id async for c in p])
+        # Exactly once; the held boundary came after the second slice had read past it, so it
+        # was dropped: two slices.
+        assert sorted(got) == list(range(1, 1001))
+        assert len(p.position.slices) == 2
+
+    async def test_a_boundary_page_is_its_slices_first_page(self) -> None:
+        model = LiveList(spaced(1000, [1], MS))
+        got = await walk(pager(model, slices=4))
+        assert sorted(c["id"] for c in got) == list(range(1, 1001))
+        # The count, ten pages of contacts, three boundary pages among them, each slice's last
+        # page past its boundary, and the catch-up: no request only to find a boundary.
+        assert model.requests <= 1 + 10 + 4 + 1
+
+
 class TestAutoSlices:
     """``slices="auto"``: one part unpaced; on a paced client, rate x latency x 1.5 parts."""
 

@@ -127,7 +127,8 @@ class V2ContactPager(Pager[RawContact, ContactT]):
                 slices=(Slice(cursor=since_at, floor=since_at),),
                 planned=wanted == 1,
             )
-        if not pos.planned and (count is None or wanted == 1):
+        if not pos.planned and (count is None or wanted == 1 or len(pos.slices) > 1):
+            # (Saved while the walk split: its slices cover the range, the last one open.)
             pos = attrs.evolve(pos, planned=True)
         self._wanted = wanted
         self._pace = pace
@@ -139,13 +140,14 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         self._queue: _Queue | None = None
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._catching_up = reopened  # only the last slice reads: no catch-up after it
-        # While the walk is split (the first slice reads meanwhile): the first slice's upper
-        # boundary once chosen, how many requests it sent before, the latest time it read, and
-        # whether it reached the end of the list.
-        self._first_stop: str | None = None
+        # While the walk is split (the last slice reads on, to the end, until the next boundary
+        # comes): the upper boundaries chosen after their slices started, the latest time each
+        # slice read, the slices that reached the end of the list, and how many requests the
+        # first slice sent.
+        self._stops: dict[int, str] = {}
+        self._highs: dict[int, datetime | None] = {}
+        self._ended: set[int] = set()
         self._first_sent = 0
-        self._first_high: datetime | None = None
-        self._first_done = False
         self._concurrent = False  # requests other than the last slice's went out beside it
 
     @property
@@ -180,19 +182,21 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         s = self._bounded(i, s)
         keep, nxt = step(s, data, limit)
         self._got += _earned(s, data, keep, nxt)
-        if i == 0 and not self._pos.planned:
+        if not self._pos.planned:
             # What the boundaries being chosen must not cut into: this slice read up to here.
             if data:
                 last = parse_updated(updated_of(data[-1]))
-                if self._first_high is None or last > self._first_high:
-                    self._first_high = last
-            self._first_done = nxt.done
+                high = self._highs.get(i)
+                if high is None or last > high:
+                    self._highs[i] = last
+            if nxt.done and s.stop is None:
+                self._ended.add(i)
         return s, keep, nxt
 
     def _bounded(self, i: int, s: Slice) -> Slice:
-        """``s`` with the first slice's upper boundary, if it was chosen after ``s`` was."""
-        stop = self._first_stop
-        if i == 0 and stop is not None and s.stop is None:
+        """``s`` with slice ``i``'s upper boundary, if it was chosen after ``s`` was."""
+        stop = self._stops.get(i)
+        if stop is not None and s.stop is None:
             return attrs.evolve(s, stop=stop)
         return s
 
@@ -227,7 +231,7 @@ class V2ContactPager(Pager[RawContact, ContactT]):
             planner.add_done_callback(_retrieve)
             self._tasks[-1] = planner
             first = self._pos.slices[0]
-            self._first_high = _high_mark(first)
+            self._highs[0] = _high_mark(first)
             if not first.done:
                 self._start(0, first)
             return await self._from_queue()
@@ -338,49 +342,54 @@ class V2ContactPager(Pager[RawContact, ContactT]):
                 body["date"] = since
             bodies.append(body)
         self._sent += len(bodies)
-        answers = await asyncio.gather(*(self._list(b, raw_page) for b in bodies))
-        # From here to the first ``await``, the first slice cannot step: what it read is known.
-        high = None if self._first_done else self._first_high
-        bounds: list[str] = []
-        pages: list[list[RawContact]] = []
-        for page in answers:
-            if not page or self._first_done:
-                continue
-            value = updated_of(page[0])
-            at = parse_updated(value)
-            if high is not None and at < high:
-                continue  # the first slice read past it already
-            if bounds and at <= parse_updated(bounds[-1]):
-                continue
-            bounds.append(value)
-            pages.append(page)
-        if not bounds:
-            self._pos = attrs.evolve(self._pos, planned=True)
+        reads = [asyncio.ensure_future(self._list(b, raw_page)) for b in bodies]
+        try:
+            for read in reads:
+                # Each boundary as its page comes, in order: the slice it starts reads at once.
+                await self._extend(await read, queue)
+        finally:
+            for read in reads:
+                read.cancel()
+            await asyncio.gather(*reads, return_exceptions=True)
+        self._pos = attrs.evolve(self._pos, planned=True)
+
+    async def _extend(self, page: list[RawContact], queue: _Queue) -> None:
+        """A boundary page: the last slice (so far open-ended) stops at its first time, and a
+        slice from there on starts, the page its first."""
+        slices = self._pos.slices
+        last = len(slices) - 1
+        if not page or last in self._ended:
             return
-        stops: list[str | None] = [*bounds[1:], None]
-        fresh = [Slice(cursor=a, floor=a, stop=b) for a, b in zip(bounds, stops, strict=True)]
-        firsts: list[tuple[list[RawContact], Slice] | None] = []
-        for s, page in zip(fresh, pages, strict=True):
-            # The boundary page is what the slice's own first request would read (the contacts
-            # after its lower boundary, in order), unless it holds a group of one time that
-            # may go on past it: then the slice reads from its boundary.
-            keep, nxt = step(s, page, limit)
-            if nxt.tie is None:
-                self._got += _earned(s, page, keep, nxt)
-                firsts.append((keep, nxt))
-            else:
-                firsts.append(None)
-        self._first_stop = bounds[0]
-        first = self._bounded(0, self._pos.slices[0])
-        self._pos = attrs.evolve(self._pos, slices=(first, *fresh), planned=True)
-        for j, (s, read) in enumerate(zip(fresh, firsts, strict=True), 1):
-            if read is None:
-                self._start(j, s)
-                continue
-            keep, nxt = read
-            await queue.put((j, s, keep, nxt))
-            if not nxt.done:
-                self._start(j, nxt)
+        value = updated_of(page[0])
+        at = parse_updated(value)
+        # From here to the first ``await``, no slice steps: what the last one read is known.
+        high = self._highs.get(last)
+        if high is not None and at < high:
+            return  # the last slice read past it already
+        floor = slices[last].floor
+        if last and floor is not None and at <= parse_updated(floor):
+            return
+        self._stops[last] = value
+        j = last + 1
+        s = Slice(cursor=value, floor=value)
+        # The boundary page is what the slice's own first request would read (the contacts
+        # after its lower boundary, in order), unless it holds a group of one time that may go
+        # on past it: then the slice reads from its boundary.
+        keep, nxt = step(s, page, self._pos.page_size)
+        self._pos = attrs.evolve(
+            self._pos, slices=(*slices[:last], self._bounded(last, slices[last]), s)
+        )
+        if nxt.tie is not None:
+            self._highs[j] = None
+            self._start(j, s)
+            return
+        self._got += _earned(s, page, keep, nxt)
+        self._highs[j] = parse_updated(updated_of(page[-1]))
+        if nxt.done:
+            self._ended.add(j)
+        await queue.put((j, s, keep, nxt))
+        if not nxt.done:
+            self._start(j, nxt)
 
     async def aclose(self) -> None:
         """Stop the walk: the slices' requests are cancelled and awaited; no request follows."""
