@@ -138,6 +138,8 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         self._sent = 0  # requests sent, for the cap
         self._got = 0  # contacts the steps yielded, for the cap
         self._queue: _Queue | None = None
+        # Pages read and not yet taken (a few): a slice's task takes one before each request.
+        self._room = asyncio.Semaphore(MAX_SLICES)
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._catching_up = reopened  # only the last slice reads: no catch-up after it
         # While the walk is split (the last slice reads on, to the end, until the next boundary
@@ -224,7 +226,9 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         if not self._pos.planned:
             # The first slice reads while the count and the boundaries come: the start of a
             # split walk costs no round trip of idle budget.
-            queue: _Queue = asyncio.Queue(maxsize=MAX_SLICES)
+            # Unbounded, so that each page goes in as it is read: contacts come out in the order
+            # they were read, never a version after a newer one. ``_room`` bounds it.
+            queue: _Queue = asyncio.Queue()
             self._queue = queue
             self._concurrent = True
             planner = asyncio.ensure_future(self._plan(queue))
@@ -237,7 +241,8 @@ class V2ContactPager(Pager[RawContact, ContactT]):
             return await self._from_queue()
         active = [i for i, s in enumerate(self._pos.slices) if not s.done and not s.waiting]
         if len(active) > 1:
-            self._queue = asyncio.Queue(maxsize=len(active))
+            self._queue = asyncio.Queue()
+            self._room = asyncio.Semaphore(len(active))
             for i in active:
                 self._start(i, self._pos.slices[i])
             return await self._from_queue()
@@ -272,15 +277,16 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         """Read slice ``i`` to its end, a page at a time into the queue."""
         try:
             while True:
+                await self._room.acquire()  # given back when the reader takes the page
                 before, keep, nxt = await self._read(i, s)
-                await queue.put((i, before, keep, nxt))
+                queue.put_nowait((i, before, keep, nxt))
                 if nxt.done:
                     return
                 s = nxt
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # handed to the reader, who raises it
-            await queue.put(exc)
+            queue.put_nowait(exc)
 
     async def _from_queue(self) -> list[RawContact] | None:
         assert self._queue is not None
@@ -297,6 +303,7 @@ class V2ContactPager(Pager[RawContact, ContactT]):
                 continue  # the planner is done: look again whether anything still reads
             if isinstance(item, BaseException):
                 raise item
+            self._room.release()
             i, before, keep, nxt = item
             if nxt.done:
                 with contextlib.suppress(KeyError):
@@ -311,9 +318,9 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # handed to the reader, who raises it
-            await queue.put(exc)
+            queue.put_nowait(exc)
         else:
-            await queue.put(None)
+            queue.put_nowait(None)
 
     async def _split(self, queue: _Queue) -> None:
         """K-1 boundaries at the pages that share what is left after the first slice's head
@@ -387,9 +394,12 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         self._highs[j] = parse_updated(updated_of(page[-1]))
         if nxt.done:
             self._ended.add(j)
-        await queue.put((j, s, keep, nxt))
+        # In the order of reading now: the last slice read nothing past the boundary, so no
+        # newer version of a contact on this page has been read yet.
+        queue.put_nowait((j, s, keep, nxt))
         if not nxt.done:
             self._start(j, nxt)
+        await self._room.acquire()  # the page takes room like any other
 
     async def aclose(self) -> None:
         """Stop the walk: the slices' requests are cancelled and awaited; no request follows."""
