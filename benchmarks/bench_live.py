@@ -11,13 +11,13 @@ and with ``client.v2.iter_contacts_by_offset(prefetch=P)`` for P = 0, 2, 4, page
 Requests are counted twice: by the emulator (every request that reached it, through
 ``FakeHeymarket.on_request``) and by the client (every attempt, retries included, through
 ``Hooks(on_request=)``); the two must agree. "ideal" is ceil(N/100), one request per page of
-contacts; "plan" is what a split walk sends on purpose to choose its boundaries (one count and
-K-1 one-contact list requests); "overhead" is how far the requests sent exceed the ideal, and
-"beyond plan" how far they exceed ideal + plan, both as % of the ideal. Beyond plan, a keyset
-walk re-reads one contact per full page (its next ``date`` is the last different time before
-the page's last, so that an exclusive server cannot skip contacts sharing that time: about 1%)
-and ends each slice with a page that is partial or crosses into the next slice (up to K
-pages); an offset walk with prefetch may ask for pages past the end.
+contacts; "plan" is what a split walk sends on purpose to choose its boundaries (one count: the
+K-1 pages at the boundaries are the parts' first pages); "overhead" is how far the requests sent
+exceed the ideal, and "beyond plan" how far they exceed ideal + plan, both as % of the ideal.
+Beyond plan, a keyset walk re-reads one contact per full page (its next ``date`` is the last
+different time before the page's last, so that an exclusive server cannot skip contacts sharing
+that time: about 1%) and ends each slice with a page that is partial or crosses into the next
+slice (up to K pages); an offset walk with prefetch may ask for pages past the end.
 
 Then one emulator with ``--churn-per-second`` updates (random contacts, real time): each walk
 is bracketed by asking the emulator for its change log, so the contacts updated during the walk
@@ -147,10 +147,9 @@ class Walk(NamedTuple):
     prefetch: int
 
     def plan(self, contacts: int) -> int:
-        """Requests sent to choose the boundaries: a count and K-1 one-contact reads (the
-        walk makes at most one slice per full page of contacts)."""
-        k = max(1, min(self.slices, contacts // PAGE))
-        return k if self.slices > 1 else 0
+        """Requests sent only to choose the boundaries: the count (the pages at the boundaries
+        are the parts' first pages)."""
+        return 1 if self.slices > 1 and contacts > PAGE else 0
 
 
 WALKS = [Walk(f"keyset K={k}", k, 0) for k in KEYSET_SLICES] + [

@@ -149,8 +149,9 @@ class TestNetworkFailureMidExport:
     ) -> None:
         with threaded_fake(450) as fake:
             monkeypatch.setenv("HEYMARKET_BASE_URL", fake.url)
-            # After the newest-updated request, the three boundaries of the walk's four parts
-            # and four pages, every request fails, and nothing is retried.
+            # After eight list requests (the newest-updated one, then the walk's first pages,
+            # the three boundary pages of its four parts among them), every request fails, and
+            # nothing is retried.
             fake.faults.add("POST /v2/contacts/list", Fault.status(503), on=range(9, 40))
             out = tmp_path / "c.jsonl"
             code, _, err = run(["export", "-o", str(out), "--max-retries", "0"], capsys)

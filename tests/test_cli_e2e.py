@@ -538,7 +538,8 @@ def test_a_closed_stdout_stops_quietly() -> None:
     )
     assert proc.stdout is not None
     assert proc.stderr is not None
-    assert proc.stdout.read(10) == b'{"id":1,"u'
+    # (Which contact comes first depends on which part's page arrives first.)
+    assert proc.stdout.read(10).startswith(b'{"id":')
     proc.stdout.close()  # like `| head -c 10`
     err = proc.stderr.read()
     proc.stderr.close()

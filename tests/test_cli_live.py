@@ -150,9 +150,12 @@ class TestPartsInFlight:
     """How many parts of the ``updated`` range an export reads at once."""
 
     def parts(self, out: Path) -> int:
-        # The boundaries of K parts are K - 1 one-contact requests, oldest first.
+        # The boundaries of K parts are K - 1 pages read by offset from the start (no date),
+        # oldest first; every other request of the walk but its first sends a date.
         bounds = [
-            r for r in self.fake.requests_to("POST /v2/contacts/list") if r.json["limit"] == 1
+            r
+            for r in self.fake.requests_to("POST /v2/contacts/list")
+            if r.json["page"] > 0 and "date" not in r.json
         ]
         return len([r for r in bounds if r.json["ascending"]]) + 1
 

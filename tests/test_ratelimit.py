@@ -23,7 +23,7 @@ from heymarket_async import (
     RetryPolicy,
     TransportResponse,
 )
-from heymarket_async._ratelimit import CUT, FLOOR, HEADROOM, RECOVERY
+from heymarket_async._ratelimit import CUT, FLOOR, HEADROOM, LATE_SPAN, RECOVERY
 from heymarket_async.testing import MockTransport, install_clock
 from tests._fakes import FakeTime, ScaledTime
 from tests._server import API_KEY, WireServer, json_reply
@@ -37,6 +37,16 @@ def reserve(limiter: LocalRateLimiter, now: float, deadline: float | None = None
         return None
     limiter.claim(slot)
     return slot
+
+
+def most_in_a_window(slots: list[float], window: float) -> int:
+    """The most of the sorted ``slots`` in any half-open window of ``window`` seconds."""
+    best = j = 0
+    for i, start in enumerate(slots):
+        while j < len(slots) and slots[j] < start + window - 1e-9:
+            j += 1
+        best = max(best, j - i)
+    return best
 
 
 class TestReserve:
@@ -78,11 +88,12 @@ class TestReserve:
     @given(
         per_minute=st.sampled_from([1, 30, 500, 6000]),
         gaps=st.lists(st.floats(0, 2, allow_nan=False), min_size=1, max_size=300),
+        headroom=st.sampled_from([0.0, HEADROOM]),
     )
     def test_never_more_than_the_rate_in_any_minute(
-        self, per_minute: int, gaps: list[float]
+        self, per_minute: int, gaps: list[float], headroom: float
     ) -> None:
-        limiter = LocalRateLimiter(per_minute)
+        limiter = LocalRateLimiter(per_minute, headroom=headroom)
         now, slots = 0.0, []
         for gap in gaps:
             now += gap
@@ -91,15 +102,14 @@ class TestReserve:
             assert slot >= now
             slots.append(slot)
         assert slots == sorted(slots)
-        # Evenly spaced, so any half-open 60 s window holds at most per_minute sends.
+        # Evenly spaced (a request that came after its turn, within the tolerance for a late
+        # send, lets the next one come that much sooner), so any half-open 60 s window holds
+        # at most per_minute sends.
+        interval = 60 / (per_minute * (1 - headroom))
         for a, b in itertools.pairwise(slots):
-            assert b - a >= 60 / per_minute - 1e-9
+            assert b - a >= interval * (1 - headroom * LATE_SPAN) - 1e-9
         # Sums of float intervals drift by ~1e-12 s: far below any server's clock.
-        j = 0
-        for i, start in enumerate(slots):
-            while j < len(slots) and slots[j] < start + 60 - 1e-9:
-                j += 1
-            assert j - i <= per_minute
+        assert most_in_a_window(slots, 60.0) <= per_minute
 
     def test_repr(self) -> None:
         assert repr(LocalRateLimiter(500)) == "LocalRateLimiter(per_minute=500)"
@@ -113,6 +123,86 @@ class TestReserve:
     def test_rejects_a_rate_that_is_not_a_number(self, bad: object) -> None:
         with pytest.raises(TypeError, match="rate_limit"):
             LocalRateLimiter(bad)  # type: ignore[arg-type]
+
+
+class TestLateSends:
+    """A send a little after its turn (a busy event loop) keeps the schedule: turns do not drift
+    later by every wake-up's delay, yet no span of LATE_SPAN intervals or more holds more sends
+    than exact pacing at the rate."""
+
+    def test_a_send_late_within_the_tolerance_keeps_the_schedule(self) -> None:
+        limiter = LocalRateLimiter(600)  # one every 0.1 / 0.98 s; late by up to 0.02 s is kept
+        interval = 0.1 / (1 - HEADROOM)
+        limiter.claim(0.0)
+        limiter.claim(interval + 0.015)
+        assert limiter.turn(0.0) == pytest.approx(2 * interval)
+
+    def test_a_send_later_than_the_tolerance_starts_the_schedule_again(self) -> None:
+        limiter = LocalRateLimiter(600)
+        interval = 0.1 / (1 - HEADROOM)
+        limiter.claim(0.0)
+        limiter.claim(interval + 0.025)
+        assert limiter.turn(0.0) == pytest.approx(2 * interval + 0.025)
+
+    def test_without_headroom_a_late_send_pushes_the_next_turn_back(self) -> None:
+        limiter = LocalRateLimiter(600, headroom=0)
+        limiter.claim(0.0)
+        limiter.claim(0.1 + 0.001)
+        assert limiter.turn(0.0) == pytest.approx(0.201)
+
+    def test_no_credit_after_idling(self) -> None:
+        limiter = LocalRateLimiter(600)
+        limiter.claim(0.0)
+        limiter.claim(50.0)
+        assert limiter.turn(0.0) == pytest.approx(50.0 + 0.1 / (1 - HEADROOM))
+
+    @given(
+        per_minute=st.sampled_from([30, 500, 1200, 6000]),
+        lateness=st.lists(st.floats(0, 0.5, allow_nan=False), min_size=2, max_size=300),
+    )
+    def test_late_sends_never_beat_exact_pacing_over_ten_intervals(
+        self, per_minute: int, lateness: list[float]
+    ) -> None:
+        # Each request waits for its turn and sends up to 1.5 tolerances after it: some within
+        # the tolerance (credited), some beyond it (the schedule starts again).
+        limiter = LocalRateLimiter(per_minute)
+        interval = 60 / per_minute
+        tolerance = HEADROOM * LATE_SPAN * interval / (1 - HEADROOM)
+        slots = []
+        for late in lateness:
+            at = limiter.turn(0.0) if slots else 0.0
+            at += late * 3 * tolerance
+            limiter.claim(at)
+            slots.append(at)
+        for span in (LATE_SPAN, 20, 60, 600):
+            window = span * interval
+            assert most_in_a_window(slots, window) <= span
+        # And the rate keeps up: late sends within the tolerance cost nothing.
+        kept = all(late * 3 <= 1 for late in lateness)
+        if kept:
+            assert slots[-1] <= (len(slots) - 1) * interval / (1 - HEADROOM) + 3 * tolerance
+
+    async def test_tasks_woken_late_keep_the_rate(self) -> None:
+        # Every wake-up 3 ms late (a busy loop), at 1,200 a minute: the sends keep the schedule
+        # of an interval each instead of drifting 3 ms a turn.
+        fake = FakeTime(0.0)
+
+        async def late_sleep(seconds: float) -> None:
+            await fake.sleep(seconds + 0.003)
+
+        limiter = LocalRateLimiter(1200)
+        sent: list[float] = []
+
+        async def task() -> None:
+            for _ in range(25):
+                assert await limiter.acquire(None, fake.clock, late_sleep)
+                sent.append(fake.now)
+
+        await asyncio.gather(*(task() for _ in range(4)))
+        interval = 0.05 / (1 - HEADROOM)
+        assert len(sent) == 100
+        assert sent[-1] == pytest.approx(99 * interval + 0.003, abs=1e-6)
+        assert most_in_a_window(sent, 1.0) <= 20
 
 
 class TestLearning:

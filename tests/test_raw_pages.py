@@ -530,8 +530,9 @@ class TestRawClosing:
             item = await pager.__anext__()
             assert type(item) is dict
         sent = model.requests
-        # The slices' readers were cancelled and awaited.
-        assert len(pager._tasks) == 4
+        # The readers (the first slice's, and the planner's or the other slices') were cancelled
+        # and awaited.
+        assert len(pager._tasks) >= 2
         assert all(t.done() for t in pager._tasks.values())
         with pytest.raises(StopAsyncIteration):
             await pager.__anext__()

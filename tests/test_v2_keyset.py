@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections import Counter
 from typing import Any
 
@@ -40,6 +41,27 @@ MODES = [
 
 def pager(model: LiveList, **kwargs: Any) -> V2ContactPager:
     return V2ContactPager(model.list_v2, count=model.count, **kwargs)
+
+
+def interleaved(model: LiveList, seed: int, **kwargs: Any) -> V2ContactPager:
+    """A walk over ``model`` whose requests each let the loop turn 0-3 times first (chosen by
+    ``seed``): the slices, and the first slice against the requests that split the walk,
+    interleave in many orders."""
+    rng = random.Random(seed)
+
+    async def turns() -> None:
+        for _ in range(rng.randrange(4)):
+            await asyncio.sleep(0)
+
+    async def list_v2(body: dict[str, Any], parse: Any, /) -> Any:
+        await turns()
+        return await model.list_v2(body, parse)
+
+    async def count(body: dict[str, Any], parse: Any, /) -> Any:
+        await turns()
+        return await model.count(body, parse)
+
+    return V2ContactPager(list_v2, count=count, **kwargs)
 
 
 async def walk(p: V2ContactPager) -> list[dict[str, Any]]:
@@ -238,8 +260,9 @@ class TestLiveTeam:
         page_size=st.sampled_from([10, 30, 100]),
         slices=st.integers(1, 4),
         seed=st.integers(0, 1000),
+        turns=st.none() | st.integers(0, 1000),
     )
-    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     async def test_random_changes_keep_the_promise(
         self,
         schedule: list[tuple[int, int, int]],
@@ -250,6 +273,7 @@ class TestLiveTeam:
         page_size: int,
         slices: int,
         seed: int,
+        turns: int | None,
     ) -> None:
         model = LiveList(spaced(n, pattern, 700), inclusive=inclusive, micro=micro, seed=seed)
         start = dict(model.contacts)
@@ -268,7 +292,11 @@ class TestLiveTeam:
 
         model.before = before
         try:
-            got = await walk(pager(model, page_size=page_size, slices=slices))
+            if turns is None:
+                p = pager(model, page_size=page_size, slices=slices)
+            else:
+                p = interleaved(model, turns, page_size=page_size, slices=slices)
+            got = await walk(p)
         except PaginationError as exc:
             # Only a tie group whose members keep changing while it is read may give up.
             failed: PaginationError | None = exc
@@ -330,6 +358,27 @@ class TestResume:
             ids = first + [c["id"] for c in rest]
             assert sorted(ids) == sorted(model.contacts), cut
 
+    async def test_a_position_saved_while_the_walk_splits_resumes_exactly_once(self) -> None:
+        # The first slice reads while the count and the boundary pages are out: pages it read
+        # before its upper boundary was chosen are handed out after, and saved with it.
+        model = LiveList(spaced(700, [1, 1, 130, 2], 600), inclusive=True, micro=True)
+        split = 0
+        for seed in range(12):
+            for cut in (1, 49, 50, 51, 120, 250, 333, 650):
+                p = interleaved(model, seed, page_size=50, slices=3)
+                first = []
+                async with p:
+                    async for c in p:
+                        first.append(c.id)
+                        if len(first) == cut:
+                            break
+                    saved = p.position
+                split += len(saved.slices) > 1
+                rest = await walk(pager(model, resume=saved.to_json()))
+                ids = first + [c["id"] for c in rest]
+                assert sorted(ids) == sorted(model.contacts), (seed, cut)
+        assert split > 40  # most were saved split
+
     async def test_a_finished_walk_resumes_as_a_read_of_what_changed(self) -> None:
         model = LiveList(spaced(500, [1, 3], 600), inclusive=True, micro=True)
         p = pager(model, slices=2)
@@ -379,6 +428,51 @@ class TestArguments:
                 hm.v2.iter_contacts(slices=0)
 
 
+class TestSplitting:
+    """The first slice reads while the walk splits; each slice starts with its boundary page."""
+
+    async def test_a_slice_reads_on_before_the_later_boundaries_come(self) -> None:
+        model = LiveList(spaced(1000, [1], MS))
+        gate = asyncio.Event()
+        bounds: list[int] = []
+
+        async def list_v2(body: dict[str, Any], parse: Any, /) -> Any:
+            await asyncio.sleep(0)
+            if body["page"] > 0 and "date" not in body:  # a boundary page, by offset
+                bounds.append(body["page"])
+                if len(bounds) == 2:
+                    await gate.wait()  # the last boundary page is held back
+            return await model.list_v2(body, parse)
+
+        p = V2ContactPager(list_v2, count=model.count, slices=3)
+        got: list[int] = []
+
+        async def until_the_second_slice_reads_past_its_first_page() -> None:
+            while True:
+                got.append((await p.__anext__()).id)
+                if len(bounds) == 2 and bounds[0] * 100 + 100 < got[-1] <= bounds[1] * 100:
+                    return
+
+        async with p:
+            # (A guard against a hang only: the walk needs no time to pass.)
+            await asyncio.wait_for(until_the_second_slice_reads_past_its_first_page(), 10)
+            assert not gate.is_set()
+            gate.set()
+            got.extend([c.id async for c in p])
+        # Exactly once; the held boundary came after the second slice had read past it, so it
+        # was dropped: two slices.
+        assert sorted(got) == list(range(1, 1001))
+        assert len(p.position.slices) == 2
+
+    async def test_a_boundary_page_is_its_slices_first_page(self) -> None:
+        model = LiveList(spaced(1000, [1], MS))
+        got = await walk(pager(model, slices=4))
+        assert sorted(c["id"] for c in got) == list(range(1, 1001))
+        # The count, ten pages of contacts, three boundary pages among them, each slice's last
+        # page past its boundary, and the catch-up: no request only to find a boundary.
+        assert model.requests <= 1 + 10 + 4 + 1
+
+
 class TestAutoSlices:
     """``slices="auto"``: one part unpaced; on a paced client, rate x latency x 1.5 parts."""
 
@@ -415,8 +509,12 @@ class TestAutoSlices:
             now[0] += 0.2  # the count took 200 ms
             return await model.count(body, parse)
 
+        async def list_v2(body: dict[str, Any], parse: Any, /) -> Any:
+            await asyncio.sleep(0)  # the first slice reads while the count is out, a page a turn
+            return await model.list_v2(body, parse)
+
         p = V2ContactPager(
-            model.list_v2,
+            list_v2,
             count=slow_count,
             slices="auto",
             pace=500 / 60,

@@ -57,6 +57,8 @@ _PER_PAGE: Final = 12
 _SPARE_REQUESTS: Final = 16
 
 _Item = tuple[int, Slice, list[RawContact], Slice]
+#: Pages of the slices' tasks, for the reader; an error one raised; ``None``: the planner ended.
+_Queue = asyncio.Queue[_Item | BaseException | None]
 #: Put in the queue by ``aclose()`` to wake a reader waiting in another task.
 _CLOSED: Final = PaginationError("the walk was closed")
 
@@ -68,10 +70,11 @@ class V2ContactPager(Pager[RawContact, ContactT]):
     moves after the cursor, so every contact that exists for the whole walk is read at least
     once, and one changed during it is read again in its newer version (same ``id``, later
     ``updated``: keep the newest). On a team that does not change, each contact exactly once.
-    ``slices=K`` splits the ``updated`` range into K parts (boundaries from a count and K-1
-    one-contact requests) read concurrently, contacts coming in the order their pages arrive,
-    and ends with a catch-up read past the last part so that contacts changed meanwhile are
-    read. ``max_items`` caps how many come out; ``since`` keeps the contacts updated after it.
+    ``slices=K`` splits the ``updated`` range into K parts read concurrently, contacts coming
+    in the order their pages arrive, and ends with a catch-up read past the last part so that
+    contacts changed meanwhile are read. The first part reads from the start while a count and
+    K-1 pages at the boundaries (each the first page of the part it starts) choose them.
+    ``max_items`` caps how many come out; ``since`` keeps the contacts updated after it.
     ``position`` is valid after every contact handed out; a walk that ended can be resumed too,
     and then reads what changed since. Raises :class:`PaginationError` rather than risk a gap,
     and after twelve requests per page of contacts handed out (plus a few): no walk sends
@@ -124,7 +127,8 @@ class V2ContactPager(Pager[RawContact, ContactT]):
                 slices=(Slice(cursor=since_at, floor=since_at),),
                 planned=wanted == 1,
             )
-        if not pos.planned and count is None:
+        if not pos.planned and (count is None or wanted == 1 or len(pos.slices) > 1):
+            # (Saved while the walk split: its slices cover the range, the last one open.)
             pos = attrs.evolve(pos, planned=True)
         self._wanted = wanted
         self._pace = pace
@@ -133,9 +137,20 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         self._cur: tuple[int, Slice] | None = None  # the page handed out: slice, state before
         self._sent = 0  # requests sent, for the cap
         self._got = 0  # contacts the steps yielded, for the cap
-        self._queue: asyncio.Queue[_Item | BaseException] | None = None
+        self._queue: _Queue | None = None
+        # Pages read and not yet taken (a few): a slice's task takes one before each request.
+        self._room = asyncio.Semaphore(MAX_SLICES)
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._catching_up = reopened  # only the last slice reads: no catch-up after it
+        # While the walk is split (the last slice reads on, to the end, until the next boundary
+        # comes): the upper boundaries chosen after their slices started, the latest time each
+        # slice read, the slices that reached the end of the list, and how many requests the
+        # first slice sent.
+        self._stops: dict[int, str] = {}
+        self._highs: dict[int, datetime | None] = {}
+        self._ended: set[int] = set()
+        self._first_sent = 0
+        self._concurrent = False  # requests other than the last slice's went out beside it
 
     @property
     def position(self) -> V2Position:
@@ -151,8 +166,9 @@ class V2ContactPager(Pager[RawContact, ContactT]):
 
     # -- one request ----------------------------------------------------------------------
 
-    async def _read(self, s: Slice) -> tuple[list[RawContact], Slice]:
-        """One request of a slice and what it yields."""
+    async def _read(self, i: int, s: Slice) -> tuple[Slice, list[RawContact], Slice]:
+        """One request of slice ``i`` from ``s``: the state it was stepped from (``s``, with the
+        upper boundary chosen while the request was out), what it yields, the next state."""
         limit = self._pos.page_size
         self._sent += 1
         cap = _PER_PAGE * (self._got // limit + 1) + _SPARE_REQUESTS + 4 * len(self._pos.slices)
@@ -162,19 +178,40 @@ class V2ContactPager(Pager[RawContact, ContactT]):
                 "it can need: the server keeps sending contacts already read",
                 cursor=s.tie or s.cursor,
             )
+        if i == 0:
+            self._first_sent += 1
         data = await self._list(s.body(limit), raw_page)
+        s = self._bounded(i, s)
         keep, nxt = step(s, data, limit)
         self._got += _earned(s, data, keep, nxt)
-        return keep, nxt
+        if not self._pos.planned:
+            # What the boundaries being chosen must not cut into: this slice read up to here.
+            if data:
+                last = parse_updated(updated_of(data[-1]))
+                high = self._highs.get(i)
+                if high is None or last > high:
+                    self._highs[i] = last
+            if nxt.done and s.stop is None:
+                self._ended.add(i)
+        return s, keep, nxt
+
+    def _bounded(self, i: int, s: Slice) -> Slice:
+        """``s`` with slice ``i``'s upper boundary, if it was chosen after ``s`` was."""
+        stop = self._stops.get(i)
+        if stop is not None and s.stop is None:
+            return attrs.evolve(s, stop=stop)
+        return s
 
     def _commit(
         self, i: int, before: Slice, keep: list[RawContact], nxt: Slice
     ) -> list[RawContact]:
+        before, nxt = self._bounded(i, before), self._bounded(i, nxt)
         slices = list(self._pos.slices)
         last = len(slices) - 1
-        if nxt.done and i == last and last and not self._catching_up:
-            # The others may read after this: contacts changed meanwhile move past its end,
-            # so it reads once more when they are done (one request, if nothing changed).
+        if nxt.done and i == last and (last or self._concurrent) and not self._catching_up:
+            # The others (or the requests that split the walk) may read after this: contacts
+            # changed meanwhile move past its end, so it reads once more when they are done
+            # (one request, if nothing changed).
             nxt = attrs.evolve(nxt, done=False, waiting=True)
         slices[i] = nxt
         self._pos = attrs.evolve(self._pos, slices=slices)
@@ -184,25 +221,37 @@ class V2ContactPager(Pager[RawContact, ContactT]):
     # -- the walk -------------------------------------------------------------------------
 
     async def _fetch(self) -> list[RawContact] | None:
-        if not self._pos.planned:
-            await self._plan()
-            if self._stopped():
-                return None
         if self._queue is not None:
+            return await self._from_queue()
+        if not self._pos.planned:
+            # The first slice reads while the count and the boundaries come: the start of a
+            # split walk costs no round trip of idle budget.
+            # Unbounded, so that each page goes in as it is read: contacts come out in the order
+            # they were read, never a version after a newer one. ``_room`` bounds it.
+            queue: _Queue = asyncio.Queue()
+            self._queue = queue
+            self._concurrent = True
+            planner = asyncio.ensure_future(self._plan(queue))
+            planner.add_done_callback(_retrieve)
+            self._tasks[-1] = planner
+            first = self._pos.slices[0]
+            self._highs[0] = _high_mark(first)
+            if not first.done:
+                self._start(0, first)
             return await self._from_queue()
         active = [i for i, s in enumerate(self._pos.slices) if not s.done and not s.waiting]
         if len(active) > 1:
-            self._queue = asyncio.Queue(maxsize=len(active))
+            self._queue = asyncio.Queue()
+            self._room = asyncio.Semaphore(len(active))
             for i in active:
-                self._start(i)
+                self._start(i, self._pos.slices[i])
             return await self._from_queue()
         if not active:
             if not self._catch_up():
                 return None
             active = [len(self._pos.slices) - 1]
         i = active[0]
-        before = self._pos.slices[i]
-        keep, nxt = await self._read(before)
+        before, keep, nxt = await self._read(i, self._pos.slices[i])
         if self._stopped():
             return None
         return self._commit(i, before, keep, nxt)
@@ -218,25 +267,26 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         self._pos = attrs.evolve(self._pos, slices=(*slices[:-1], last))
         return True
 
-    def _start(self, i: int) -> None:
+    def _start(self, i: int, s: Slice) -> None:
         assert self._queue is not None
-        task = asyncio.ensure_future(self._run(i, self._pos.slices[i], self._queue))
+        task = asyncio.ensure_future(self._run(i, s, self._queue))
         task.add_done_callback(_retrieve)
         self._tasks[i] = task
 
-    async def _run(self, i: int, s: Slice, queue: asyncio.Queue[_Item | BaseException]) -> None:
+    async def _run(self, i: int, s: Slice, queue: _Queue) -> None:
         """Read slice ``i`` to its end, a page at a time into the queue."""
         try:
             while True:
-                keep, nxt = await self._read(s)
-                await queue.put((i, s, keep, nxt))
+                await self._room.acquire()  # given back when the reader takes the page
+                before, keep, nxt = await self._read(i, s)
+                queue.put_nowait((i, before, keep, nxt))
                 if nxt.done:
                     return
                 s = nxt
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # handed to the reader, who raises it
-            await queue.put(exc)
+            queue.put_nowait(exc)
 
     async def _from_queue(self) -> list[RawContact] | None:
         assert self._queue is not None
@@ -244,23 +294,40 @@ class V2ContactPager(Pager[RawContact, ContactT]):
             if self._queue.empty() and not any(not t.done() for t in self._tasks.values()):
                 if not self._catch_up():
                     return None
-                self._start(len(self._pos.slices) - 1)
+                last = len(self._pos.slices) - 1
+                self._start(last, self._pos.slices[last])
             item = await self._queue.get()
             if self._stopped():
                 return None
+            if item is None:
+                continue  # the planner is done: look again whether anything still reads
             if isinstance(item, BaseException):
                 raise item
+            self._room.release()
             i, before, keep, nxt = item
             if nxt.done:
                 with contextlib.suppress(KeyError):
                     await self._tasks.pop(i)
             return self._commit(i, before, keep, nxt)
 
-    async def _plan(self) -> None:
-        """Split the ``updated`` range: K-1 boundaries at ranks N/K, N from the count."""
+    async def _plan(self, queue: _Queue) -> None:
+        """Split the ``updated`` range while the first slice reads: the count, then one full
+        page at each boundary, which is also the first page of the slice it starts."""
+        try:
+            await self._split(queue)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # handed to the reader, who raises it
+            queue.put_nowait(exc)
+        else:
+            queue.put_nowait(None)
+
+    async def _split(self, queue: _Queue) -> None:
+        """K-1 boundaries at the pages that share what is left after the first slice's head
+        start into K parts, the left one the first slice's."""
         assert self._count is not None
-        pos = self._pos
-        since = pos.since
+        since = self._pos.since
+        limit = self._pos.page_size
         self._sent += 1
         started = self._clock()
         total = await self._count({} if since is None else {"date": since}, structure_count)
@@ -268,25 +335,71 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         if wanted is None:
             assert self._pace is not None
             wanted = auto_slices(self._pace, self._clock() - started)
-        k = max(1, min(wanted, total // pos.page_size))
+        head = self._first_sent  # pages the first slice read or asked for meanwhile
+        left = -(-total // limit) - head
+        k = max(1, min(wanted, left))
         bodies = []
         for j in range(1, k):
-            body: dict[str, Any] = {"limit": 1, "page": total * j // k, "ascending": True}
+            body: dict[str, Any] = {
+                "limit": limit,
+                "page": head + left * j // k,
+                "ascending": True,
+            }
             if since is not None:
                 body["date"] = since
             bodies.append(body)
         self._sent += len(bodies)
-        answers = await asyncio.gather(*(self._list(b, raw_page) for b in bodies))
-        bounds: list[str] = []
-        for page in answers:
-            if page:
-                value = updated_of(page[0])
-                if not bounds or parse_updated(value) > parse_updated(bounds[-1]):
-                    bounds.append(value)
-        starts: list[str | None] = [since, *bounds]
-        stops: list[str | None] = [*bounds, None]
-        slices = [Slice(cursor=a, floor=a, stop=b) for a, b in zip(starts, stops, strict=True)]
-        self._pos = attrs.evolve(pos, slices=slices, planned=True)
+        reads = [asyncio.ensure_future(self._list(b, raw_page)) for b in bodies]
+        try:
+            for read in reads:
+                # Each boundary as its page comes, in order: the slice it starts reads at once.
+                await self._extend(await read, queue)
+        finally:
+            for read in reads:
+                read.cancel()
+            await asyncio.gather(*reads, return_exceptions=True)
+        self._pos = attrs.evolve(self._pos, planned=True)
+
+    async def _extend(self, page: list[RawContact], queue: _Queue) -> None:
+        """A boundary page: the last slice (so far open-ended) stops at its first time, and a
+        slice from there on starts, the page its first."""
+        slices = self._pos.slices
+        last = len(slices) - 1
+        if not page or last in self._ended:
+            return
+        value = updated_of(page[0])
+        at = parse_updated(value)
+        # From here to the first ``await``, no slice steps: what the last one read is known.
+        high = self._highs.get(last)
+        if high is not None and at < high:
+            return  # the last slice read past it already
+        floor = slices[last].floor
+        if last and floor is not None and at <= parse_updated(floor):
+            return
+        self._stops[last] = value
+        j = last + 1
+        s = Slice(cursor=value, floor=value)
+        # The boundary page is what the slice's own first request would read (the contacts
+        # after its lower boundary, in order), unless it holds a group of one time that may go
+        # on past it: then the slice reads from its boundary.
+        keep, nxt = step(s, page, self._pos.page_size)
+        self._pos = attrs.evolve(
+            self._pos, slices=(*slices[:last], self._bounded(last, slices[last]), s)
+        )
+        if nxt.tie is not None:
+            self._highs[j] = None
+            self._start(j, s)
+            return
+        self._got += _earned(s, page, keep, nxt)
+        self._highs[j] = parse_updated(updated_of(page[-1]))
+        if nxt.done:
+            self._ended.add(j)
+        # In the order of reading now: the last slice read nothing past the boundary, so no
+        # newer version of a contact on this page has been read yet.
+        queue.put_nowait((j, s, keep, nxt))
+        if not nxt.done:
+            self._start(j, nxt)
+        await self._room.acquire()  # the page takes room like any other
 
     async def aclose(self) -> None:
         """Stop the walk: the slices' requests are cancelled and awaited; no request follows."""
@@ -314,6 +427,13 @@ def auto_slices(pace: float, latency: float) -> int:
     """How many slices keep a walk paced at ``pace`` requests a second busy when a request
     takes ``latency`` seconds: the requests in flight that needs, with a margin."""
     return max(1, min(MAX_SLICES, math.ceil(_IN_FLIGHT_MARGIN * pace * latency)))
+
+
+def _high_mark(s: Slice) -> datetime | None:
+    """The latest time a slice (resumed) may have read: its cursor, its tie group, or a time
+    it remembers ids at."""
+    times = [t for t in (s.cursor, s.tie, *s.seen) if t is not None]
+    return max((parse_updated(t) for t in times), default=None)
 
 
 def _earned(s: Slice, data: list[RawContact], keep: list[RawContact], nxt: Slice) -> int:

@@ -185,11 +185,12 @@ class V2Contacts(Resource):
         changed during the walk comes again in its newer version (same ``id``, later
         ``updated``; keep the newest). Exactly once on a team that does not change.
         ``page_size`` (1-100) is the API's ``limit``; ``max_items`` caps how many contacts come
-        out. ``slices`` (1-16) splits the ``updated`` range into parts read concurrently (one
-        count request and ``slices - 1`` one-contact requests choose the boundaries; contacts
-        then come in the order their pages arrive), bounded by the client's concurrency cap and
-        rate limit. ``"auto"`` (the default) reads one part at a time on an unpaced client,
-        and on a paced one as many parts as keep its rate busy: 1.5 x the rate x the count
+        out. ``slices`` (1-16) splits the ``updated`` range into parts read concurrently (a
+        count request and ``slices - 1`` pages at the boundaries, each the first page of its
+        part, choose them while the first part reads; contacts then come in the order their
+        pages arrive), bounded by the client's concurrency cap and rate limit. ``"auto"`` (the
+        default) reads one part at a time on an unpaced client, and on a paced one as many
+        parts as keep its rate busy: 1.5 x the rate x the count
         request's latency (at 500 a minute, one part up to about 80 ms a request, three at
         200 ms). ``ascending`` must stay ``True``: the keyset walk reads oldest first; use
         :meth:`iter_contacts_by_offset` for newest first. ``resume`` is a saved ``position``;
