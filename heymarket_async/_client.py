@@ -102,7 +102,8 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
     - ``max_response_bytes``: the longest answer body read, 64 MiB by default (``None``: no
       limit). Past it nothing more is read and the call raises: :class:`InvalidResponseError`
       for a success status (not retried: it would be as long again), the status's
-      :class:`APIError` otherwise, each with its status and request id. Bodies over 1 MiB are decoded in a thread, off the event loop.
+      :class:`APIError` otherwise, each with its status and request id. Bodies over 1 MiB
+      are decoded in a thread, off the event loop.
 
     The logger ``heymarket_async`` writes one DEBUG line per attempt and one WARNING per retry.
 
