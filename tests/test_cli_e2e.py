@@ -346,7 +346,8 @@ class TestEarlySignals:
         ("route", "flags"),
         [
             ("POST /v1/contacts", ["--api", "v1"]),  # the output open, the first page asked
-            ("POST /v1/contacts/count", ["--no-dedupe"]),  # the output open, the count asked
+            # The output open, the first v2 page asked (the count goes beside it, not before).
+            ("POST /v2/contacts/list", ["--no-dedupe"]),
             ("POST /v2/contacts/list", []),  # the newest-updated request: before the output
             ("POST /v1/contact-fields", ["--format", "csv"]),  # the same, for the CSV header
         ],
