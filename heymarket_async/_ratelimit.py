@@ -33,6 +33,7 @@ __all__ = [
     "CUT",
     "HEADROOM",
     "HEYMARKET_RATE_LIMIT",
+    "LATE_MAX",
     "LATE_SPAN",
     "RECOVERY",
     "Clock",
@@ -61,6 +62,9 @@ HEADROOM: Final = 0.02
 #: interval, but any span of this many intervals at ``per_minute`` or more holds no more sends
 #: than pacing at exactly ``per_minute`` would let through.
 LATE_SPAN: Final = 10
+#: The most a send may be late and keep the schedule, in intervals (whatever the headroom): so
+#: the next turn stays at least 0.8 of an interval after it, never a burst.
+LATE_MAX: Final = 0.2
 #: How much slower the local limiter paces after a 429 (a fraction of its rate), at most once
 #: per pause.
 CUT: Final = 0.03
@@ -162,7 +166,9 @@ class LocalRateLimiter:
         self._factor = self._full
         self._interval = 60.0 / (self.per_minute * self._full)
         #: How late a send may be and keep the schedule (:data:`LATE_SPAN`).
-        self._late = float(headroom) * LATE_SPAN * self._interval
+        #: Capped at a fifth of an interval (the default's): a larger headroom must not let a
+        #: send that late put the next turn in the past, a burst.
+        self._late = min(float(headroom) * LATE_SPAN, LATE_MAX) * self._interval
         self._cut_at = 0.0
         self._paused_until = float("-inf")
         #: The earliest time the next request may be sent.

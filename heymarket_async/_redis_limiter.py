@@ -409,12 +409,11 @@ class RedisRateLimiter:
         if connect is not None:
             bound = self._binding.loop is not None
             moved = self._binding.moved()
+            stale = None
             if (moved and bound) or self._owned is None:
                 # Its connections belong to a loop that is closed (or it was closed): a client
                 # for this loop.
                 stale, self._owned, self._budget = self._owned, connect(), None
-                if stale is not None:
-                    await _close_stale(stale)
                 moved = True
             if moved:
                 if self._shutdown is not None:
@@ -422,7 +421,11 @@ class RedisRateLimiter:
                     self._shutdown.cancel()
                 owned = self._owned
                 assert owned is not None
+                # Before any await: a call cancelled below still leaves the new client closed
+                # with its loop (the hook's start does not suspend).
                 self._shutdown = await ShutdownHook.start(functools.partial(self._release, owned))
+            if stale is not None:
+                await _close_stale(stale)
         if self._budget is None:
             client = self._owned if self._given is None else self._given
             assert client is not None

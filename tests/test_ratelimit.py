@@ -23,7 +23,7 @@ from heymarket_async import (
     RetryPolicy,
     TransportResponse,
 )
-from heymarket_async._ratelimit import CUT, FLOOR, HEADROOM, LATE_SPAN, RECOVERY
+from heymarket_async._ratelimit import CUT, FLOOR, HEADROOM, LATE_MAX, LATE_SPAN, RECOVERY
 from heymarket_async.testing import MockTransport, install_clock
 from tests._fakes import FakeTime, ScaledTime
 from tests._server import API_KEY, WireServer, json_reply
@@ -149,6 +149,22 @@ class TestLateSends:
         limiter.claim(0.0)
         limiter.claim(0.1 + 0.001)
         assert limiter.turn(0.0) == pytest.approx(0.201)
+
+    @pytest.mark.parametrize("headroom", [0.1, 0.2, 0.5])
+    def test_a_large_headroom_never_lets_a_late_send_make_a_burst(self, headroom: float) -> None:
+        # headroom x LATE_SPAN would be one to five intervals: a send that late would put the
+        # next turns in the past (found in review: 6 sends back to back at 0.5). The tolerance
+        # is capped, so the next turn stays ahead of the late send.
+        limiter = LocalRateLimiter(600, headroom=headroom)
+        interval = 0.1 / (1 - headroom)
+        limiter.claim(0.0)
+        late = interval + 0.95 * LATE_MAX * interval  # late, but still credited
+        limiter.claim(late)
+        assert limiter.turn(late) == pytest.approx(2 * interval)  # the schedule kept
+        assert limiter.turn(late) - late >= (1 - LATE_MAX) * interval - 1e-9
+        very_late = 2 * interval + 1.5 * interval  # its turn was 1.5 intervals ago
+        limiter.claim(very_late)
+        assert limiter.turn(very_late) == pytest.approx(very_late + interval)  # no burst
 
     def test_no_credit_after_idling(self) -> None:
         limiter = LocalRateLimiter(600)

@@ -379,6 +379,40 @@ class TestResume:
                 assert sorted(ids) == sorted(model.contacts), (seed, cut)
         assert split > 40  # most were saved split
 
+    async def test_a_position_read_after_the_consumer_awaited_mid_page_resumes_exactly_once(
+        self,
+    ) -> None:
+        # The consumer stops mid-page and awaits its own I/O: the planner chooses the first
+        # slice's upper boundary meanwhile. The position read then must carry that boundary,
+        # or the saved first slice overlaps the next one (found in review: 2,399 of 5,000 twice).
+        model = LiveList(spaced(5000, [1], MS))
+        gate = asyncio.Event()
+
+        async def count(body: dict[str, Any], parse: Any, /) -> Any:
+            await gate.wait()  # a slow count: the first slice reads before the split
+            return await model.count(body, parse)
+
+        async def list_v2(body: dict[str, Any], parse: Any, /) -> Any:
+            await asyncio.sleep(0)
+            return await model.list_v2(body, parse)
+
+        p = V2ContactPager(list_v2, count=count, slices=2)
+        first = []
+        async with p:
+            async for c in p:
+                first.append(c.id)
+                if len(first) == 10:
+                    break
+            gate.set()
+            for _ in range(50):  # the consumer's own awaits
+                await asyncio.sleep(0)
+            saved = p.position
+        assert len(saved.slices) == 2  # saved while split
+        rest = [c.id async for c in V2ContactPager(model.list_v2, resume=saved.to_json())]
+        ids = first + rest
+        assert not [i for i, n in Counter(ids).items() if n > 1]
+        assert sorted(ids) == sorted(model.contacts)
+
     async def test_a_finished_walk_resumes_as_a_read_of_what_changed(self) -> None:
         model = LiveList(spaced(500, [1, 3], 600), inclusive=True, micro=True)
         p = pager(model, slices=2)

@@ -161,7 +161,7 @@ class V2ContactPager(Pager[RawContact, ContactT]):
             return pos
         i, before = cur
         slices = list(pos.slices)
-        slices[i] = resume_point(before, self._buf[: self._i])
+        slices[i] = resume_point(self._bounded(i, before), self._buf[: self._i])
         return attrs.evolve(pos, slices=slices)
 
     # -- one request ----------------------------------------------------------------------
