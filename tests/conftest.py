@@ -9,7 +9,9 @@ to inject an answer or a failure without a server.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +91,29 @@ def mypy_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shared.mkdir(exist_ok=True)
         return shared
     return tmp_path_factory.mktemp("mypy-cache")
+
+
+#: ``mypy --strict`` on some files: what the :func:`mypy_strict` fixture returns.
+MypyStrict = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture
+def mypy_strict(mypy_cache_dir: Path) -> MypyStrict:
+    """Runs ``mypy --strict`` on the targets given (paths, absolute or from the checkout's root)
+    from the checkout's root, so that mypy reads this heymarket_async and pyproject.toml, with
+    the session's shared cache; skips the test where mypy is not installed."""
+    pytest.importorskip("mypy")
+    root = Path(__file__).resolve().parent.parent
+
+    def run(*targets: str | Path) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "mypy", "--strict", f"--cache-dir={mypy_cache_dir}"]
+        return subprocess.run(
+            [*command, *map(str, targets)],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+
+    return run

@@ -6,8 +6,6 @@ What mypy sees is checked on ``tests/_typing_contact_ids.py``.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from heymarket_async import BulkStatus, Contact, HeymarketClient, InvalidRespons
 from heymarket_async.testing import FakeHeymarket
 from tests import _docs
 from tests._server import Reply, WireServer, json_reply
+from tests.conftest import MypyStrict
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPING_FILE = "tests/_typing_contact_ids.py"
@@ -47,25 +46,10 @@ async def expect_bad_response(wire: WireServer, client: HeymarketClient, call: C
 
 
 class TestTyping:
-    def test_mypy_strict_sees_contact_id_as_an_int(self, mypy_cache_dir: Path) -> None:
+    def test_mypy_strict_sees_contact_id_as_an_int(self, mypy_strict: MypyStrict) -> None:
         # The file holds ``n: int = c.id`` and assert_type() calls; a ``# type: ignore`` there
         # marks a line that must stay an error (--strict reports an ignore that is not needed).
-        pytest.importorskip("mypy")
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mypy",
-                "--strict",
-                f"--cache-dir={mypy_cache_dir}",
-                TYPING_FILE,
-            ],
-            cwd=ROOT,  # so that mypy reads this checkout's heymarket_async
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=300,
-        )
+        done = mypy_strict(TYPING_FILE)
         assert done.returncode == 0, done.stdout + done.stderr
 
 

@@ -34,6 +34,7 @@ from heymarket_async import PermissionDeniedError, V2Position
 from heymarket_async.testing import FakeHeymarket, Fault, RecordedRequest
 
 from ._cli_helpers import clean_env, listing, threaded_fake
+from .conftest import MypyStrict
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -367,17 +368,10 @@ class TestThePytestModule:
 
 
 class TestTypes:
-    def test_every_example_passes_mypy_strict(self, mypy_cache_dir: Path) -> None:
-        # From the checkout's root: mypy reads this heymarket_async and pyproject.toml
-        # (whose override lets arq, not installed here, go unchecked).
-        done = subprocess.run(
-            [sys.executable, "-m", "mypy", "--strict", f"--cache-dir={mypy_cache_dir}", "examples"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=300,
-        )
+    def test_every_example_passes_mypy_strict(self, mypy_strict: MypyStrict) -> None:
+        # mypy reads this checkout's pyproject.toml, whose override lets arq (not installed
+        # here) go unchecked.
+        done = mypy_strict("examples")
         assert done.returncode == 0, done.stdout + done.stderr
         assert f"no issues found in {len(GUIDES)} source files" in done.stdout
 

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,6 +34,7 @@ from heymarket_async.pagination import Fetch
 from heymarket_async.testing import FakeHeymarket
 from tests._live import LiveList, spaced
 from tests._paging import assert_exactly_once
+from tests.conftest import MypyStrict
 from tests.test_pagination import Model, contacts_from_ticks
 from tests.test_v1_live import Server, ms_groups
 
@@ -589,18 +587,8 @@ TYPING_FILE = "tests/_typing_raw_pages.py"
 
 class TestTyping:
     def test_mypy_strict_sees_raw_walks_as_dicts_and_typed_walks_as_models(
-        self, mypy_cache_dir: Path
+        self, mypy_strict: MypyStrict
     ) -> None:
         # tests/_typing_raw_pages.py holds assert_type() calls and lines that must be errors.
-        pytest.importorskip("mypy")
-        root = Path(__file__).resolve().parent.parent
-        # Run from the checkout's root, so that mypy reads this heymarket_async.
-        cache = f"--cache-dir={mypy_cache_dir}"
-        done = subprocess.run(
-            [sys.executable, "-m", "mypy", "--strict", cache, TYPING_FILE],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        done = mypy_strict(TYPING_FILE)
         assert done.returncode == 0, done.stdout + done.stderr

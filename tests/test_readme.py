@@ -37,8 +37,6 @@ import contextlib
 import inspect
 import json
 import re
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -60,6 +58,7 @@ from heymarket_async._cli import _app
 from heymarket_async.testing import ROUTES, FakeHeymarket, Fault
 from heymarket_async.testing._serve import build_parser as build_server_parser
 from tests._redis import RedisServer
+from tests.conftest import MypyStrict
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -653,31 +652,15 @@ def typed_module(blocks: list[str]) -> str:
 
 class TestTypes:
     def test_the_readme_blocks_pass_mypy_strict_as_printed(
-        self, tmp_path: Path, mypy_cache_dir: Path
+        self, tmp_path: Path, mypy_strict: MypyStrict
     ) -> None:
-        pytest.importorskip("mypy")
         checked = [b for b in BLOCKS if ROLES[next(m for m in ROLES if m in b)] == "run"]
         assert len(checked) == len(ROLES)
         (tmp_path / "readme_blocks.py").write_text(typed_module(checked), encoding="utf-8")
         # The same wrapping of a block that mypy --strict must refuse: the check can fail.
         canary = "async def lookup(phone: str) -> dict | None:\n    return None\n"
         (tmp_path / "canary.py").write_text(typed_module([canary]), encoding="utf-8")
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mypy",
-                "--strict",
-                f"--cache-dir={mypy_cache_dir}",
-                str(tmp_path / "readme_blocks.py"),
-                str(tmp_path / "canary.py"),
-            ],
-            cwd=ROOT,  # mypy reads this checkout's heymarket_async and pyproject.toml
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=300,
-        )
+        done = mypy_strict(tmp_path / "readme_blocks.py", tmp_path / "canary.py")
         errors = [line for line in done.stdout.splitlines() if ": error:" in line]
         assert errors, done.stdout + done.stderr
         assert all(line.startswith(str(tmp_path / "canary.py")) for line in errors), done.stdout
