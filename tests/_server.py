@@ -6,7 +6,7 @@ import asyncio
 import json
 import socket
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from aiohttp import web
@@ -67,6 +67,28 @@ async def serve_all(
     await site.start()
     host, port = runner.addresses[0][:2]
     return runner, f"http://{host}:{port}"
+
+
+_S = TypeVar("_S", bound="CatchAllServer")
+
+
+class CatchAllServer:
+    """A loopback server of a test's own: ``_handle`` answers every method and path, ``async
+    with`` starts and stops it, ``url`` is its base URL once started."""
+
+    url = ""
+    _runner: web.AppRunner | None = None
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raise NotImplementedError
+
+    async def __aenter__(self: _S) -> _S:
+        self._runner, self.url = await serve_all(self._handle)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
 
 
 class WireServer:

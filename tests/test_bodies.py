@@ -14,7 +14,7 @@ import gzip
 import inspect
 import json
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -253,24 +253,14 @@ def threads(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[int]]:
     return seen
 
 
-@pytest.fixture
-async def page_server() -> AsyncIterator[WireServer]:
-    server = WireServer()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
 class TestOffTheLoop:
     async def test_a_body_over_1_mib_is_decoded_and_parsed_in_a_thread(
-        self, page_server: WireServer, threads: dict[str, list[int]]
+        self, wire: WireServer, threads: dict[str, list[int]]
     ) -> None:
         page = [{**CONTACT, "id": n} for n in range(1, 9000)]
         assert len(json.dumps(page)) > 2**20
-        page_server.reply(json_reply(page))
-        async with HeymarketClient(API_KEY, base_url=page_server.url) as hm:
+        wire.reply(json_reply(page))
+        async with HeymarketClient(API_KEY, base_url=wire.url) as hm:
             contacts = await hm.list_contacts()
         assert [c.id for c in contacts] == list(range(1, 9000))
         loop_thread = threading.get_ident()
@@ -278,10 +268,10 @@ class TestOffTheLoop:
         assert loop_thread not in threads["decode"] + threads["parse"]
 
     async def test_a_small_body_stays_on_the_loop(
-        self, page_server: WireServer, threads: dict[str, list[int]]
+        self, wire: WireServer, threads: dict[str, list[int]]
     ) -> None:
-        page_server.reply(json_reply([CONTACT]))
-        async with HeymarketClient(API_KEY, base_url=page_server.url) as hm:
+        wire.reply(json_reply([CONTACT]))
+        async with HeymarketClient(API_KEY, base_url=wire.url) as hm:
             await hm.list_contacts()
         assert threads["decode"] == threads["parse"] == [threading.get_ident()]
 

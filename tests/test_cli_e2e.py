@@ -31,16 +31,23 @@ from heymarket_async.testing import FakeHeymarket, Fault
 from ._cli_helpers import clean_env, listing
 
 
-async def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
+async def start_cli(
+    *args: str, env: dict[str, str] | None = None, stdout: int = asyncio.subprocess.PIPE
+) -> asyncio.subprocess.Process:
+    """The command in a process of its own (``python -m heymarket_async._cli``), stderr piped."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "heymarket_async._cli",
         *args,
-        stdout=asyncio.subprocess.PIPE,
+        stdout=stdout,
         stderr=asyncio.subprocess.PIPE,
         env=env if env is not None else clean_env(),
     )
+
+
+async def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    proc = await start_cli(*args, env=env)
     out, err = await proc.communicate()
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
@@ -227,15 +234,7 @@ class TestResume:
                 since = fake.contacts[by_time[299]]["updated"]
                 args += ["--since", since]
                 expected = sorted(by_time[300:])
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "heymarket_async._cli",
-                *args,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-                env=env_for(fake),
-            )
+            proc = await start_cli(*args, env=env_for(fake), stdout=asyncio.subprocess.DEVNULL)
             await wait_for_state(paths.state, 300)
             proc.send_signal(sig)
             _, err = await proc.communicate()
@@ -358,15 +357,8 @@ class TestEarlySignals:
         async with FakeHeymarket(api_key="test") as fake:
             fake.seed(50)
             fake.faults.add(route, Fault.hang())
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "heymarket_async._cli",
-                *["export", "-o", str(tmp_path / "contacts.out"), *flags],
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-                env=env_for(fake),
-            )
+            args = ["export", "-o", str(tmp_path / "contacts.out"), *flags]
+            proc = await start_cli(*args, env=env_for(fake), stdout=asyncio.subprocess.DEVNULL)
             for _ in range(2000):  # until the request is in flight (a few ms a step)
                 if fake.requests_to(route):
                     break

@@ -22,18 +22,17 @@ from heymarket_async import (
     HeymarketClient,
     RetryPolicy,
 )
-from tests._server import API_KEY, serve_all
+from tests._server import API_KEY, CatchAllServer
 from tests.test_transport import closed_port
 
 UUIDS = [f"00000000-0000-4000-8000-00000000000{i}" for i in range(3)]
 
 
-class CommitThenDrop:
+class CommitThenDrop(CatchAllServer):
     """A loopback API that applies every write, and drops the connection of the ones it is
     told to instead of answering."""
 
     def __init__(self) -> None:
-        self.url = ""
         self.requests: list[tuple[str, str]] = []
         self.deleted: list[str] = []
         self.rev = 1
@@ -41,7 +40,6 @@ class CommitThenDrop:
         self.drop_writes = 1
         #: Whether the next read is dropped (nothing to apply).
         self.drop_reads = False
-        self._runner: web.AppRunner | None = None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests.append((request.method, request.path))
@@ -67,14 +65,6 @@ class CommitThenDrop:
         assert request.transport is not None
         request.transport.abort()
         return web.Response()
-
-    async def __aenter__(self) -> CommitThenDrop:
-        self._runner, self.url = await serve_all(self._handle)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._runner is not None
-        await self._runner.cleanup()
 
 
 @pytest.fixture

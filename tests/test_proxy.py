@@ -23,21 +23,19 @@ from heymarket_async import APIConnectionError, APIError, HeymarketClient, Inval
 from heymarket_async._sansio import TransportRequest
 from heymarket_async._transport import AiohttpTransport, env_proxy
 from heymarket_async.testing import FakeHeymarket, MockTransport
-from tests._server import serve_all
+from tests._server import CatchAllServer
 from tests.test_transport import closed_port
 
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 
-class ForwardProxy:
+class ForwardProxy(CatchAllServer):
     """Forwards absolute-form HTTP requests; records each (and its Proxy-Authorization)."""
 
     def __init__(self, *, password: str | None = None) -> None:
-        self.url = ""
         self.seen: list[tuple[str, str]] = []
         self.auth: list[str | None] = []
         self._password = password
-        self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -69,13 +67,11 @@ class ForwardProxy:
 
     async def __aenter__(self) -> ForwardProxy:
         self._session = aiohttp.ClientSession()
-        self._runner, self.url = await serve_all(self._handle)
-        return self
+        return await super().__aenter__()
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._runner is not None
         assert self._session is not None
-        await self._runner.cleanup()
+        await super().__aexit__(*exc)
         await self._session.close()
 
 

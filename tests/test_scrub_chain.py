@@ -40,7 +40,7 @@ from heymarket_async import (
 from heymarket_async._auth import sign_jwt
 from heymarket_async._redact import mask, scrub_error
 from tests._cli_helpers import CREDENTIAL_VARS, run
-from tests._server import API_KEY, serve_all
+from tests._server import API_KEY, CatchAllServer
 
 if sys.version_info >= (3, 11):
     from builtins import BaseExceptionGroup, ExceptionGroup
@@ -68,13 +68,11 @@ def leak(request: web.Request) -> str:
     return f"{token} {FOREIGN_JWT} {PHONE} +1 (510) 555-3344 {EMAIL}"
 
 
-class LeakyServer:
+class LeakyServer(CatchAllServer):
     """A loopback API that puts :func:`leak` everywhere."""
 
     def __init__(self) -> None:
-        self.url = ""
         self.sent: list[str] = []  # the Authorization tokens received
-        self._runner: web.AppRunner | None = None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         text = leak(request)
@@ -100,14 +98,6 @@ class LeakyServer:
         else:
             data, status = {"message": text}, 400  # not retried: no test waits on a backoff
         return web.json_response(data, status=status, headers=headers)
-
-    async def __aenter__(self) -> LeakyServer:
-        self._runner, self.url = await serve_all(self._handle)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._runner is not None
-        await self._runner.cleanup()
 
 
 @pytest.fixture
