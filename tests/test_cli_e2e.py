@@ -324,6 +324,27 @@ def killing_unlink(self, *args, **kw):
     return unlink(self, *args, **kw)
 pathlib.Path.unlink = killing_unlink
 """
+#: SIGKILL as the ``--since-last`` mark (``mark.json``) is about to replace the old one.
+KILL_AT_THE_MARK = """
+import os, signal, sys
+replace = os.replace
+def killing_replace(src, dst, *args, **kw):
+    if str(dst).endswith("mark.json"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return replace(src, dst, *args, **kw)
+os.replace = killing_replace
+"""
+#: SIGKILL just after the finished export's resume state is removed (the output in place).
+KILL_AFTER_THE_STATE = """
+import os, pathlib, signal, sys
+unlink = pathlib.Path.unlink
+def unlink_then_kill(self, *args, **kw):
+    finished = self.name.endswith(".resume.json") and self.with_name(self.name[:-12]).exists()
+    unlink(self, *args, **kw)
+    if finished:
+        os.kill(os.getpid(), signal.SIGKILL)
+pathlib.Path.unlink = unlink_then_kill
+"""
 #: SIGKILL at the first save of a resume state (the partial file is open and cut by then).
 KILL_AT_THE_FIRST_SAVE = """
 import os, signal, sys
@@ -418,14 +439,34 @@ class TestKilledWhileFinishing:
         self, fake: FakeHeymarket, tmp_path: Path
     ) -> None:
         out, mark = tmp_path / "contacts.jsonl", tmp_path / "mark.json"
+        paths = ExportPaths.for_output(out)
         args = ["export", "-o", str(out), "--since-last", str(mark)]
-        code, _, _ = await cli_patched(KILL_AFTER_THE_RENAME, *args, env=env_for(fake))
+        code, _, _ = await cli_patched(KILL_AT_THE_MARK, *args, env=env_for(fake))
         assert code == -signal.SIGKILL
         assert not mark.exists()
+        assert listing(tmp_path) == sorted([out.name, paths.state.name, "mark.json.tmp"])
         code, _, err = await cli(*args, "--resume", env=env_for(fake))
         assert code == 0, err
         assert mark.exists()
         # The mark is the end of that walk: the next run finds nothing changed since.
+        again = tmp_path / "again.jsonl"
+        code, _, err = await cli(
+            "export", "-o", str(again), "--since-last", str(mark), env=env_for(fake)
+        )
+        assert code == 0, err
+        assert err.startswith("heymarket-async: exported 0 contacts")
+
+    async def test_the_since_last_mark_is_saved_before_the_state_goes(
+        self, fake: FakeHeymarket, tmp_path: Path
+    ) -> None:
+        # Killed once the state is gone: nothing left to resume, so the mark must be saved
+        # already, or the next run would export the same contacts again.
+        out, mark = tmp_path / "contacts.jsonl", tmp_path / "mark.json"
+        args = ["export", "-o", str(out), "--since-last", str(mark)]
+        code, _, _ = await cli_patched(KILL_AFTER_THE_STATE, *args, env=env_for(fake))
+        assert code == -signal.SIGKILL
+        assert listing(tmp_path) == sorted([out.name, mark.name])
+        assert sorted(jsonl_ids(out)) == sorted(fake.contacts)
         again = tmp_path / "again.jsonl"
         code, _, err = await cli(
             "export", "-o", str(again), "--since-last", str(mark), env=env_for(fake)

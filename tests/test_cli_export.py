@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -549,6 +549,132 @@ class DiskFullOnWrite:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+class ThresholdClient(StubClient):
+    """Answers ``--dedupe``'s newest-updated read (``v2.list_contacts``) once ``release`` is
+    set, or fails it with ``error``."""
+
+    def __init__(self, release: asyncio.Event, error: Exception | None = None) -> None:
+        super().__init__()
+        self.v2 = self
+        self.release = release
+        self.error = error
+        self.newest_reads = 0
+
+    async def list_contacts(self, *, limit: int, ascending: bool) -> list[Contact]:
+        assert (limit, ascending) == (1, False)
+        self.newest_reads += 1
+        await self.release.wait()
+        if self.error is not None:
+            raise self.error
+        return [Contact(id=99, updated=datetime(2026, 1, 1, tzinfo=timezone.utc))]
+
+
+class ReleasingPages(ScriptedPages):
+    """Sets ``release`` as page ``after`` is handed out (``None``: once the walk ended)."""
+
+    def __init__(self, start: Any, release: asyncio.Event, after: int | None, **kw: Any) -> None:
+        super().__init__(start, **kw)
+        self.release = release
+        self.after = after
+
+    async def pages(self) -> AsyncIterator[Sequence[Any]]:
+        n = 0
+        async for page in super().pages():
+            n += 1
+            if n == self.after:
+                self.release.set()
+            yield page
+        self.release.set()
+
+
+class TestThresholdBesideTheWalk:
+    """A new ``--dedupe`` export reads its threshold beside the walk's first pages, which it
+    holds (nothing written, nothing saved) until the threshold comes."""
+
+    async def run(
+        self, tmp_path: Path, client: StubClient, open_pages: Any, *, resume: bool = False
+    ) -> Any:
+        return await run_export(
+            client,  # type: ignore[arg-type]
+            ExportOptions(
+                output=str(tmp_path / "out.jsonl"),
+                source="http://127.0.0.1:1",
+                dedupe=True,
+                resume=resume,
+            ),
+            open_pages=open_pages,
+            progress=NullProgress(),
+            stdout=io.BytesIO(),
+            want_total=False,
+            clock=lambda: 5.0,  # pages saved lazily
+        )
+
+    @pytest.mark.parametrize("held", [1, 2])
+    async def test_a_write_failing_after_the_held_pages_resumes_after_the_last_written(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held: int
+    ) -> None:
+        # Each held page is saved with the position just after it, not the walk's position
+        # when it is written (already past the page that fails): a resume reads that page.
+        release = asyncio.Event()
+        client = ThresholdClient(release)
+        real_open_part = _export._open_part
+        monkeypatch.setattr(
+            _export,
+            "_open_part",
+            lambda paths, saved: DiskFullOnWrite(real_open_part(paths, saved), held + 1),
+        )
+
+        def open_pages(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
+            return ReleasingPages(position, release, held, raw=raw)
+
+        with pytest.raises(ExportFailedError) as info:
+            await self.run(tmp_path, client, open_pages)
+        assert isinstance(info.value.cause, OSError)
+        paths = ExportPaths.for_output(tmp_path / "out.jsonl")
+        state = load_state(paths.state)
+        assert state is not None
+        assert (state.contacts, state.position) == (10 * held, {"index": 10 * held})
+        assert state.bytes == paths.part.stat().st_size
+        # The newest less the read's time (none on this clock) and a second: see _threshold.
+        assert state.newest is not None
+        assert parse_timestamp(state.newest) == datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+        monkeypatch.setattr(_export, "_open_part", real_open_part)
+
+        def again(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
+            return ScriptedPages(position, raw=raw)
+
+        result = await self.run(tmp_path, StubClient(), again, resume=True)
+        assert result.contacts == 25
+        assert ids_in(paths.output) == list(range(1, 26))
+        assert client.newest_reads == 1
+
+    async def test_a_walk_that_ends_first_waits_for_the_threshold(self, tmp_path: Path) -> None:
+        release = asyncio.Event()
+        client = ThresholdClient(release)
+
+        def open_pages(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
+            return ReleasingPages(position, release, None, raw=raw)
+
+        result = await self.run(tmp_path, client, open_pages)
+        assert (result.contacts, result.tracked) == (25, 0)
+        assert ids_in(tmp_path / "out.jsonl") == list(range(1, 26))
+        assert listing(tmp_path) == ["out.jsonl"]
+
+    async def test_a_failed_threshold_read_leaves_nothing(self, tmp_path: Path) -> None:
+        release = asyncio.Event()
+        client = ThresholdClient(release, APIConnectionError("reset", method="POST", url="x"))
+
+        def open_pages(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
+            return ReleasingPages(position, release, 2, raw=raw)
+
+        with pytest.raises(ExportFailedError) as info:
+            await self.run(tmp_path, client, open_pages)
+        assert isinstance(info.value.cause, APIConnectionError)
+        assert (info.value.contacts, info.value.resumable) == (0, False)
+        assert listing(tmp_path) == []
 
 
 class TestResumeNeverSkips:

@@ -8,6 +8,7 @@ here, one of them large with few recent lines, to hold its memory to the changes
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -32,7 +33,8 @@ from heymarket_async._cli._dedupe import (
     scan_lines,
 )
 from heymarket_async._cli._state import ExportPaths, load_state
-from heymarket_async.testing import FakeHeymarket, Fault, MockTransport
+from heymarket_async._sansio import parse_timestamp
+from heymarket_async.testing import FakeHeymarket, Fault, MockTransport, RecordedRequest
 
 from ._cli_helpers import listing, run, threaded_fake
 
@@ -133,16 +135,60 @@ class TestDedupeOnALiveTeam:
         ids = [r["id"] for r in read_records(out, "jsonl")]
         assert sorted(ids) == sorted(fake.contacts)
 
+    def test_the_threshold_is_read_beside_the_walk_and_keeps_a_change_made_meanwhile(
+        self, fake: FakeHeymarket, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # The newest-updated read is held until the walk asks for its second page (an export
+        # that waited for it would never get there: the hold gives up after 5 s). Meanwhile a
+        # contact of the first page changes, and another half a second later: the read finds
+        # that second change, later than the first one, whose new version must still be the
+        # only line of its contact (a threshold at the newest itself would keep both lines).
+        times = {cid: parse_timestamp(fake.contacts[cid]["updated"]) for cid in fake.contacts}
+        oldest = min(times, key=lambda cid: (times[cid], cid))
+        newest = max(times, key=lambda cid: (times[cid], cid))
+        walked = asyncio.Event()
+        held: list[bool] = []
+
+        async def hook(request: RecordedRequest) -> None:
+            if request.path != "/v2/contacts/list":
+                return
+            if request.json["ascending"]:
+                if "date" in request.json:
+                    walked.set()
+                return
+            try:
+                await asyncio.wait_for(walked.wait(), 5)
+            except TimeoutError:
+                return
+            held.append(True)
+            now = fake.clock.now()
+            fake.update_contact(oldest, first="Changed", updated=now)
+            fake.update_contact(newest, first="Later", updated=now + timedelta(seconds=0.5))
+
+        fake.on_request(hook)
+        out = tmp_path / "contacts.jsonl"
+        code, _, err = run(["export", "-o", str(out)], capsys)
+        assert code == EXIT_OK, err
+        assert held == [True]
+        records = read_records(out, "jsonl")
+        assert sorted(r["id"] for r in records) == sorted(fake.contacts)
+        firsts = {r["id"]: r["first"] for r in records}
+        assert (firsts[oldest], firsts[newest]) == ("Changed", "Later")
+
     def test_a_quiet_team_costs_one_request_and_no_rewrite(
         self, fake: FakeHeymarket, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         out = tmp_path / "contacts.jsonl"
         code, _, err = run(["export", "-o", str(out), "--dedupe"], capsys)
         assert code == EXIT_OK, err
-        assert "no contact came twice (1 recent contact checked)" in err
-        newest, *walk = fake.requests_to("POST /v2/contacts/list")
-        assert newest.json == {"limit": 1, "page": 0, "ascending": False}
-        assert all(r.json["ascending"] for r in walk)
+        # Remembered: the contacts within a second or so of the newest (see _threshold).
+        times = [parse_timestamp(c["updated"]) for c in fake.contacts.values()]
+        recent = sum(1 for t in times if t >= max(times) - timedelta(seconds=3))
+        assert "no contact came twice" in err
+        assert 1 <= checked(err) <= recent < N
+        reads = fake.requests_to("POST /v2/contacts/list")
+        newest = [r for r in reads if not r.json["ascending"]]
+        assert [r.json for r in newest] == [{"limit": 1, "page": 0, "ascending": False}]
         assert len(read_records(out, "jsonl")) == N
 
 

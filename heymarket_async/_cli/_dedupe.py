@@ -3,14 +3,15 @@
 
 A walk over a live team reads a contact changed during the walk again, in its newer version
 (same ``id``, later ``updated``). Only such a contact can be written twice, and each version
-read after the walk began has an ``updated`` at or after the team's newest ``updated`` read
-before it (``newest``: a change stamps the time of the change, which is not before any time
-already stored). So :class:`LatestVersions` remembers, for the lines whose ``updated`` is at or
-after ``newest`` only, each contact's newest line; :func:`drop_older_versions` then drops every
-other line of those contacts. The rule: the newest version by ``updated``, and of two lines
-with the same ``updated`` the later. A line without an ``id`` is never dropped; one without an
-``updated`` (or whose ``updated`` is not a time) is never remembered, and goes only when a
-version of its contact at or after ``newest`` is in the file.
+that a change during the walk makes has an ``updated`` at or after ``newest``, a time at or
+before the walk's first read (a change stamps the time of the change; the export reads the
+team's newest ``updated`` beside the walk and takes off the time that read took, see
+``_export._threshold``). So :class:`LatestVersions` remembers, for the lines whose ``updated``
+is at or after ``newest`` only, each contact's newest line; :func:`drop_older_versions` then
+drops every other line of those contacts. The rule: the newest version by ``updated``, and of
+two lines with the same ``updated`` the later. A line without an ``id`` is never dropped; one
+without an ``updated`` (or whose ``updated`` is not a time) is never remembered, and goes only
+when a version of its contact at or after ``newest`` is in the file.
 
 Contacts come as the API sent them (``add_raw_page``: ``id`` as sent, ``updated`` the API's
 text) or typed (``add_page``, for ``--normalized``). An id written as digits in a string counts
@@ -77,8 +78,8 @@ def _instant(value: datetime) -> datetime:
 class LatestVersions:
     """The newest line of each contact that may have changed since the export began.
 
-    ``newest`` is the team's newest ``updated`` before the export began (``None``: the team was
-    empty, so every line counts). Lines are numbered from 0 in the order they are written,
+    ``newest`` is a time at or before the export's first read (``None``: the team was empty, so
+    every line counts). Lines are numbered from 0 in the order they are written,
     the CSV header aside; ``lines`` is the number of the next one.
     """
 

@@ -16,7 +16,7 @@ import contextlib
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, NoReturn, Protocol
 
@@ -34,6 +34,15 @@ from ._state import ExportPaths, ExportState, StateError, load_state, save_state
 
 #: Seconds between two saves of the resume state during a walk (see ``_Checkpoints``).
 SAVE_INTERVAL = 0.5
+
+#: Pages a new ``--dedupe`` export holds while its threshold is read beside them (see
+#: ``_threshold``): the walk waits for it beyond these.
+_HELD_PAGES = 32
+#: Less than the team's newest ``updated`` by the time its read took and this much: see
+#: ``_threshold``.
+_THRESHOLD_SLACK = timedelta(seconds=1)
+#: ``_Checkpoints.record``'s default: the pager's position as it is now.
+_NOW: Any = object()
 
 #: POSIX renames an open file, so the finished partial file is renamed before it is closed (and
 #: its lock released); Windows refuses to, and has no lock to keep.
@@ -112,8 +121,8 @@ class ExportResult:
     unplaced: tuple[tuple[str, int], ...] = ()
     #: Lines dropped as older versions of a contact (``--dedupe``).
     dropped: int = 0
-    #: Contacts that ``--dedupe`` remembered (those at or after the newest ``updated`` before
-    #: the export), ``None`` without ``--dedupe``.
+    #: Contacts that ``--dedupe`` remembered (those at or after its threshold, a time at or
+    #: before the walk's first read), ``None`` without ``--dedupe``.
     tracked: int | None = None
     #: Whether the walk started from a ``--since-last`` mark (only what changed since).
     incremental: bool = False
@@ -176,9 +185,20 @@ async def run_export(
     dedupe = _dedupe_choice(options, saved, paths)
     # A crash state goes on from its own position, which a mark (if any) started.
     mark = load_mark(options.mark, options.source) if options.mark and saved is None else None
-    encoder, base = await _encoder_and_state(client, options, since, saved, dedupe)
+    # A new --dedupe export reads its threshold beside the walk's first pages, which wait for it
+    # (a round trip less before the first page). Timed from here, before the walk can send.
+    threshold = None
+    if dedupe and saved is None:
+        threshold = asyncio.ensure_future(_threshold(client, clock, clock()))
+        threshold.add_done_callback(_retrieve)
+    try:
+        encoder, base = await _encoder_and_state(client, options, since, saved, dedupe)
+    except BaseException:
+        if threshold is not None:
+            threshold.cancel()
+        raise
     versions = None
-    if base.dedupe:
+    if base.dedupe and threshold is None:
         versions = LatestVersions(None if base.newest is None else parse_timestamp(base.newest))
     # The count is of every contact: no total for a walk of what changed since a mark.
     want_total = want_total and mark is None
@@ -194,7 +214,7 @@ async def run_export(
         client, options.api, options.since, saved.position if saved else mark, raw=raw
     )
     checkpoints = None
-    if paths is not None:
+    if paths is not None and threshold is None:
         checkpoints = _Checkpoints(paths.state, base, pager.position, clock)
     stream: IO[bytes] | None = None
     walked = False
@@ -202,28 +222,60 @@ async def run_export(
     failure: HeymarketError | OSError | None = None
     cancelled = False
     progress.start(done)
+    # Pages read before the threshold came, each with the position just after it.
+    held: list[tuple[Sequence[Any], Any]] = []
+
+    def write(page: Sequence[Any], position: Any = _NOW) -> None:
+        nonlocal size, done
+        assert stream is not None
+        data = encoder.encode(page)
+        stream.write(data)
+        stream.flush()
+        size += len(data)
+        done += len(page)
+        if versions is not None:
+            if raw:
+                versions.add_raw_page(page)
+            else:
+                versions.add_page(page)
+        status.contacts = done
+        if checkpoints is not None:
+            checkpoints.record(size, done, position)
+        progress.advance(len(page))
+
+    async def begin() -> None:
+        """The threshold came: the header and the first state, then the pages held for it.
+        Nothing is written (nor saved) before, so that a resumed export has the threshold."""
+        nonlocal threshold, base, versions, checkpoints, size
+        assert threshold is not None
+        assert stream is not None
+        base = attrs.evolve(base, newest=await threshold)
+        threshold = None
+        versions = LatestVersions(None if base.newest is None else parse_timestamp(base.newest))
+        if paths is not None:
+            checkpoints = _Checkpoints(paths.state, base, pager.position, clock)
+        size += _write_header(stream, encoder, checkpoints, status)
+        for page, position in held:
+            write(page, position)
+        held.clear()
+
     try:
         stream = stdout if paths is None else _open_part(paths, saved)
-        if saved is None:
-            size += _write_header(stream, encoder, checkpoints, status)
-        elif versions is not None:
-            assert paths is not None
-            _rescan(paths, saved, versions)
+        if threshold is None:
+            if saved is None:
+                size += _write_header(stream, encoder, checkpoints, status)
+            elif versions is not None:
+                assert paths is not None
+                _rescan(paths, saved, versions)
         async for page in pager.pages():
-            data = encoder.encode(page)
-            stream.write(data)
-            stream.flush()
-            size += len(data)
-            done += len(page)
-            if versions is not None:
-                if raw:
-                    versions.add_raw_page(page)
-                else:
-                    versions.add_page(page)
-            status.contacts = done
-            if checkpoints is not None:
-                checkpoints.record(size, done)
-            progress.advance(len(page))
+            if threshold is not None:
+                if not threshold.done() and len(held) < _HELD_PAGES:
+                    held.append((page, pager.position()))
+                    continue
+                await begin()
+            write(page)
+        if threshold is not None:
+            await begin()  # the walk ended before the threshold came
         if paths is not None:
             os.fsync(stream.fileno())
         final_position = position_data(pager.position())
@@ -240,6 +292,8 @@ async def run_export(
         await pager.aclose()
         if total_task is not None and not total_task.done():
             total_task.cancel()
+        if threshold is not None:
+            threshold.cancel()
         # Nothing to resume (a rejected key, an unreachable host, Ctrl-C at once): no files
         # left behind, no --resume suggested.
         nothing_saved = (failure is not None or cancelled) and done == 0
@@ -258,13 +312,9 @@ async def run_export(
     if paths is not None:
         assert stream is not None
         final = attrs.evolve(base, bytes=size, contacts=done, position=final_position)
-        dropped = _put_in_place(paths, stream, options.format, versions, final)
-    if options.mark is not None:
-        # Only now that the output is complete: a run that fails before leaves the old mark.
-        try:
-            save_mark(options.mark, final_position, options.source)
-        except OSError as exc:
-            raise ExportFailedError(exc, done, resumable=False) from exc
+        dropped = _put_in_place(paths, stream, options.format, versions, final, options)
+    elif options.mark is not None:
+        _save_mark(options, final_position, done, resumable=False)
     status.finished = True
     unplaced: tuple[tuple[str, int], ...] = ()
     if isinstance(encoder, CsvEncoder):
@@ -297,13 +347,24 @@ def _dedupe_choice(
     return options.api == "v2" if options.dedupe is None else options.dedupe
 
 
-async def _newest_updated(client: HeymarketClient) -> str | None:
-    """The team's newest ``updated`` (``None`` for an empty team), read before the walk:
-    every version that a change during the walk makes is at or after it."""
+async def _threshold(
+    client: HeymarketClient, clock: Callable[[], float], started: float
+) -> str | None:
+    """``--dedupe``'s threshold: a time at or before the server's clock when the walk's first
+    read was served, so that every version a change during the walk makes is at or after it
+    (``None`` for an empty team: every line is then remembered, right if not small).
+
+    Read beside the walk, not before it: the team's newest ``updated`` is at most the server's
+    time when this read was served, which is at most ``clock() - started`` after the walk's
+    first read was (``started`` was taken before the walk could send, the answer is in hand
+    now). So the newest less that time is at or before the walk's first read, and a second
+    more covers times written to the millisecond and clocks that drift.
+    """
     newest = await client.v2.list_contacts(limit=1, ascending=False)
+    took = clock() - started
     if not newest or newest[0].updated is None:
-        return None  # every line is then remembered: right, if not small
-    return format_timestamp(newest[0].updated)
+        return None
+    return format_timestamp(newest[0].updated - timedelta(seconds=took) - _THRESHOLD_SLACK)
 
 
 def _rescan(paths: ExportPaths, saved: ExportState, versions: LatestVersions) -> None:
@@ -328,8 +389,7 @@ async def _encoder_and_state(
     dedupe: bool,
 ) -> tuple[ContactEncoder, ExportState]:
     """The encoder for ``options.format``, and the state the export starts from: ``saved``, or
-    a new one at 0 bytes. A new CSV export asks for the custom fields, its columns; a new
-    export with ``dedupe`` for the team's newest ``updated``."""
+    a new one at 0 bytes. A new CSV export asks for the custom fields, its columns."""
     if saved is not None:
         columns, field_ids = saved.columns, saved.field_ids
     elif options.format == "csv":
@@ -357,7 +417,7 @@ async def _encoder_and_state(
         columns=columns,
         field_ids=field_ids,
         dedupe=dedupe,
-        newest=await _newest_updated(client) if dedupe and saved is None else None,
+        newest=None,  # a new --dedupe export's comes beside the walk (see _threshold)
         normalized=normalized,
         formula_guard=guard,
     )
@@ -399,13 +459,16 @@ def _put_in_place(
     fmt: str,
     versions: LatestVersions | None,
     final: ExportState,
+    options: ExportOptions,
 ) -> int:
-    """Rename the finished partial file to the output, drop the state, close the file; with
-    ``versions``, the output is the partial file without older versions. Returns how many
-    lines were dropped.
+    """Rename the finished partial file to the output, save the ``--since-last`` mark, drop the
+    state, close the file; with ``versions``, the output is the partial file without older
+    versions. Returns how many lines were dropped.
 
     ``final`` (the state after the last page) is saved first, naming the file about to become
-    the output: a kill after the rename leaves a state that says the output is complete.
+    the output: a kill after the rename leaves a state that says the output is complete, and
+    ``--resume`` then saves the mark (the state goes after the mark, so that no kill leaves a
+    complete output, no state, and the old mark).
     """
     try:
         # Renamed while the lock is held: another export cannot take the partial file
@@ -424,11 +487,23 @@ def _put_in_place(
         os.replace(complete, paths.output)
         if dropped:
             paths.part.unlink()
+        if options.mark is not None:
+            # Only now that the output is complete: a run that fails before leaves the old mark.
+            # A failure leaves the state: --resume saves the mark.
+            _save_mark(options, final.position, final.contacts, resumable=True)
         with contextlib.suppress(FileNotFoundError):
             paths.state.unlink()
     finally:
         stream.close()
     return dropped
+
+
+def _save_mark(options: ExportOptions, position: Any, contacts: int, *, resumable: bool) -> None:
+    assert options.mark is not None
+    try:
+        save_mark(options.mark, position, options.source)
+    except OSError as exc:
+        raise ExportFailedError(exc, contacts, resumable=resumable) from exc
 
 
 def _file_id(info: os.stat_result) -> tuple[int, int, int]:
@@ -454,10 +529,7 @@ def _tidy_up(
     with contextlib.suppress(FileNotFoundError):
         paths.part.unlink()
     if options.mark is not None:
-        try:
-            save_mark(options.mark, saved.position, options.source)
-        except OSError as exc:
-            raise ExportFailedError(exc, saved.contacts, resumable=False) from exc
+        _save_mark(options, saved.position, saved.contacts, resumable=True)
     with contextlib.suppress(FileNotFoundError):
         paths.state.unlink()
     if status is not None:
@@ -511,8 +583,9 @@ class _Checkpoints:
         self._pending: tuple[int, int, Any] | None = None
         self._saved_at = -SAVE_INTERVAL
 
-    def record(self, size: int, done: int, *, force: bool = False) -> None:
-        """The file now holds ``size`` bytes, ``done`` contacts: every page yielded so far.
+    def record(self, size: int, done: int, position: Any = _NOW, *, force: bool = False) -> None:
+        """The file now holds ``size`` bytes, ``done`` contacts: every page yielded so far
+        (or up to the one that ``position``, the pager's position just after it, belongs to).
 
         The pager's position is read here, with the length it belongs to: read later (when the
         state is saved on the way out), it could already be past a page whose write failed, or
@@ -520,7 +593,7 @@ class _Checkpoints:
         the pager's (immutable) value, and the state built only when saved: a sliced walk's
         position costs as much to turn into JSON as its page to encode.
         """
-        pending = (size, done, self._position())
+        pending = (size, done, self._position() if position is _NOW else position)
         now = self._clock()
         if force or now - self._saved_at >= SAVE_INTERVAL:
             self._save(pending)
@@ -586,6 +659,12 @@ def _lock(stream: IO[bytes], paths: ExportPaths) -> None:
         raise StateError(
             f"another heymarket-async export is writing {paths.part}: wait for it or stop it"
         ) from None
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    # The walk's own error is the one reported: one of the threshold's read is not logged.
+    if not task.cancelled():
+        task.exception()
 
 
 def _report_total(task: asyncio.Task[int], progress: Progress) -> None:

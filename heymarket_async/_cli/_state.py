@@ -62,8 +62,8 @@ class ExportState:
     ``source`` is the base URL (or ``sandbox:N``), ``since`` the RFC 3339 lower bound or
     ``None``; ``position`` is the pager's own JSON form. ``columns`` and ``field_ids`` pin the CSV
     header, which was written before the interruption. ``dedupe`` says whether the export keeps
-    one line per contact, and ``newest`` is the team's newest ``updated`` read before it began
-    (``None`` for an empty team), which tells the lines that may be older versions (``_dedupe``).
+    one line per contact, and ``newest`` a time at or before its walk's first read (``None`` for an
+    empty team), which tells the lines that may be older versions (``_dedupe``).
     A state written before these two existed reads as an export without ``dedupe``.
     ``normalized`` (JSONL: the SDK's records, not the API's objects) and ``formula_guard`` (CSV)
     say how the lines already written were encoded; a state written before they existed
