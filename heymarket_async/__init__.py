@@ -136,7 +136,7 @@ _LAZY: dict[str, str] = {
 }
 
 #: The public submodules, importable as attributes too (``heymarket_async.errors``).
-_SUBMODULES = frozenset({"errors", "models", "pagination"})
+_SUBMODULES = frozenset({"errors", "models", "pagination", "resources"})
 
 
 def __getattr__(name: str) -> object:

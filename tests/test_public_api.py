@@ -125,13 +125,15 @@ class TestLazyImport:
     def test_the_public_submodules_are_attributes(self) -> None:
         code = (
             "import heymarket_async as h\n"
-            "print(h.errors.__name__, h.models.__name__, h.pagination.__name__)"
+            "print(h.errors.__name__, h.models.__name__, h.pagination.__name__,"
+            " h.resources.__name__)"
         )
         out = _python(code).split()
         assert out == [
             "heymarket_async.errors",
             "heymarket_async.models",
             "heymarket_async.pagination",
+            "heymarket_async.resources",  # an attribute before the names were lazy
         ]
 
     def test_an_unknown_name_is_an_attribute_error(self) -> None:
