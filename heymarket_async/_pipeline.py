@@ -22,7 +22,7 @@ from ._convert import StructureError
 from ._hooks import Hooks, RequestEvent
 from ._loops import CLOSED
 from ._otel import Tracing, answered
-from ._ratelimit import RateLimiter
+from ._ratelimit import WIRE_TIME, RateLimiter
 from ._redact import mask, scrub_error
 from ._retry import (
     RetryPolicy,
@@ -357,7 +357,9 @@ class Pipeline:
                 raise
         finally:
             slots.release()
-        self._answered(request, attempt, clock() - started, response=response)
+        elapsed = clock() - started
+        WIRE_TIME.set(elapsed)
+        self._answered(request, attempt, elapsed, response=response)
         return response
 
     async def _wait_turn(self, deadline: float | None) -> float:

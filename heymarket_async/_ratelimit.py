@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Final, Protocol, runtime_checkable
 
 from ._loops import LoopBinding
@@ -40,6 +41,7 @@ __all__ = [
     "LocalRateLimiter",
     "RateLimiter",
     "Sleep",
+    "WIRE_TIME",
 ]
 
 #: A monotonic clock, in seconds (the client's; a test's fake one).
@@ -47,6 +49,11 @@ Clock = Callable[[], float]
 #: The client's sleep: it raises :class:`~heymarket_async.ClientClosedError` when the client
 #: closes, so a limiter that waits only through it never outlives its client.
 Sleep = Callable[[float], Awaitable[None]]
+
+#: How long the current task's last answered attempt took from its turn to its answer, in
+#: seconds (the client sets it as each answer comes): what a walk sizes its requests in flight
+#: by, which a time taken around the call would overstate by the wait for the turn.
+WIRE_TIME: Final[ContextVar[float]] = ContextVar("heymarket_async_wire_time", default=-1.0)
 
 #: Heymarket's documented limit, in requests a minute per API key: the default pacing for its API.
 HEYMARKET_RATE_LIMIT: Final = 500.0

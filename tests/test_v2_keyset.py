@@ -25,9 +25,11 @@ from heymarket_async import (
     V2OffsetPosition,
     V2Position,
 )
+from heymarket_async._ratelimit import WIRE_TIME
 from heymarket_async._sansio import parse_timestamp
 from heymarket_async.pagination._v2_pager import auto_slices
 from heymarket_async.testing import FakeHeymarket, MockTransport
+from tests._fakes import FakeTime
 from tests._live import MS, T0, LiveList, micros, spaced, text
 from tests._paging import collect, ids_of
 
@@ -557,6 +559,46 @@ class TestAutoSlices:
         got = await walk(p)
         assert sorted(c["id"] for c in got) == list(range(1, 1001))
         assert len(p.position.slices) == 3
+
+    async def test_the_latency_is_the_counts_time_on_the_wire_not_its_wait(self) -> None:
+        # The count waited 1.8 s for its turn behind other requests, then took 0.2 s: split by
+        # 0.2 s (3 parts at Heymarket's rate), not by 2 s (MAX_SLICES).
+        model = LiveList(spaced(3000, [1], MS))
+        now = [0.0]
+
+        async def paced_count(body: dict[str, Any], parse: Any, /) -> Any:
+            now[0] += 2.0
+            WIRE_TIME.set(0.2)  # as the client's pipeline does when the answer comes
+            return await model.count(body, parse)
+
+        async def list_v2(body: dict[str, Any], parse: Any, /) -> Any:
+            await asyncio.sleep(0)
+            return await model.list_v2(body, parse)
+
+        p = V2ContactPager(
+            list_v2, count=paced_count, slices="auto", pace=500 / 60, clock=lambda: now[0]
+        )
+        got = await walk(p)
+        assert sorted(c["id"] for c in got) == list(range(1, 3001))
+        assert len(p.position.slices) == 3
+        assert WIRE_TIME.get() == -1.0  # set in the planner's task, not in this one
+
+    async def test_the_client_sets_the_wire_time_of_each_answer(self) -> None:
+        time = FakeTime()
+
+        def handler(request: Any) -> TransportResponse:
+            time.advance(0.25)  # the answer takes 250 ms
+            return _json("42")
+
+        # 60 a minute: the second call waits about a second for its turn.
+        async with HeymarketClient("k", transport=MockTransport(handler), rate_limit=60) as hm:
+            time.install(hm)
+            await hm.count_contacts()
+            assert WIRE_TIME.get() == pytest.approx(0.25)
+            before = time.clock()
+            await hm.count_contacts()
+            assert time.clock() - before > 1.0
+            assert WIRE_TIME.get() == pytest.approx(0.25)
 
     async def test_the_client_passes_its_pace(self) -> None:
         mock = MockTransport(_json)

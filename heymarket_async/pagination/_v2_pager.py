@@ -15,6 +15,7 @@ import attrs
 
 from heymarket_async import _validate as check
 from heymarket_async._convert import structure_count
+from heymarket_async._ratelimit import WIRE_TIME
 from heymarket_async._redact import mask
 from heymarket_async.errors import InvalidRequestError, PaginationError
 from heymarket_async.pagination._base import (
@@ -330,11 +331,15 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         limit = self._pos.page_size
         self._sent += 1
         started = self._clock()
+        WIRE_TIME.set(-1.0)  # (this task's own copy) the client sets it as the count is answered
         total = await self._count({} if since is None else {"date": since}, structure_count)
         wanted = self._wanted
         if wanted is None:
             assert self._pace is not None
-            wanted = auto_slices(self._pace, self._clock() - started)
+            # The count's time on the wire, not its wait for a turn (behind the first page, and
+            # in the export behind another read): a fetch that does not say, the whole call.
+            wire = WIRE_TIME.get()
+            wanted = auto_slices(self._pace, wire if wire >= 0 else self._clock() - started)
         head = self._first_sent  # pages the first slice read or asked for meanwhile
         left = -(-total // limit) - head
         k = max(1, min(wanted, left))

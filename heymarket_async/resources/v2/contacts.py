@@ -182,22 +182,22 @@ class V2Contacts(Resource):
 
         A keyset walk (``date`` = the last ``updated`` read), which holds while the team
         changes: every contact that exists for the whole walk comes at least once, and one
-        changed during the walk comes again in its newer version (same ``id``, later
-        ``updated``; keep the newest). Exactly once on a team that does not change.
-        ``page_size`` (1-100) is the API's ``limit``; ``max_items`` caps how many contacts come
-        out. ``slices`` (1-16) splits the ``updated`` range into parts read concurrently (a
-        count request and ``slices - 1`` pages at the boundaries, each the first page of its
-        part, choose them while the first part reads; contacts then come in the order their
-        pages arrive), bounded by the client's concurrency cap and rate limit. ``"auto"`` (the
-        default) reads one part at a time on an unpaced client, and on a paced one as many
-        parts as keep its rate busy: 1.5 x the rate x the count
-        request's latency (at 500 a minute, one part up to about 80 ms a request, three at
-        200 ms). ``ascending`` must stay ``True``: the keyset walk reads oldest first; use
-        :meth:`iter_contacts_by_offset` for newest first. ``resume`` is a saved ``position``;
-        a walk that ended resumes as a read of what changed since. ``raw=True`` hands out each
-        contact as the JSON object the API sent (a ``dict``, every key kept, nothing converted;
-        read-only: ``position`` reads its ``id`` and ``updated``) instead of a :class:`Contact`,
-        with the same bookkeeping, positions and ``pages()``. See :class:`V2ContactPager`.
+        changed during the walk comes again in its newer version (same ``id``, later ``updated``;
+        keep the newest). Exactly once on a team that does not change. ``page_size`` (1-100) is the
+        API's ``limit``; ``max_items`` caps how many contacts come out. ``slices`` (1-16) splits the
+        ``updated`` range into parts read concurrently (a count request and ``slices - 1`` pages at
+        the boundaries, each the first page of its part, choose them while the first part reads;
+        contacts then come in the order their pages arrive), bounded by the client's concurrency cap
+        and rate limit. ``"auto"`` (the default) reads one part at a time on an unpaced client, and
+        on a paced one as many parts as keep its rate busy: 1.5 x the rate x the count request's
+        latency (from its turn to its answer: not the wait for its turn; at 500 a minute, one part
+        up to about 80 ms a request, three at 200 ms). ``ascending`` must stay ``True``: the keyset
+        walk reads oldest first; use :meth:`iter_contacts_by_offset` for newest first. ``resume`` is
+        a saved ``position``; a walk that ended resumes as a read of what changed since.
+        ``raw=True`` hands out each contact as the JSON object the API sent (a ``dict``, every key
+        kept, nothing converted; read-only: ``position`` reads its ``id`` and ``updated``) instead
+        of a :class:`Contact`, with the same bookkeeping, positions and ``pages()``. See
+        :class:`V2ContactPager`.
         Nothing is sent until the first contact is asked for; arguments are checked here
         (:class:`InvalidRequestError`).
         """
