@@ -21,7 +21,13 @@ from typing import Any
 
 import pytest
 
-from heymarket_async import APIConnectionError, Contact, ContactField, InvalidResponseError
+from heymarket_async import (
+    APIConnectionError,
+    Contact,
+    ContactField,
+    InvalidRequestError,
+    InvalidResponseError,
+)
 from heymarket_async._cli import _export
 from heymarket_async._cli._export import (
     ExportFailedError,
@@ -651,6 +657,46 @@ class TestThresholdBesideTheWalk:
         assert ids_in(paths.output) == list(range(1, 26))
         assert client.newest_reads == 1
 
+    async def test_each_state_saved_resumes_every_page_after_it(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Every state the export saves, as a kill just after it would leave it, resumes to
+        # every contact once: the first one (the header, saved when the threshold comes, after
+        # two pages were held) holds the walk's start, not the position past the held pages.
+        saved: list[ExportState] = []
+        real_save = _export.save_state
+
+        def keep(path: Path, state: ExportState) -> None:
+            saved.append(state)
+            real_save(path, state)
+
+        monkeypatch.setattr(_export, "save_state", keep)
+        monkeypatch.setattr(_export, "SAVE_INTERVAL", 0.0)  # a state after every page
+        release = asyncio.Event()
+
+        def open_pages(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
+            return ReleasingPages(position, release, 2, raw=raw)
+
+        await self.run(tmp_path, ThresholdClient(release), open_pages)
+        monkeypatch.setattr(_export, "save_state", real_save)
+        assert [s.contacts for s in saved][:4] == [0, 10, 20, 25]
+        complete = (tmp_path / "out.jsonl").read_bytes()
+        paths = ExportPaths.for_output(tmp_path / "out.jsonl")
+
+        def again(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
+            return ScriptedPages(position, raw=raw)
+
+        for state in saved:
+            if state.finished is not None:
+                continue
+            for name in listing(tmp_path):
+                (tmp_path / name).unlink()
+            paths.part.write_bytes(complete)  # a kill leaves what was written; the resume cuts
+            save_state(paths.state, state)
+            result = await self.run(tmp_path, StubClient(), again, resume=True)
+            assert (result.resumed_from, result.contacts) == (state.contacts, 25)
+            assert ids_in(paths.output) == list(range(1, 26)), state
+
     async def test_a_walk_that_ends_first_waits_for_the_threshold(self, tmp_path: Path) -> None:
         release = asyncio.Event()
         client = ThresholdClient(release)
@@ -662,6 +708,18 @@ class TestThresholdBesideTheWalk:
         assert (result.contacts, result.tracked) == (25, 0)
         assert ids_in(tmp_path / "out.jsonl") == list(range(1, 26))
         assert listing(tmp_path) == ["out.jsonl"]
+
+    async def test_a_walk_that_cannot_open_leaves_no_read_running(self, tmp_path: Path) -> None:
+        client = ThresholdClient(asyncio.Event())
+
+        def open_pages(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
+            raise InvalidRequestError("resume", "refused")
+
+        with pytest.raises(InvalidRequestError):
+            await self.run(tmp_path, client, open_pages)
+        await asyncio.sleep(0)
+        assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+        assert client.newest_reads == 0
 
     async def test_a_failed_threshold_read_leaves_nothing(self, tmp_path: Path) -> None:
         release = asyncio.Event()

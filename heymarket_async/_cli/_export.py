@@ -41,8 +41,6 @@ _HELD_PAGES = 32
 #: Less than the team's newest ``updated`` by the time its read took and this much: see
 #: ``_threshold``.
 _THRESHOLD_SLACK = timedelta(seconds=1)
-#: ``_Checkpoints.record``'s default: the pager's position as it is now.
-_NOW: Any = object()
 
 #: POSIX renames an open file, so the finished partial file is renamed before it is closed (and
 #: its lock released); Windows refuses to, and has no lock to keep.
@@ -186,23 +184,14 @@ async def run_export(
     # A crash state goes on from its own position, which a mark (if any) started.
     mark = load_mark(options.mark, options.source) if options.mark and saved is None else None
     # A new --dedupe export reads its threshold beside the walk's first pages, which wait for it
-    # (a round trip less before the first page). Timed from here, before the walk can send.
-    threshold = None
-    if dedupe and saved is None:
-        threshold = asyncio.ensure_future(_threshold(client, clock, clock()))
-        threshold.add_done_callback(_retrieve)
-    try:
-        encoder, base = await _encoder_and_state(client, options, since, saved, dedupe)
-    except BaseException:
-        if threshold is not None:
-            threshold.cancel()
-        raise
+    # (a round trip less before the first page; see _threshold).
+    later = dedupe and saved is None
+    encoder, base = await _encoder_and_state(client, options, since, saved, dedupe)
     versions = None
-    if base.dedupe and threshold is None:
+    if base.dedupe and not later:
         versions = LatestVersions(None if base.newest is None else parse_timestamp(base.newest))
     # The count is of every contact: no total for a walk of what changed since a mark.
     want_total = want_total and mark is None
-    total_task = _count_for_the_bar(client, since, progress) if want_total else None
     status = ExportStatus() if status is None else status
     done = status.contacts = base.contacts
     status.resumable = saved is not None
@@ -213,9 +202,11 @@ async def run_export(
     pager = open_pages(
         client, options.api, options.since, saved.position if saved else mark, raw=raw
     )
+    # Where the walk starts: what a state saved before its first page is written resumes from.
+    start = pager.position()
     checkpoints = None
-    if paths is not None and threshold is None:
-        checkpoints = _Checkpoints(paths.state, base, pager.position, clock)
+    if paths is not None and not later:
+        checkpoints = _Checkpoints(paths.state, base, clock)
     stream: IO[bytes] | None = None
     walked = False
     final_position = None
@@ -225,7 +216,7 @@ async def run_export(
     # Pages read before the threshold came, each with the position just after it.
     held: list[tuple[Sequence[Any], Any]] = []
 
-    def write(page: Sequence[Any], position: Any = _NOW) -> None:
+    def write(page: Sequence[Any], position: Any) -> None:
         nonlocal size, done
         assert stream is not None
         data = encoder.encode(page)
@@ -243,39 +234,47 @@ async def run_export(
             checkpoints.record(size, done, position)
         progress.advance(len(page))
 
-    async def begin() -> None:
+    def begin(newest: str | None) -> None:
         """The threshold came: the header and the first state, then the pages held for it.
         Nothing is written (nor saved) before, so that a resumed export has the threshold."""
-        nonlocal threshold, base, versions, checkpoints, size
-        assert threshold is not None
+        nonlocal base, versions, checkpoints, size
         assert stream is not None
-        base = attrs.evolve(base, newest=await threshold)
-        threshold = None
-        versions = LatestVersions(None if base.newest is None else parse_timestamp(base.newest))
+        base = attrs.evolve(base, newest=newest)
+        versions = LatestVersions(None if newest is None else parse_timestamp(newest))
         if paths is not None:
-            checkpoints = _Checkpoints(paths.state, base, pager.position, clock)
-        size += _write_header(stream, encoder, checkpoints, status)
+            checkpoints = _Checkpoints(paths.state, base, clock)
+        size += _write_header(stream, encoder, checkpoints, status, start)
         for page, position in held:
             write(page, position)
         held.clear()
 
+    # Nothing from here to the walk's first request can fail: these tasks end in its finally.
+    total_task = _count_for_the_bar(client, since, progress) if want_total else None
+    threshold = None
+    if later:
+        # Timed from before the walk's first request.
+        threshold = asyncio.ensure_future(_threshold(client, clock, clock()))
+        threshold.add_done_callback(_retrieve)
     try:
         stream = stdout if paths is None else _open_part(paths, saved)
         if threshold is None:
             if saved is None:
-                size += _write_header(stream, encoder, checkpoints, status)
+                size += _write_header(stream, encoder, checkpoints, status, start)
             elif versions is not None:
                 assert paths is not None
                 _rescan(paths, saved, versions)
         async for page in pager.pages():
+            position = pager.position()  # just after this page, before anything awaits
             if threshold is not None:
                 if not threshold.done() and len(held) < _HELD_PAGES:
-                    held.append((page, pager.position()))
+                    held.append((page, position))
                     continue
-                await begin()
-            write(page)
+                begin(await threshold)
+                threshold = None
+            write(page, position)
         if threshold is not None:
-            await begin()  # the walk ended before the threshold came
+            begin(await threshold)  # the walk ended before the threshold came
+            threshold = None
         if paths is not None:
             os.fsync(stream.fileno())
         final_position = position_data(pager.position())
@@ -287,13 +286,13 @@ async def run_export(
         raise
     finally:
         # Whatever stopped the walk (an error, Ctrl-C), the last flushed page is what resumes.
-        if checkpoints is not None:
-            checkpoints.save_pending()
-        await pager.aclose()
         if total_task is not None and not total_task.done():
             total_task.cancel()
         if threshold is not None:
             threshold.cancel()
+        if checkpoints is not None:
+            checkpoints.save_pending()
+        await pager.aclose()
         # Nothing to resume (a rejected key, an unreachable host, Ctrl-C at once): no files
         # left behind, no --resume suggested.
         nothing_saved = (failure is not None or cancelled) and done == 0
@@ -438,17 +437,19 @@ def _write_header(
     encoder: ContactEncoder,
     checkpoints: _Checkpoints | None,
     status: ExportStatus,
+    start: Any,
 ) -> int:
     """Start a new file with the encoder's header (CSV's column names); its length in bytes.
 
-    The state is saved at once, so that an export stopped before its first page resumes.
+    The state is saved at once, with ``start`` (the walk's position before its first page), so
+    that an export stopped before its first page resumes.
     """
     head = encoder.header()
     if head:
         stream.write(head)
     if checkpoints is not None:
         stream.flush()
-        checkpoints.record(len(head), 0, force=True)
+        checkpoints.record(len(head), 0, start, force=True)
         status.resumable = True
     return len(head)
 
@@ -568,32 +569,26 @@ class _Checkpoints:
     a crash loses up to ``SAVE_INTERVAL`` seconds of pages, which the resume fetches again.
     """
 
-    def __init__(
-        self,
-        path: Path,
-        base: ExportState,
-        position: Callable[[], Any],
-        clock: Callable[[], float],
-    ) -> None:
+    def __init__(self, path: Path, base: ExportState, clock: Callable[[], float]) -> None:
         self._path = path
         self._base = base
-        self._position = position
         self._clock = clock
         # The last page recorded and not saved: (bytes, contacts, the pager's position).
         self._pending: tuple[int, int, Any] | None = None
         self._saved_at = -SAVE_INTERVAL
 
-    def record(self, size: int, done: int, position: Any = _NOW, *, force: bool = False) -> None:
-        """The file now holds ``size`` bytes, ``done`` contacts: every page yielded so far
-        (or up to the one that ``position``, the pager's position just after it, belongs to).
+    def record(self, size: int, done: int, position: Any, *, force: bool = False) -> None:
+        """The file now holds ``size`` bytes, ``done`` contacts, up to the page that
+        ``position`` (the pager's position just after it) belongs to.
 
-        The pager's position is read here, with the length it belongs to: read later (when the
-        state is saved on the way out), it could already be past a page whose write failed, or
-        past a contact the pager could not read, and a resume would skip them. It is kept as
-        the pager's (immutable) value, and the state built only when saved: a sliced walk's
-        position costs as much to turn into JSON as its page to encode.
+        The position is read as its page is handed out, and recorded with the length it
+        belongs to: read later (when the state is saved on the way out, or when pages held for
+        the ``--dedupe`` threshold are written), it could already be past a page whose write
+        failed, or past a contact the pager could not read, and a resume would skip them. It is
+        kept as the pager's (immutable) value, and the state built only when saved: a sliced
+        walk's position costs as much to turn into JSON as its page to encode.
         """
-        pending = (size, done, self._position() if position is _NOW else position)
+        pending = (size, done, position)
         now = self._clock()
         if force or now - self._saved_at >= SAVE_INTERVAL:
             self._save(pending)
