@@ -324,16 +324,23 @@ def killing_unlink(self, *args, **kw):
     return unlink(self, *args, **kw)
 pathlib.Path.unlink = killing_unlink
 """
-#: SIGKILL as the ``--since-last`` mark (``mark.json``) is about to replace the old one.
-KILL_AT_THE_MARK = """
+
+
+def kill_at_replace(suffix: str) -> str:
+    """A patch: SIGKILL as a file whose name ends in ``suffix`` is about to be put in place."""
+    return f"""
 import os, signal, sys
 replace = os.replace
 def killing_replace(src, dst, *args, **kw):
-    if str(dst).endswith("mark.json"):
+    if str(dst).endswith({suffix!r}):
         os.kill(os.getpid(), signal.SIGKILL)
     return replace(src, dst, *args, **kw)
 os.replace = killing_replace
 """
+
+
+#: SIGKILL as the ``--since-last`` mark (``mark.json``) is about to replace the old one.
+KILL_AT_THE_MARK = kill_at_replace("mark.json")
 #: SIGKILL just after the finished export's resume state is removed (the output in place).
 KILL_AFTER_THE_STATE = """
 import os, pathlib, signal, sys
@@ -346,15 +353,7 @@ def unlink_then_kill(self, *args, **kw):
 pathlib.Path.unlink = unlink_then_kill
 """
 #: SIGKILL at the first save of a resume state (the partial file is open and cut by then).
-KILL_AT_THE_FIRST_SAVE = """
-import os, signal, sys
-replace = os.replace
-def killing_replace(src, dst, *args, **kw):
-    if str(dst).endswith(".resume.json"):
-        os.kill(os.getpid(), signal.SIGKILL)
-    return replace(src, dst, *args, **kw)
-os.replace = killing_replace
-"""
+KILL_AT_THE_FIRST_SAVE = kill_at_replace(".resume.json")
 
 
 class TestEarlySignals:
