@@ -595,6 +595,20 @@ class ReleasingPages(ScriptedPages):
         self.release.set()
 
 
+def scripted(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
+    """An ``open_pages`` of :class:`ScriptedPages`."""
+    return ScriptedPages(position, raw=raw)
+
+
+def releasing(release: asyncio.Event, after: int | None) -> Any:
+    """An ``open_pages`` of :class:`ReleasingPages` that set ``release`` after page ``after``."""
+
+    def open_pages(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
+        return ReleasingPages(position, release, after, raw=raw)
+
+    return open_pages
+
+
 class TestThresholdBesideTheWalk:
     """A new ``--dedupe`` export reads its threshold beside the walk's first pages, which it
     holds (nothing written, nothing saved) until the threshold comes."""
@@ -632,8 +646,7 @@ class TestThresholdBesideTheWalk:
             lambda paths, saved: DiskFullOnWrite(real_open_part(paths, saved), held + 1),
         )
 
-        def open_pages(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
-            return ReleasingPages(position, release, held, raw=raw)
+        open_pages = releasing(release, held)
 
         with pytest.raises(ExportFailedError) as info:
             await self.run(tmp_path, client, open_pages)
@@ -648,11 +661,7 @@ class TestThresholdBesideTheWalk:
         assert parse_timestamp(state.newest) == datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC)
 
         monkeypatch.setattr(_export, "_open_part", real_open_part)
-
-        def again(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
-            return ScriptedPages(position, raw=raw)
-
-        result = await self.run(tmp_path, StubClient(), again, resume=True)
+        result = await self.run(tmp_path, StubClient(), scripted, resume=True)
         assert result.contacts == 25
         assert ids_in(paths.output) == list(range(1, 26))
         assert client.newest_reads == 1
@@ -674,18 +683,13 @@ class TestThresholdBesideTheWalk:
         monkeypatch.setattr(_export, "SAVE_INTERVAL", 0.0)  # a state after every page
         release = asyncio.Event()
 
-        def open_pages(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
-            return ReleasingPages(position, release, 2, raw=raw)
+        open_pages = releasing(release, 2)
 
         await self.run(tmp_path, ThresholdClient(release), open_pages)
         monkeypatch.setattr(_export, "save_state", real_save)
         assert [s.contacts for s in saved][:4] == [0, 10, 20, 25]
         complete = (tmp_path / "out.jsonl").read_bytes()
         paths = ExportPaths.for_output(tmp_path / "out.jsonl")
-
-        def again(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
-            return ScriptedPages(position, raw=raw)
-
         for state in saved:
             if state.finished is not None:
                 continue
@@ -693,7 +697,7 @@ class TestThresholdBesideTheWalk:
                 (tmp_path / name).unlink()
             paths.part.write_bytes(complete)  # a kill leaves what was written; the resume cuts
             save_state(paths.state, state)
-            result = await self.run(tmp_path, StubClient(), again, resume=True)
+            result = await self.run(tmp_path, StubClient(), scripted, resume=True)
             assert (result.resumed_from, result.contacts) == (state.contacts, 25)
             assert ids_in(paths.output) == list(range(1, 26)), state
 
@@ -701,8 +705,7 @@ class TestThresholdBesideTheWalk:
         release = asyncio.Event()
         client = ThresholdClient(release)
 
-        def open_pages(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
-            return ReleasingPages(position, release, None, raw=raw)
+        open_pages = releasing(release, None)
 
         result = await self.run(tmp_path, client, open_pages)
         assert (result.contacts, result.tracked) == (25, 0)
@@ -725,8 +728,7 @@ class TestThresholdBesideTheWalk:
         release = asyncio.Event()
         client = ThresholdClient(release, APIConnectionError("reset", method="POST", url="x"))
 
-        def open_pages(client: Any, api: str, since: Any, position: Any, *, raw: bool) -> Any:
-            return ReleasingPages(position, release, 2, raw=raw)
+        open_pages = releasing(release, 2)
 
         with pytest.raises(ExportFailedError) as info:
             await self.run(tmp_path, client, open_pages)

@@ -344,19 +344,23 @@ class TestLiveTeam:
             assert lost
 
 
+async def take(p: V2ContactPager[Any], cut: int) -> tuple[list[int], V2Position]:
+    """The ids of the first ``cut`` contacts of walk ``p``, and its position then (closed)."""
+    first = []
+    async with p:
+        async for c in p:
+            first.append(c.id)
+            if len(first) == cut:
+                break
+        return first, p.position
+
+
 class TestResume:
     async def test_a_position_saved_anywhere_resumes_exactly_once(self) -> None:
         model = LiveList(spaced(700, [1, 1, 130, 2], 600), inclusive=True, micro=True)
         for cut in (1, 99, 100, 101, 250, 333, 650):
-            p = pager(model, page_size=50, slices=3)
-            first = []
-            async with p:
-                async for c in p:
-                    first.append(c.id)
-                    if len(first) == cut:
-                        break
-                saved = p.position.to_json()
-            rest = await walk(pager(model, resume=saved))
+            first, saved = await take(pager(model, page_size=50, slices=3), cut)
+            rest = await walk(pager(model, resume=saved.to_json()))
             ids = first + [c["id"] for c in rest]
             assert sorted(ids) == sorted(model.contacts), cut
 
@@ -367,14 +371,7 @@ class TestResume:
         split = 0
         for seed in range(12):
             for cut in (1, 49, 50, 51, 120, 250, 333, 650):
-                p = interleaved(model, seed, page_size=50, slices=3)
-                first = []
-                async with p:
-                    async for c in p:
-                        first.append(c.id)
-                        if len(first) == cut:
-                            break
-                    saved = p.position
+                first, saved = await take(interleaved(model, seed, page_size=50, slices=3), cut)
                 split += len(saved.slices) > 1
                 rest = await walk(pager(model, resume=saved.to_json()))
                 ids = first + [c["id"] for c in rest]

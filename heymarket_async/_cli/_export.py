@@ -189,7 +189,7 @@ async def run_export(
     encoder, base = await _encoder_and_state(client, options, since, saved, dedupe)
     versions = None
     if base.dedupe and not later:
-        versions = LatestVersions(None if base.newest is None else parse_timestamp(base.newest))
+        versions = _versions(base.newest)
     # The count is of every contact: no total for a walk of what changed since a mark.
     want_total = want_total and mark is None
     status = ExportStatus() if status is None else status
@@ -240,7 +240,7 @@ async def run_export(
         nonlocal base, versions, checkpoints, size
         assert stream is not None
         base = attrs.evolve(base, newest=newest)
-        versions = LatestVersions(None if newest is None else parse_timestamp(newest))
+        versions = _versions(newest)
         if paths is not None:
             checkpoints = _Checkpoints(paths.state, base, clock)
         size += _write_header(stream, encoder, checkpoints, status, start)
@@ -364,6 +364,11 @@ async def _threshold(
     if not newest or newest[0].updated is None:
         return None
     return format_timestamp(newest[0].updated - timedelta(seconds=took) - _THRESHOLD_SLACK)
+
+
+def _versions(newest: str | None) -> LatestVersions:
+    """``--dedupe``'s memory, for the threshold a state holds (see ``_threshold``)."""
+    return LatestVersions(None if newest is None else parse_timestamp(newest))
 
 
 def _rescan(paths: ExportPaths, saved: ExportState, versions: LatestVersions) -> None:
