@@ -153,6 +153,7 @@ class Tracing:
         request: Request,
         parse: Callable[[Any], T],
         deadline: float | None,
+        decode: Callable[[bytes], Any] | None = None,
     ) -> T:
         """:meth:`Pipeline.call` inside a CLIENT span (current while the call runs, so that
         the SDK's log lines and any span made under it belong to it)."""
@@ -180,12 +181,12 @@ class Tracing:
         )
         if not span.is_recording():
             # No SDK, or not sampled: nothing to record, nothing more to pay.
-            return await pipeline.call(request, parse, deadline, span_started=True)
+            return await pipeline.call(request, parse, deadline, span_started=True, decode=decode)
         state = _Call(span)
         token = _CALL.set(state)
         current = self._attach(self._in_context(span))
         try:
-            result = await pipeline.call(request, parse, deadline, span_started=True)
+            result = await pipeline.call(request, parse, deadline, span_started=True, decode=decode)
         except BaseException as exc:
             _failed(state, exc, pipeline)
             raise

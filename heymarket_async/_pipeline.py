@@ -125,6 +125,7 @@ class Pipeline:
         deadline: float | None = None,
         *,
         span_started: bool = False,
+        decode: Callable[[bytes], Any] | None = None,
     ) -> T:
         """Send ``request`` (with retries as its safety allows) and parse the decoded body.
 
@@ -132,9 +133,10 @@ class Pipeline:
         by default the request has ``timeout`` of its own. The error finally raised has
         ``attempts`` set, and the earlier failures as notes. With :attr:`tracing`, the call
         runs inside its span (``span_started``: it is open already, ``_otel`` sends it on).
+        ``decode`` decodes a 2xx body instead of the usual JSON decoder.
         """
         if self.tracing is not None and not span_started:
-            return await self.tracing.call(self, request, parse, deadline)
+            return await self.tracing.call(self, request, parse, deadline, decode)
         target = self.base_url + request.path
         if request.query:
             target += "?" + "&".join(f"{k}={v}" for k, v in request.query.items())
@@ -142,7 +144,9 @@ class Pipeline:
         if deadline is None:
             deadline = self.deadline()
         failures: list[str] = []
-        response, data, attempts = await self._attempts(request, target, body, deadline, failures)
+        response, data, attempts = await self._attempts(
+            request, target, body, deadline, failures, decode
+        )
         if span_started:
             answered(response, attempts)
         try:
@@ -171,6 +175,7 @@ class Pipeline:
         body: bytes | None,
         deadline: float | None,
         failures: list[str],
+        decode: Callable[[bytes], Any] | None,
     ) -> tuple[TransportResponse, Any, int]:
         """Attempt until one succeeds or a failure is final: the answer, its decoded body and
         how many attempts it took."""
@@ -183,9 +188,11 @@ class Pipeline:
                 response = await self._send(request, target, body, deadline, attempt, policy)
                 args = (response, request.method, target, self.secrets)
                 if len(response.body) > THREAD_BODY_BYTES:
-                    data = await asyncio.to_thread(decode_response, *args, keep_pii=self.log_pii)
+                    data = await asyncio.to_thread(
+                        decode_response, *args, keep_pii=self.log_pii, loads=decode
+                    )
                 else:
-                    data = decode_response(*args, keep_pii=self.log_pii)
+                    data = decode_response(*args, keep_pii=self.log_pii, loads=decode)
                 return response, data, attempt
             except _DeadlineReached as stop:
                 # Out of time before this attempt was sent: final, whatever the policy says.

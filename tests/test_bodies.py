@@ -32,7 +32,13 @@ from heymarket_async import (
     TransportResponse,
 )
 from heymarket_async import _pipeline as pipeline_module
-from heymarket_async._sansio.response import loads_in_pieces
+from heymarket_async._sansio import json_loads
+from heymarket_async._sansio.response import (
+    ItemTexts,
+    decode_response,
+    loads_in_pieces,
+    loads_with_texts,
+)
 from heymarket_async.resources.v1 import contacts as v1_contacts
 from heymarket_async.testing import MockTransport
 from tests._server import API_KEY, WireServer, json_reply
@@ -301,3 +307,84 @@ class TestLoadsInPieces:
             json.loads(text)
         with pytest.raises(json.JSONDecodeError):
             loads_in_pieces(text)
+
+
+class TestLoadsWithTexts:
+    """The export's decoder: each item of a top-level array with its own text from the body."""
+
+    @given(st.lists(JSON, max_size=6), st.sampled_from([None, 0, 2]), st.booleans())
+    def test_gives_what_json_loads_gives_and_each_items_own_text(
+        self, items: list[Any], indent: int | None, ascii_only: bool
+    ) -> None:
+        body = json.dumps(items, indent=indent, ensure_ascii=ascii_only).encode()
+        decoded = loads_with_texts(body)
+        assert decoded == json.loads(body)
+        assert type(decoded) is ItemTexts
+        assert len(decoded.texts) == len(items)
+        for item, text in zip(decoded, decoded.texts, strict=True):
+            if text is None:  # only an item whose text spans lines (indented)
+                assert indent is not None
+                continue
+            assert text in body  # a slice of the body, as it spelt the item
+            assert not {b"\n", b"\r", b"\t"} & {bytes([c]) for c in text}
+            assert json.loads(text) == item
+
+    def test_a_compact_body_gives_the_bytes_as_sent(self) -> None:
+        body = '[{"a":1e16,"b":"Zo\\u00eb","c":"é"},{"id":2, "x" : [1,2]},3]'.encode()
+        decoded = loads_with_texts(body)
+        assert decoded.texts == [
+            '{"a":1e16,"b":"Zo\\u00eb","c":"é"}'.encode(),
+            b'{"id":2, "x" : [1,2]}',
+            b"3",
+        ]
+
+    def test_an_item_split_over_lines_has_no_text_the_others_keep_theirs(self) -> None:
+        decoded = loads_with_texts(b'[{"a":\n1},\r\n{"b":2},{"c":\t3}]')
+        assert decoded == [{"a": 1}, {"b": 2}, {"c": 3}]
+        assert decoded.texts == [None, b'{"b":2}', None]
+
+    @pytest.mark.parametrize("body", [b"{}", b'{"a": [1]}', b"1", b'"x"', b"null"])
+    def test_what_is_not_an_array_decodes_as_usual(self, body: bytes) -> None:
+        decoded = loads_with_texts(body)
+        assert type(decoded) is not ItemTexts
+        assert decoded == json.loads(body)
+
+    @pytest.mark.parametrize(
+        "text",
+        ["[1, 2", "[1 2]", "[1,]", "[,1]", "[1] x", "", "[", "[{]", '["\\x"]', "[1,,2]", "[01]"],
+    )
+    def test_refuses_what_json_loads_refuses(self, text: str) -> None:
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(text)
+        with pytest.raises(json.JSONDecodeError):
+            loads_with_texts(text.encode())
+
+    def test_a_body_not_utf8_raises_as_the_usual_decoder_does(self) -> None:
+        with pytest.raises(UnicodeDecodeError):
+            json_loads(b'["\xff"]')
+        with pytest.raises(UnicodeDecodeError):
+            loads_with_texts(b'["\xff"]')
+
+    def test_the_texts_follow_the_items_kept_and_a_tail(self) -> None:
+        page = loads_with_texts(b'[{"id":1},{"id":2},{"id":3}]')
+        assert page.of(page) is page
+        some = page.of([page[0], page[2]])
+        assert some == [{"id": 1}, {"id": 3}]
+        assert some.texts == [b'{"id":1}', b'{"id":3}']
+        tail = page.tail(1)
+        assert tail == [{"id": 2}, {"id": 3}]
+        assert tail.texts == [b'{"id":2}', b'{"id":3}']
+
+    async def test_a_body_echoing_the_key_loses_its_texts_and_the_key(self) -> None:
+        """The texts are the body's bytes: where the client's key must be masked in the data,
+        the page comes without them (written encoded again, masked)."""
+        key = "sk_test_0123456789abcdef"
+        body = json.dumps([{"id": 1, "note": f"key {key}"}, {"id": 2}]).encode()
+        response = TransportResponse(200, {}, body)
+        decoded = decode_response(
+            response, "POST", "/v2/contacts/list", [key], loads=loads_with_texts
+        )
+        assert type(decoded) is list
+        assert decoded == [{"id": 1, "note": "key ***"}, {"id": 2}]
+        clean = decode_response(response, "POST", "/v2/contacts/list", [], loads=loads_with_texts)
+        assert type(clean) is ItemTexts

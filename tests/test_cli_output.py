@@ -25,6 +25,7 @@ from heymarket_async._cli._output import (
     formula_guarded,
 )
 from heymarket_async._convert import CONVERTER, structure_contact
+from heymarket_async._sansio.response import loads_with_texts
 
 # No NUL: Python 3.10's csv cannot write it (see test_a_nul_character_never_fails_the_page).
 texts = st.text(
@@ -350,6 +351,25 @@ class TestRawJsonl:
         assert [json.loads(line) for line in fast.splitlines()] == [
             json.loads(line) for line in std.splitlines()
         ]
+
+    def test_a_page_with_its_texts_is_written_as_those_bytes(self) -> None:
+        """The API's own spelling stays (escapes, exponents, spaces): nothing is encoded."""
+        body = b'[{"id":1,"first":"Zo\\u00eb","n":1E16},{"id": 2, "tags" : [{"tag_id":61}]}]'
+        page = loads_with_texts(body)
+        for enc in _both_back_ends():
+            assert enc.encode(page) == (
+                b'{"id":1,"first":"Zo\\u00eb","n":1E16}\n{"id": 2, "tags" : [{"tag_id":61}]}\n'
+            )
+            assert enc.encode(page.tail(1)) == b'{"id": 2, "tags" : [{"tag_id":61}]}\n'
+
+    def test_a_contact_whose_text_spans_lines_is_encoded_again(self) -> None:
+        page = loads_with_texts(b'[{"id":1},{"id":\n2,"a":"b"},{"id":3}]')
+        for enc in _both_back_ends():
+            assert enc.encode(page) == b'{"id":1}\n{"id":2,"a":"b"}\n{"id":3}\n'
+
+    def test_only_the_encoder_without_orjson_asks_for_texts(self) -> None:
+        assert RawJsonlEncoder(use_orjson=False).wants_texts
+        assert not RawJsonlEncoder(use_orjson=True).wants_texts
 
     def test_what_orjson_refuses_is_written_by_the_standard_library(self) -> None:
         # A lone surrogate (a "\\ud800" escape decoded) and an integer beyond 64 bits.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,7 @@ from heymarket_async import (
     V2OffsetPager,
 )
 from heymarket_async._convert import structure_contact
+from heymarket_async._sansio.response import ItemTexts
 from heymarket_async.pagination import Fetch
 from heymarket_async.testing import FakeHeymarket
 from tests._live import LiveList, spaced
@@ -484,6 +486,79 @@ class TestRawPages:
                 page.clear()
                 assert raw_pager.position == typed_pager.position
                 del typed_page
+
+
+class TestKeptTexts:
+    """The export's raw keyset walk that keeps each contact's JSON text as the API sent it."""
+
+    @staticmethod
+    async def pages_with_texts(hm: Any, **options: Any) -> list[list[Any]]:
+        pager = hm.v2.iter_contacts(raw=True, **options)
+        pager._keep_texts()
+        async with pager:
+            return [page async for page in pager.pages()]
+
+    @staticmethod
+    def assert_texts_are_the_contacts(pages: list[list[Any]]) -> None:
+        for page in pages:
+            assert type(page) is ItemTexts
+            assert len(page.texts) == len(page)
+            for item, text in zip(page, page.texts, strict=True):
+                assert json.loads(text) == item
+                assert b"\n" not in text
+
+    @pytest.mark.parametrize("slices", [1, 3])
+    async def test_each_page_holds_each_contacts_own_text_the_same_walk(self, slices: int) -> None:
+        async with FakeHeymarket(tie_order="stable") as fake:
+            fake.seed(sum(GROUPS) * 4, tie_group_size=GROUPS * 4)
+            fake.add_contact(phone="15105550100", first="Zoë", **UNKNOWN)
+            async with fake.client() as hm:
+                pages = await self.pages_with_texts(hm, page_size=20, slices=slices)
+                plain = await drain(hm.v2.iter_contacts(raw=True, page_size=20, slices=slices))
+        self.assert_texts_are_the_contacts(pages)
+        items = [d for p in pages for d in p]
+        assert items == [fake.contacts[d["id"]] for d in items]
+        assert_exactly_once(raw_ids(items), set(fake.contacts))
+        if slices == 1:
+            assert raw_ids(items) == raw_ids(plain)
+
+    async def test_a_page_resumed_in_its_middle_keeps_the_texts_of_what_is_left(self) -> None:
+        async with FakeHeymarket() as fake:
+            fake.seed(60)
+            async with fake.client() as hm:
+                pager = hm.v2.iter_contacts(raw=True, page_size=25)
+                async with pager:
+                    first = [await pager.__anext__() for _ in range(10)]
+                    where = pager.position
+                pages = await self.pages_with_texts(hm, page_size=25, resume=where)
+        self.assert_texts_are_the_contacts(pages)
+        assert len(pages[0]) == 15  # the first page less the ten handed out: a subset
+        assert raw_ids(first + [d for p in pages for d in p]) == sorted(fake.contacts)
+
+    async def test_items_taken_one_by_one_leave_the_rest_of_the_page_with_its_texts(
+        self,
+    ) -> None:
+        async with FakeHeymarket() as fake:
+            fake.seed(30)
+            async with fake.client() as hm:
+                pager = hm.v2.iter_contacts(raw=True, page_size=20)
+                pager._keep_texts()
+                async with pager:
+                    await pager.__anext__()
+                    pages = [page async for page in pager.pages()]
+        self.assert_texts_are_the_contacts(pages)
+        assert [len(p) for p in pages] == [19, 10]
+
+    async def test_a_typed_walk_ignores_it(self) -> None:
+        async with FakeHeymarket() as fake:
+            fake.seed(5)
+            async with fake.client() as hm:
+                pager = hm.v2.iter_contacts()
+                pager._keep_texts()
+                async with pager:
+                    (page,) = [page async for page in pager.pages()]
+        assert type(page) is list
+        assert all(isinstance(c, Contact) for c in page)
 
 
 class TestRawClosing:

@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, NoReturn, Protocol
+from typing import IO, Any, NoReturn, Protocol, runtime_checkable
 
 import attrs
 
@@ -68,6 +68,13 @@ class PageSource(Protocol):
         immutable value whose ``to_dict()`` gives it (see :func:`position_data`)."""
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class KeepsTexts(Protocol):
+    """A page source that can give pages of :class:`ItemTexts` (the contacts' own JSON)."""
+
+    def keep_texts(self) -> None: ...
 
 
 class OpenPages(Protocol):
@@ -202,6 +209,9 @@ async def run_export(
     pager = open_pages(
         client, options.api, options.since, saved.position if saved else mark, raw=raw
     )
+    raw_texts = isinstance(encoder, RawJsonlEncoder) and encoder.wants_texts
+    if raw_texts and isinstance(pager, KeepsTexts):
+        pager.keep_texts()  # each contact's own text, written as it is: no encoding
     # Where the walk starts: what a state saved before its first page is written resumes from.
     start = pager.position()
     checkpoints = None

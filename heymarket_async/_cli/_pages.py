@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from heymarket_async import HeymarketClient
+from heymarket_async.pagination import V2ContactPager
 
 __all__ = ["open_pages"]
 
@@ -37,6 +38,13 @@ class _Pager(Protocol):
 class _PagerSource:
     def __init__(self, pager: _Pager) -> None:
         self._pager = pager
+
+    def keep_texts(self) -> None:
+        """Pages of ``_sansio``'s ``ItemTexts``: each contact with its JSON text as the API
+        sent it (the v2 keyset walk; the others give plain pages). The one private method of
+        the SDK the command calls: no public walk hands out the API's bytes."""
+        if isinstance(self._pager, V2ContactPager):
+            self._pager._keep_texts()
 
     def pages(self) -> AsyncIterator[Sequence[Any]]:
         return self._pager.pages()

@@ -12,6 +12,7 @@ from heymarket_async import _validate as check
 from heymarket_async._convert import StructureError, structure_contact
 from heymarket_async._otel import WALK, Walk
 from heymarket_async._redact import mask, scrub_error
+from heymarket_async._sansio.response import ItemTexts
 from heymarket_async.errors import HeymarketError, InvalidResponseError
 from heymarket_async.pagination._positions import KEY_TYPES, RawContact
 
@@ -49,9 +50,15 @@ else:
 
 class Fetch(Protocol):
     """One list request of a walk: send ``body`` to the list endpoint and parse the decoded
-    answer."""
+    answer (decoded by ``decode``, when given, instead of the usual decoder)."""
 
-    def __call__(self, body: dict[str, Any], parse: Callable[[Any], T], /) -> Awaitable[T]: ...
+    def __call__(
+        self,
+        body: dict[str, Any],
+        parse: Callable[[Any], T],
+        /,
+        decode: Callable[[bytes], Any] | None = None,
+    ) -> Awaitable[T]: ...
 
 
 def object_page(data: Any) -> list[RawContact]:
@@ -168,8 +175,10 @@ class Pager(Generic[RawT, ItemT]):
         i = self._i
         structure = self._structure
         if structure is None:
-            # A new list (the buffer stays the walk's own, for ``position``), the same dicts.
-            page = self._buf[i:]
+            # A new list (the buffer stays the walk's own, for ``position``), the same dicts
+            # (and their texts, when the walk keeps them: see V2ContactPager._keep_texts).
+            buf = self._buf
+            page = buf.tail(i) if type(buf) is ItemTexts else buf[i:]
             self._i = i + len(page)
             return page  # type: ignore[return-value]  # a raw walk: ItemT is RawT
         raw = self._buf[i:] if i else self._buf

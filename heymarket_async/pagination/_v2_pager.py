@@ -17,6 +17,7 @@ from heymarket_async import _validate as check
 from heymarket_async._convert import structure_count
 from heymarket_async._ratelimit import WIRE_TIME
 from heymarket_async._redact import mask
+from heymarket_async._sansio.response import ItemTexts, loads_with_texts
 from heymarket_async.errors import InvalidRequestError, PaginationError
 from heymarket_async.pagination._base import (
     ContactT,
@@ -152,6 +153,14 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         self._ended: set[int] = set()
         self._first_sent = 0
         self._concurrent = False  # requests other than the last slice's went out beside it
+        self._decode: Callable[[bytes], Any] | None = None  # see _keep_texts
+
+    def _keep_texts(self) -> None:
+        """Keep each contact's JSON text as the API sent it (for the export, which writes it
+        as it is): ``pages()`` of a raw walk then gives :class:`ItemTexts`. Before the walk
+        starts."""
+        if self._structure is None:
+            self._decode = loads_with_texts
 
     @property
     def position(self) -> V2Position:
@@ -181,9 +190,15 @@ class V2ContactPager(Pager[RawContact, ContactT]):
             )
         if i == 0:
             self._first_sent += 1
-        data = await self._list(s.body(limit), raw_page)
+        decode = self._decode
+        if decode is None:
+            data = await self._list(s.body(limit), raw_page)
+        else:
+            data = await self._list(s.body(limit), raw_page, decode)
         s = self._bounded(i, s)
         keep, nxt = step(s, data, limit)
+        if type(data) is ItemTexts:
+            keep = data.of(keep)
         self._got += _earned(s, data, keep, nxt)
         if not self._pos.planned:
             # What the boundaries being chosen must not cut into: this slice read up to here.
@@ -354,7 +369,13 @@ class V2ContactPager(Pager[RawContact, ContactT]):
                 body["date"] = since
             bodies.append(body)
         self._sent += len(bodies)
-        reads = [asyncio.ensure_future(self._list(b, raw_page)) for b in bodies]
+        decode = self._decode
+        reads = [
+            asyncio.ensure_future(
+                self._list(b, raw_page) if decode is None else self._list(b, raw_page, decode)
+            )
+            for b in bodies
+        ]
         try:
             for read in reads:
                 # Each boundary as its page comes, in order: the slice it starts reads at once.
@@ -388,6 +409,8 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         # after its lower boundary, in order), unless it holds a group of one time that may go
         # on past it: then the slice reads from its boundary.
         keep, nxt = step(s, page, self._pos.page_size)
+        if type(page) is ItemTexts:
+            keep = page.of(keep)
         self._pos = attrs.evolve(
             self._pos, slices=(*slices[:last], self._bounded(last, slices[last]), s)
         )

@@ -53,8 +53,14 @@ class Resource:
         """
         call = self._call
 
-        def fetch(body: dict[str, Any], parse: Callable[[Any], T], /) -> Awaitable[T]:
-            return call(endpoint.request(json=body), _with_ids(parse) if typed else parse)
+        def fetch(
+            body: dict[str, Any],
+            parse: Callable[[Any], T],
+            /,
+            decode: Callable[[bytes], Any] | None = None,
+        ) -> Awaitable[T]:
+            request = endpoint.request(json=body)
+            return call(request, _with_ids(parse) if typed else parse, decode=decode)
 
         return fetch
 
