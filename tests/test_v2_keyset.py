@@ -27,6 +27,8 @@ from heymarket_async import (
 )
 from heymarket_async._ratelimit import WIRE_TIME
 from heymarket_async._sansio import parse_timestamp
+from heymarket_async.pagination._keyset import _unseen_in_order
+from heymarket_async.pagination._v1_step import unseen
 from heymarket_async.pagination._v2_pager import auto_slices
 from heymarket_async.testing import FakeHeymarket, MockTransport
 from tests._fakes import FakeTime
@@ -720,3 +722,50 @@ class TestReviewFindings:
         await p.aclose()
         await asyncio.wait_for(reader, 1)
         assert 150 <= len(got) < 2000
+
+
+class TestUnseenInOrder:
+    """The keyset step looks only at a page's head for what it handed out already."""
+
+    @staticmethod
+    def contact(cid: int, tick: int | None) -> dict[str, Any]:
+        return {"id": cid, "updated": None if tick is None else text(micros(T0) + tick * MS)}
+
+    @given(
+        ticks=st.lists(st.integers(0, 6), max_size=12),
+        seen_ticks=st.lists(st.integers(0, 6), min_size=1, max_size=2, unique=True),
+        seen_ids=st.sets(st.integers(0, 12), max_size=8),
+    )
+    def test_a_page_in_order_gives_what_the_whole_search_gives(
+        self, ticks: list[int], seen_ticks: list[int], seen_ids: set[int]
+    ) -> None:
+        page = [self.contact(i, t) for i, t in enumerate(sorted(ticks))]
+        seen = {text(micros(T0) + t * MS): frozenset(seen_ids) for t in seen_ticks}
+        assert _unseen_in_order(page, seen) == unseen(page, seen)
+
+    @pytest.mark.parametrize(
+        "ticks",
+        [
+            pytest.param([1, 0, 3, 1], id="an older time, then a seen one"),
+            pytest.param([1, None, 1, 5], id="a contact without a time"),
+        ],
+    )
+    def test_past_the_head_a_time_not_after_the_seen_ones_searches_the_whole_page(
+        self, ticks: list[int | None]
+    ) -> None:
+        page = [self.contact(i, t) for i, t in enumerate(ticks)]
+        seen = {text(micros(T0) + MS): frozenset({0, 1, 4, 3})}
+        assert _unseen_in_order(page, seen) == unseen(page, seen)
+
+    def test_a_time_that_does_not_parse_searches_the_whole_page(self) -> None:
+        page = [self.contact(0, 1), {"id": 1, "updated": "soon"}, self.contact(2, 1)]
+        seen = {text(micros(T0) + MS): frozenset({0, 2})}
+        assert _unseen_in_order(page, seen) == unseen(page, seen) == [page[1]]
+
+    def test_only_the_head_is_searched_when_the_rest_is_newer(self) -> None:
+        # A page out of order past its head is not the keyset walk's to fix (_check_order
+        # refuses what it can see): a seen contact there is not looked for.
+        page = [self.contact(0, 1), self.contact(1, 5), self.contact(2, 1)]
+        seen = {text(micros(T0) + MS): frozenset({0, 2})}
+        assert _unseen_in_order(page, seen) == [page[1], page[2]]
+        assert unseen(page, seen) == [page[1]]

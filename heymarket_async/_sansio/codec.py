@@ -7,7 +7,30 @@ from collections.abc import Callable
 from typing import Any, Final
 
 _std_decode = json.JSONDecoder().decode
-_std_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_std_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+#: The C encoder that ``JSONEncoder.encode`` builds on every call, behind two calls of Python:
+#: made here directly (still one per call, for its own circular-reference check), it costs a
+#: request body about half as much.
+_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+
+
+def _std_encode(obj: Any) -> str:
+    if _make_encoder is None:  # pragma: no cover - CPython always has _json
+        return _std_encoder.encode(obj)
+    encoder = _std_encoder
+    return "".join(
+        _make_encoder(
+            {},
+            encoder.default,
+            json.encoder.encode_basestring,
+            None,
+            ":",
+            ",",
+            False,
+            False,
+            True,
+        )(obj, 0)
+    )
 
 
 def std_json_loads(data: bytes | str) -> Any:

@@ -21,6 +21,7 @@ from typing import Any, Final
 import attrs
 
 from heymarket_async import _validate as check
+from heymarket_async._sansio import parse_timestamp
 from heymarket_async.errors import PaginationError
 from heymarket_async.pagination._positions import (
     RawContact,
@@ -273,7 +274,7 @@ def _advance(
         end = _first_after(page, lo, parse_updated(s.stop))
         done = True
     part = page[lo:end] if lo or end < len(page) else page
-    keep = unseen(part, s.seen)
+    keep = _unseen_in_order(part, s.seen)
     if done:
         return keep, _ended(s, page, keep)
     # A full page: the next cursor is the last time before the page's last one, so that the
@@ -302,6 +303,34 @@ def _advance(
         tie_prev=None,
     )
     return tie_step(tie, page, limit)
+
+
+def _unseen_in_order(
+    page: list[RawContact], seen: Mapping[str, frozenset[Any]]
+) -> list[RawContact]:
+    """:func:`unseen` for a page in ``updated`` order, looking at its head only.
+
+    ``seen`` holds the times of the last page's boundary (the cursor's and the last one), at or
+    before anything new: in a page in order, the contacts at those times come first. Past them,
+    a contact later than every time in ``seen`` ends the search; anything else (a time between
+    them, a page out of order, a time that does not parse) gets the whole page searched.
+    """
+    if not seen:
+        return page
+    n = len(page)
+    k = 0
+    while k < n and page[k].get("updated") in seen:
+        k += 1
+    if k < n:
+        value = page[k].get("updated")
+        try:
+            if type(value) is not str or parse_timestamp(value) <= max(map(parse_timestamp, seen)):
+                return unseen(page, seen)
+        except ValueError:
+            return unseen(page, seen)
+    if not k:
+        return page
+    return [c for c in page[:k] if c.get("id") not in seen[c["updated"]]] + page[k:]
 
 
 def _ended(s: Slice, page: list[RawContact], keep: list[RawContact]) -> Slice:
