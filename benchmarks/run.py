@@ -8,7 +8,8 @@ Starts ``python -m heymarket_async.testing`` on a free port, then measures, best
 - walks (from ``bench_paging.py``): the plain aiohttp paging loops (the baselines: v2 pages of
   100 one after another, and the documented v1 cursor loop, JSON decoded, nothing else), the
   SDK's ``v2.iter_contacts`` (keyset), ``v2.iter_contacts_by_offset`` (prefetch 2) and
-  ``iter_contacts`` (v1), typed and raw (``raw=True``: the API's dicts, one at a time);
+  ``iter_contacts`` (v1), typed and raw (``raw=True``: the API's dicts, one at a time, and
+  a page at a time through ``pages()``, as the plain loops hand out theirs);
 - exports: ``heymarket-async export`` (the command's own code, in process): the lossless JSONL
   export (each contact as the API sent it, the default), ``--normalized`` JSONL (the SDK's
   typed records) and CSV;
@@ -49,6 +50,8 @@ LOSSLESS = "lossless JSONL export"
 PLAIN_V1 = "plain aiohttp loop (v1, 30/page)"
 RAW_V1 = "SDK iter_contacts(raw=True) (v1)"
 RAW_V2 = "SDK v2.iter_contacts(raw=True) (keyset)"
+RAW_V1_PAGES = "SDK iter_contacts(raw=True).pages() (v1)"
+RAW_V2_PAGES = "SDK v2.iter_contacts(raw=True).pages()"
 
 
 class Run(NamedTuple):
@@ -186,10 +189,12 @@ def main() -> None:
             ("plain aiohttp loop (v2, 100/page)", walk(lambda: plain_v2(url))),
             ("SDK v2.iter_contacts (keyset, 100/page)", walk(lambda: sdk_keyset(1)(url))),
             (RAW_V2, walk(lambda: sdk_keyset(1, raw=True)(url))),
+            (RAW_V2_PAGES, walk(lambda: sdk_keyset(1, raw=True, pages=True)(url))),
             ("SDK v2 by offset (prefetch 2)", walk(lambda: sdk_v2(2)(url))),
             (PLAIN_V1, walk(lambda: plain_v1(url))),
             ("SDK iter_contacts (v1, 30/page)", walk(lambda: sdk_v1()(url))),
             (RAW_V1, walk(lambda: sdk_v1(raw=True)(url))),
+            (RAW_V1_PAGES, walk(lambda: sdk_v1(raw=True, pages=True)(url))),
             (LOSSLESS, export(url, "jsonl", tmp)),
             ("export --normalized (JSONL)", export(url, "jsonl", tmp, "--normalized")),
             ("export --format csv", export(url, "csv", tmp)),
@@ -226,8 +231,10 @@ def main() -> None:
     plain_med = statistics.median(lat["plain aiohttp GET"])
     print()
     print(f"lossless JSONL export / plain v2 loop: {jsonl / base:.2f}x (target >= 0.65)")
-    print(f"raw v1 walk / plain v1 loop: {rate[RAW_V1] / rate[PLAIN_V1]:.2f}x (target >= 0.85)")
-    print(f"raw v2 walk / plain v2 loop: {rate[RAW_V2] / base:.2f}x (target >= 0.90)")
+    for name, target in ((RAW_V1, 0.85), (RAW_V1_PAGES, 0.85)):
+        print(f"{name} / plain v1 loop: {rate[name] / rate[PLAIN_V1]:.2f}x (target >= {target})")
+    for name in (RAW_V2, RAW_V2_PAGES):
+        print(f"{name} / plain v2 loop: {rate[name] / base:.2f}x (target >= 0.9)")
     print(f"CSV export / lossless JSONL export: {csv_rate / jsonl:.2f}x")
     print(f"SDK get_contact / plain GET, as speed: {plain_med / sdk_med:.2f}x (target >= 0.90)")
 
