@@ -357,7 +357,10 @@ class Pipeline:
             if hooks is not None and hooks.on_request is not None:
                 hooks.on_request(_event(request, attempt, queued=started - queued_at))
             try:
-                response = await self._transport_send(wire)
+                if self.owns_transport:  # one coroutine less a request: ours raises ours
+                    response = await self.transport.handle_async_request(wire)
+                else:
+                    response = await self._transport_send(wire)
             except TransportError as exc:
                 self._scrub(exc)  # before a hook sees it
                 self._answered(request, attempt, clock() - started, error=exc)
@@ -400,10 +403,9 @@ class Pipeline:
         return headers
 
     async def _transport_send(self, wire: TransportRequest) -> TransportResponse:
-        """The transport's answer. The aiohttp transport's errors are the SDK's already; what a
-        transport of the user's raises or returns that is not becomes a typed error."""
-        if self.owns_transport:
-            return await self.transport.handle_async_request(wire)
+        """The answer of a transport of the user's: what it raises or returns that is not the
+        SDK's becomes a typed error. (The aiohttp transport's errors are the SDK's already: it
+        is awaited directly.)"""
         try:
             response = await self.transport.handle_async_request(wire)
         except (HeymarketError, asyncio.CancelledError):

@@ -7,7 +7,8 @@ ignore that is not needed, so the check fails if the overloads stop refusing it.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from typing_extensions import assert_type
 
@@ -24,6 +25,7 @@ from heymarket_async import (
 )
 
 Raw = dict[str, Any]
+T = TypeVar("T")
 
 
 async def v1(hm: HeymarketClient, flag: bool) -> None:
@@ -81,3 +83,15 @@ async def mistakes(hm: HeymarketClient) -> None:
     async for contact in hm.v2.iter_contacts():
         print(contact["id"])  # type: ignore[index]
     del wrong
+
+
+async def own_fetch(body: dict[str, Any], parse: Callable[[Any], T], /) -> T:
+    """A list function of the user's, as docs/pagination.md writes one: it fits ``Fetch``."""
+    return parse([])
+
+
+def pagers_on_an_own_fetch() -> None:
+    assert_type(V2ContactPager(own_fetch), V2ContactPager[Contact])
+    assert_type(V2OffsetPager(own_fetch), V2OffsetPager[Contact])
+    assert_type(V1ContactPager(own_fetch, own_fetch), V1ContactPager[Contact])
+    assert_type(TagPager(own_fetch), TagPager[Tag])

@@ -710,6 +710,23 @@ class TestDropOlderVersions:
 EXTRA = {"loyalty_tier": "gold", "score": 1.5, "nested": {"a": [1, None, "é"]}}
 
 
+class TestJsonlId:
+    """The id the dedupe reads back from a line is the one its contact was decoded with."""
+
+    @pytest.mark.parametrize(
+        ("line", "wanted"),
+        [
+            (b'{"id":12,"first":"a"}\n', 12),
+            (b'{"id":1,"owner":{"id":5}}\n', 1),
+            # The API's own text, written as it is, may repeat a key: the last one counts.
+            (b'{"id":1,"first":"a","id":3}\n', 3),
+            (b'{"first":"a","id":7}\n', 7),
+        ],
+    )
+    def test_a_line_gives_the_id_its_decoded_contact_has(self, line: bytes, wanted: int) -> None:
+        assert _dedupe._jsonl_id(line) == wanted == json.loads(line)["id"]
+
+
 class TestFieldsTheSdkDoesNotKnow:
     @pytest.fixture
     def extra(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHeymarket]:

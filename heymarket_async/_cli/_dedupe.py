@@ -232,7 +232,9 @@ def _records(stream: IO[bytes], fmt: str) -> Iterator[bytes]:
 
 def _jsonl_id(line: bytes) -> Any:
     match = _JSONL_ID.match(line)
-    if match is not None:
+    # A line is the API's own text (see RawJsonlEncoder): should it hold "id" twice, the
+    # decoded contact has the last one, which the whole decode below reads.
+    if match is not None and line.count(b'"id":') == 1:
         return int(match[1])
     try:
         data = json_loads(line)

@@ -242,7 +242,8 @@ class RawJsonlEncoder:
 
     A page that kept the contacts' texts (:class:`ItemTexts`, what the export asks the walk for
     when orjson is not installed) is written as those texts: the API's own bytes, one contact a
-    line (one whose text holds a line break is encoded again, compact). Otherwise compact,
+    line (one whose text holds a line break, or whose page lost its texts, such as a page cut
+    by ``max_items``, is encoded again, compact). Otherwise compact,
     non-ASCII text as UTF-8: with orjson installed, ``orjson.dumps`` per contact; without it
     (and for a page orjson refuses: a lone surrogate, an integer beyond 64 bits) the standard
     library's encoder. All write the same values; they differ only in spelling (``1e+16``

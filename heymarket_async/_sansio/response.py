@@ -234,13 +234,17 @@ class ItemTexts(list[Any]):
         super().__init__(items)
         self.texts = texts
 
-    def of(self, items: list[Any]) -> list[Any]:
-        """``items`` (some of this list's own, in its order) with their texts."""
+    def of(self, items: list[Any], earlier: ItemTexts | None = None) -> list[Any]:
+        """``items`` (some of this list's own, or of ``earlier``'s, in its order) with their
+        texts; ``None`` for an item of neither."""
         if items is self:
             return self
         if not items:
             return items
         by_id = {id(item): text for item, text in zip(self, self.texts, strict=True)}
+        if earlier is not None:
+            for item, text in zip(earlier, earlier.texts, strict=True):
+                by_id.setdefault(id(item), text)
         return ItemTexts(items, [by_id.get(id(item)) for item in items])
 
     def tail(self, start: int) -> list[Any]:

@@ -18,6 +18,7 @@ from heymarket_async.pagination._positions import KEY_TYPES, RawContact
 
 __all__ = [
     "ContactT",
+    "DecodingFetch",
     "Fetch",
     "Pager",
     "Pages",
@@ -50,7 +51,14 @@ else:
 
 class Fetch(Protocol):
     """One list request of a walk: send ``body`` to the list endpoint and parse the decoded
-    answer (decoded by ``decode``, when given, instead of the usual decoder)."""
+    answer."""
+
+    def __call__(self, body: dict[str, Any], parse: Callable[[Any], T], /) -> Awaitable[T]: ...
+
+
+class DecodingFetch(Protocol):
+    """A :class:`Fetch` that also takes the decoder of the answer's body (the resources' own
+    fetches do): what ``V2ContactPager._keep_texts`` needs."""
 
     def __call__(
         self,

@@ -9,7 +9,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 import attrs
 
@@ -21,6 +21,7 @@ from heymarket_async._sansio.response import ItemTexts, loads_with_texts
 from heymarket_async.errors import InvalidRequestError, PaginationError
 from heymarket_async.pagination._base import (
     ContactT,
+    DecodingFetch,
     Fetch,
     Pager,
     checked_max_items,
@@ -106,6 +107,8 @@ class V2ContactPager(Pager[RawContact, ContactT]):
             contact_structure(raw), scrub=scrub, max_items=checked_max_items(max_items)
         )
         self._list = list_v2
+        # The same fetch, as _keep_texts calls it (with the decoder).
+        self._decoding = cast(DecodingFetch, list_v2)
         self._count = count
         # None: chosen when the walk starts, from the pace (requests a second) and the latency.
         wanted = None if slices == "auto" else check.bounded_int(slices, "slices", 1, MAX_SLICES)
@@ -154,13 +157,25 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         self._first_sent = 0
         self._concurrent = False  # requests other than the last slice's went out beside it
         self._decode: Callable[[bytes], Any] | None = None  # see _keep_texts
+        # Each slice's last page read, while texts are kept: a tie group's read may hand out
+        # contacts of the page before (``Slice.tie_hold``).
+        self._last_read: dict[int, ItemTexts] = {}
 
     def _keep_texts(self) -> None:
         """Keep each contact's JSON text as the API sent it (for the export, which writes it
         as it is): ``pages()`` of a raw walk then gives :class:`ItemTexts`. Before the walk
-        starts."""
+        starts; the fetches must be :class:`DecodingFetch` (the resources' are)."""
         if self._structure is None:
             self._decode = loads_with_texts
+
+    def _texts_of(self, i: int, data: list[RawContact], keep: list[RawContact]) -> list[RawContact]:
+        """``keep``, from slice ``i``'s answer ``data``, with the texts ``data`` holds (and the
+        slice's page before holds, for contacts a tie group's read held back from it)."""
+        if type(data) is not ItemTexts:
+            return keep
+        keep = data.of(keep, self._last_read.get(i))
+        self._last_read[i] = data
+        return keep
 
     @property
     def position(self) -> V2Position:
@@ -194,11 +209,11 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         if decode is None:
             data = await self._list(s.body(limit), raw_page)
         else:
-            data = await self._list(s.body(limit), raw_page, decode)
+            data = await self._decoding(s.body(limit), raw_page, decode)
         s = self._bounded(i, s)
         keep, nxt = step(s, data, limit)
-        if type(data) is ItemTexts:
-            keep = data.of(keep)
+        if decode is not None:
+            keep = self._texts_of(i, data, keep)
         self._got += _earned(s, data, keep, nxt)
         if not self._pos.planned:
             # What the boundaries being chosen must not cut into: this slice read up to here.
@@ -372,7 +387,7 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         decode = self._decode
         reads = [
             asyncio.ensure_future(
-                self._list(b, raw_page) if decode is None else self._list(b, raw_page, decode)
+                self._list(b, raw_page) if decode is None else self._decoding(b, raw_page, decode)
             )
             for b in bodies
         ]
@@ -409,8 +424,8 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         # after its lower boundary, in order), unless it holds a group of one time that may go
         # on past it: then the slice reads from its boundary.
         keep, nxt = step(s, page, self._pos.page_size)
-        if type(page) is ItemTexts:
-            keep = page.of(keep)
+        if self._decode is not None:
+            keep = self._texts_of(j, page, keep)
         self._pos = attrs.evolve(
             self._pos, slices=(*slices[:last], self._bounded(last, slices[last]), s)
         )
