@@ -17,20 +17,10 @@ _make_encoder = getattr(json.encoder, "c_make_encoder", None)
 def _std_encode(obj: Any) -> str:
     if _make_encoder is None:  # pragma: no cover - CPython always has _json
         return _std_encoder.encode(obj)
-    encoder = _std_encoder
-    return "".join(
-        _make_encoder(
-            {},
-            encoder.default,
-            json.encoder.encode_basestring,
-            None,
-            ":",
-            ",",
-            False,
-            False,
-            True,
-        )(obj, 0)
+    encode = _make_encoder(
+        {}, _std_encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
     )
+    return "".join(encode(obj, 0))
 
 
 def std_json_loads(data: bytes | str) -> Any:

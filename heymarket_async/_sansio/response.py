@@ -262,8 +262,8 @@ def loads_with_texts(body: bytes) -> Any:
 
     Each item is decoded on its own by the standard decoder (the same values as decoding the
     whole; about a fifth slower, as each item makes its own key strings), and its text is the
-    slice of the body it was read from. Whatever is not a plain
-    array of values, or does not decode, goes through the usual decoder (and its errors).
+    slice of the body it was read from. Whatever is not an array, or does not decode, goes
+    through the usual decoder (and its errors).
     """
     try:
         text = body.decode("utf-8")
