@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, Final, Literal, cast
 
@@ -107,8 +107,6 @@ class V2ContactPager(Pager[RawContact, ContactT]):
             contact_structure(raw), scrub=scrub, max_items=checked_max_items(max_items)
         )
         self._list = list_v2
-        # The same fetch, as _keep_texts calls it (with the decoder).
-        self._decoding = cast(DecodingFetch, list_v2)
         self._count = count
         # None: chosen when the walk starts, from the pace (requests a second) and the latency.
         wanted = None if slices == "auto" else check.bounded_int(slices, "slices", 1, MAX_SLICES)
@@ -168,6 +166,13 @@ class V2ContactPager(Pager[RawContact, ContactT]):
         if self._structure is None:
             self._decode = loads_with_texts
 
+    def _ask(self, body: dict[str, Any]) -> Awaitable[list[RawContact]]:
+        """The list request of ``body``, its answer decoded as :meth:`_keep_texts` says."""
+        decode = self._decode
+        if decode is None:
+            return self._list(body, raw_page)
+        return cast(DecodingFetch, self._list)(body, raw_page, decode)
+
     def _texts_of(self, i: int, data: list[RawContact], keep: list[RawContact]) -> list[RawContact]:
         """``keep``, from slice ``i``'s answer ``data``, with the texts ``data`` holds (and the
         slice's page before holds, for contacts a tie group's read held back from it)."""
@@ -205,14 +210,10 @@ class V2ContactPager(Pager[RawContact, ContactT]):
             )
         if i == 0:
             self._first_sent += 1
-        decode = self._decode
-        if decode is None:
-            data = await self._list(s.body(limit), raw_page)
-        else:
-            data = await self._decoding(s.body(limit), raw_page, decode)
+        data = await self._ask(s.body(limit))
         s = self._bounded(i, s)
         keep, nxt = step(s, data, limit)
-        if decode is not None:
+        if self._decode is not None:
             keep = self._texts_of(i, data, keep)
         self._got += _earned(s, data, keep, nxt)
         if not self._pos.planned:
@@ -384,13 +385,7 @@ class V2ContactPager(Pager[RawContact, ContactT]):
                 body["date"] = since
             bodies.append(body)
         self._sent += len(bodies)
-        decode = self._decode
-        reads = [
-            asyncio.ensure_future(
-                self._list(b, raw_page) if decode is None else self._decoding(b, raw_page, decode)
-            )
-            for b in bodies
-        ]
+        reads = [asyncio.ensure_future(self._ask(b)) for b in bodies]
         try:
             for read in reads:
                 # Each boundary as its page comes, in order: the slice it starts reads at once.
