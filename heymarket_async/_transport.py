@@ -34,6 +34,8 @@ USER_AGENT: Final = (
 DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
 #: How much of a body over the limit is kept, for the error's ``text``.
 _KEPT_OF_TOO_LARGE: Final = 64 * 1024
+#: How many request URLs a transport keeps parsed (:meth:`AiohttpTransport._target`).
+_TARGETS_KEPT: Final = 256
 
 logger: Final = logging.getLogger("heymarket_async")
 
@@ -94,6 +96,8 @@ class AiohttpTransport:
         #: each origin (``scheme://authority``) as the request URLs spell it.
         self._by_host: dict[tuple[str, str], str | None] = {}
         self._env_proxies: dict[str, str | None] = {}
+        #: Each request URL's ``URL`` and proxy (:meth:`_target`), for up to _TARGETS_KEPT.
+        self._targets: dict[str, tuple[URL, str | None]] = {}
         self._max_bytes = max_response_bytes
         self._closed = False
         #: Closes our session when its loop shuts down, once the calls on it are done.
@@ -190,18 +194,11 @@ class AiohttpTransport:
         self, session: aiohttp.ClientSession, request: TransportRequest
     ) -> TransportResponse:
         method, timeout = request.method, request.timeout
-        # Paths and queries are built from validated ids and fixed words: nothing to quote.
-        url = URL(request.url, encoded=True)
-        options = self._options(session)
-        proxy = self._proxy
-        if proxy is None and self._owns_session:
-            # The environment's proxy for this origin, looked up once (the URL's own host is
-            # parsed only on the first request to it).
-            origin = _origin(request.url)
-            if origin in self._env_proxies:
-                proxy = self._env_proxies[origin]
-            else:
-                proxy = self._env_proxies[origin] = await self._env_proxy(url)
+        target = self._targets.get(request.url)
+        if target is None:
+            target = await self._target(request.url)
+        url, proxy = target
+        options = self._options(session) if method in _RESENT else _NO_OPTIONS
         if proxy is not None:
             options = {**options, "proxy": proxy}
         last, client_timeout = self._timeout
@@ -236,12 +233,34 @@ class AiohttpTransport:
         raise error
 
     def _options(self, session: aiohttp.ClientSession) -> dict[str, Any]:
-        """The options every request on ``session`` takes (never changed: copied to add)."""
+        """The options a request on ``session`` takes when aiohttp might send it again by
+        itself (never changed: copied to add). Other requests take none (:data:`_RESENT`)."""
         known, options = self._options_of
         if known is not session:
             options = {"middlewares": _middlewares(session)} if _MIDDLEWARES else {}
             self._options_of = (session, options)
         return options
+
+    async def _target(self, text: str) -> tuple[URL, str | None]:
+        """A request URL as aiohttp takes it, and the proxy it goes through; kept for the
+        next request to it (a walk sends every page to one URL): aiohttp and yarl keep what
+        they work out of a URL (its host, its origin) on the object."""
+        # Paths and queries are built from validated ids and fixed words: nothing to quote.
+        url = URL(text, encoded=True)
+        proxy = self._proxy
+        if proxy is None and self._owns_session:
+            # The environment's proxy for this origin, looked up once (the URL's own host is
+            # parsed only on the first request to it).
+            origin = _origin(text)
+            if origin in self._env_proxies:
+                proxy = self._env_proxies[origin]
+            else:
+                proxy = self._env_proxies[origin] = await self._env_proxy(url)
+        targets = self._targets
+        if len(targets) >= _TARGETS_KEPT:
+            targets.clear()  # one URL per contact read by id: no need to keep them all
+        targets[text] = (url, proxy)
+        return url, proxy
 
     async def _env_proxy(self, url: URL) -> str | None:
         """The proxy the environment names for ``url``'s host, looked up once per host (in a
@@ -354,6 +373,15 @@ def _translate(exc: Exception, method: str, url: str, timeout: float | None) -> 
 
 #: Whether this aiohttp takes ``middlewares=`` per request (3.12 and later).
 _MIDDLEWARES: Final = hasattr(aiohttp, "ClientMiddlewareType")
+#: The methods aiohttp may send again by itself: only those go through ``_no_resend`` (a
+#: middleware costs a few microseconds a request, and a walk's every page is a POST). Should
+#: aiohttp's private name go, every method does.
+_RESENT: Final[frozenset[str]] = frozenset(
+    getattr(aiohttp.client, "IDEMPOTENT_METHODS", None)
+    or ("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE", "POST", "PATCH")
+)
+#: A request's options when it takes none.
+_NO_OPTIONS: Final[dict[str, Any]] = {}
 
 
 class _NotResent(aiohttp.ClientConnectionError):

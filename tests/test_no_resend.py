@@ -35,6 +35,7 @@ class CommitThenDrop(CatchAllServer):
     def __init__(self) -> None:
         self.requests: list[tuple[str, str]] = []
         self.deleted: list[str] = []
+        self.created = 0
         self.rev = 1
         #: How many of the next writes (PUT, DELETE) are dropped after being applied.
         self.drop_writes = 1
@@ -52,6 +53,9 @@ class CommitThenDrop(CatchAllServer):
         if request.method == "PUT":
             self.rev += 1  # committed
             data = {"id": 1, "rev": self.rev}
+        elif request.method == "POST":  # POST /v1/contact
+            self.created += 1  # committed
+            data = {"id": 2, "rev": 1, "phone": "15105553344"}
         else:  # DELETE /v2/contacts
             self.deleted += (await request.json())["contacts"]  # committed
             data = {"failed_contacts": []}
@@ -126,6 +130,28 @@ class TestNoSilentResend:
         assert ref.rev == 3
         assert [m for m, _ in server.requests] == ["PUT", "PUT"]
 
+    async def test_a_create_dropped_after_its_commit_goes_once(
+        self, server: CommitThenDrop, session: aiohttp.ClientSession | None
+    ) -> None:
+        # A POST takes no middleware of the SDK's (aiohttp never resends one by itself): still
+        # one request on the wire, on either session.
+        async with client(server, session) as hm:
+            with pytest.raises(APIConnectionError, match="may have been applied"):
+                await hm.create_contact("15105553344")
+        assert server.requests == [("POST", "/v1/contact")]
+        assert server.created == 1
+
+    def test_the_sdks_middleware_goes_with_every_method_aiohttp_resends(self) -> None:
+        # Which methods take ``_no_resend`` follows aiohttp's own list (a private name: if it
+        # went, every method would take the middleware).
+        from aiohttp.client import IDEMPOTENT_METHODS
+
+        from heymarket_async._transport import _RESENT
+
+        assert _RESENT == IDEMPOTENT_METHODS
+        assert {"GET", "PUT", "DELETE"} <= _RESENT
+        assert "POST" not in _RESENT
+
 
 class TestTheCallersSession:
     async def test_its_middlewares_still_run_for_the_sdks_requests(
@@ -139,13 +165,15 @@ class TestTheCallersSession:
             seen.append(request.method)
             return await handler(request)
 
+        server.drop_writes = 0
         async with aiohttp.ClientSession(middlewares=(mine,)) as session:
             async with client(server, session) as hm:
                 await hm.get_contact(1)
+                await hm.create_contact("15105553344")  # a POST: the session's own only
             # And the session is left as it was for the caller's own requests.
             async with session.get(f"{server.url}/v1/contact/1") as resp:
                 assert resp.status == 200
-        assert seen == ["GET", "GET"]
+        assert seen == ["GET", "POST", "GET"]
 
     async def test_a_connect_failure_is_still_known_as_never_sent(
         self, session: aiohttp.ClientSession | None

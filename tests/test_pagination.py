@@ -1083,5 +1083,27 @@ class TestEvolved:
         assert type(got.seen[stamp(2)]) is frozenset  # the converter ran
         assert (got.descending, got.tie_ids, got.page_size) == (True, frozenset({3}), 30)
         assert pos.cursor == stamp(1)  # the original is untouched
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match="no_such_field"):
             evolved(pos, no_such_field=1)
+
+    def test_every_field_alone_as_attrs_evolve_does(self) -> None:
+        import attrs
+
+        from heymarket_async.pagination._positions import V1Position, evolved
+
+        pos = V1Position(cursor=stamp(1), seen={stamp(1): [1]}, tie=stamp(3), tie_ids=[3])
+        samples: dict[type, Any] = {str: stamp(2), int: 7, bool: True}
+        for field in attrs.fields(V1Position):
+            if field.name == "seen":
+                value: Any = {stamp(2): [5, 6]}
+            elif field.name in ("tie_prev", "tie_excl", "tie_given", "tie_ids"):
+                value = [8, 9]  # converted: to a tuple or a frozenset
+            else:
+                value = samples[type(field.default) if field.default is not None else str]
+            got = evolved(pos, **{field.name: value})
+            want = attrs.evolve(pos, **{field.name: value})
+            assert got == want, field.name
+            assert type(getattr(got, field.name)) is type(getattr(want, field.name))
+            assert vars(got) == vars(want)  # nothing more, nothing less
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            got.cursor = None  # type: ignore[misc]  # still frozen

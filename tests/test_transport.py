@@ -304,3 +304,22 @@ class TestTransportDirectly:
             await transport.aclose()
         assert response.status == 200
         assert wire.last.body == b"{}"
+
+    async def test_it_keeps_a_bounded_number_of_request_urls_parsed(
+        self, wire: WireServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Each URL is parsed once and kept (a walk sends every page to one URL); one URL per
+        # contact read by id must not grow that without bound, nor send anything elsewhere.
+        monkeypatch.setattr("heymarket_async._transport._TARGETS_KEPT", 3)
+        transport = AiohttpTransport()
+        paths = [f"/v1/contact/{i}" for i in (1, 2, 3, 4, 5, 1, 1)]
+        try:
+            for path in paths:
+                await transport.handle_async_request(
+                    TransportRequest("GET", wire.url + path, {}, None, 5.0)
+                )
+                assert len(transport._targets) <= 3
+        finally:
+            await transport.aclose()
+        assert [r.path for r in wire.requests] == paths
+        assert set(transport._targets) <= {wire.url + p for p in paths}

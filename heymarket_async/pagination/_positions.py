@@ -8,7 +8,6 @@ file the SDK did not write itself (``InvalidRequestError``, field ``resume``, fo
 from __future__ import annotations
 
 import json
-import operator
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final, TypeVar
@@ -31,25 +30,36 @@ KEY_TYPES: Final = frozenset([int, str, type(None)])
 
 
 PosT = TypeVar("PosT")
-_COPIERS: dict[type, tuple[Callable[[Any], tuple[Any, ...]], tuple[str, ...]]] = {}
+#: Per class that :func:`evolved` copied: its field names, and the converters of those that
+#: have one.
+_COPIERS: dict[type, tuple[frozenset[str], dict[str, Callable[[Any], Any]]]] = {}
 
 
 def evolved(inst: PosT, **changes: Any) -> PosT:
-    """``attrs.evolve(inst, **changes)`` for a frozen attrs class whose fields all take their
-    own name in ``__init__``, a third faster: the unchanged values are read by one
-    ``attrgetter`` (a walk's position has some 25 fields, and changes once a page)."""
+    """``attrs.evolve(inst, **changes)`` for a frozen attrs class without slots, validators
+    or ``__attrs_post_init__`` whose fields all take their own name in ``__init__``, twice as
+    fast: the instance's ``__dict__`` is copied, and only the changed fields are converted (a
+    v1 walk's position has some 25 fields, and changes once a page of 30 contacts)."""
     cls = type(inst)
     try:
-        get, names = _COPIERS[cls]
+        names, converters = _COPIERS[cls]
     except KeyError:
         fields = attrs.fields(cls)  # type: ignore[arg-type]  # any attrs class
-        assert all(f.init and f.alias == f.name for f in fields)
-        names = tuple(f.name for f in fields)
-        get = operator.attrgetter(*names)
-        _COPIERS[cls] = (get, names)
-    values = dict(zip(names, get(inst), strict=True))
+        assert "__slots__" not in vars(cls)
+        assert not hasattr(cls, "__attrs_post_init__")
+        assert all(f.init and f.alias == f.name and f.validator is None for f in fields)
+        names = frozenset(f.name for f in fields)
+        converters = {f.name: f.converter for f in fields if f.converter is not None}
+        _COPIERS[cls] = (names, converters)
+    if not changes.keys() <= names:
+        raise TypeError(f"{cls.__name__} has no field {sorted(changes.keys() - names)[0]!r}")
+    new: PosT = object.__new__(cls)
+    values = new.__dict__
+    values.update(inst.__dict__)
     values.update(changes)
-    return cls(**values)
+    for name in converters.keys() & changes.keys():
+        values[name] = converters[name](changes[name])
+    return new
 
 
 def bad_resume(why: str) -> InvalidRequestError:
@@ -127,7 +137,8 @@ def _tuple_or_none(value: Iterable[Any] | None) -> tuple[Any, ...] | None:
     return None if value is None else tuple(value)
 
 
-@attrs.frozen(kw_only=True)
+# Without slots: :func:`evolved` copies its ``__dict__`` (once a page of a walk).
+@attrs.frozen(kw_only=True, slots=False)
 class V1Position:
     """Where a v1 walk stands: enough to resume it in another process after a crash.
 
