@@ -34,7 +34,7 @@ from heymarket_async import (
 )
 from heymarket_async._sansio import parse_timestamp
 from heymarket_async.pagination._base import raw_page
-from heymarket_async.pagination._ties import tie_request
+from heymarket_async.pagination._ties import contact_ids, tie_request
 from heymarket_async.pagination._v1_step import v1_step
 from heymarket_async.pagination._v2_offset import _after
 from heymarket_async.testing import FakeHeymarket, Fault, MockTransport
@@ -910,6 +910,13 @@ class TestBadPages:
         assert_exactly_once(rest, set(range(6, 41)))
 
 
+class TestContactIds:
+    def test_the_ids_of_a_page_a_missing_one_as_none(self) -> None:
+        assert contact_ids([{"id": 1}, {"id": "a"}, {"id": 1}]) == {1, "a"}
+        assert contact_ids([{"id": 1}, {"first": "no id"}, {"id": None}]) == {1, None}
+        assert contact_ids([]) == frozenset()
+
+
 class TestV1Step:
     """The pure per-page decision, without an event loop."""
 
@@ -1077,14 +1084,14 @@ class TestEvolved:
 
         pos = V1Position(cursor=stamp(1), seen={stamp(1): [1, 2]}, descending=True, tie_ids=[3])
         changes: dict[str, Any] = {"cursor": stamp(2), "seen": {stamp(2): {4}}, "check": True}
-        got = evolved(pos, **changes)
+        got = evolved(pos, dict(changes))
         assert got == attrs.evolve(pos, **changes)
         assert got.seen == {stamp(2): frozenset({4})}
         assert type(got.seen[stamp(2)]) is frozenset  # the converter ran
         assert (got.descending, got.tie_ids, got.page_size) == (True, frozenset({3}), 30)
         assert pos.cursor == stamp(1)  # the original is untouched
         with pytest.raises(TypeError, match="no_such_field"):
-            evolved(pos, no_such_field=1)
+            evolved(pos, {"no_such_field": 1})
 
     def test_every_field_alone_as_attrs_evolve_does(self) -> None:
         import attrs
@@ -1100,7 +1107,7 @@ class TestEvolved:
                 value = [8, 9]  # converted: to a tuple or a frozenset
             else:
                 value = samples[type(field.default) if field.default is not None else str]
-            got = evolved(pos, **{field.name: value})
+            got = evolved(pos, {field.name: value})
             want = attrs.evolve(pos, **{field.name: value})
             assert got == want, field.name
             assert type(getattr(got, field.name)) is type(getattr(want, field.name))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import attrs
 
@@ -31,13 +31,12 @@ __all__ = [
 TIE_MARGIN: Final = timedelta(seconds=1)
 
 
-@attrs.frozen
-class V1Step:
+class V1Step(NamedTuple):
     """What one v1 page means: the contacts to hand out (``new`` of them not seen before the
     ``since`` filter), and where the walk goes next (``next.tie`` set: a group too large for a
     v1 page, read through v2 next, see :func:`v1_tie_step`). ``set_aside``: the page answered
     a checked cursor without showing its group, so none of it was read (not a page that brought
-    nothing new)."""
+    nothing new). A tuple: made once a page."""
 
     keep: list[RawContact]
     next: V1Position
@@ -140,11 +139,15 @@ def v1_step(pos: V1Position, page: list[RawContact], since: datetime | None = No
         "fallback": None,
     }
     if done:
-        return V1Step(keep, evolved(pos, **learned, done=True, seen={}), new)
+        learned["done"] = True
+        learned["seen"] = {}
+        return V1Step(keep, evolved(pos, learned), new)
     if jump:
         assert pos.since is not None
-        nxt = evolved(pos, **learned, cursor=pos.since, own_cursor=True, seen={})
-        return V1Step(keep, nxt, new)
+        learned["cursor"] = pos.since
+        learned["own_cursor"] = True
+        learned["seen"] = {}
+        return V1Step(keep, evolved(pos, learned), new)
     if first == last:
         # A full page of one timestamp: a later cursor skips, an earlier one repeats.
         return V1Step(keep, _tie_found(pos, page, learned), new)
@@ -171,7 +174,7 @@ def _tie_found(pos: V1Position, page: list[RawContact], learned: dict[str, Any])
     """Where the walk goes after a full page of one time: the rest of that group, through v2."""
     tie = page[-1]["updated"]
     given = merge_seen({tie: pos.seen.get(tie, frozenset())}, page)
-    return start_tie(evolved(pos, **learned), tie, given)
+    return start_tie(evolved(pos, learned), tie, given)
 
 
 def _tie_at_cursor(pos: V1Position) -> V1Position:
@@ -298,4 +301,7 @@ def _next_cursor(pos: V1Position, page: list[RawContact], learned: dict[str, Any
     learned["check"] = check
     if check and before != pos.cursor:
         learned["fallback"] = before
-    return evolved(pos, **learned, cursor=cursor, own_cursor=False, seen=seen)
+    learned["cursor"] = cursor
+    learned["own_cursor"] = False
+    learned["seen"] = seen
+    return evolved(pos, learned)
