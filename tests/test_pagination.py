@@ -827,11 +827,24 @@ class TestBadPages:
         with pytest.raises(TypeError, match="objects, got list"):
             raw_page([{"id": 1, "updated": stamp(1)}, [{"id": 2}]])
 
-    @pytest.mark.parametrize("bad", [{"id": [7]}, {"id": 1.5}, {"updated": {"t": 1}}])
+    @pytest.mark.parametrize(
+        "bad",
+        [
+            {"id": [7]},
+            {"id": 1.5},
+            {"id": True},  # equal to 1 in a set: never taken for an integer id
+            {"updated": {"t": 1}},
+            {"updated": 1.5},
+            {"updated": False},
+            {"updated": [stamp(2)]},
+        ],
+    )
     def test_ids_and_times_must_be_strings_or_integers(self, bad: dict[str, Any]) -> None:
         with pytest.raises(TypeError, match="id or updated"):
             raw_page([{"id": 1, "updated": stamp(1)}, {"id": 7, "updated": stamp(2), **bad}])
         assert raw_page([{}, {"id": "7", "updated": None}]) == [{}, {"id": "7", "updated": None}]
+        fine = [{"id": 7, "updated": 1700000000}, {"id": None, "updated": stamp(2)}]
+        assert raw_page(fine) == fine
 
     @pytest.mark.parametrize("version", ["v1", "v2"])
     @pytest.mark.parametrize("log_pii", [False, True])
