@@ -842,6 +842,8 @@ class TestBadPages:
     def test_ids_and_times_must_be_strings_or_integers(self, bad: dict[str, Any]) -> None:
         with pytest.raises(TypeError, match="id or updated"):
             raw_page([{"id": 1, "updated": stamp(1)}, {"id": 7, "updated": stamp(2), **bad}])
+        with pytest.raises(TypeError, match="id or updated"):  # after a contact without an id
+            raw_page([{"updated": stamp(1)}, {"id": 7, "updated": stamp(2), **bad}])
         assert raw_page([{}, {"id": "7", "updated": None}]) == [{}, {"id": "7", "updated": None}]
         fine = [{"id": 7, "updated": 1700000000}, {"id": None, "updated": stamp(2)}]
         assert raw_page(fine) == fine

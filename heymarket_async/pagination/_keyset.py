@@ -26,6 +26,7 @@ from heymarket_async.errors import PaginationError
 from heymarket_async.pagination._positions import (
     RawContact,
     bad_resume,
+    evolved,
     load_position,
     saved_ids,
     saved_time,
@@ -63,7 +64,8 @@ def _slices(value: Iterable[Slice]) -> tuple[Slice, ...]:
     return tuple(value)
 
 
-@attrs.frozen(kw_only=True)
+# Without slots, as V2Position: :func:`evolved` copies its ``__dict__`` (once a page).
+@attrs.frozen(kw_only=True, slots=False)
 class Slice:
     """Where one slice of a keyset walk stands (the whole walk is one slice unless split).
 
@@ -140,7 +142,7 @@ class Slice:
         )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class V2Position:
     """Where a v2 keyset walk stands: enough to resume it in another process after a crash.
 
@@ -286,7 +288,7 @@ def _advance(
         floor = s.floor
         if floor is not None and parse_updated(before) >= parse_updated(floor):
             floor = None
-        return keep, attrs.evolve(s, cursor=before, floor=floor, seen=seen)
+        return keep, evolved(s, {"cursor": before, "floor": floor, "seen": seen})
     last = page[-1]["updated"]
     # No time on the page past ``after`` but its last, which may go on beyond it: a tie group,
     # read by offset under the cursor from this page (tie_step), a request earlier if the group

@@ -40,6 +40,7 @@ from heymarket_async.pagination._positions import (
     V1Position,
     V2OffsetPosition,
     bad_resume,
+    evolved,
     since_text,
 )
 from heymarket_async.pagination._v1_step import parse_updated
@@ -246,7 +247,7 @@ class V2ContactPager(Pager[RawContact, ContactT]):
             # (one request, if nothing changed).
             nxt = attrs.evolve(nxt, done=False, waiting=True)
         slices[i] = nxt
-        self._pos = attrs.evolve(self._pos, slices=slices)
+        self._pos = evolved(self._pos, {"slices": slices})
         self._cur = (i, before)
         return keep
 
