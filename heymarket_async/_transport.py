@@ -375,7 +375,9 @@ def _translate(exc: Exception, method: str, url: str, timeout: float | None) -> 
 _MIDDLEWARES: Final = hasattr(aiohttp, "ClientMiddlewareType")
 #: The methods aiohttp may send again by itself: only those go through ``_no_resend`` (a
 #: middleware costs a few microseconds a request, and a walk's every page is a POST). Should
-#: aiohttp's private name go, every method does.
+#: aiohttp's private name go, every method does. (A middleware of the caller's session that
+#: resends on a dropped connection sees aiohttp's own error for a POST: resending is then the
+#: caller's own doing, as for any request of theirs.)
 _RESENT: Final[frozenset[str]] = frozenset(
     getattr(aiohttp.client, "IDEMPOTENT_METHODS", None)
     or ("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE", "POST", "PATCH")

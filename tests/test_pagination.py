@@ -826,6 +826,10 @@ class TestBadPages:
             raw_page([1, 2])
         with pytest.raises(TypeError, match="objects, got list"):
             raw_page([{"id": 1, "updated": stamp(1)}, [{"id": 2}]])
+        # After a contact without an id or a time, too (and a dict subclass is no contact).
+        for bad in ([1], None, "x", type("D", (dict,), {})(id=2, updated=stamp(2))):
+            with pytest.raises(TypeError, match="expected contact objects"):
+                raw_page([{"updated": stamp(1)}, bad])
 
     @pytest.mark.parametrize(
         "bad",
@@ -872,6 +876,15 @@ class TestBadPages:
         wire.reply(json_reply([*page, {"id": 30, "updated": stamp(1), **bad}]))
         with pytest.raises(InvalidResponseError, match="id or updated"):
             await ids_of(client.iter_contacts())
+
+    @pytest.mark.parametrize("version", ["v1", "v2"])
+    async def test_a_non_object_after_a_contact_without_an_id_is_an_invalid_response(
+        self, wire: WireServer, client: HeymarketClient, version: str
+    ) -> None:
+        wire.reply(json_reply([{"updated": stamp(1)}, "not a contact"]))
+        pager = client.iter_contacts(raw=True) if version == "v1" else client.v2.iter_contacts()
+        with pytest.raises(InvalidResponseError, match="expected contact objects, got str"):
+            await ids_of(pager)
 
     async def test_a_page_that_is_not_an_array_is_an_invalid_response(self) -> None:
         async with FakeHeymarket() as fake:
@@ -1129,3 +1142,16 @@ class TestEvolved:
             assert vars(got) == vars(want)  # nothing more, nothing less
         with pytest.raises(attrs.exceptions.FrozenInstanceError):
             got.cursor = None  # type: ignore[misc]  # still frozen
+
+    def test_positions_made_by_it_pickle_and_save_as_any_other(self) -> None:
+        import pickle
+
+        from heymarket_async.pagination._keyset import Slice, V2Position
+        from heymarket_async.pagination._positions import V1Position, evolved
+
+        v1 = evolved(V1Position(cursor=stamp(1)), {"seen": {stamp(2): [7]}, "check": True})
+        v2 = evolved(V2Position(), {"slices": [evolved(Slice(), {"cursor": stamp(1), "seen": {}})]})
+        for pos in (v1, v2):
+            assert pickle.loads(pickle.dumps(pos)) == pos
+            assert type(pos).from_json(pos.to_json()) == pos
+        assert type(v2.slices) is tuple  # the converter ran on what changed

@@ -193,7 +193,8 @@ class TestTheProxyOption:
             client(fake, proxy=proxy.url, session=session if mine else None) as hm,
         ):
             await hm.count_contacts()
-        assert proxy.seen == [("POST", f"{fake.url}/v1/contacts/count")]
+            await hm.count_contacts()  # the same URL again: its kept target, the same proxy
+        assert proxy.seen == [("POST", f"{fake.url}/v1/contacts/count")] * 2
 
     async def test_it_wins_over_the_environment(
         self, fake: FakeHeymarket, proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch

@@ -99,6 +99,8 @@ def raw_page(data: Any) -> list[RawContact]:
                 raise _bad_keys(item)
     except KeyError:
         for item in data:  # a contact without one: all of them again, a missing one None
+            if type(item) is not dict:
+                return object_page(data)  # raises
             if type(item.get("id")) not in KEY_TYPES or type(item.get("updated")) not in KEY_TYPES:
                 raise _bad_keys(item) from None
     return data

@@ -41,7 +41,10 @@ def evolved(inst: PosT, changes: dict[str, Any]) -> PosT:
     or ``__attrs_post_init__`` whose fields all take their own name in ``__init__``, some four
     times as fast: the instance's ``__dict__`` is copied, only the changed fields are converted,
     and ``changes`` comes as a dict, not as keywords (a v1 walk's position has some 25 fields,
-    and changes once a page of 30 contacts). ``changes`` is used up."""
+    and changes once a page of 30 contacts). ``changes`` is used up. Unchanged values are the
+    old instance's own, as with ``attrs.evolve``, except that an unchanged field with a converter
+    (``seen``) is not converted again: both share its dict (positions are never changed in
+    place)."""
     cls = type(inst)
     try:
         names, converters = _COPIERS[cls]
