@@ -92,10 +92,8 @@ class AiohttpTransport:
         self._pool_size = pool_size
         self._trace_configs = list(trace_configs)
         self._proxy = proxy
-        #: The environment's proxy for each (scheme, host) the own session talked to, and for
-        #: each origin (``scheme://authority``) as the request URLs spell it.
+        #: The environment's proxy for each (scheme, host) the own session talked to.
         self._by_host: dict[tuple[str, str], str | None] = {}
-        self._env_proxies: dict[str, str | None] = {}
         #: Each request URL's ``URL`` and proxy (:meth:`_target`), for up to _TARGETS_KEPT.
         self._targets: dict[str, tuple[URL, str | None]] = {}
         self._max_bytes = max_response_bytes
@@ -249,13 +247,7 @@ class AiohttpTransport:
         url = URL(text, encoded=True)
         proxy = self._proxy
         if proxy is None and self._owns_session:
-            # The environment's proxy for this origin, looked up once (the URL's own host is
-            # parsed only on the first request to it).
-            origin = _origin(text)
-            if origin in self._env_proxies:
-                proxy = self._env_proxies[origin]
-            else:
-                proxy = self._env_proxies[origin] = await self._env_proxy(url)
+            proxy = await self._env_proxy(url)  # looked up once per host
         targets = self._targets
         if len(targets) >= _TARGETS_KEPT:
             targets.clear()  # one URL per contact read by id: no need to keep them all
@@ -283,13 +275,6 @@ class AiohttpTransport:
         self._options_of = (None, {})
         if session is not None and self._owns_session and not session.closed:
             await session.close()
-
-
-def _origin(url: str) -> str:
-    """``scheme://authority`` of an absolute URL, without parsing it."""
-    start = url.find("//") + 2
-    end = url.find("/", start)
-    return url if end < 0 else url[:end]
 
 
 async def _read(resp: aiohttp.ClientResponse, limit: int | None) -> TransportResponse:
