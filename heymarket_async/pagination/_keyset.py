@@ -27,6 +27,7 @@ from heymarket_async.pagination._positions import (
     RawContact,
     bad_resume,
     evolved,
+    freeze_seen,
     load_position,
     saved_ids,
     saved_time,
@@ -43,10 +44,6 @@ _NO_TIME: Final = (
 #: How many times a tie group is read before the walk gives up on it.
 MAX_PASSES: Final = 4
 _FORMAT: Final = 2
-
-
-def _freeze_seen(value: Mapping[str, Iterable[Any]]) -> Mapping[str, frozenset[Any]]:
-    return {k: frozenset(v) for k, v in value.items()}
 
 
 def _saved_digest(value: Any) -> str:
@@ -79,7 +76,7 @@ class Slice:
     cursor: str | None = None
     floor: str | None = None
     stop: str | None = None
-    seen: Mapping[str, frozenset[Any]] = attrs.field(factory=dict, converter=_freeze_seen)
+    seen: Mapping[str, frozenset[Any]] = attrs.field(factory=dict, converter=freeze_seen)
     done: bool = False
     #: The last slice reached the end while others still ran: it reads again once they end.
     waiting: bool = False

@@ -135,7 +135,8 @@ def _saved_count(data: Mapping[str, Any], key: str) -> int:
     return check.bounded_int(data.get(key, 0), f"resume.{key}", 0)
 
 
-def _freeze_seen(value: Mapping[str, Iterable[Any]]) -> Mapping[str, frozenset[Any]]:
+def freeze_seen(value: Mapping[str, Iterable[Any]]) -> Mapping[str, frozenset[Any]]:
+    """A ``seen`` mapping as positions keep it: each time's ids frozen."""
     return {k: frozenset(v) for k, v in value.items()}
 
 
@@ -156,7 +157,7 @@ class V1Position:
     """
 
     cursor: str | None = None
-    seen: Mapping[str, frozenset[Any]] = attrs.field(factory=dict, converter=_freeze_seen)
+    seen: Mapping[str, frozenset[Any]] = attrs.field(factory=dict, converter=freeze_seen)
     since: str | None = None
     descending: bool | None = None
     inclusive: bool | None = None
