@@ -21,6 +21,7 @@ from heymarket_async import (
     BulkStatus,
     HeymarketClient,
     RetryPolicy,
+    _transport,
 )
 from tests._server import API_KEY, CatchAllServer
 from tests.test_transport import closed_port
@@ -77,9 +78,15 @@ async def server() -> AsyncIterator[CommitThenDrop]:
         yield running
 
 
-@pytest.fixture(params=["own session", "caller's session"])
-async def session(request: pytest.FixtureRequest) -> AsyncIterator[aiohttp.ClientSession | None]:
-    if request.param == "own session":
+@pytest.fixture(params=["own session", "own session, no private switch", "caller's session"])
+async def session(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[aiohttp.ClientSession | None]:
+    if request.param.startswith("own session"):
+        if request.param.endswith("no private switch"):
+            # An aiohttp without ``_retry_connection``: the own session leaves it on, and the
+            # SDK's middleware must keep aiohttp from resending instead.
+            monkeypatch.setattr(_transport, "_no_silent_resend", lambda session: None)
         yield None
         return
     async with aiohttp.ClientSession() as mine:
@@ -151,6 +158,22 @@ class TestNoSilentResend:
         assert _RESENT == IDEMPOTENT_METHODS
         assert {"GET", "PUT", "DELETE"} <= _RESENT
         assert "POST" not in _RESENT
+
+    async def test_the_own_session_turns_resending_off_and_takes_no_middleware(
+        self, server: CommitThenDrop
+    ) -> None:
+        # The fast path: aiohttp's private switch, off on the SDK's own session (while that
+        # name exists: the fixture's "no private switch" runs the same tests without it).
+        transport = _transport.AiohttpTransport()
+        try:
+            own = await transport._get_session()
+            assert own._retry_connection is False
+            assert transport._options(own) == {}
+            async with aiohttp.ClientSession() as theirs:  # never changed by the SDK
+                assert theirs._retry_connection is True
+                assert transport._options(theirs) == {"middlewares": (_transport._no_resend,)}
+        finally:
+            await transport.aclose()
 
 
 class TestTheCallersSession:
