@@ -1,7 +1,7 @@
 """The whole product's benchmarks, against the emulator running as a process of its own.
 
     python benchmarks/run.py [--contacts 200000] [--latency-ms 0] [--calls 500] [--repeat 3]
-                             [--only v1|v2]
+                             [--only v1|v2|calls]
 
 Starts ``python -m heymarket_async.testing`` on a free port, then measures, best of
 ``--repeat`` runs each:
@@ -22,7 +22,8 @@ plain v2 loop, raw v1 walk >= 0.85x the plain v1 loop, raw v2 walk >= 0.9x the p
 best ("vs plain"), and "paired", the median over rounds of the ratio within a round (each run
 beside the plain loop's run of the same round, which a machine whose speed drifts between
 rounds, as a shared VM's does, favours less than a lucky best). ``--only v1`` (or ``v2``)
-measures that API's walks alone, against their plain loop (more rounds in the same time).
+measures that API's walks alone, against their plain loop (more rounds in the same time);
+``--only calls`` the single calls alone (with ``--calls 5000``, a median that moves less).
 """
 
 from __future__ import annotations
@@ -198,8 +199,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
         "--only",
-        choices=["v1", "v2"],
-        help="only the walks of one API, against their plain loop (no exports, no single calls)",
+        choices=["v1", "v2", "calls"],
+        help="only the walks of one API against their plain loop, or only the single calls",
     )
     args = parser.parse_args()
 
@@ -224,10 +225,13 @@ def main() -> None:
             ("export --normalized (JSONL)", export(url, "jsonl", tmp, "--normalized")),
             ("export --format csv", export(url, "csv", tmp)),
         ]
-        cases = {"v1": v1, "v2": v2}.get(args.only) or [*v2, *v1, *exports]
-        rounds = measure(cases, args.repeat, args.contacts)
-        lat = None if args.only else asyncio.run(latencies(url, args.calls))
+        cases = {"v1": v1, "v2": v2, "calls": []}.get(args.only, [*v2, *v1, *exports])
+        rounds = measure(cases, args.repeat, args.contacts) if cases else {}
+        lat = asyncio.run(latencies(url, args.calls)) if args.only in (None, "calls") else None
     runs = {name: best(each) for name, each in rounds.items()}
+    if lat is not None and not runs:
+        print_calls(args.calls, lat)
+        return
 
     print()
     header = (
@@ -262,22 +266,27 @@ def main() -> None:
             )
     if lat is None:
         return
-    print()
-    print(f"{'single call (' + str(args.calls) + ' sequential)':38} {'median ms':>9} {'p99 ms':>8}")
-    for name, values in lat.items():
-        values.sort()
-        p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
-        print(f"{name:38} {statistics.median(values) * 1000:>9.3f} {p99 * 1000:>8.3f}")
     jsonl = rate[LOSSLESS]
     csv_rate = rate["export --format csv"]
-    sdk_med = statistics.median(lat["SDK get_contact"])
-    plain_med = statistics.median(lat["plain aiohttp GET"])
-    print()
+    print_calls(args.calls, lat)
     print(
         f"lossless JSONL export / plain v2 loop: {jsonl / rate[PLAIN_V2]:.2f}x, paired "
         f"{paired(rounds[LOSSLESS], rounds[PLAIN_V2]):.2f}x (target >= 0.65)"
     )
     print(f"CSV export / lossless JSONL export: {csv_rate / jsonl:.2f}x")
+
+
+def print_calls(calls: int, lat: dict[str, list[float]]) -> None:
+    """The single calls' table and their ratio."""
+    print()
+    print(f"{'single call (' + str(calls) + ' sequential)':38} {'median ms':>9} {'p99 ms':>8}")
+    for name, values in lat.items():
+        values.sort()
+        p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+        print(f"{name:38} {statistics.median(values) * 1000:>9.3f} {p99 * 1000:>8.3f}")
+    sdk_med = statistics.median(lat["SDK get_contact"])
+    plain_med = statistics.median(lat["plain aiohttp GET"])
+    print()
     print(f"SDK get_contact / plain GET, as speed: {plain_med / sdk_med:.2f}x (target >= 0.90)")
 
 
