@@ -231,12 +231,12 @@ class Pipeline:
             why = f"not retried: the next attempt would start after the {self.timeout:g} s deadline"
         if self.limiter is not None and isinstance(exc, RateLimitError):
             # A 429 holds back every task sharing the limiter: for its Retry-After, or the
-            # backoff (a final 429 too: the others would draw one next).
+            # backoff (a final 429 too: the others would draw one next). Paused even for no
+            # time (``Retry-After: 0``, a zero backoff): the limiter learns from every 429.
             seconds = exc.retry_after if exc.retry_after is not None else wait
             if seconds is None:
                 seconds = backoff_delay(attempt - 1, policy)
-            if seconds:
-                await self.limiter.pause(min(seconds, policy.max_retry_after), self.clock)
+            await self.limiter.pause(min(seconds, policy.max_retry_after), self.clock)
         if wait is None:
             self._finish(exc, request, attempt, failures, why)
             raise exc

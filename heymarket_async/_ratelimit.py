@@ -14,10 +14,10 @@ time comes. A task that leaves the queue early (cancelled, or its deadline out o
 never holds a turn, and the tasks behind it move up.
 
 After a 429 the limiter pauses every task for what the server said, and *learns*: it paces a
-little slower from then on (:data:`CUT` of the rate), and recovers the cut slowly
-(:data:`RECOVERY` of the rate a minute). Pacing at exactly the limit is right for a server that
-counts sends; a server that counts arrivals sees the network's jitter too, and the cut is what
-absorbs it, measured rather than guessed.
+little slower from then on (:data:`CUT` of the rate, at most once a minute: :data:`CUT_SPAN`),
+and recovers the cut slowly (:data:`RECOVERY` of the rate a minute). Pacing at exactly the
+limit is right for a server that counts sends; a server that counts arrivals sees the network's
+jitter too, and the cut is what absorbs it, measured rather than guessed.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from ._loops import LoopBinding
 
 __all__ = [
     "CUT",
+    "CUT_SPAN",
     "HEADROOM",
     "HEYMARKET_RATE_LIMIT",
     "LATE_MAX",
@@ -73,8 +74,14 @@ LATE_SPAN: Final = 10
 #: the next turn stays at least 0.8 of an interval after it, never a burst.
 LATE_MAX: Final = 0.2
 #: How much slower the local limiter paces after a 429 (a fraction of its rate), at most once
-#: per pause.
+#: in :data:`CUT_SPAN`.
 CUT: Final = 0.03
+#: After a cut, the 429s of this many seconds cut no more: one overload is one lesson. Its 429s
+#: come together (the requests in flight), and, from a server that says no ``Retry-After`` (as
+#: Heymarket's docs do not), go on for as long as its window stays full: a retry after each
+#: short backoff draws another, for up to the documented minute. Cut again for each, a minute's
+#: overload took a third of the rate, which wore off over an hour.
+CUT_SPAN: Final = 60.0
 #: How fast a cut wears off: this fraction of the rate a minute without a 429.
 RECOVERY: Final = 0.005
 #: The slowest the limiter learns to pace, as a fraction of its rate.
@@ -176,7 +183,8 @@ class LocalRateLimiter:
         #: Capped at a fifth of an interval (the default's): a larger headroom must not let a
         #: send that late put the next turn in the past, a burst.
         self._late = min(float(headroom) * LATE_SPAN, LATE_MAX) * self._interval
-        self._cut_at = 0.0
+        #: When the last cut was (none yet: never).
+        self._cut_at = float("-inf")
         self._paused_until = float("-inf")
         #: The earliest time the next request may be sent.
         self._next = float("-inf")
@@ -217,11 +225,11 @@ class LocalRateLimiter:
     def pause_at(self, now: float, seconds: float) -> None:
         """Send nothing for ``seconds`` from ``now`` (the server said 429): every task waits,
         not only one; and, when learning, pace :data:`CUT` slower from now on (once for the
-        429s of one pause: requests in flight together draw them together).
+        429s of :data:`CUT_SPAN`: one overload draws them together).
 
         Waiting tasks whose turn now falls at or after their deadline leave at once.
         """
-        if self.learn and now >= self._paused_until:
+        if self.learn and now - self._cut_at >= CUT_SPAN:
             self._factor = max(FLOOR, self._share(now) - CUT)
             self._cut_at = now
             self._interval = 60.0 / (self.per_minute * self._factor)

@@ -54,6 +54,7 @@ from urllib.parse import unquote, urlsplit
 from ._loops import LoopBinding, ShutdownHook
 from ._ratelimit import (
     CUT,
+    CUT_SPAN,
     FLOOR,
     HEADROOM,
     HEYMARKET_RATE_LIMIT,
@@ -114,8 +115,9 @@ if ARGV[1] == 'acquire' then
   redis.call('HSET', key, 'tat', tat)
   answer = {1, wait}
 else
-  if ARGV[4] == '1' and now >= pause then
-    -- Once for the 429s of one pause: requests in flight together draw them together.
+  local cut_at = tonumber(state[4])
+  if ARGV[4] == '1' and (cut_at == nil or now - cut_at >= __CUT_SPAN__) then
+    -- Once for the 429s of CUT_SPAN: one overload draws them together.
     factor = math.max(tonumber(ARGV[8]), share - tonumber(ARGV[6]))
     redis.call('HSET', key, 'factor', factor, 'cut_at', now)
   end
@@ -163,7 +165,9 @@ class SharedBudget:
         self._name = name
         self._now = now
         self._script: AsyncScript = client.register_script(
-            _SCRIPT.replace("__NOW__", _REDIS_TIME if now is None else _TEST_TIME)
+            _SCRIPT.replace("__NOW__", _REDIS_TIME if now is None else _TEST_TIME).replace(
+                "__CUT_SPAN__", repr(CUT_SPAN * _MICRO)
+            )
         )
         #: What follows the op and its amount, the same in every call.
         self._args = (
@@ -185,7 +189,7 @@ class SharedBudget:
 
     async def pause(self, seconds: float) -> float:
         """Nothing may be sent for ``seconds`` (unless a pause already ends later); with
-        ``learn``, the first 429 of a pause cuts the rate. The seconds the pause has left."""
+        ``learn``, a 429 cuts the rate, once in ``CUT_SPAN``. The seconds the pause has left."""
         (left,) = await self._run("pause", max(0.0, seconds) * _MICRO)
         return left / _MICRO
 

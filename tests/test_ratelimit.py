@@ -23,7 +23,15 @@ from heymarket_async import (
     RetryPolicy,
     TransportResponse,
 )
-from heymarket_async._ratelimit import CUT, FLOOR, HEADROOM, LATE_MAX, LATE_SPAN, RECOVERY
+from heymarket_async._ratelimit import (
+    CUT,
+    CUT_SPAN,
+    FLOOR,
+    HEADROOM,
+    LATE_MAX,
+    LATE_SPAN,
+    RECOVERY,
+)
 from heymarket_async.testing import MockTransport, install_clock
 from tests._fakes import FakeTime, ScaledTime
 from tests._server import API_KEY, WireServer, json_reply
@@ -237,8 +245,21 @@ class TestLearning:
         for t in (0.0, 0.01, 0.02, 0.5):
             limiter.pause_at(t, 1.0)
         assert limiter.rate(0.5) == pytest.approx(600 * (1 - CUT), abs=0.1)
-        limiter.pause_at(1.6, 1.0)  # a 429 after the pause ended: a second lesson
-        assert limiter.rate(1.6) == pytest.approx(600 * (1 - 2 * CUT), abs=0.1)
+
+    def test_429s_of_one_overload_cut_once_across_short_pauses(self) -> None:
+        # No Retry-After: each pause is a short backoff, and each retry into a window still full
+        # draws another 429 after it ended. One overload, one lesson.
+        limiter = LocalRateLimiter(600, headroom=0)
+        for t, pause in ((100.0, 0.05), (100.12, 0.3), (100.5, 0.2), (101.0, 1.0), (159.0, 4.0)):
+            limiter.pause_at(t, pause)
+            assert limiter.rate(t) == pytest.approx(
+                600 * (1 - CUT + RECOVERY * (t - 100.0) / 60), abs=0.1
+            )
+        # A 429 a minute after the cut: a second lesson, on what was recovered meanwhile.
+        limiter.pause_at(100.0 + CUT_SPAN, 1.0)
+        assert limiter.rate(100.0 + CUT_SPAN) == pytest.approx(
+            600 * (1 - 2 * CUT + RECOVERY * CUT_SPAN / 60), abs=0.1
+        )
 
     def test_the_cut_wears_off_and_never_goes_past_the_rate(self) -> None:
         limiter = LocalRateLimiter(600, headroom=0)
@@ -252,8 +273,8 @@ class TestLearning:
     def test_the_rate_never_falls_below_the_floor(self) -> None:
         limiter = LocalRateLimiter(600, headroom=0)
         for k in range(100):
-            limiter.pause_at(2.0 * k, 1.0)
-        assert limiter.rate(200.0) >= 600 * FLOOR
+            limiter.pause_at(CUT_SPAN * k, 1.0)
+        assert limiter.rate(CUT_SPAN * 99) == pytest.approx(600 * FLOOR)
 
     def test_it_paces_under_the_rate_by_its_headroom(self) -> None:
         limiter = LocalRateLimiter(600)  # one every 0.1 s at the rate: 0.1 / 0.98 under it
@@ -578,6 +599,26 @@ class TestClientRateLimit:
         assert arrivals[0] == 0.0
         assert arrivals[1] >= 30.0
         assert fake.sleeps == [30.0]
+
+    @pytest.mark.parametrize("retry_after", ["0", "-5", "Thu, 01 Jan 2015 00:00:00 GMT", None])
+    async def test_a_429_that_asks_no_wait_still_teaches_the_limiter(
+        self, wire: WireServer, retry_after: str | None
+    ) -> None:
+        # Retry-After of no time (or in the past), or no Retry-After with a zero backoff:
+        # nothing to wait out, but the rate was too high all the same.
+        fake = FakeTime(0.0)
+        headers = {} if retry_after is None else {"Retry-After": retry_after}
+        wire.reply(json_reply({}, 429, **headers))
+        wire.default = json_reply(CONTACT)
+        limiter = LocalRateLimiter(600, headroom=0)
+        policy = RetryPolicy(max_retries=1, backoff_base=0.0)
+        async with HeymarketClient(
+            API_KEY, base_url=wire.url, rate_limit=limiter, retry=policy
+        ) as hm:
+            fake.install(hm)
+            await hm.get_contact(1)
+        assert len(wire.requests) == 2
+        assert limiter.rate(fake.now) == pytest.approx(600 * (1 - CUT), abs=0.1)
 
     async def test_a_429_storm_is_ridden_out(self, wire: WireServer) -> None:
         fast = ScaledTime()

@@ -32,7 +32,7 @@ from heymarket_async import (
     RedisRateLimiter,
     RequestEvent,
 )
-from heymarket_async._ratelimit import CUT, FLOOR, RECOVERY
+from heymarket_async._ratelimit import CUT, CUT_SPAN, FLOOR, RECOVERY
 from heymarket_async._redis_limiter import IDLE_TTL, KEY_PREFIX, SharedBudget, redis_key
 from heymarket_async.testing import FakeHeymarket, Fault, RateLimitRule
 from tests._redis import RedisServer, free_port, missing, require_redis
@@ -181,6 +181,23 @@ class TestScript:
         share = 1 - CUT + RECOVERY * 1.5 / 60
         assert (await shared.reserve(None))[1] == pytest.approx(1 / share, abs=2e-6)
 
+    async def test_429s_of_one_overload_cut_once_across_short_pauses(
+        self, redis: Redis, key: str
+    ) -> None:
+        # The pauses of a server that says no Retry-After: short backoffs, each ended before
+        # the next 429. One cut in CUT_SPAN, then a second.
+        now = FakeNow()
+        shared = budget(redis, key, now, learn=True)
+        for step, pause in ((0.0, 0.05), (0.12, 0.3), (0.38, 0.2), (58.0, 4.0)):
+            now.now += step
+            await shared.pause(pause)
+        assert float(await redis.hget(redis_key(key), "factor")) == pytest.approx(1 - CUT)
+        now.now += CUT_SPAN
+        await shared.pause(1.0)
+        share = 1 - CUT + RECOVERY * (58.5 + CUT_SPAN) / 60
+        factor = float(await redis.hget(redis_key(key), "factor"))
+        assert factor == pytest.approx(share - CUT, abs=1e-6)
+
     async def test_the_cut_wears_off_up_to_the_headroom(self, redis: Redis, key: str) -> None:
         now = FakeNow()
         shared = budget(redis, key, now, learn=True, headroom=0.02)
@@ -194,7 +211,7 @@ class TestScript:
         shared = budget(redis, key, now, learn=True)
         for _ in range(40):
             await shared.pause(1.0)
-            now.now += 1.0
+            now.now += CUT_SPAN
         assert float(await redis.hget(redis_key(key), "factor")) == pytest.approx(FLOOR)
 
     async def test_without_learning_a_429_only_pauses(self, redis: Redis, key: str) -> None:
