@@ -321,7 +321,7 @@ def _rate_limiter(
 
 def is_heymarket(base_url: str) -> bool:
     """Whether ``base_url`` is Heymarket's own API (not an emulator or a proxy)."""
-    host = URL(base_url).host or ""
+    host = (URL(base_url).host or "").rstrip(".")  # "api.heymarket.com." is the same host
     return host == "heymarket.com" or host.endswith(".heymarket.com")
 
 

@@ -83,6 +83,8 @@ class TestRateLimit:
             (0.0, None, {}, None),
             (120.0, "http://127.0.0.1:8787", {}, 120.0),
             (None, "https://heymarket.com.evil.example", {}, None),
+            (None, "https://api.heymarket.com.", {}, 500.0),
+            (None, None, {"HEYMARKET_BASE_URL": "https://api.heymarket.com."}, 500.0),
         ],
     )
     def test_default_is_heymarkets_limit_for_heymarket_only(

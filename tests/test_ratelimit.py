@@ -666,7 +666,14 @@ class TestClientRateLimit:
             assert hm._pipeline.limiter is None
 
     @pytest.mark.parametrize(
-        "base_url", [None, "https://api.heymarket.com", "https://eu.api.heymarket.com/"]
+        "base_url",
+        [
+            None,
+            "https://api.heymarket.com",
+            "https://eu.api.heymarket.com/",
+            "https://API.Heymarket.com:443",
+            "https://api.heymarket.com.",  # the fully qualified name: the same host
+        ],
     )
     def test_heymarket_api_is_paced_at_its_500_a_minute_by_default(
         self, base_url: str | None

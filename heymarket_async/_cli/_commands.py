@@ -18,9 +18,8 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Final, TextIO
 
-from yarl import URL
-
 from heymarket_async import HeymarketClient, NotFoundError, RedisRateLimiter
+from heymarket_async._client import is_heymarket
 from heymarket_async._sansio import DEFAULT_BASE_URL
 from heymarket_async.errors import HeymarketError, InvalidRequestError
 
@@ -218,10 +217,8 @@ def _rate_limit(
     """
     if asked is not None:
         return asked or None
-    host = URL(base_url or environ.get("HEYMARKET_BASE_URL") or DEFAULT_BASE_URL).host or ""
-    return (
-        HEYMARKET_RATE_LIMIT if host == "heymarket.com" or host.endswith(".heymarket.com") else None
-    )
+    url = base_url or environ.get("HEYMARKET_BASE_URL") or DEFAULT_BASE_URL
+    return HEYMARKET_RATE_LIMIT if is_heymarket(url) else None
 
 
 async def _export(
