@@ -23,7 +23,7 @@ from ._otel import Tracing
 from ._pipeline import Pipeline
 from ._ratelimit import HEYMARKET_RATE_LIMIT, LocalRateLimiter, RateLimiter
 from ._retry import RetryPolicy
-from ._sansio import DEFAULT_BASE_URL
+from ._sansio import DEFAULT_BASE_URL, is_heymarket
 from ._shared import Closing, ConcurrencyCap
 from ._transport import DEFAULT_MAX_RESPONSE_BYTES, AiohttpTransport, Transport
 from .errors import ClientClosedError, InvalidRequestError
@@ -317,12 +317,6 @@ def _rate_limiter(
         raise InvalidRequestError(
             "rate_limit", f"{exc}, or a RateLimiter (acquire, pause, per_minute)"
         ) from None
-
-
-def is_heymarket(base_url: str) -> bool:
-    """Whether ``base_url`` is Heymarket's own API (not an emulator or a proxy)."""
-    host = (URL(base_url).host or "").rstrip(".")  # "api.heymarket.com." is the same host
-    return host == "heymarket.com" or host.endswith(".heymarket.com")
 
 
 def _aiohttp_transport(

@@ -158,13 +158,18 @@ class TestWalks:
         assert '"first": "Ada"' in info.value.text
 
     @pytest.mark.parametrize("walk", WALKS.values(), ids=list(WALKS))
-    async def test_a_raw_walk_hands_out_what_the_api_sent(
+    async def test_a_raw_walk_refuses_it_too(
         self, wire: WireServer, client: HeymarketClient, walk: Callable[..., Any]
     ) -> None:
-        wire.reply(json_reply([{"id": 1, "updated": T0}, NO_ID]))
+        # A raw walk tells contacts apart by id as a typed one does: two without one at a time
+        # would be taken for one contact read twice, and one lost without a word.
+        wire.reply(bad_reply(json_reply([{"id": 1, "updated": T0}, NO_ID, NO_ID]).body))
         wire.default = json_reply([])
-        got = [item async for item in walk(client, True)]
-        assert got == [{"id": 1, "updated": T0}, NO_ID]
+        got: list[Any] = []
+        with pytest.raises(InvalidResponseError, match="a contact without an id") as info:
+            await drain(walk(client, True), got)
+        assert got == []
+        assert (info.value.status, info.value.request_id) == (200, "bad-id-1")
 
     async def test_a_typed_walk_reads_ids_given_as_text(
         self, wire: WireServer, client: HeymarketClient

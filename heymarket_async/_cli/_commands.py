@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import IO, Any, Final, TextIO
 
 from heymarket_async import HeymarketClient, NotFoundError, RedisRateLimiter
-from heymarket_async._client import is_heymarket
-from heymarket_async._sansio import DEFAULT_BASE_URL
+from heymarket_async._sansio import DEFAULT_BASE_URL, is_heymarket
 from heymarket_async.errors import HeymarketError, InvalidRequestError
 
 from . import _sandbox

@@ -4,7 +4,14 @@ Everything here is a pure function or a value, tested without an event loop.
 """
 
 from .codec import JSONDecodeError, json_dumps, json_loads, std_json_dumps, std_json_loads
-from .request import DEFAULT_BASE_URL, Endpoint, Request, Safety, TransportRequest
+from .request import (
+    DEFAULT_BASE_URL,
+    Endpoint,
+    Request,
+    Safety,
+    TransportRequest,
+    is_heymarket,
+)
 from .response import (
     REQUEST_ID_HEADER,
     TEXT_LIMIT,
@@ -43,6 +50,7 @@ __all__ = [
     "error_class",
     "error_message",
     "format_timestamp",
+    "is_heymarket",
     "is_rfc3339",
     "json_dumps",
     "json_loads",

@@ -7,11 +7,18 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import attrs
+from yarl import URL
 
 from heymarket_async.models import UNSET, UnsetType
 
 #: Heymarket's API; ``HEYMARKET_BASE_URL`` or ``base_url=`` point a client elsewhere.
 DEFAULT_BASE_URL: Final = "https://api.heymarket.com"
+
+
+def is_heymarket(base_url: str) -> bool:
+    """Whether ``base_url`` is Heymarket's own API (not an emulator or a proxy)."""
+    host = (URL(base_url).host or "").rstrip(".")  # "api.heymarket.com." is the same host
+    return host == "heymarket.com" or host.endswith(".heymarket.com")
 
 
 class Safety(enum.Enum):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar
 
 from heymarket_async import _validate as check
 from heymarket_async._convert import StructureError, structure_contact
@@ -80,8 +80,10 @@ def object_page(data: Any) -> list[RawContact]:
 
 
 def raw_page(data: Any) -> list[RawContact]:
-    """:func:`object_page`, with each ``id`` and ``updated`` checked too (a string, an integer
-    or nothing): the v1 walk's bookkeeping hashes them before a contact is structured."""
+    """:func:`object_page`, with each ``id`` (a string or an integer) and ``updated`` (the
+    same, or nothing) checked too: the walks' bookkeeping hashes them before a contact is
+    structured, and tells contacts apart by their ids (two without one, at one time, would be
+    taken for one contact read twice: a raw walk refuses them, as a typed walk does)."""
     if not isinstance(data, list):
         return object_page(data)  # raises
     # One pass (this runs for every contact of a walk): object_page's checks and these, the
@@ -94,19 +96,25 @@ def raw_page(data: Any) -> list[RawContact]:
             i = item["id"]
             u = item["updated"]
             if (type(u) is not str and type(u) not in KEY_TYPES) or (
-                type(i) is not int and type(i) is not str and i is not None
+                type(i) is not int and type(i) is not str
             ):
                 raise _bad_keys(item)
     except KeyError:
         for item in data:  # a contact without one: all of them again, a missing one None
             if type(item) is not dict:
                 return object_page(data)  # raises
-            if type(item.get("id")) not in KEY_TYPES or type(item.get("updated")) not in KEY_TYPES:
+            if type(item.get("id")) not in _ID_TYPES or type(item.get("updated")) not in KEY_TYPES:
                 raise _bad_keys(item) from None
     return data
 
 
+#: What a contact's ``id`` may be in a walk (``updated`` may also be missing: KEY_TYPES).
+_ID_TYPES: Final = frozenset([int, str])
+
+
 def _bad_keys(item: RawContact) -> TypeError:
+    if item.get("id") is None:
+        return TypeError(f"a contact without an id, which no walk can tell apart: {item!r:.200}")
     return TypeError(f"a contact's id or updated is not a string or an integer: {item!r:.200}")
 
 

@@ -21,7 +21,7 @@ from heymarket_async.pagination._base import (
     Pager,
     checked_max_items,
     contact_structure,
-    object_page,
+    raw_page,
 )
 from heymarket_async.pagination._positions import RawContact, V2OffsetPosition, resumed, since_text
 
@@ -116,7 +116,8 @@ class V2OffsetPager(Pager[RawContact, ContactT]):
             page = self._next_page
             if self._last_page is not None and page > self._last_page:
                 return
-            task = asyncio.ensure_future(self._list(self._body(page), object_page))
+            # raw_page: a contact without an id is refused here too, as by every walk.
+            task = asyncio.ensure_future(self._list(self._body(page), raw_page))
             task.add_done_callback(_retrieve)
             self._tasks.append(task)
             self._next_page = page + 1
