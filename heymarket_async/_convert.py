@@ -127,22 +127,29 @@ def _extra(data: Mapping[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
     return _Extra(extra) if extra else _NO_EXTRA
 
 
-#: The keys of a contact's tag that Tag reads; a tag endpoint's object has times too.
-_TAG_KEYS: Final = frozenset({"tag_id", "id", "name", "color"})
-_TAG_ENDPOINT_KEYS: Final = _TAG_KEYS | {"created", "updated", "created_at", "updated_at"}
+#: The keys of a tag's object that Tag reads (on a contact or from a tag endpoint).
+_TAG_KEYS: Final = frozenset(
+    {"tag_id", "id", "name", "color", "created", "updated", "created_at", "updated_at"}
+)
 
 
-def _tag(value: Any, known: frozenset[str] = _TAG_KEYS) -> Tag:
-    # {"tag_id": 55}, a fuller {"id": 55, "name": ..., "color": ...}, or a bare 55.
+def _tag(value: Any) -> Tag:
+    # {"tag_id": 55}, a fuller {"id": 55, "name": ..., "color": ..., "created": ...}, or a
+    # bare 55. Times are read wherever a tag comes from: kept in ``extra`` instead, a
+    # contact's tag lost them when written back (its field's None went in their place).
     if isinstance(value, Mapping):
         raw = value.get("tag_id", value.get("id"))
         if raw is None:
             raise StructureError("tags", f"a tag without an id: {value!r}")
+        created = value.get("created", value.get("created_at"))
+        updated = value.get("updated", value.get("updated_at"))
         return Tag(
             id=_to_int(raw, "tags"),
             name=_opt_str(value.get("name")),
             color=_opt_str(value.get("color")),
-            extra=_extra(value, known),
+            created=None if created is None else _timestamp(created, "created"),
+            updated=None if updated is None else _timestamp(updated, "updated"),
+            extra=_extra(value, _TAG_KEYS),
         )
     return Tag(id=_to_int(value, "tags"))
 
@@ -469,21 +476,7 @@ def structure_tag(data: Any) -> Tag:
     ``created``, ``updated`` when sent), ``{"tag": {...}}``, or a bare id."""
     if isinstance(data, Mapping) and isinstance(data.get("tag"), Mapping):
         data = data["tag"]
-    tag = _tag(data, _TAG_ENDPOINT_KEYS)
-    if not isinstance(data, Mapping):
-        return tag
-    created = data.get("created", data.get("created_at"))
-    updated = data.get("updated", data.get("updated_at"))
-    if created is None and updated is None:
-        return tag
-    return Tag(
-        id=tag.id,
-        name=tag.name,
-        color=tag.color,
-        created=_timestamp(created, "created"),
-        updated=_timestamp(updated, "updated"),
-        extra=tag.extra,
-    )
+    return _tag(data)
 
 
 def raw_tags(data: Any) -> list[dict[str, Any]]:

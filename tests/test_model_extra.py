@@ -124,6 +124,20 @@ class TestTagExtra:
         tag = structure_tag({"id": 5, "usage_count": 41})
         assert CONVERTER.unstructure(tag)["usage_count"] == 41
 
+    @pytest.mark.parametrize("spelling", ["", "_at"])
+    def test_a_contacts_tag_keeps_its_times_through_a_round_trip(self, spelling: str) -> None:
+        # Kept in ``extra`` instead, the field's None took their place when written back.
+        sent = {"tag_id": 5, f"created{spelling}": "2026-01-01T00:00:00Z", "label": "x"}
+        (tag,) = structure_contact({"id": 1, "tags": [sent]}).tags
+        assert tag.created is not None
+        assert tag.created.year == 2026
+        assert tag.extra == {"label": "x"}
+        written = CONVERTER.unstructure(structure_contact({"id": 1, "tags": [sent]}))
+        assert written["tags"][0]["created"] == "2026-01-01T00:00:00Z"
+        (again,) = structure_contact(written).tags
+        assert (again.created, again.extra) == (tag.created, {"label": "x"})
+        assert CONVERTER.structure(CONVERTER.unstructure(tag), Tag).created == tag.created
+
 
 async def walk_typed_and_raw(hm: Any, make: Any) -> tuple[list[Contact], list[dict[str, Any]]]:
     typed = [c async for c in make(hm, False)]
