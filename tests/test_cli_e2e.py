@@ -165,6 +165,17 @@ class TestExportContents:
         assert row["first"] == ("'=HYPERLINK(1)" if guard else "=HYPERLINK(1)")
         assert (row["updated"], row["tags"]) == ("2024-01-02T03:04:05.120Z", "61")
 
+    async def test_csv_headers_of_fields_named_alike_once_guarded_stay_apart(
+        self, tmp_path: Path
+    ) -> None:
+        async with FakeHeymarket(contact_fields=[(1, "=x"), (2, "'=x")]) as fake:
+            fake.seed(3)
+            out = tmp_path / "contacts.csv"
+            code, _, err = await cli("export", "-o", str(out), "-q", env=env_for(fake))
+        assert (code, err) == (0, "")
+        header = next(csv.reader(io.StringIO(out.read_text(), newline="")))
+        assert header[-2:] == ["'=x (1)", "'=x (2)"]
+
     async def test_csv_over_v1_has_a_column_per_field(
         self, fake: FakeHeymarket, tmp_path: Path
     ) -> None:

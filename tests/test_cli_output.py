@@ -170,6 +170,15 @@ class TestCsvColumns:
         fields = [ContactField(id=12, name="Plan"), ContactField(id=13, name=None)]
         assert csv_columns(fields)[-2:] == ["Plan", "13"]
 
+    def test_names_guarded_into_one_get_their_id(self) -> None:
+        # The header writes "=x" as "'=x": beside a field named "'=x", the two would be one.
+        fields = [ContactField(id=1, name="=x"), ContactField(id=2, name="'=x")]
+        assert csv_columns(fields, guard=True)[-2:] == ["'=x (1)", "'=x (2)"]
+        assert csv_columns(fields)[-2:] == ["=x", "'=x"]
+        encoder = CsvEncoder(["1", "2"], csv_columns(fields, guard=True))
+        header = next(csv.reader(io.StringIO(encoder.header().decode())))
+        assert len(set(header)) == len(header)
+
     def test_clashing_names_get_their_id(self) -> None:
         fields = [
             ContactField(id=1, name="Plan"),
@@ -463,6 +472,21 @@ class TestCsvFromTheApi:
         ]
         _, enc = _api_rows(page)
         assert enc.unplaced == {"loyalty_tier": 2, "badge": 1, "custom field 9": 1, "custom": 1}
+
+    def test_keys_of_tags_and_channels_its_cells_leave_out_are_counted(self) -> None:
+        # A fuller tag's name, a channel's status: written neither in "61" nor "phone:1".
+        page = [
+            {
+                "id": 1,
+                "tags": [{"tag_id": 61, "name": "VIP"}, {"tag_id": 62, "name": "x", "by": 9}],
+                "contact_channels": [{"channel_type": "phone", "channel_id": "1", "status": "ok"}],
+            },
+            {"id": 2, "tags": [{"tag_id": 61}, {"id": 5}], "contact_channels": []},
+            {"id": 3, "tags": [{"tag_id": 61, "id": 61}]},
+        ]
+        rows, enc = _api_rows(page)
+        assert [row[rows[0].index("tags")] for row in rows[1:]] == ["61;62", "61;5", "61"]
+        assert enc.unplaced == {"tags.name": 1, "tags.by": 1, "contact_channels.status": 1}
 
     @pytest.mark.parametrize(
         ("key", "value", "cell"),

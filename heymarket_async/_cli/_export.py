@@ -408,7 +408,7 @@ async def _encoder_and_state(
         columns, field_ids = saved.columns, saved.field_ids
     elif options.format == "csv":
         fields = await client.list_contact_fields()
-        columns = tuple(csv_columns(fields))
+        columns = tuple(csv_columns(fields, guard=options.formula_guard))
         field_ids = tuple(str(f.id) for f in fields)
     else:
         columns, field_ids = (), ()

@@ -316,14 +316,17 @@ STANDARD_COLUMNS: Final = (
 )
 
 
-def csv_columns(fields: Sequence[ContactField]) -> list[str]:
+def csv_columns(fields: Sequence[ContactField], *, guard: bool = False) -> list[str]:
     """The CSV header: the standard columns, then one per custom field, named as the team names it.
 
     A field without a name is headed by its id; a name that repeats another column's gets its id
     appended (``"Plan (12)"``), again until it names no other column, so every column can be
-    told apart.
+    told apart. With ``guard``, each name is first as the header writes it
+    (:func:`formula_guarded`): ``=x`` and ``'=x`` would both be written ``'=x``.
     """
     names = [f.name if f.name else str(f.id) for f in fields]
+    if guard:
+        names = [formula_guarded(name) for name in names]
     repeated = {name for name, n in collections.Counter(names).items() if n > 1}
     taken = set(STANDARD_COLUMNS)
     out = list(STANDARD_COLUMNS)
@@ -380,27 +383,46 @@ def _cell(value: Any, guard: bool) -> Any:
     return _json_text(value)
 
 
-def _tags_cell(tags: Any) -> Any:
+#: The keys of a tag's object that its cell holds, and of a channel's.
+_TAG_ID_KEYS: Final = frozenset(("tag_id", "id"))
+_CHANNEL_KEYS: Final = frozenset(("channel_type", "channel_id"))
+
+
+def _tags_cell(tags: Any, unplaced: collections.Counter[str]) -> Any:
     """Tag ids joined by ``;`` (``{"tag_id": N}``, ``{"id": N, ...}`` or a bare N); a value of
-    another shape as JSON."""
+    another shape as JSON. The tags' other keys (a fuller tag's ``name``) are counted in
+    ``unplaced`` as ``tags.name``, once a contact."""
     if type(tags) is list:
         ids = []
+        lost: set[str] = set()
         for tag in tags:
-            tag_id = tag.get("tag_id", tag.get("id")) if type(tag) is dict else tag
+            if type(tag) is dict:
+                tag_id = tag.get("tag_id", tag.get("id"))
+                if len(tag) > 1:
+                    lost.update(tag.keys() - _TAG_ID_KEYS)
+            else:
+                tag_id = tag
             if type(tag_id) is not int and type(tag_id) is not str:
                 return _json_text(tags)
             ids.append(str(tag_id))
+        if lost:
+            unplaced.update(f"tags.{key}" for key in lost)
         return ";".join(ids)
     return tags
 
 
-def _channels_cell(channels: Any) -> Any:
-    """Channels as ``type:id`` joined by ``;``; a value of another shape as JSON."""
+def _channels_cell(channels: Any, unplaced: collections.Counter[str]) -> Any:
+    """Channels as ``type:id`` joined by ``;``; a value of another shape as JSON. The channels'
+    other keys are counted in ``unplaced`` as ``contact_channels.status``, once a contact."""
     if type(channels) is list:
         try:
-            return ";".join([f"{c['channel_type']}:{c['channel_id']}" for c in channels])
+            cell = ";".join([f"{c['channel_type']}:{c['channel_id']}" for c in channels])
         except (TypeError, KeyError):
             return _json_text(channels)
+        lost = {key for c in channels if len(c) > 2 for key in c.keys() - _CHANNEL_KEYS}
+        if lost:
+            unplaced.update(f"contact_channels.{key}" for key in lost)
+        return cell
     return channels
 
 
@@ -418,8 +440,9 @@ class CsvEncoder:
     ``'`` in front (see :func:`formula_guarded`), the header's names too.
 
     What has no column is counted, per contact: :attr:`unplaced` maps each key the CSV has no
-    place for (``"loyalty_tier"``), and each custom field not in ``field_ids``
-    (``"custom field 99"``), to how many contacts had it.
+    place for (``"loyalty_tier"``), each custom field not in ``field_ids``
+    (``"custom field 99"``), and each key of a tag or a channel that its cell leaves out
+    (``"tags.name"``, ``"contact_channels.status"``), to how many contacts had it.
     """
 
     def __init__(
@@ -481,8 +504,8 @@ class CsvEncoder:
             get("last"),
             get("display_name"),
             get("email"),
-            None if tags is None else _tags_cell(tags),
-            None if channels is None else _channels_cell(channels),
+            None if tags is None else _tags_cell(tags, self.unplaced),
+            None if channels is None else _channels_cell(channels, self.unplaced),
             get("assigned_user_id"),
             "true"
             if (opted := get("is_opted_out")) is True
