@@ -340,6 +340,17 @@ class TestRawJsonl:
             assert b'"created":"2023-01-02T03:04:05.000Z"' in line
             assert list(back) == list(SENT)  # the API's key order
 
+    def test_a_number_past_a_doubles_range_is_written_as_json(self) -> None:
+        # 1e400 decodes to infinity; the encoder's own spelling of it, Infinity, is not JSON.
+        sent = json.loads('{"id":1,"score":1e400,"low":[-1e400],"note":"Infinity"}')
+        (line,) = RawJsonlEncoder(use_orjson=False).encode([sent]).splitlines()
+
+        def refuse(token: str) -> Any:
+            raise ValueError(f"not JSON: {token}")
+
+        assert json.loads(line, parse_constant=refuse) == sent
+        assert line == b'{"id":1,"score":1e999,"low":[-1e999],"note":"Infinity"}'
+
     @given(st.lists(api_objects, max_size=4))
     def test_every_line_decodes_to_the_object_in_its_key_order(
         self, page: list[dict[str, Any]]

@@ -138,6 +138,21 @@ def _stdlib_line_encoder() -> Callable[[Any], str]:
 
 
 _record_text: Final = _stdlib_line_encoder()
+#: ``Infinity`` outside a string, as the standard encoder spells a number past a double's range
+#: (what ``1e400`` decodes to): not JSON.
+_INFINITY: Final = re.compile(r'("(?:[^"\\]|\\.)*")|(-?)Infinity')
+
+
+def _api_text(obj: Any) -> str:
+    """A decoded API object as compact JSON: :data:`_record_text`, with a number past a
+    double's range written ``1e999`` (valid JSON, read back as the same infinity) rather than
+    ``Infinity``."""
+    text = _record_text(obj)
+    if "Infinity" in text:
+        text = _INFINITY.sub(lambda m: m[1] or f"{m[2]}1e999", text)
+    return text
+
+
 _quote: Final[Callable[[str], str]] = json.encoder.encode_basestring
 
 
@@ -247,7 +262,9 @@ class RawJsonlEncoder:
     non-ASCII text as UTF-8: with orjson installed, ``orjson.dumps`` per contact; without it
     (and for a page orjson refuses: a lone surrogate, an integer beyond 64 bits) the standard
     library's encoder. All write the same values; they differ only in spelling (``1e+16``
-    against ``1e16``, ``\\u00e9`` against ``é``).
+    against ``1e16``, ``\\u00e9`` against ``é``, ``1e999`` for ``1e400``), but for two limits of
+    orjson's: an integer beyond 64 bits is read as a float, and a number past a double's range
+    (read by the standard library, which orjson leaves it to) is written ``null``.
     """
 
     def __init__(self, *, use_orjson: bool = _HAS_ORJSON) -> None:
@@ -278,7 +295,7 @@ class RawJsonlEncoder:
                 return b"\n".join([dumps(c) for c in contacts]) + b"\n"
             except (TypeError, ValueError):
                 pass  # what orjson refuses (see the class docstring): the standard library copes
-        text = _record_text
+        text = _api_text
         # A lone surrogate (what a "\\ud800" escape decodes to) cannot be UTF-8: written back
         # as that escape, the line stays valid JSON with the same value.
         return ("\n".join([text(c) for c in contacts]) + "\n").encode("utf-8", _SURROGATES)
