@@ -162,6 +162,10 @@ def _tags(value: Any) -> tuple[Tag, ...]:
     return tuple(_tag(item) for item in value)
 
 
+#: The keys of a channel's object that ContactChannel reads.
+_CHANNEL_KEYS: Final = frozenset({"channel_type", "channel_id"})
+
+
 def _channel(value: Any) -> ContactChannel:
     if not isinstance(value, Mapping):
         raise StructureError("contact_channels", f"expected an object, got {value!r}")
@@ -171,7 +175,9 @@ def _channel(value: Any) -> ContactChannel:
         raise StructureError(
             "contact_channels", f"a channel needs channel_type and channel_id: {value!r}"
         )
-    return ContactChannel(channel_type=str(kind), channel_id=str(ident))
+    return ContactChannel(
+        channel_type=str(kind), channel_id=str(ident), extra=_extra(value, _CHANNEL_KEYS)
+    )
 
 
 def _channels(value: Any) -> tuple[ContactChannel, ...]:
@@ -288,11 +294,11 @@ def _fast_tags(value: list[Any]) -> tuple[Tag, ...]:
 def _fast_channels(value: list[Any]) -> tuple[ContactChannel, ...]:
     out = []
     for item in value:
-        if type(item) is dict:
+        if type(item) is dict and len(item) == 2:  # no key the model has no field for
             kind = item.get("channel_type")
             ident = item.get("channel_id")
             if type(kind) is str and type(ident) is str:
-                out.append(_build_channel(kind, ident))
+                out.append(_build_channel(kind, ident, _NO_EXTRA))
                 continue
         return _channels(value)
     return tuple(out)
@@ -534,7 +540,7 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(ContactRef, lambda value, _: structure_ref(value))
     conv.register_structure_hook(ContactField, lambda value, _: structure_fields([value])[0])
     # The keys of ``extra`` go back where they came from: the top level of the object.
-    for cls in (Tag, Contact):
+    for cls in (Tag, ContactChannel, Contact):
         conv.register_unstructure_hook(
             cls, _with_extra(make_dict_unstructure_fn(cls, conv, extra=override(omit=True)))
         )

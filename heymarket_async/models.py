@@ -111,10 +111,15 @@ class Tag:
 
 @attrs.frozen(kw_only=True)
 class ContactChannel:
-    """One way to reach a contact (v2): a phone number, an email address, another channel."""
+    """One way to reach a contact (v2): a phone number, an email address, another channel.
+
+    ``extra`` holds the keys of the channel's object that the SDK has no field for (read-only,
+    values as decoded from the JSON; left out of equality and hashing, and never sent).
+    """
 
     channel_type: str
     channel_id: str
+    extra: Mapping[str, Any] = attrs.field(default=_NO_EXTRA, eq=False)
 
 
 @attrs.frozen(kw_only=True)

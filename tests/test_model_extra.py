@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from heymarket_async import Contact, Tag
+from heymarket_async import Contact, ContactChannel, Tag
 from heymarket_async._convert import CONVERTER, structure_contact, structure_tag
 from heymarket_async.testing import FakeHeymarket
 
@@ -137,6 +137,46 @@ class TestTagExtra:
         (again,) = structure_contact(written).tags
         assert (again.created, again.extra) == (tag.created, {"label": "x"})
         assert CONVERTER.structure(CONVERTER.unstructure(tag), Tag).created == tag.created
+
+
+class TestChannelExtra:
+    def test_a_contacts_channel_keeps_its_unknown_keys(self) -> None:
+        contact = structure_contact(
+            {
+                "id": 7,
+                "contact_channels": [
+                    {"channel_type": "phone", "channel_id": "15105550001"},
+                    {"channel_type": "email", "channel_id": "a@b.co", "is_primary": True},
+                ],
+            }
+        )
+        phone, email = contact.contact_channels
+        assert phone.extra == {}
+        assert email.extra == {"is_primary": True}
+        assert email == ContactChannel(channel_type="email", channel_id="a@b.co")  # not compared
+        with pytest.raises(TypeError):
+            email.extra["is_primary"] = False  # type: ignore[index]
+        written = CONVERTER.unstructure(contact)["contact_channels"]
+        assert written[1] == {"channel_type": "email", "channel_id": "a@b.co", "is_primary": True}
+        assert structure_contact(CONVERTER.unstructure(contact)).contact_channels[1].extra == {
+            "is_primary": True
+        }
+
+    def test_its_extra_is_never_sent(self) -> None:
+        from heymarket_async import _validate as check
+
+        (channel,) = structure_contact(
+            {
+                "id": 7,
+                "contact_channels": [
+                    {"channel_type": "phone", "channel_id": "15105550001", "is_primary": True}
+                ],
+            }
+        ).contact_channels
+        assert check.channel(channel, "contact_channels[0]") == {
+            "channel_type": "phone",
+            "channel_id": "15105550001",
+        }
 
 
 async def walk_typed_and_raw(hm: Any, make: Any) -> tuple[list[Contact], list[dict[str, Any]]]:
