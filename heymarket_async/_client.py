@@ -209,8 +209,10 @@ class HeymarketClient(V1Contacts, V1ContactFields, V1ContactStatus, V1Tags):
         call twice; a closed client cannot be used again.
 
         Calls waiting to send (for a rate-limit turn, or before a retry) end at once with
-        :class:`ClientClosedError`; calls in flight end as the client's own session closes
-        (through a session or transport of yours, they run to their end).
+        :class:`ClientClosedError` (queued behind other clients' calls on a rate limiter shared
+        with them, when the queue reaches them: the limiter wakes its queue in order); calls in
+        flight end as the client's own session closes (through a session or transport of yours,
+        they run to their end).
 
         A client used in one loop after another needs no :meth:`close` between them: the
         session of each loop is closed when that loop shuts down (see the class's "Event
