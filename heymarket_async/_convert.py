@@ -141,15 +141,26 @@ def _tag(value: Any) -> Tag:
         raw = value.get("tag_id", value.get("id"))
         if raw is None:
             raise StructureError("tags", f"a tag without an id: {value!r}")
-        created = value.get("created", value.get("created_at"))
-        updated = value.get("updated", value.get("updated_at"))
+        # Either spelling of a time, the first with a value; the other, if it has one too,
+        # stays in ``extra`` (one field cannot hold both).
+        known = _TAG_KEYS
+        created = value.get("created")
+        if created is None:
+            created = value.get("created_at")
+        elif value.get("created_at") is not None:
+            known = known - {"created_at"}
+        updated = value.get("updated")
+        if updated is None:
+            updated = value.get("updated_at")
+        elif value.get("updated_at") is not None:
+            known = known - {"updated_at"}
         return Tag(
             id=_to_int(raw, "tags"),
             name=_opt_str(value.get("name")),
             color=_opt_str(value.get("color")),
-            created=None if created is None else _timestamp(created, "created"),
-            updated=None if updated is None else _timestamp(updated, "updated"),
-            extra=_extra(value, _TAG_KEYS),
+            created=None if created is None else _timestamp(created, "tags.created"),
+            updated=None if updated is None else _timestamp(updated, "tags.updated"),
+            extra=_extra(value, known),
         )
     return Tag(id=_to_int(value, "tags"))
 

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from heymarket_async import Contact, ContactChannel, Tag
-from heymarket_async._convert import CONVERTER, structure_contact, structure_tag
+from heymarket_async._convert import CONVERTER, StructureError, structure_contact, structure_tag
 from heymarket_async.testing import FakeHeymarket
 
 #: Keys the SDK has no field for, with values of every JSON kind.
@@ -119,6 +119,24 @@ class TestTagExtra:
         assert tag.extra == {"usage_count": 41}
         assert tag.created is not None
         assert structure_tag({"id": 5, "name": "vip"}).extra == {}
+
+    def test_a_time_in_both_spellings_keeps_both(self) -> None:
+        # The first with a value fills the field; the other, with one too, stays in extra.
+        created = "2024-01-02T03:04:05Z"
+        (tag,) = structure_contact(
+            {"id": 1, "tags": [{"tag_id": 1, "created": None, "created_at": created}]}
+        ).tags
+        assert tag.created is not None
+        assert tag.extra == {}
+        both = {"tag_id": 1, "created": created, "created_at": "2024-05-06T00:00:00Z"}
+        (tag,) = structure_contact({"id": 1, "tags": [both]}).tags
+        assert tag.created is not None
+        assert tag.created.month == 1
+        assert tag.extra == {"created_at": "2024-05-06T00:00:00Z"}
+
+    def test_an_unreadable_time_of_a_contacts_tag_names_the_tag(self) -> None:
+        with pytest.raises(StructureError, match=r"tags\.created"):
+            structure_contact({"id": 1, "tags": [{"tag_id": 1, "created": 1700000000}]})
 
     def test_unstructure_writes_a_tags_extra_back(self) -> None:
         tag = structure_tag({"id": 5, "usage_count": 41})
