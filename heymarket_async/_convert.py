@@ -141,19 +141,8 @@ def _tag(value: Any) -> Tag:
         raw = value.get("tag_id", value.get("id"))
         if raw is None:
             raise StructureError("tags", f"a tag without an id: {value!r}")
-        # Either spelling of a time, the first with a value; the other, if it has one too,
-        # stays in ``extra`` (one field cannot hold both).
-        known = _TAG_KEYS
-        created = value.get("created")
-        if created is None:
-            created = value.get("created_at")
-        elif value.get("created_at") is not None:
-            known = known - {"created_at"}
-        updated = value.get("updated")
-        if updated is None:
-            updated = value.get("updated_at")
-        elif value.get("updated_at") is not None:
-            known = known - {"updated_at"}
+        created, known = _tag_time(value, "created", _TAG_KEYS)
+        updated, known = _tag_time(value, "updated", known)
         return Tag(
             id=_to_int(raw, "tags"),
             name=_opt_str(value.get("name")),
@@ -163,6 +152,19 @@ def _tag(value: Any) -> Tag:
             extra=_extra(value, known),
         )
     return Tag(id=_to_int(value, "tags"))
+
+
+def _tag_time(
+    value: Mapping[str, Any], key: str, known: frozenset[str]
+) -> tuple[Any, frozenset[str]]:
+    """A tag's time under ``key`` or ``key + "_at"``, the first with a value, and ``known``
+    without the other spelling if it has one too: one field cannot hold both, ``extra`` keeps
+    it."""
+    other = key + "_at"
+    raw = value.get(key)
+    if raw is None:
+        return value.get(other), known
+    return raw, known - {other} if value.get(other) is not None else known
 
 
 def _tags(value: Any) -> tuple[Tag, ...]:
